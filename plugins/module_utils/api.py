@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWS plumbing shared by every module of the collection.
+
+One place decides how calls are retried, how failures are reported and how
+AWS responses are turned into Ansible return values.
+"""
+
+from __future__ import annotations
+
+try:
+    import botocore.config
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass  # AnsibleAWSModule reports the missing dependency
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+# botocore's "standard" retry mode retries throttling, HTTP 5xx and connection
+# errors with jittered exponential backoff; max_attempts bounds it.
+RETRY_MAX_ATTEMPTS = 8
+
+
+def client_config(max_attempts=RETRY_MAX_ATTEMPTS):
+    return botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+
+
+class AwsApi:
+    """A boto3 client whose calls retry, and fail the module with the call's name.
+
+    ``call("describe_db_clusters", not_found=("DBClusterNotFoundFault",), ...)``
+    returns the response, or ``None`` when AWS answers with one of the
+    ``not_found`` error codes.
+    """
+
+    def __init__(self, module, service, client=None):
+        self.module = module
+        self.service = service
+        self.client = client if client is not None else module.client(service, config=client_config())
+
+    def operation_name(self, method):
+        return self.client.meta.method_to_api_mapping.get(method, method)
+
+    def call(self, method, not_found=(), context="", **params):
+        try:
+            return getattr(self.client, method)(**params)
+        except ClientError as e:
+            if error_code(e) in not_found:
+                return None
+            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+        except BotoCoreError as e:
+            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+
+    def paginate(self, method, result_key, not_found=(), context="", **params):
+        """All pages of a paginated call, concatenated; None when not found."""
+        items = []
+        try:
+            for page in self.client.get_paginator(method).paginate(**params):
+                items.extend(page.get(result_key) or [])
+        except ClientError as e:
+            if error_code(e) in not_found:
+                return None
+            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+        except BotoCoreError as e:
+            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+        return items
+
+    def failure_message(self, method, context):
+        where = f" for {context}" if context else ""
+        return f"AWS {self.service} {self.operation_name(method)} failed{where}"
+
+
+def error_code(client_error):
+    return (getattr(client_error, "response", None) or {}).get("Error", {}).get("Code", "")
+
+
+def to_snake(resource):
+    """AWS's description of a resource, snake_cased, tags as a plain dict."""
+    if not resource:
+        return {}
+    resource = dict(resource)
+    tag_list = resource.pop("TagList", None)
+    result = camel_dict_to_snake_dict(resource, ignore_list=["Tags"])
+    if tag_list is not None:
+        result["tags"] = tags_to_dict(tag_list)
+    return result
+
+
+def tags_to_dict(tag_list):
+    return {tag["Key"]: tag.get("Value", "") for tag in tag_list or []}
+
+
+def dict_to_tags(tags):
+    return [{"Key": str(key), "Value": str(value)} for key, value in sorted((tags or {}).items())]
+
+
+def tag_changes(current, desired, purge):
+    """Tags to set and tag keys to remove. ``desired=None`` leaves tags alone."""
+    if desired is None:
+        return {}, []
+    current = current or {}
+    desired = {str(k): str(v) for k, v in desired.items()}
+    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
+    to_remove = []
+    if purge:
+        to_remove = sorted(k for k in current if k not in desired and not k.startswith("aws:"))
+    return to_set, to_remove
+
+
+def apply_rds_tags(api, arn, to_set, to_remove, context):
+    if to_remove:
+        api.call("remove_tags_from_resource", ResourceName=arn, TagKeys=to_remove, context=context)
+    if to_set:
+        api.call("add_tags_to_resource", ResourceName=arn, Tags=dict_to_tags(to_set), context=context)
+
+
+def drop_none(params):
+    return {key: value for key, value in params.items() if value is not None}

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Waiting for AWS resources to settle, with bounded backoff and honest timeouts."""
+
+from __future__ import annotations
+
+import time
+
+FIRST_DELAY = 1.0
+MAX_DELAY = 20.0
+
+
+class WaitTimeout(Exception):
+    def __init__(self, what, wanted, last_state, waited):
+        self.what = what
+        self.wanted = wanted
+        self.last_state = last_state
+        self.waited = waited
+        super().__init__(
+            f"Timed out after {waited:.0f}s waiting for {what} to be {wanted}; its last state was {last_state!r}"
+        )
+
+
+def delays(first=FIRST_DELAY, maximum=MAX_DELAY):
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * 2, maximum)
+
+
+def wait_for(read_state, is_done, what, wanted, timeout, clock=time.monotonic, sleep=time.sleep):
+    """Poll ``read_state()`` until ``is_done(state)``; return the final state.
+
+    ``read_state`` returns whatever describes the resource (``None`` when it
+    does not exist); ``state_label`` of that is reported on timeout.
+    """
+    started = clock()
+    for delay in delays():
+        state = read_state()
+        if is_done(state):
+            return state
+        waited = clock() - started
+        if waited + delay > timeout:
+            raise WaitTimeout(what, wanted, state_label(state), waited)
+        sleep(delay)
+    return None  # pragma: no cover - delays() never ends
+
+
+def state_label(state):
+    if state is None:
+        return "absent"
+    if isinstance(state, dict):
+        for key in ("Status", "DBInstanceStatus", "status"):
+            if key in state:
+                return state[key]
+    return str(state)

@@ -1,0 +1,681 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: aurora_cluster
+short_description: Manage an Aurora PostgreSQL DB cluster, with a plan that says what each change costs
+version_added: 0.1.0
+description:
+  - Creates, updates and deletes an Amazon Aurora PostgreSQL DB cluster. Instances are managed with
+    M(vitality.aurora.aurora_instance).
+  - Idempotent; a re-run with the same inputs makes no modifying AWS call.
+  - Every change is reported in RV(changes) with its impact (V(online), V(pending-reboot), V(reboot),
+    V(impossible-in-place)). In check mode that list is the plan, and nothing is changed.
+  - Attributes AWS cannot change on an existing cluster (database name, master user name, storage
+    encryption and its KMS key, subnet group, engine) fail the run with the way forward; the module never
+    replaces a cluster.
+  - A running engine version newer than O(engine_version) within the same major version (for example after
+    an automatic minor upgrade) is not a change, and never a downgrade.
+  - The master password is managed in AWS Secrets Manager by default.
+author:
+  - Vitality platform team (@vitality)
+options:
+  db_cluster_identifier:
+    description:
+      - The cluster identifier.
+    type: str
+    required: true
+    aliases: [id]
+  state:
+    description:
+      - V(present) creates or updates the cluster; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  engine:
+    description:
+      - The database engine.
+    type: str
+    choices: [aurora-postgresql]
+    default: aurora-postgresql
+  engine_version:
+    description:
+      - The engine version, a major (V(16)) or a minor (V(16.6)) version.
+      - A newer running minor version of the same major is kept. A higher minor version is an upgrade.
+        A different major version fails; major upgrades are not done by this module.
+    type: str
+  port:
+    description:
+      - The port the cluster listens on.
+    type: int
+  database_name:
+    description:
+      - The name of the database created with the cluster. Cannot change afterwards.
+    type: str
+  master_username:
+    description:
+      - The master user name. Cannot change afterwards.
+    type: str
+  manage_master_user_password:
+    description:
+      - Let RDS generate the master password and keep it in AWS Secrets Manager.
+      - Set to V(false) and give O(master_user_password) to manage the password yourself.
+    type: bool
+    default: true
+  master_user_password:
+    description:
+      - The master password, when O(manage_master_user_password=false).
+      - Set when the cluster is created, or when the cluster moves from a managed password to this one.
+        It is never read back, so it is not compared on later runs.
+    type: str
+  master_user_secret_kms_key_id:
+    description:
+      - KMS key for the Secrets Manager secret that holds the master password. Defaults to the account's
+        C(aws/secretsmanager) key.
+    type: str
+  storage_encrypted:
+    description:
+      - Encrypt the cluster storage. Cannot change afterwards.
+    type: bool
+    default: true
+  kms_key_id:
+    description:
+      - KMS key (ID, ARN or alias) for storage encryption. Defaults to the account's C(aws/rds) key.
+        Cannot change afterwards.
+    type: str
+  db_subnet_group_name:
+    description:
+      - The DB subnet group. Cannot change afterwards.
+    type: str
+  vpc_security_group_ids:
+    description:
+      - The VPC security groups of the cluster.
+    type: list
+    elements: str
+  db_cluster_parameter_group_name:
+    description:
+      - The cluster parameter group. Changing it takes effect when the instances reboot.
+    type: str
+  backup_retention_period:
+    description:
+      - Days automated backups are kept, 1 to 35.
+    type: int
+  preferred_backup_window:
+    description:
+      - Daily backup window, C(hh24:mi-hh24:mi) in UTC.
+    type: str
+  preferred_maintenance_window:
+    description:
+      - Weekly maintenance window, C(ddd:hh24:mi-ddd:hh24:mi) in UTC.
+    type: str
+  copy_tags_to_snapshot:
+    description:
+      - Copy the cluster's tags to its snapshots.
+    type: bool
+  deletion_protection:
+    description:
+      - Refuse deletion of the cluster while on.
+    type: bool
+  enable_iam_database_authentication:
+    description:
+      - Allow IAM database authentication.
+    type: bool
+  enable_cloudwatch_logs_exports:
+    description:
+      - Log types exported to CloudWatch Logs, for example V(postgresql).
+    type: list
+    elements: str
+  apply_immediately:
+    description:
+      - Apply changes now rather than in the next maintenance window.
+    type: bool
+    default: false
+  skip_final_snapshot:
+    description:
+      - With O(state=absent), delete without a final snapshot.
+    type: bool
+    default: false
+  final_snapshot_identifier:
+    description:
+      - With O(state=absent), the final snapshot's identifier.
+      - Defaults to the cluster identifier followed by C(-final-) and the UTC time, so that two deletions
+        never collide.
+    type: str
+  disable_deletion_protection:
+    description:
+      - With O(state=absent), turn deletion protection off before deleting. Without it, a protected cluster
+        is not deleted and the run fails.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until the cluster is available (or gone, with O(state=absent)).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait before failing with the state last seen.
+    type: int
+    default: 3600
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags
+  - amazon.aws.boto3
+notes:
+  - Supports check mode and diff mode. The master password never appears in the result or the diff.
+  - Instances are never publicly accessible; see M(vitality.aurora.aurora_instance).
+"""
+
+EXAMPLES = r"""
+- name: Create the Vitality Aurora PostgreSQL 16 cluster with a password kept in Secrets Manager
+  vitality.aurora.aurora_cluster:
+    db_cluster_identifier: vitality-dev-aurora
+    engine_version: "16.6"
+    port: 5432
+    database_name: dbname
+    master_username: admin1
+    db_subnet_group_name: vitality-dev-db-subnets
+    vpc_security_group_ids: [sg-0123456789abcdef0]
+    db_cluster_parameter_group_name: vitality-dev-aurora-pg16
+    backup_retention_period: 7
+    preferred_backup_window: "03:00-04:00"
+    preferred_maintenance_window: "sun:05:00-sun:06:00"
+    copy_tags_to_snapshot: true
+    deletion_protection: true
+    enable_cloudwatch_logs_exports: [postgresql]
+    tags:
+      Project: vitality
+
+- name: Show what a change of backup retention would do, without doing it
+  vitality.aurora.aurora_cluster:
+    db_cluster_identifier: vitality-dev-aurora
+    backup_retention_period: 14
+  check_mode: true
+  register: plan
+
+- name: Delete the cluster, keeping a final snapshot
+  vitality.aurora.aurora_cluster:
+    db_cluster_identifier: vitality-dev-aurora
+    state: absent
+"""
+
+RETURN = r"""
+cluster:
+  description: The cluster as AWS describes it, snake_cased, with C(tags) as a dictionary.
+  returned: when O(state=present) and the cluster exists (not in check mode before creation)
+  type: dict
+  sample:
+    db_cluster_identifier: vitality-dev-aurora
+    status: available
+    engine: aurora-postgresql
+    engine_version: "16.6"
+    endpoint: vitality-dev-aurora.cluster-abc.us-east-1.rds.amazonaws.com
+    reader_endpoint: vitality-dev-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com
+    port: 5432
+    master_user_secret:
+      secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-abc
+changes:
+  description: What the run changed, or in check mode would change, each with its impact.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - attribute: backup_retention_period
+      before: 7
+      after: 14
+      impact: online
+pending_modified_values:
+  description: Changes AWS has accepted but will apply later (maintenance window or reboot).
+  returned: when O(state=present)
+  type: dict
+  sample: {"engine_version": "16.8"}
+engine_version_notice:
+  description: Set when the running engine version differs from O(engine_version) but is kept.
+  returned: when relevant
+  type: str
+  sample: running 16.8, newer than the configured 16.6 within major 16; kept
+final_snapshot_identifier:
+  description: The final snapshot taken, or in check mode to be taken, on deletion.
+  returned: when O(state=absent) and a snapshot is taken
+  type: str
+  sample: vitality-dev-aurora-final-20261125-061500
+"""
+
+import datetime
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.vitality.aurora.plugins.module_utils.api import (
+    AwsApi,
+    apply_rds_tags,
+    dict_to_tags,
+    drop_none,
+    tag_changes,
+    tags_to_dict,
+    to_snake,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
+    IMPOSSIBLE,
+    ONLINE,
+    PENDING_REBOOT,
+    REBOOT,
+    Attribute,
+    diff_of,
+    impossible,
+    impossible_message,
+    modify_params,
+    plan_changes,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
+    engine_major,
+    identifier_error,
+    version_tuple,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
+
+NOT_FOUND = ("DBClusterNotFoundFault",)
+# Keys of PendingModifiedValues that hold a later value of a top-level attribute.
+PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod")
+
+
+def key_matches(current, wanted):
+    """A KMS key as AWS reports it (an ARN) against one as a user names it (ID, ARN or alias ARN)."""
+    if current is None or wanted is None:
+        return current == wanted
+    return current == wanted or current.endswith("/" + wanted)
+
+
+def security_group_ids(cluster):
+    return [g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups") or []]
+
+
+def master_secret_key(cluster):
+    return (cluster.get("MasterUserSecret") or {}).get("KmsKeyId")
+
+
+ATTRIBUTES = [
+    # Cannot be changed in place: a difference fails the run (no modify_param).
+    Attribute("engine", "Engine"),
+    Attribute("database_name", "DatabaseName"),
+    Attribute("master_username", "MasterUsername"),
+    Attribute("storage_encrypted", "StorageEncrypted"),
+    Attribute("db_subnet_group_name", "DBSubnetGroup"),
+    # Changed with ModifyDBCluster.
+    Attribute("port", "Port", "Port", REBOOT),
+    Attribute("db_cluster_parameter_group_name", "DBClusterParameterGroup", "DBClusterParameterGroupName", PENDING_REBOOT),
+    Attribute("vpc_security_group_ids", security_group_ids, "VpcSecurityGroupIds", ONLINE, unordered=True),
+    Attribute("backup_retention_period", "BackupRetentionPeriod", "BackupRetentionPeriod"),
+    Attribute("preferred_backup_window", "PreferredBackupWindow", "PreferredBackupWindow"),
+    Attribute("preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow",
+              normalize=str.lower),
+    Attribute("copy_tags_to_snapshot", "CopyTagsToSnapshot", "CopyTagsToSnapshot", default_when_absent=False),
+    Attribute("deletion_protection", "DeletionProtection", "DeletionProtection", default_when_absent=False),
+    Attribute("enable_iam_database_authentication", "IAMDatabaseAuthenticationEnabled",
+              "EnableIAMDatabaseAuthentication", default_when_absent=False),
+    Attribute("enable_cloudwatch_logs_exports", lambda c: c.get("EnabledCloudwatchLogsExports") or [],
+              "CloudwatchLogsExportConfiguration", unordered=True),
+    Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
+]
+
+PASSWORD_REMEDY = "Create a new cluster from a snapshot (restore) with the new setting, move clients, then remove the old one."
+
+
+def read_cluster(api, identifier):
+    response = api.call(
+        "describe_db_clusters",
+        DBClusterIdentifier=identifier,
+        not_found=NOT_FOUND,
+        context=f"cluster {identifier}",
+    )
+    clusters = (response or {}).get("DBClusters") or []
+    return clusters[0] if clusters else None
+
+
+def effective_state(cluster):
+    """The cluster as it will be once accepted changes apply: pending values count as done."""
+    pending = cluster.get("PendingModifiedValues") or {}
+    merged = dict(cluster)
+    for key in PENDING_OVERRIDES:
+        if key in pending:
+            merged[key] = pending[key]
+    return merged
+
+
+def engine_version_change(running, wanted):
+    """(change or None, notice or None, error or None) for the engine version."""
+    if not wanted or not running:
+        return None, None, None
+    if engine_major(running) != engine_major(wanted):
+        return None, None, (
+            f"engine_version={wanted!r}: the cluster runs {running} (major {engine_major(running)}). "
+            "A major version change is not done in place by this module; take a snapshot, restore it into a new "
+            "cluster of the new major version, move clients, then remove the old cluster."
+        )
+    if "." not in wanted or version_tuple(running) == version_tuple(wanted):
+        return None, None, None
+    if version_tuple(running) > version_tuple(wanted):
+        return None, f"running {running}, newer than the configured {wanted} within major {engine_major(wanted)}; kept", None
+    return {"attribute": "engine_version", "before": running, "after": wanted, "impact": REBOOT}, None, None
+
+
+def desired_state(params):
+    desired = {attribute.option: params.get(attribute.option) for attribute in ATTRIBUTES}
+    return desired
+
+
+def check_immutable_keys(module, kms, cluster):
+    """Storage and secret KMS keys: compared only when the user names one."""
+    changes = []
+    wanted = module.params["kms_key_id"]
+    if wanted and not key_matches(cluster.get("KmsKeyId"), resolve_key(kms, wanted)):
+        changes.append({"attribute": "kms_key_id", "before": cluster.get("KmsKeyId"), "after": wanted, "impact": IMPOSSIBLE})
+    wanted_secret_key = module.params["master_user_secret_kms_key_id"]
+    if wanted_secret_key and module.params["manage_master_user_password"] and cluster.get("MasterUserSecret"):
+        if not key_matches(master_secret_key(cluster), resolve_key(kms, wanted_secret_key)):
+            changes.append(
+                {
+                    "attribute": "master_user_secret_kms_key_id",
+                    "before": master_secret_key(cluster),
+                    "after": wanted_secret_key,
+                    "impact": ONLINE,
+                }
+            )
+    return changes
+
+
+def resolve_key(kms, key):
+    """Aliases name keys indirectly; ask KMS for the ARN so they compare with what RDS reports."""
+    if "alias/" not in key:
+        return key
+    response = kms().call("describe_key", KeyId=key, context=f"KMS key {key}")
+    return response["KeyMetadata"]["Arn"]
+
+
+def modify_request(identifier, changes, params):
+    request = modify_params(ATTRIBUTES, changes)
+    if "CloudwatchLogsExportConfiguration" in request:
+        change = next(c for c in changes if c["attribute"] == "enable_cloudwatch_logs_exports")
+        before, after = set(change["before"] or []), set(change["after"] or [])
+        request["CloudwatchLogsExportConfiguration"] = {
+            "EnableLogTypes": sorted(after - before),
+            "DisableLogTypes": sorted(before - after),
+        }
+    for change in changes:
+        if change["attribute"] == "engine_version":
+            request["EngineVersion"] = change["after"]
+        elif change["attribute"] == "master_user_secret_kms_key_id":
+            request["MasterUserSecretKmsKeyId"] = change["after"]
+            request["ManageMasterUserPassword"] = True
+    if request.get("ManageMasterUserPassword") is True and params["master_user_secret_kms_key_id"]:
+        request["MasterUserSecretKmsKeyId"] = params["master_user_secret_kms_key_id"]
+    if request.get("ManageMasterUserPassword") is False:
+        request["MasterUserPassword"] = params["master_user_password"]
+    request["DBClusterIdentifier"] = identifier
+    request["ApplyImmediately"] = params["apply_immediately"]
+    return request
+
+
+def create_request(identifier, params):
+    request = {
+        "DBClusterIdentifier": identifier,
+        "Engine": params["engine"],
+        "EngineVersion": params["engine_version"],
+        "Port": params["port"],
+        "DatabaseName": params["database_name"],
+        "MasterUsername": params["master_username"],
+        "StorageEncrypted": params["storage_encrypted"],
+        "KmsKeyId": params["kms_key_id"],
+        "DBSubnetGroupName": params["db_subnet_group_name"],
+        "VpcSecurityGroupIds": params["vpc_security_group_ids"],
+        "DBClusterParameterGroupName": params["db_cluster_parameter_group_name"],
+        "BackupRetentionPeriod": params["backup_retention_period"],
+        "PreferredBackupWindow": params["preferred_backup_window"],
+        "PreferredMaintenanceWindow": params["preferred_maintenance_window"],
+        "CopyTagsToSnapshot": params["copy_tags_to_snapshot"],
+        "DeletionProtection": params["deletion_protection"],
+        "EnableIAMDatabaseAuthentication": params["enable_iam_database_authentication"],
+        "EnableCloudwatchLogsExports": params["enable_cloudwatch_logs_exports"],
+        "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
+    }
+    if params["manage_master_user_password"]:
+        request["ManageMasterUserPassword"] = True
+        request["MasterUserSecretKmsKeyId"] = params["master_user_secret_kms_key_id"]
+    else:
+        request["MasterUserPassword"] = params["master_user_password"]
+    return drop_none(request)
+
+
+def wait_available(module, api, identifier):
+    if not module.params["wait"]:
+        return read_cluster(api, identifier)
+    try:
+        return wait_for(
+            lambda: read_cluster(api, identifier),
+            lambda c: c is not None and c.get("Status") == "available",
+            what=f"cluster {identifier}",
+            wanted="available",
+            timeout=module.params["wait_timeout"],
+        )
+    except WaitTimeout as e:
+        module.fail_json(msg=str(e))
+
+
+def wait_gone(module, api, identifier):
+    if not module.params["wait"]:
+        return
+    try:
+        wait_for(
+            lambda: read_cluster(api, identifier),
+            lambda c: c is None,
+            what=f"cluster {identifier}",
+            wanted="deleted",
+            timeout=module.params["wait_timeout"],
+        )
+    except WaitTimeout as e:
+        module.fail_json(msg=str(e))
+
+
+def result_of(cluster):
+    result = to_snake(cluster)
+    result.pop("pending_modified_values", None)
+    return result
+
+
+def pending_of(cluster):
+    return to_snake((cluster or {}).get("PendingModifiedValues") or {})
+
+
+def public_diff(changes):
+    return diff_of([c for c in changes if c["attribute"] != "master_user_password"])
+
+
+def ensure_present(module, api, kms):
+    params = module.params
+    identifier = params["db_cluster_identifier"]
+    cluster = read_cluster(api, identifier)
+
+    if cluster is None:
+        changes = [{"attribute": "cluster", "before": None, "after": identifier, "impact": ONLINE}]
+        desired = {k: v for k, v in desired_state(params).items() if v is not None}
+        desired["engine_version"] = params["engine_version"]
+        diff = {"before": {}, "after": drop_none(desired)}
+        if module.check_mode:
+            module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
+        api.call("create_db_cluster", context=f"cluster {identifier}", **create_request(identifier, params))
+        cluster = wait_available(module, api, identifier)
+        module.exit_json(
+            changed=True, changes=changes, diff=diff, cluster=result_of(cluster), pending_modified_values=pending_of(cluster)
+        )
+
+    current = effective_state(cluster)
+    changes = plan_changes(ATTRIBUTES, current, desired_state(params))
+    version_change, notice, version_error = engine_version_change(current.get("EngineVersion"), params["engine_version"])
+    if version_error:
+        module.fail_json(msg=version_error, changes=[{"attribute": "engine_version", "before": current.get("EngineVersion"),
+                                                      "after": params["engine_version"], "impact": IMPOSSIBLE}])
+    if version_change:
+        changes.append(version_change)
+    changes.extend(check_immutable_keys(module, kms, cluster))
+
+    blocked = impossible(changes)
+    if blocked:
+        module.fail_json(
+            msg=impossible_message(f"cluster {identifier}", blocked, PASSWORD_REMEDY),
+            changes=changes,
+        )
+    manage_change = next((c for c in changes if c["attribute"] == "manage_master_user_password"), None)
+    if manage_change and manage_change["after"] is False and not params["master_user_password"]:
+        module.fail_json(
+            msg=(
+                "manage_master_user_password=false: the cluster's password is managed in Secrets Manager; give "
+                "master_user_password to take it over, or keep manage_master_user_password=true"
+            )
+        )
+
+    current_tags = tags_to_dict(cluster.get("TagList"))
+    to_set, to_remove = tag_changes(current_tags, params["tags"], params["purge_tags"])
+    if to_set or to_remove:
+        changes.append({"attribute": "tags", "before": current_tags, "after": params["tags"], "impact": ONLINE})
+
+    extra = {"engine_version_notice": notice} if notice else {}
+    if not changes:
+        module.exit_json(changed=False, changes=[], cluster=result_of(cluster), pending_modified_values=pending_of(cluster), **extra)
+    if module.check_mode:
+        module.exit_json(changed=True, changes=changes, diff=public_diff(changes), cluster=result_of(cluster),
+                         pending_modified_values=pending_of(cluster), **extra)
+
+    context = f"cluster {identifier}"
+    attribute_changes = [c for c in changes if c["attribute"] != "tags"]
+    if attribute_changes:
+        api.call("modify_db_cluster", context=context, **modify_request(identifier, attribute_changes, params))
+    apply_rds_tags(api, cluster["DBClusterArn"], to_set, to_remove, context)
+    cluster = wait_available(module, api, identifier) if attribute_changes else read_cluster(api, identifier)
+    module.exit_json(changed=True, changes=changes, diff=public_diff(changes), cluster=result_of(cluster),
+                     pending_modified_values=pending_of(cluster), **extra)
+
+
+def final_snapshot_name(params, now=None):
+    if params["final_snapshot_identifier"]:
+        return params["final_snapshot_identifier"]
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return f"{params['db_cluster_identifier']}-final-{now.strftime('%Y%m%d-%H%M%S')}"
+
+
+def ensure_absent(module, api):
+    params = module.params
+    identifier = params["db_cluster_identifier"]
+    context = f"cluster {identifier}"
+    cluster = read_cluster(api, identifier)
+    if cluster is None:
+        module.exit_json(changed=False, changes=[])
+    if cluster.get("Status") == "deleting":
+        wait_gone(module, api, identifier)
+        module.exit_json(changed=False, changes=[])
+
+    members = [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or []]
+    if members:
+        module.fail_json(msg=f"{context} still has instances {', '.join(members)}; delete them first")
+    changes = []
+    if cluster.get("DeletionProtection"):
+        if not params["disable_deletion_protection"]:
+            module.fail_json(
+                msg=(
+                    f"{context} has deletion protection on, so it was not deleted. Turn it off explicitly "
+                    "(disable_deletion_protection=true) to delete it."
+                )
+            )
+        changes.append({"attribute": "deletion_protection", "before": True, "after": False, "impact": ONLINE})
+
+    snapshot = None if params["skip_final_snapshot"] else final_snapshot_name(params)
+    changes.append({"attribute": "cluster", "before": identifier, "after": None, "impact": ONLINE,
+                    "final_snapshot_identifier": snapshot})
+    result = {"final_snapshot_identifier": snapshot} if snapshot else {}
+    diff = {"before": {"db_cluster_identifier": identifier}, "after": {}}
+    if module.check_mode:
+        module.exit_json(changed=True, changes=changes, diff=diff, **result)
+
+    if cluster.get("DeletionProtection"):
+        api.call("modify_db_cluster", DBClusterIdentifier=identifier, DeletionProtection=False, ApplyImmediately=True,
+                 context=context)
+    request = {"DBClusterIdentifier": identifier}
+    if snapshot:
+        request["FinalDBSnapshotIdentifier"] = snapshot
+    else:
+        request["SkipFinalSnapshot"] = True
+    api.call("delete_db_cluster", context=context, not_found=NOT_FOUND, **request)
+    wait_gone(module, api, identifier)
+    module.exit_json(changed=True, changes=changes, diff=diff, **result)
+
+
+def validate(module):
+    params = module.params
+    error = identifier_error("db_cluster_identifier", params["db_cluster_identifier"], "cluster")
+    if error:
+        module.fail_json(msg=error)
+    if params["state"] != "present":
+        return
+    if params["manage_master_user_password"] and params["master_user_password"]:
+        module.fail_json(
+            msg="master_user_password is set while manage_master_user_password=true; give one or the other"
+        )
+    if not params["manage_master_user_password"] and not params["master_user_password"]:
+        module.fail_json(msg="manage_master_user_password=false needs master_user_password")
+    if params["backup_retention_period"] is not None and not 1 <= params["backup_retention_period"] <= 35:
+        module.fail_json(msg=f"backup_retention_period={params['backup_retention_period']} is out of range: 1 to 35 days")
+    if params["port"] is not None and not 1150 <= params["port"] <= 65535:
+        module.fail_json(msg=f"port={params['port']} is out of range: Aurora accepts 1150 to 65535")
+
+
+def main():
+    argument_spec = dict(
+        db_cluster_identifier=dict(type="str", required=True, aliases=["id"]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        engine=dict(type="str", choices=["aurora-postgresql"], default="aurora-postgresql"),
+        engine_version=dict(type="str"),
+        port=dict(type="int"),
+        database_name=dict(type="str"),
+        master_username=dict(type="str"),
+        manage_master_user_password=dict(type="bool", default=True, no_log=False),
+        master_user_password=dict(type="str", no_log=True),
+        master_user_secret_kms_key_id=dict(type="str"),
+        storage_encrypted=dict(type="bool", default=True),
+        kms_key_id=dict(type="str"),
+        db_subnet_group_name=dict(type="str"),
+        vpc_security_group_ids=dict(type="list", elements="str"),
+        db_cluster_parameter_group_name=dict(type="str"),
+        backup_retention_period=dict(type="int"),
+        preferred_backup_window=dict(type="str"),
+        preferred_maintenance_window=dict(type="str"),
+        copy_tags_to_snapshot=dict(type="bool"),
+        deletion_protection=dict(type="bool"),
+        enable_iam_database_authentication=dict(type="bool"),
+        enable_cloudwatch_logs_exports=dict(type="list", elements="str"),
+        apply_immediately=dict(type="bool", default=False),
+        skip_final_snapshot=dict(type="bool", default=False),
+        final_snapshot_identifier=dict(type="str"),
+        disable_deletion_protection=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=3600),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    validate(module)
+    api = AwsApi(module, "rds")
+    if module.params["state"] == "absent":
+        ensure_absent(module, api)
+    kms_api = []
+
+    def kms():
+        # Only a KMS alias needs this client; create it on first use.
+        if not kms_api:
+            kms_api.append(AwsApi(module, "kms"))
+        return kms_api[0]
+
+    ensure_present(module, api, kms)
+
+
+if __name__ == "__main__":
+    main()

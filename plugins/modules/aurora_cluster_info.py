@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: aurora_cluster_info
+short_description: Describe an Aurora cluster, its members and their roles
+version_added: 0.1.0
+description:
+  - Reads an Aurora DB cluster and its instances in two AWS calls and returns what an operator or a test
+    needs to check it, including which instance is the writer, endpoints, statuses, pending modifications and
+    the apply status of parameter groups.
+  - Makes no change.
+author:
+  - Vitality platform team (@vitality)
+options:
+  db_cluster_identifier:
+    description:
+      - The cluster identifier.
+    type: str
+    required: true
+    aliases: [id]
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Read the Vitality cluster
+  vitality.aurora.aurora_cluster_info:
+    db_cluster_identifier: vitality-dev-aurora
+  register: vitality_db
+
+- name: Check that the intended instance is the writer
+  ansible.builtin.assert:
+    that:
+      - vitality_db.writer == 'vitality-dev-aurora-writer'
+"""
+
+RETURN = r"""
+exists:
+  description: Whether the cluster exists.
+  returned: always
+  type: bool
+  sample: true
+cluster:
+  description: The cluster as AWS describes it, snake_cased, with C(tags) as a dictionary.
+  returned: when the cluster exists
+  type: dict
+  sample: {"db_cluster_identifier": "vitality-dev-aurora", "status": "available"}
+instances:
+  description:
+    - The cluster's instances as AWS describes them, snake_cased, each with C(role) (V(writer) or V(reader)),
+      C(cluster_parameter_group_status) and C(pending_modified_values).
+  returned: when the cluster exists
+  type: list
+  elements: dict
+  sample:
+    - db_instance_identifier: vitality-dev-aurora-writer
+      role: writer
+      db_instance_status: available
+      db_instance_class: db.r6g.large
+      availability_zone: us-east-1c
+      cluster_parameter_group_status: in-sync
+      pending_modified_values: {}
+writer:
+  description: Identifier of the writer instance, or null when there is none.
+  returned: when the cluster exists
+  type: str
+  sample: vitality-dev-aurora-writer
+readers:
+  description: Identifiers of the reader instances, sorted.
+  returned: when the cluster exists
+  type: list
+  elements: str
+  sample: [vitality-prod-aurora-reader-1]
+endpoints:
+  description: Writer and reader endpoints and the port.
+  returned: when the cluster exists
+  type: dict
+  sample:
+    writer: vitality-dev-aurora.cluster-abc.us-east-1.rds.amazonaws.com
+    reader: vitality-dev-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com
+    port: 5432
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, to_snake
+
+
+def read_cluster(api, identifier):
+    response = api.call(
+        "describe_db_clusters",
+        DBClusterIdentifier=identifier,
+        not_found=("DBClusterNotFoundFault",),
+        context=f"cluster {identifier}",
+    )
+    clusters = (response or {}).get("DBClusters") or []
+    return clusters[0] if clusters else None
+
+
+def read_members(api, identifier):
+    return api.paginate(
+        "describe_db_instances",
+        "DBInstances",
+        Filters=[{"Name": "db-cluster-id", "Values": [identifier]}],
+        context=f"instances of cluster {identifier}",
+    )
+
+
+def describe_members(cluster, instances):
+    """Each instance, snake_cased, with the role and parameter status the cluster reports for it."""
+    membership = {m.get("DBInstanceIdentifier"): m for m in cluster.get("DBClusterMembers") or []}
+    described = []
+    for instance in sorted(instances, key=lambda i: i.get("DBInstanceIdentifier", "")):
+        member = membership.get(instance.get("DBInstanceIdentifier"), {})
+        entry = to_snake(instance)
+        entry["role"] = "writer" if member.get("IsClusterWriter") else "reader"
+        entry["cluster_parameter_group_status"] = member.get("DBClusterParameterGroupStatus")
+        entry["pending_modified_values"] = to_snake(instance.get("PendingModifiedValues") or {})
+        described.append(entry)
+    return described
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(db_cluster_identifier=dict(type="str", required=True, aliases=["id"])),
+        supports_check_mode=True,
+    )
+    identifier = module.params["db_cluster_identifier"]
+    api = AwsApi(module, "rds")
+    cluster = read_cluster(api, identifier)
+    if cluster is None:
+        module.exit_json(changed=False, exists=False)
+    instances = describe_members(cluster, read_members(api, identifier))
+    writers = [i["db_instance_identifier"] for i in instances if i["role"] == "writer"]
+    module.exit_json(
+        changed=False,
+        exists=True,
+        cluster=to_snake(cluster),
+        instances=instances,
+        writer=writers[0] if writers else None,
+        readers=[i["db_instance_identifier"] for i in instances if i["role"] == "reader"],
+        endpoints={"writer": cluster.get("Endpoint"), "reader": cluster.get("ReaderEndpoint"), "port": cluster.get("Port")},
+    )
+
+
+if __name__ == "__main__":
+    main()

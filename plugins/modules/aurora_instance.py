@@ -1,0 +1,407 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: aurora_instance
+short_description: Manage a DB instance of an Aurora PostgreSQL cluster
+version_added: 0.1.0
+description:
+  - Creates, updates and deletes a DB instance in an existing Aurora PostgreSQL cluster.
+  - The first instance created in a cluster becomes its writer; later ones are readers.
+  - Instances are never publicly accessible; an instance found public is made private.
+  - Idempotent, with check mode and diff mode; every change is reported with its impact
+    (V(online), V(pending-reboot), V(reboot), V(impossible-in-place)).
+author:
+  - Vitality platform team (@vitality)
+options:
+  db_instance_identifier:
+    description:
+      - The instance identifier.
+    type: str
+    required: true
+    aliases: [id]
+  db_cluster_identifier:
+    description:
+      - The cluster the instance belongs to. Required with O(state=present).
+    type: str
+  state:
+    description:
+      - V(present) creates or updates the instance; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  engine:
+    description:
+      - The engine, which must be the cluster's.
+    type: str
+    choices: [aurora-postgresql]
+    default: aurora-postgresql
+  db_instance_class:
+    description:
+      - The instance class, for example V(db.r6g.large). Required to create the instance.
+      - Changing it restarts the instance (impact V(reboot)).
+    type: str
+  availability_zone:
+    description:
+      - The Availability Zone to create the instance in. AWS cannot move an instance afterwards.
+    type: str
+  promotion_tier:
+    description:
+      - Failover priority, 0 (first) to 15 (last).
+    type: int
+  db_parameter_group_name:
+    description:
+      - The DB (instance) parameter group. Changing it takes effect at the next reboot.
+    type: str
+  auto_minor_version_upgrade:
+    description:
+      - Let AWS apply minor engine upgrades in the maintenance window.
+    type: bool
+  preferred_maintenance_window:
+    description:
+      - Weekly maintenance window of the instance, C(ddd:hh24:mi-ddd:hh24:mi) in UTC.
+    type: str
+  ca_certificate_identifier:
+    description:
+      - The certificate authority for the server certificate, for example V(rds-ca-rsa2048-g1).
+    type: str
+  enable_performance_insights:
+    description:
+      - Turn on Performance Insights.
+    type: bool
+  performance_insights_retention_period:
+    description:
+      - Days Performance Insights data is kept (7, or a multiple of 31 up to 731).
+    type: int
+  performance_insights_kms_key_id:
+    description:
+      - KMS key for Performance Insights data.
+    type: str
+  monitoring_interval:
+    description:
+      - Enhanced Monitoring interval in seconds (0 turns it off; 1, 5, 10, 15, 30 or 60).
+    type: int
+  monitoring_role_arn:
+    description:
+      - IAM role that lets RDS send Enhanced Monitoring metrics to CloudWatch Logs.
+    type: str
+  apply_immediately:
+    description:
+      - Apply changes now rather than in the next maintenance window.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until the instance is available (or gone, with O(state=absent)).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait before failing with the state last seen.
+    type: int
+    default: 3600
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags
+  - amazon.aws.boto3
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+- name: Create the writer of the Vitality cluster
+  vitality.aurora.aurora_instance:
+    db_instance_identifier: vitality-dev-aurora-writer
+    db_cluster_identifier: vitality-dev-aurora
+    db_instance_class: db.r6g.large
+    promotion_tier: 0
+    tags:
+      Project: vitality
+
+- name: Remove a reader
+  vitality.aurora.aurora_instance:
+    db_instance_identifier: vitality-prod-aurora-reader-2
+    state: absent
+"""
+
+RETURN = r"""
+instance:
+  description: The instance as AWS describes it, snake_cased, with C(tags) as a dictionary.
+  returned: when O(state=present) and the instance exists (not in check mode before creation)
+  type: dict
+  sample:
+    db_instance_identifier: vitality-dev-aurora-writer
+    db_cluster_identifier: vitality-dev-aurora
+    db_instance_class: db.r6g.large
+    db_instance_status: available
+    publicly_accessible: false
+    availability_zone: us-east-1c
+changes:
+  description: What the run changed, or in check mode would change, each with its impact.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - attribute: db_instance_class
+      before: db.r6g.large
+      after: db.r6g.xlarge
+      impact: reboot
+pending_modified_values:
+  description: Changes AWS has accepted but will apply later (maintenance window or reboot).
+  returned: when O(state=present)
+  type: dict
+  sample: {"db_instance_class": "db.r6g.xlarge"}
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.vitality.aurora.plugins.module_utils.api import (
+    AwsApi,
+    apply_rds_tags,
+    dict_to_tags,
+    drop_none,
+    tag_changes,
+    tags_to_dict,
+    to_snake,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
+    ONLINE,
+    PENDING_REBOOT,
+    REBOOT,
+    Attribute,
+    diff_of,
+    impossible,
+    impossible_message,
+    modify_params,
+    plan_changes,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
+
+NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
+# Keys of PendingModifiedValues that hold a later value of a top-level attribute.
+PENDING_OVERRIDES = ("DBInstanceClass", "CACertificateIdentifier")
+
+
+def parameter_group_name(instance):
+    groups = instance.get("DBParameterGroups") or []
+    return groups[0].get("DBParameterGroupName") if groups else None
+
+
+ATTRIBUTES = [
+    Attribute("engine", "Engine"),
+    Attribute("db_cluster_identifier", "DBClusterIdentifier"),
+    Attribute("availability_zone", "AvailabilityZone"),
+    Attribute("db_instance_class", "DBInstanceClass", "DBInstanceClass", REBOOT),
+    Attribute("publicly_accessible", "PubliclyAccessible", "PubliclyAccessible", default_when_absent=False),
+    Attribute("promotion_tier", "PromotionTier", "PromotionTier"),
+    Attribute("db_parameter_group_name", parameter_group_name, "DBParameterGroupName", PENDING_REBOOT),
+    Attribute("auto_minor_version_upgrade", "AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"),
+    Attribute("preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow",
+              normalize=str.lower),
+    Attribute("ca_certificate_identifier", "CACertificateIdentifier", "CACertificateIdentifier", REBOOT),
+    Attribute("enable_performance_insights", "PerformanceInsightsEnabled", "EnablePerformanceInsights",
+              default_when_absent=False),
+    Attribute("performance_insights_retention_period", "PerformanceInsightsRetentionPeriod",
+              "PerformanceInsightsRetentionPeriod"),
+    Attribute("performance_insights_kms_key_id", "PerformanceInsightsKMSKeyId", "PerformanceInsightsKMSKeyId"),
+    Attribute("monitoring_interval", "MonitoringInterval", "MonitoringInterval", default_when_absent=0),
+    Attribute("monitoring_role_arn", "MonitoringRoleArn", "MonitoringRoleArn"),
+]
+
+REMEDY = "Create a new instance with the new setting in the cluster, then remove this one."
+
+
+def read_instance(api, identifier):
+    response = api.call(
+        "describe_db_instances",
+        DBInstanceIdentifier=identifier,
+        not_found=NOT_FOUND,
+        context=f"instance {identifier}",
+    )
+    instances = (response or {}).get("DBInstances") or []
+    return instances[0] if instances else None
+
+
+def effective_state(instance):
+    pending = instance.get("PendingModifiedValues") or {}
+    merged = dict(instance)
+    for key in PENDING_OVERRIDES:
+        if key in pending:
+            merged[key] = pending[key]
+    return merged
+
+
+def desired_state(params):
+    desired = {attribute.option: params.get(attribute.option) for attribute in ATTRIBUTES}
+    desired["publicly_accessible"] = False
+    return desired
+
+
+def create_request(params):
+    request = {
+        "DBInstanceIdentifier": params["db_instance_identifier"],
+        "DBClusterIdentifier": params["db_cluster_identifier"],
+        "Engine": params["engine"],
+        "DBInstanceClass": params["db_instance_class"],
+        "PubliclyAccessible": False,
+        "AvailabilityZone": params["availability_zone"],
+        "PromotionTier": params["promotion_tier"],
+        "DBParameterGroupName": params["db_parameter_group_name"],
+        "AutoMinorVersionUpgrade": params["auto_minor_version_upgrade"],
+        "PreferredMaintenanceWindow": params["preferred_maintenance_window"],
+        "CACertificateIdentifier": params["ca_certificate_identifier"],
+        "EnablePerformanceInsights": params["enable_performance_insights"],
+        "PerformanceInsightsRetentionPeriod": params["performance_insights_retention_period"],
+        "PerformanceInsightsKMSKeyId": params["performance_insights_kms_key_id"],
+        "MonitoringInterval": params["monitoring_interval"],
+        "MonitoringRoleArn": params["monitoring_role_arn"],
+        "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
+    }
+    return drop_none(request)
+
+
+def wait_until(module, api, identifier, done, wanted):
+    if not module.params["wait"]:
+        return read_instance(api, identifier)
+    try:
+        return wait_for(
+            lambda: read_instance(api, identifier),
+            done,
+            what=f"instance {identifier}",
+            wanted=wanted,
+            timeout=module.params["wait_timeout"],
+        )
+    except WaitTimeout as e:
+        module.fail_json(msg=str(e))
+
+
+def is_available(instance):
+    return instance is not None and instance.get("DBInstanceStatus") == "available"
+
+
+def result_of(instance):
+    result = to_snake(instance)
+    result.pop("pending_modified_values", None)
+    return result
+
+
+def pending_of(instance):
+    return to_snake((instance or {}).get("PendingModifiedValues") or {})
+
+
+def ensure_present(module, api):
+    params = module.params
+    identifier = params["db_instance_identifier"]
+    context = f"instance {identifier}"
+    instance = read_instance(api, identifier)
+
+    if instance is None:
+        if not params["db_instance_class"]:
+            module.fail_json(msg=f"db_instance_class is required to create {context}")
+        changes = [{"attribute": "instance", "before": None, "after": identifier, "impact": ONLINE}]
+        diff = {"before": {}, "after": drop_none(desired_state(params))}
+        if module.check_mode:
+            module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
+        api.call("create_db_instance", context=context, **create_request(params))
+        instance = wait_until(module, api, identifier, is_available, "available")
+        module.exit_json(changed=True, changes=changes, diff=diff, instance=result_of(instance),
+                         pending_modified_values=pending_of(instance))
+
+    changes = plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params))
+    blocked = impossible(changes)
+    if blocked:
+        module.fail_json(msg=impossible_message(context, blocked, REMEDY), changes=changes)
+
+    current_tags = tags_to_dict(instance.get("TagList"))
+    to_set, to_remove = tag_changes(current_tags, params["tags"], params["purge_tags"])
+    if to_set or to_remove:
+        changes.append({"attribute": "tags", "before": current_tags, "after": params["tags"], "impact": ONLINE})
+
+    if not changes:
+        module.exit_json(changed=False, changes=[], instance=result_of(instance), pending_modified_values=pending_of(instance))
+    if module.check_mode:
+        module.exit_json(changed=True, changes=changes, diff=diff_of(changes), instance=result_of(instance),
+                         pending_modified_values=pending_of(instance))
+
+    attribute_changes = [c for c in changes if c["attribute"] != "tags"]
+    if attribute_changes:
+        request = modify_params(ATTRIBUTES, attribute_changes)
+        request.update(DBInstanceIdentifier=identifier, ApplyImmediately=params["apply_immediately"])
+        api.call("modify_db_instance", context=context, **request)
+    apply_rds_tags(api, instance["DBInstanceArn"], to_set, to_remove, context)
+    instance = wait_until(module, api, identifier, is_available, "available") if attribute_changes else read_instance(api, identifier)
+    module.exit_json(changed=True, changes=changes, diff=diff_of(changes), instance=result_of(instance),
+                     pending_modified_values=pending_of(instance))
+
+
+def ensure_absent(module, api):
+    identifier = module.params["db_instance_identifier"]
+    context = f"instance {identifier}"
+    instance = read_instance(api, identifier)
+    if instance is None:
+        module.exit_json(changed=False, changes=[])
+    if instance.get("DBInstanceStatus") != "deleting":
+        changes = [{"attribute": "instance", "before": identifier, "after": None, "impact": ONLINE}]
+        diff = {"before": {"db_instance_identifier": identifier}, "after": {}}
+        if module.check_mode:
+            module.exit_json(changed=True, changes=changes, diff=diff)
+        # An Aurora instance's data lives in the cluster volume; the cluster's final snapshot keeps it.
+        api.call("delete_db_instance", DBInstanceIdentifier=identifier, not_found=NOT_FOUND, context=context)
+    else:
+        changes, diff = [], {"before": {}, "after": {}}
+    wait_until(module, api, identifier, lambda i: i is None, "deleted")
+    module.exit_json(changed=bool(changes), changes=changes, diff=diff)
+
+
+def validate(module):
+    params = module.params
+    error = identifier_error("db_instance_identifier", params["db_instance_identifier"], "instance")
+    if error:
+        module.fail_json(msg=error)
+    if params["state"] == "present" and not params["db_cluster_identifier"]:
+        module.fail_json(msg="db_cluster_identifier is required with state=present")
+    if params["promotion_tier"] is not None and not 0 <= params["promotion_tier"] <= 15:
+        module.fail_json(msg=f"promotion_tier={params['promotion_tier']} is out of range: 0 to 15")
+    if params["monitoring_interval"] not in (None, 0, 1, 5, 10, 15, 30, 60):
+        module.fail_json(msg=f"monitoring_interval={params['monitoring_interval']} is invalid: one of 0, 1, 5, 10, 15, 30, 60")
+    if params["monitoring_interval"] and not params["monitoring_role_arn"]:
+        module.fail_json(msg="monitoring_interval > 0 needs monitoring_role_arn")
+
+
+def main():
+    argument_spec = dict(
+        db_instance_identifier=dict(type="str", required=True, aliases=["id"]),
+        db_cluster_identifier=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        engine=dict(type="str", choices=["aurora-postgresql"], default="aurora-postgresql"),
+        db_instance_class=dict(type="str"),
+        availability_zone=dict(type="str"),
+        promotion_tier=dict(type="int"),
+        db_parameter_group_name=dict(type="str"),
+        auto_minor_version_upgrade=dict(type="bool"),
+        preferred_maintenance_window=dict(type="str"),
+        ca_certificate_identifier=dict(type="str"),
+        enable_performance_insights=dict(type="bool"),
+        performance_insights_retention_period=dict(type="int"),
+        performance_insights_kms_key_id=dict(type="str"),
+        monitoring_interval=dict(type="int"),
+        monitoring_role_arn=dict(type="str"),
+        apply_immediately=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=3600),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    validate(module)
+    api = AwsApi(module, "rds")
+    if module.params["state"] == "absent":
+        ensure_absent(module, api)
+    ensure_present(module, api)
+
+
+if __name__ == "__main__":
+    main()
