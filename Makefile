@@ -1,0 +1,134 @@
+# vitality.aurora: development, demo and test entry points.  `make help` lists them.
+#
+# Everything runs from the project venv (.venv), built from requirements.txt with
+# constraints.txt (a full pip freeze).  ansible-core 2.21 needs Python >= 3.12:
+# PYTHON is found by scripts/find-python.sh unless given (make venv PYTHON=/path/python3.13).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= $(shell scripts/find-python.sh)
+PIP_VERSION := 26.3
+PIP_QUIET := --quiet --disable-pip-version-check
+# This machine's pip.conf names local file:// indexes that lack most projects; pip warns for each.
+PIP_NOISE := ^WARNING: Location 'file:.*' is ignored
+
+VENV := .venv
+VENV_BIN := $(CURDIR)/$(VENV)/bin
+VENV_STAMP := $(VENV)/.installed
+COLLECTIONS_DIR := $(CURDIR)/build/collections
+COLLECTION_LINK := build/collections/ansible_collections/vitality/aurora
+
+LOCAL_AWS := scripts/local-aws.sh
+export LOCAL_AWS_PORT ?= 4566
+
+# ansible-playbook must resolve vitality.aurora from this tree (the link made by
+# `make venv`) and amazon.aws from the venv's site-packages (evaluated lazily, so
+# it is right once the venv exists).
+export ANSIBLE_COLLECTIONS_PATH = $(COLLECTIONS_DIR):$(firstword $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages))
+
+AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+DEMO_PLAYBOOK ?= playbooks/provision.yml
+DEMO_INVENTORY ?= inventories/dev
+
+.PHONY: help venv freeze local-aws-start local-aws-stop local-aws-status seed demo \
+        test lint format sanity units integration clean distclean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-17s %s\n", $$1, $$2}'
+
+# --- environment -------------------------------------------------------------------
+
+venv: $(VENV_STAMP) $(COLLECTION_LINK) ## Create/refresh .venv (only when requirements/constraints change) and the collection link
+
+$(VENV_STAMP): requirements.txt constraints.txt
+	@py="$(PYTHON)"; \
+	if [ -z "$$py" ]; then echo "make: no Python >= 3.12 found; run e.g. 'make venv PYTHON=/path/to/python3.12'" >&2; exit 1; fi; \
+	"$$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || \
+	  { echo "make: $$py is not a working Python >= 3.12 (ansible-core 2.21 needs one)" >&2; exit 1; }; \
+	if ! $(VENV)/bin/python -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then \
+	  echo "make: creating $(VENV) with $$py ($$("$$py" -V 2>&1))"; \
+	  rm -rf $(VENV); "$$py" -m venv $(VENV); \
+	fi
+	$(VENV)/bin/python -m pip install $(PIP_QUIET) "pip==$(PIP_VERSION)" 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	$(VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements.txt -c constraints.txt 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	@touch $@
+	@echo "make: $(VENV) ready ($$($(VENV)/bin/ansible --version | head -n1))"
+
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@)
+	@ln -sfn ../../../.. $@
+	@echo "make: $@ -> repository root"
+
+freeze: $(VENV_STAMP) ## Rewrite constraints.txt from the venv (after changing requirements.txt)
+	$(VENV)/bin/python -m pip freeze --exclude-editable > constraints.txt
+	@touch $(VENV_STAMP)
+
+# --- local AWS (demo) ----------------------------------------------------------------
+
+local-aws-start: venv ## Start (or reuse) the demo's moto_server on 127.0.0.1:$LOCAL_AWS_PORT (4566)
+	@$(LOCAL_AWS) start
+
+local-aws-stop: ## Stop the demo's moto_server
+	@$(LOCAL_AWS) stop
+
+local-aws-status: ## Is the demo's moto_server running?
+	@$(LOCAL_AWS) status
+
+seed: local-aws-start ## Seed the dev and prod landing zones (VPC, subnets, app SG) into the local AWS
+	$(VENV_BIN)/python scripts/seed_landing_zone.py --endpoint-url "$$($(LOCAL_AWS) endpoint)" --env dev --env prod
+
+demo: seed ## Provision the dev stack into the local AWS (leaves the local AWS running)
+	@test -f $(DEMO_PLAYBOOK) || { echo "make: $(DEMO_PLAYBOOK) does not exist yet" >&2; exit 1; }
+	@test -e $(DEMO_INVENTORY) || { echo "make: $(DEMO_INVENTORY) does not exist yet" >&2; exit 1; }
+	endpoint="$$($(LOCAL_AWS) endpoint)"; \
+	env -u AWS_PROFILE -u AWS_SESSION_TOKEN $(AWS_ENV) PATH="$(VENV_BIN):$$PATH" \
+	  $(VENV_BIN)/ansible-playbook $(DEMO_PLAYBOOK) -i $(DEMO_INVENTORY) -e aurora_cluster_aws_endpoint_url="$$endpoint"
+	@echo
+	@echo "Local AWS is still running at $$($(LOCAL_AWS) endpoint) (log: .local-aws/moto.log)."
+	@echo "Stop it with: make local-aws-stop"
+
+# --- checks ------------------------------------------------------------------------
+
+test: lint units sanity integration ## lint + units + sanity + integration (stops at the first failure)
+
+lint: venv ## ansible-lint (production profile), yamllint, ruff format --check, ruff check
+	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/ansible-lint
+	$(VENV_BIN)/yamllint .
+	$(VENV_BIN)/ruff format --check .
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/shellcheck scripts/*.sh .ci/run
+
+format: venv ## Apply ruff format and ruff's safe fixes
+	$(VENV_BIN)/ruff format .
+	$(VENV_BIN)/ruff check --fix .
+
+sanity: venv ## ansible-test sanity on a build copy of the collection (offline; see scripts/sanity.py)
+	$(VENV_BIN)/python scripts/sanity.py $(SANITY_ARGS)
+
+# pytest exits 5 when it collects no test (a test directory still empty): say so, do not fail.
+define run_pytest
+	rc=0; $(VENV_BIN)/python -m pytest $(1) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make: no tests collected in $(1)"; rc=0; fi; exit $$rc
+endef
+
+units: venv ## pytest tests/unit (no local AWS needed)
+	@test -d tests/unit || { echo "make: tests/unit does not exist yet"; exit 0; }; \
+	$(call run_pytest,tests/unit)
+
+integration: venv ## pytest tests/integration (starts its own moto_server on a free port)
+	@test -d tests/integration || { echo "make: tests/integration does not exist yet"; exit 0; }; \
+	$(call run_pytest,tests/integration)
+
+# --- housekeeping --------------------------------------------------------------------
+
+clean: ## Stop the demo's local AWS; remove build/, .local-aws/, caches and test output
+	-@$(LOCAL_AWS) stop
+	rm -rf build .local-aws tests/output .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)
