@@ -30,13 +30,7 @@ def identifier_error(option, value, kind):
         f"an RDS {kind} identifier is 1 to {limit} letters, digits or hyphens, starts with a letter, "
         "and has no two consecutive hyphens and no trailing hyphen"
     )
-    if (
-        not value
-        or len(value) > limit
-        or not _IDENTIFIER.match(value)
-        or "--" in value
-        or value.endswith("-")
-    ):
+    if not value or len(value) > limit or not _IDENTIFIER.match(value) or "--" in value or value.endswith("-"):
         return f"{option}={value!r} is invalid: {rule}"
     return None
 

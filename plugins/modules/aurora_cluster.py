@@ -247,6 +247,7 @@ final_snapshot_identifier:
 import datetime
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
@@ -304,22 +305,35 @@ ATTRIBUTES = [
     Attribute("db_subnet_group_name", "DBSubnetGroup"),
     # Changed with ModifyDBCluster.
     Attribute("port", "Port", "Port", REBOOT),
-    Attribute("db_cluster_parameter_group_name", "DBClusterParameterGroup", "DBClusterParameterGroupName", PENDING_REBOOT),
+    Attribute(
+        "db_cluster_parameter_group_name", "DBClusterParameterGroup", "DBClusterParameterGroupName", PENDING_REBOOT
+    ),
     Attribute("vpc_security_group_ids", security_group_ids, "VpcSecurityGroupIds", ONLINE, unordered=True),
     Attribute("backup_retention_period", "BackupRetentionPeriod", "BackupRetentionPeriod"),
     Attribute("preferred_backup_window", "PreferredBackupWindow", "PreferredBackupWindow"),
-    Attribute("preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow",
-              normalize=str.lower),
+    Attribute(
+        "preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow", normalize=str.lower
+    ),
     Attribute("copy_tags_to_snapshot", "CopyTagsToSnapshot", "CopyTagsToSnapshot", default_when_absent=False),
     Attribute("deletion_protection", "DeletionProtection", "DeletionProtection", default_when_absent=False),
-    Attribute("enable_iam_database_authentication", "IAMDatabaseAuthenticationEnabled",
-              "EnableIAMDatabaseAuthentication", default_when_absent=False),
-    Attribute("enable_cloudwatch_logs_exports", lambda c: c.get("EnabledCloudwatchLogsExports") or [],
-              "CloudwatchLogsExportConfiguration", unordered=True),
+    Attribute(
+        "enable_iam_database_authentication",
+        "IAMDatabaseAuthenticationEnabled",
+        "EnableIAMDatabaseAuthentication",
+        default_when_absent=False,
+    ),
+    Attribute(
+        "enable_cloudwatch_logs_exports",
+        lambda c: c.get("EnabledCloudwatchLogsExports") or [],
+        "CloudwatchLogsExportConfiguration",
+        unordered=True,
+    ),
     Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
 ]
 
-PASSWORD_REMEDY = "Create a new cluster from a snapshot (restore) with the new setting, move clients, then remove the old one."
+PASSWORD_REMEDY = (
+    "Create a new cluster from a snapshot (restore) with the new setting, move clients, then remove the old one."
+)
 
 
 def read_cluster(api, identifier):
@@ -348,15 +362,23 @@ def engine_version_change(running, wanted):
     if not wanted or not running:
         return None, None, None
     if engine_major(running) != engine_major(wanted):
-        return None, None, (
-            f"engine_version={wanted!r}: the cluster runs {running} (major {engine_major(running)}). "
-            "A major version change is not done in place by this module; take a snapshot, restore it into a new "
-            "cluster of the new major version, move clients, then remove the old cluster."
+        return (
+            None,
+            None,
+            (
+                f"engine_version={wanted!r}: the cluster runs {running} (major {engine_major(running)}). "
+                "A major version change is not done in place by this module; take a snapshot, restore it into a new "
+                "cluster of the new major version, move clients, then remove the old cluster."
+            ),
         )
     if "." not in wanted or version_tuple(running) == version_tuple(wanted):
         return None, None, None
     if version_tuple(running) > version_tuple(wanted):
-        return None, f"running {running}, newer than the configured {wanted} within major {engine_major(wanted)}; kept", None
+        return (
+            None,
+            f"running {running}, newer than the configured {wanted} within major {engine_major(wanted)}; kept",
+            None,
+        )
     return {"attribute": "engine_version", "before": running, "after": wanted, "impact": REBOOT}, None, None
 
 
@@ -370,7 +392,9 @@ def check_immutable_keys(module, kms, cluster):
     changes = []
     wanted = module.params["kms_key_id"]
     if wanted and not key_matches(cluster.get("KmsKeyId"), resolve_key(kms, wanted)):
-        changes.append({"attribute": "kms_key_id", "before": cluster.get("KmsKeyId"), "after": wanted, "impact": IMPOSSIBLE})
+        changes.append(
+            {"attribute": "kms_key_id", "before": cluster.get("KmsKeyId"), "after": wanted, "impact": IMPOSSIBLE}
+        )
     wanted_secret_key = module.params["master_user_secret_kms_key_id"]
     if wanted_secret_key and module.params["manage_master_user_password"] and cluster.get("MasterUserSecret"):
         if not key_matches(master_secret_key(cluster), resolve_key(kms, wanted_secret_key)):
@@ -506,15 +530,30 @@ def ensure_present(module, api, kms):
         api.call("create_db_cluster", context=f"cluster {identifier}", **create_request(identifier, params))
         cluster = wait_available(module, api, identifier)
         module.exit_json(
-            changed=True, changes=changes, diff=diff, cluster=result_of(cluster), pending_modified_values=pending_of(cluster)
+            changed=True,
+            changes=changes,
+            diff=diff,
+            cluster=result_of(cluster),
+            pending_modified_values=pending_of(cluster),
         )
 
     current = effective_state(cluster)
     changes = plan_changes(ATTRIBUTES, current, desired_state(params))
-    version_change, notice, version_error = engine_version_change(current.get("EngineVersion"), params["engine_version"])
+    version_change, notice, version_error = engine_version_change(
+        current.get("EngineVersion"), params["engine_version"]
+    )
     if version_error:
-        module.fail_json(msg=version_error, changes=[{"attribute": "engine_version", "before": current.get("EngineVersion"),
-                                                      "after": params["engine_version"], "impact": IMPOSSIBLE}])
+        module.fail_json(
+            msg=version_error,
+            changes=[
+                {
+                    "attribute": "engine_version",
+                    "before": current.get("EngineVersion"),
+                    "after": params["engine_version"],
+                    "impact": IMPOSSIBLE,
+                }
+            ],
+        )
     if version_change:
         changes.append(version_change)
     changes.extend(check_immutable_keys(module, kms, cluster))
@@ -541,10 +580,18 @@ def ensure_present(module, api, kms):
 
     extra = {"engine_version_notice": notice} if notice else {}
     if not changes:
-        module.exit_json(changed=False, changes=[], cluster=result_of(cluster), pending_modified_values=pending_of(cluster), **extra)
+        module.exit_json(
+            changed=False, changes=[], cluster=result_of(cluster), pending_modified_values=pending_of(cluster), **extra
+        )
     if module.check_mode:
-        module.exit_json(changed=True, changes=changes, diff=public_diff(changes), cluster=result_of(cluster),
-                         pending_modified_values=pending_of(cluster), **extra)
+        module.exit_json(
+            changed=True,
+            changes=changes,
+            diff=public_diff(changes),
+            cluster=result_of(cluster),
+            pending_modified_values=pending_of(cluster),
+            **extra,
+        )
 
     context = f"cluster {identifier}"
     attribute_changes = [c for c in changes if c["attribute"] != "tags"]
@@ -552,8 +599,14 @@ def ensure_present(module, api, kms):
         api.call("modify_db_cluster", context=context, **modify_request(identifier, attribute_changes, params))
     apply_rds_tags(api, cluster["DBClusterArn"], to_set, to_remove, context)
     cluster = wait_available(module, api, identifier) if attribute_changes else read_cluster(api, identifier)
-    module.exit_json(changed=True, changes=changes, diff=public_diff(changes), cluster=result_of(cluster),
-                     pending_modified_values=pending_of(cluster), **extra)
+    module.exit_json(
+        changed=True,
+        changes=changes,
+        diff=public_diff(changes),
+        cluster=result_of(cluster),
+        pending_modified_values=pending_of(cluster),
+        **extra,
+    )
 
 
 def final_snapshot_name(params, now=None):
@@ -589,16 +642,28 @@ def ensure_absent(module, api):
         changes.append({"attribute": "deletion_protection", "before": True, "after": False, "impact": ONLINE})
 
     snapshot = None if params["skip_final_snapshot"] else final_snapshot_name(params)
-    changes.append({"attribute": "cluster", "before": identifier, "after": None, "impact": ONLINE,
-                    "final_snapshot_identifier": snapshot})
+    changes.append(
+        {
+            "attribute": "cluster",
+            "before": identifier,
+            "after": None,
+            "impact": ONLINE,
+            "final_snapshot_identifier": snapshot,
+        }
+    )
     result = {"final_snapshot_identifier": snapshot} if snapshot else {}
     diff = {"before": {"db_cluster_identifier": identifier}, "after": {}}
     if module.check_mode:
         module.exit_json(changed=True, changes=changes, diff=diff, **result)
 
     if cluster.get("DeletionProtection"):
-        api.call("modify_db_cluster", DBClusterIdentifier=identifier, DeletionProtection=False, ApplyImmediately=True,
-                 context=context)
+        api.call(
+            "modify_db_cluster",
+            DBClusterIdentifier=identifier,
+            DeletionProtection=False,
+            ApplyImmediately=True,
+            context=context,
+        )
     request = {"DBClusterIdentifier": identifier}
     if snapshot:
         request["FinalDBSnapshotIdentifier"] = snapshot
@@ -623,7 +688,9 @@ def validate(module):
     if not params["manage_master_user_password"] and not params["master_user_password"]:
         module.fail_json(msg="manage_master_user_password=false needs master_user_password")
     if params["backup_retention_period"] is not None and not 1 <= params["backup_retention_period"] <= 35:
-        module.fail_json(msg=f"backup_retention_period={params['backup_retention_period']} is out of range: 1 to 35 days")
+        module.fail_json(
+            msg=f"backup_retention_period={params['backup_retention_period']} is out of range: 1 to 35 days"
+        )
     if params["port"] is not None and not 1150 <= params["port"] <= 65535:
         module.fail_json(msg=f"port={params['port']} is out of range: Aurora accepts 1150 to 65535")
 

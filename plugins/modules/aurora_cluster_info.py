@@ -87,6 +87,7 @@ endpoints:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, to_snake
 
 
@@ -143,7 +144,11 @@ def main():
         instances=instances,
         writer=writers[0] if writers else None,
         readers=[i["db_instance_identifier"] for i in instances if i["role"] == "reader"],
-        endpoints={"writer": cluster.get("Endpoint"), "reader": cluster.get("ReaderEndpoint"), "port": cluster.get("Port")},
+        endpoints={
+            "writer": cluster.get("Endpoint"),
+            "reader": cluster.get("ReaderEndpoint"),
+            "port": cluster.get("Port"),
+        },
     )
 
 

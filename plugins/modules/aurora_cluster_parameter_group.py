@@ -105,6 +105,7 @@ changes:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
@@ -142,9 +143,7 @@ def read_parameters(api, name, source=None):
     params = {"DBClusterParameterGroupName": name}
     if source:
         params["Source"] = source
-    return api.paginate(
-        "describe_db_cluster_parameters", "Parameters", context=f"parameter group {name}", **params
-    )
+    return api.paginate("describe_db_cluster_parameters", "Parameters", context=f"parameter group {name}", **params)
 
 
 def user_parameters(api, name):
@@ -174,7 +173,9 @@ def plan_parameter_changes(current, desired, purge):
     changes = []
     for name in sorted(desired):
         if current.get(name) != desired[name]:
-            changes.append({"attribute": f"parameters.{name}", "name": name, "before": current.get(name), "after": desired[name]})
+            changes.append(
+                {"attribute": f"parameters.{name}", "name": name, "before": current.get(name), "after": desired[name]}
+            )
     if purge:
         for name in sorted(set(current) - set(desired)):
             changes.append({"attribute": f"parameters.{name}", "name": name, "before": current[name], "after": None})
@@ -210,7 +211,8 @@ def apply_parameter_changes(api, name, changes):
             "modify_db_cluster_parameter_group",
             DBClusterParameterGroupName=name,
             Parameters=[
-                {"ParameterName": c["name"], "ParameterValue": c["after"], "ApplyMethod": c["apply_method"]} for c in batch
+                {"ParameterName": c["name"], "ParameterValue": c["after"], "ApplyMethod": c["apply_method"]}
+                for c in batch
             ],
             context=f"parameter group {name}",
         )
@@ -233,7 +235,9 @@ def ensure_absent(module, api, name):
         module.exit_json(changed=False, changes=[])
     changes = [{"attribute": "parameter_group", "before": name, "after": None, "impact": ONLINE}]
     if not module.check_mode:
-        api.call("delete_db_cluster_parameter_group", DBClusterParameterGroupName=name, context=f"parameter group {name}")
+        api.call(
+            "delete_db_cluster_parameter_group", DBClusterParameterGroupName=name, context=f"parameter group {name}"
+        )
     module.exit_json(changed=True, changes=changes, diff={"before": {"name": name}, "after": {}})
 
 
@@ -286,8 +290,12 @@ def ensure_present(module, api, name):
     tags = None
     if params["tags"] is not None and group is not None:
         arn = group.get("DBClusterParameterGroupArn")
-        current_tags = {} if created else tags_to_dict(
-            api.call("list_tags_for_resource", ResourceName=arn, context=f"parameter group {name}").get("TagList")
+        current_tags = (
+            {}
+            if created
+            else tags_to_dict(
+                api.call("list_tags_for_resource", ResourceName=arn, context=f"parameter group {name}").get("TagList")
+            )
         )
         to_set, to_remove = tag_changes(current_tags, params["tags"], params["purge_tags"])
         if not created and (to_set or to_remove):

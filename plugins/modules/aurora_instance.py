@@ -157,6 +157,7 @@ pending_modified_values:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
@@ -199,13 +200,21 @@ ATTRIBUTES = [
     Attribute("promotion_tier", "PromotionTier", "PromotionTier"),
     Attribute("db_parameter_group_name", parameter_group_name, "DBParameterGroupName", PENDING_REBOOT),
     Attribute("auto_minor_version_upgrade", "AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"),
-    Attribute("preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow",
-              normalize=str.lower),
+    Attribute(
+        "preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow", normalize=str.lower
+    ),
     Attribute("ca_certificate_identifier", "CACertificateIdentifier", "CACertificateIdentifier", REBOOT),
-    Attribute("enable_performance_insights", "PerformanceInsightsEnabled", "EnablePerformanceInsights",
-              default_when_absent=False),
-    Attribute("performance_insights_retention_period", "PerformanceInsightsRetentionPeriod",
-              "PerformanceInsightsRetentionPeriod"),
+    Attribute(
+        "enable_performance_insights",
+        "PerformanceInsightsEnabled",
+        "EnablePerformanceInsights",
+        default_when_absent=False,
+    ),
+    Attribute(
+        "performance_insights_retention_period",
+        "PerformanceInsightsRetentionPeriod",
+        "PerformanceInsightsRetentionPeriod",
+    ),
     Attribute("performance_insights_kms_key_id", "PerformanceInsightsKMSKeyId", "PerformanceInsightsKMSKeyId"),
     Attribute("monitoring_interval", "MonitoringInterval", "MonitoringInterval", default_when_absent=0),
     Attribute("monitoring_role_arn", "MonitoringRoleArn", "MonitoringRoleArn"),
@@ -307,8 +316,13 @@ def ensure_present(module, api):
             module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
         api.call("create_db_instance", context=context, **create_request(params))
         instance = wait_until(module, api, identifier, is_available, "available")
-        module.exit_json(changed=True, changes=changes, diff=diff, instance=result_of(instance),
-                         pending_modified_values=pending_of(instance))
+        module.exit_json(
+            changed=True,
+            changes=changes,
+            diff=diff,
+            instance=result_of(instance),
+            pending_modified_values=pending_of(instance),
+        )
 
     changes = plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params))
     blocked = impossible(changes)
@@ -321,10 +335,17 @@ def ensure_present(module, api):
         changes.append({"attribute": "tags", "before": current_tags, "after": params["tags"], "impact": ONLINE})
 
     if not changes:
-        module.exit_json(changed=False, changes=[], instance=result_of(instance), pending_modified_values=pending_of(instance))
+        module.exit_json(
+            changed=False, changes=[], instance=result_of(instance), pending_modified_values=pending_of(instance)
+        )
     if module.check_mode:
-        module.exit_json(changed=True, changes=changes, diff=diff_of(changes), instance=result_of(instance),
-                         pending_modified_values=pending_of(instance))
+        module.exit_json(
+            changed=True,
+            changes=changes,
+            diff=diff_of(changes),
+            instance=result_of(instance),
+            pending_modified_values=pending_of(instance),
+        )
 
     attribute_changes = [c for c in changes if c["attribute"] != "tags"]
     if attribute_changes:
@@ -332,9 +353,18 @@ def ensure_present(module, api):
         request.update(DBInstanceIdentifier=identifier, ApplyImmediately=params["apply_immediately"])
         api.call("modify_db_instance", context=context, **request)
     apply_rds_tags(api, instance["DBInstanceArn"], to_set, to_remove, context)
-    instance = wait_until(module, api, identifier, is_available, "available") if attribute_changes else read_instance(api, identifier)
-    module.exit_json(changed=True, changes=changes, diff=diff_of(changes), instance=result_of(instance),
-                     pending_modified_values=pending_of(instance))
+    instance = (
+        wait_until(module, api, identifier, is_available, "available")
+        if attribute_changes
+        else read_instance(api, identifier)
+    )
+    module.exit_json(
+        changed=True,
+        changes=changes,
+        diff=diff_of(changes),
+        instance=result_of(instance),
+        pending_modified_values=pending_of(instance),
+    )
 
 
 def ensure_absent(module, api):
@@ -366,7 +396,9 @@ def validate(module):
     if params["promotion_tier"] is not None and not 0 <= params["promotion_tier"] <= 15:
         module.fail_json(msg=f"promotion_tier={params['promotion_tier']} is out of range: 0 to 15")
     if params["monitoring_interval"] not in (None, 0, 1, 5, 10, 15, 30, 60):
-        module.fail_json(msg=f"monitoring_interval={params['monitoring_interval']} is invalid: one of 0, 1, 5, 10, 15, 30, 60")
+        module.fail_json(
+            msg=f"monitoring_interval={params['monitoring_interval']} is invalid: one of 0, 1, 5, 10, 15, 30, 60"
+        )
     if params["monitoring_interval"] and not params["monitoring_role_arn"]:
         module.fail_json(msg="monitoring_interval > 0 needs monitoring_role_arn")
 
