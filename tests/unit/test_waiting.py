@@ -1,0 +1,61 @@
+import pytest
+
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, delays, wait_for
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_backoff_doubles_up_to_a_bound():
+    gen = delays(first=1, maximum=8)
+    assert [next(gen) for _attempt in range(6)] == [1, 2, 4, 8, 8, 8]
+
+
+def test_returns_the_state_that_satisfied_the_wait():
+    states = iter([{"Status": "creating"}, {"Status": "backing-up"}, {"Status": "available"}])
+    fake = FakeClock()
+    state = wait_for(
+        lambda: next(states),
+        lambda s: s["Status"] == "available",
+        "cluster c",
+        "available",
+        60,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+    assert state == {"Status": "available"}
+    assert fake.sleeps == [1.0, 2.0]
+
+
+def test_timeout_names_resource_last_state_and_time_waited():
+    fake = FakeClock()
+    with pytest.raises(WaitTimeout) as raised:
+        wait_for(
+            lambda: {"DBInstanceStatus": "modifying"},
+            lambda s: False,
+            "instance w",
+            "available",
+            30,
+            clock=fake.clock,
+            sleep=fake.sleep,
+        )
+    message = str(raised.value)
+    assert "instance w" in message and "'modifying'" in message and "available" in message
+    assert raised.value.waited <= 30
+    assert sum(fake.sleeps) <= 30
+
+
+def test_absent_resource_is_reported_as_absent():
+    fake = FakeClock()
+    with pytest.raises(WaitTimeout, match="'absent'"):
+        wait_for(lambda: None, lambda s: s is not None, "cluster c", "available", 5, clock=fake.clock, sleep=fake.sleep)
