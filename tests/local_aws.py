@@ -38,6 +38,7 @@ COLLECTION_LINK = COLLECTIONS_DIR / "ansible_collections" / COLLECTION_NAMESPACE
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 ENDPOINT_VAR = "aurora_cluster_aws_endpoint_url"
+OUTPUTS_VAR = "aurora_cluster_outputs_file"
 
 if str(SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(SCRIPTS_DIR))
@@ -113,6 +114,7 @@ class LocalAws:
         self.port = port or free_port(host)
         self.endpoint_url = f"http://{host}:{self.port}"
         self.log_path = Path(log_dir) / f"moto-{self.port}.log"
+        self.outputs_dir = Path(log_dir) / f"outputs-{self.port}"
         self._proc: subprocess.Popen | None = None
         self._log = None
 
@@ -288,6 +290,8 @@ def run_playbook(
     exe = Path(sys.executable).parent / "ansible-playbook"
     args = [str(exe) if exe.exists() else "ansible-playbook", str(playbook), "-i", str(inventory)]
     args += ["-e", f"{ENDPOINT_VAR}={server.endpoint_url}"]
+    # Each local AWS gets its own outputs directory, so concurrent test runs never share a file.
+    args += ["-e", json.dumps({OUTPUTS_VAR: str(server.outputs_dir) + "/{{ aurora_cluster_name }}.json"})]
     if extra_vars:
         args += ["-e", extra_vars if isinstance(extra_vars, str) else json.dumps(dict(extra_vars))]
     if check:

@@ -1,12 +1,9 @@
 """provision.yml and destroy.yml for dev against the local AWS, asserted through boto3."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-OUTPUTS = REPO / "playbooks" / "outputs" / "vitality-dev.json"
 CLUSTER = "vitality-dev-aurora"
 WRITER = "vitality-dev-aurora-writer"
 
@@ -14,7 +11,7 @@ WRITER = "vitality-dev-aurora-writer"
 @pytest.fixture(scope="module")
 def dev_stack(local_aws, run_playbook):
     zone = local_aws.reset_and_seed()
-    OUTPUTS.unlink(missing_ok=True)
+    (local_aws.outputs_dir / "vitality-dev.json").unlink(missing_ok=True)
     first = run_playbook("playbooks/provision.yml", "inventories/dev")
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     return zone["dev"], first
@@ -92,7 +89,7 @@ def test_writer_is_private_sized_and_the_cluster_writer(dev_stack, local_aws):
 def test_outputs_are_printed_and_written_without_secrets(dev_stack, local_aws):
     first = dev_stack[1]
     cluster = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
-    outputs = json.loads(OUTPUTS.read_text())
+    outputs = json.loads((local_aws.outputs_dir / "vitality-dev.json").read_text())
     assert outputs["writer_endpoint"] == cluster["Endpoint"]
     assert outputs["reader_endpoint"] == cluster["ReaderEndpoint"]
     assert outputs["port"] == 5432
