@@ -277,6 +277,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
 
 NOT_FOUND = ("DBClusterNotFoundFault",)
+ALREADY_EXISTS = ("DBClusterAlreadyExistsFault",)
 # Keys of PendingModifiedValues that hold a later value of a top-level attribute.
 PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod")
 
@@ -527,15 +528,24 @@ def ensure_present(module, api, kms):
         diff = {"before": {}, "after": drop_none(desired)}
         if module.check_mode:
             module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
-        api.call("create_db_cluster", context=f"cluster {identifier}", **create_request(identifier, params))
-        cluster = wait_available(module, api, identifier)
-        module.exit_json(
-            changed=True,
-            changes=changes,
-            diff=diff,
-            cluster=result_of(cluster),
-            pending_modified_values=pending_of(cluster),
+        created = api.call(
+            "create_db_cluster",
+            not_found=ALREADY_EXISTS,
+            context=f"cluster {identifier}",
+            **create_request(identifier, params),
         )
+        if created is not None:
+            cluster = wait_available(module, api, identifier)
+            module.exit_json(
+                changed=True,
+                changes=changes,
+                diff=diff,
+                cluster=result_of(cluster),
+                pending_modified_values=pending_of(cluster),
+            )
+        # Another run (or our own request, retried after a lost response) created it first:
+        # converge the cluster that exists instead of failing or creating a second one.
+        cluster = read_cluster(api, identifier)
 
     current = effective_state(cluster)
     changes = plan_changes(ATTRIBUTES, current, desired_state(params))
@@ -595,6 +605,9 @@ def ensure_present(module, api, kms):
 
     context = f"cluster {identifier}"
     attribute_changes = [c for c in changes if c["attribute"] != "tags"]
+    if attribute_changes and cluster.get("Status") != "available":
+        # AWS refuses to modify a cluster that is still creating or modifying.
+        cluster = wait_available(module, api, identifier)
     if attribute_changes:
         api.call("modify_db_cluster", context=context, **modify_request(identifier, attribute_changes, params))
     apply_rds_tags(api, cluster["DBClusterArn"], to_set, to_remove, context)

@@ -118,6 +118,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import IMP
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
 
 NOT_FOUND = ("DBParameterGroupNotFound", "DBParameterGroupNotFoundFault")
+ALREADY_EXISTS = ("DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault")
 # ModifyDBClusterParameterGroup and ResetDBClusterParameterGroup take at most 20 parameters a call.
 PARAMETERS_PER_CALL = 20
 
@@ -257,11 +258,18 @@ def ensure_present(module, api, name):
                 DBParameterGroupFamily=params["family"],
                 Description=params["description"] or f"Cluster parameters for {name}",
                 Tags=dict_to_tags(params["tags"]),
+                not_found=ALREADY_EXISTS,
                 context=f"parameter group {name}",
             )
-            group = response["DBClusterParameterGroup"]
+            if response is None:
+                # Created first by another run, or by our own retried request: converge what exists.
+                created = False
+                changes = []
+                group = read_group(api, name)
+            else:
+                group = response["DBClusterParameterGroup"]
         current_parameters = {}
-    else:
+    if not created:
         family = group.get("DBParameterGroupFamily")
         if family and family != params["family"]:
             module.fail_json(

@@ -182,6 +182,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import iden
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
 
 NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
+ALREADY_EXISTS = ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault")
 # Keys of PendingModifiedValues that hold a later value of a top-level attribute.
 PENDING_OVERRIDES = ("DBInstanceClass", "CACertificateIdentifier")
 
@@ -314,15 +315,18 @@ def ensure_present(module, api):
         diff = {"before": {}, "after": drop_none(desired_state(params))}
         if module.check_mode:
             module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
-        api.call("create_db_instance", context=context, **create_request(params))
-        instance = wait_until(module, api, identifier, is_available, "available")
-        module.exit_json(
-            changed=True,
-            changes=changes,
-            diff=diff,
-            instance=result_of(instance),
-            pending_modified_values=pending_of(instance),
-        )
+        created = api.call("create_db_instance", not_found=ALREADY_EXISTS, context=context, **create_request(params))
+        if created is not None:
+            instance = wait_until(module, api, identifier, is_available, "available")
+            module.exit_json(
+                changed=True,
+                changes=changes,
+                diff=diff,
+                instance=result_of(instance),
+                pending_modified_values=pending_of(instance),
+            )
+        # Created first by another run, or by our own retried request: converge what exists.
+        instance = read_instance(api, identifier)
 
     changes = plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params))
     blocked = impossible(changes)
@@ -348,6 +352,9 @@ def ensure_present(module, api):
         )
 
     attribute_changes = [c for c in changes if c["attribute"] != "tags"]
+    if attribute_changes and not is_available(instance):
+        # AWS refuses to modify an instance that is still creating or modifying.
+        instance = wait_until(module, api, identifier, is_available, "available")
     if attribute_changes:
         request = modify_params(ATTRIBUTES, attribute_changes)
         request.update(DBInstanceIdentifier=identifier, ApplyImmediately=params["apply_immediately"])
