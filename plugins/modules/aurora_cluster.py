@@ -274,6 +274,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
     identifier_error,
     version_tuple,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
 
 NOT_FOUND = ("DBClusterNotFoundFault",)
@@ -332,7 +333,7 @@ ATTRIBUTES = [
     Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
 ]
 
-PASSWORD_REMEDY = (
+RESTORE_REMEDY = (
     "Create a new cluster from a snapshot (restore) with the new setting, move clients, then remove the old one."
 )
 
@@ -571,7 +572,7 @@ def ensure_present(module, api, kms):
     blocked = impossible(changes)
     if blocked:
         module.fail_json(
-            msg=impossible_message(f"cluster {identifier}", blocked, PASSWORD_REMEDY),
+            msg=impossible_message(f"cluster {identifier}", blocked, RESTORE_REMEDY),
             changes=changes,
         )
     manage_change = next((c for c in changes if c["attribute"] == "manage_master_user_password"), None)
@@ -704,6 +705,17 @@ def validate(module):
         module.fail_json(
             msg=f"backup_retention_period={params['backup_retention_period']} is out of range: 1 to 35 days"
         )
+    errors = window_errors(
+        "preferred_backup_window",
+        params["preferred_backup_window"],
+        "preferred_maintenance_window",
+        params["preferred_maintenance_window"],
+    )
+    if params["master_user_password"]:
+        errors.append(password_error("master_user_password", params["master_user_password"]))
+    errors = [error for error in errors if error]
+    if errors:
+        module.fail_json(msg="; ".join(errors))
     if params["port"] is not None and not 1150 <= params["port"] <= 65535:
         module.fail_json(msg=f"port={params['port']} is out of range: Aurora accepts 1150 to 65535")
 

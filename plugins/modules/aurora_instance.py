@@ -179,6 +179,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     plan_changes,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
+from ansible_collections.vitality.aurora.plugins.module_utils.validation import instance_class_error
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
 
 NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
@@ -400,6 +401,10 @@ def validate(module):
         module.fail_json(msg=error)
     if params["state"] == "present" and not params["db_cluster_identifier"]:
         module.fail_json(msg="db_cluster_identifier is required with state=present")
+    if params["db_instance_class"]:
+        error = instance_class_error("db_instance_class", params["db_instance_class"])
+        if error:
+            module.fail_json(msg=error)
     if params["promotion_tier"] is not None and not 0 <= params["promotion_tier"] <= 15:
         module.fail_json(msg=f"promotion_tier={params['promotion_tier']} is out of range: 0 to 15")
     if params["monitoring_interval"] not in (None, 0, 1, 5, 10, 15, 30, 60):
