@@ -11,7 +11,7 @@ description:
   - Reads an Aurora DB cluster and its instances in two AWS calls and returns what an operator or a test
     needs to check it, including which instance is the writer, endpoints, statuses, pending modifications and
     the apply status of parameter groups.
-  - Makes no change.
+  - Makes no change. With O(wait=true) it waits until the cluster and all its instances are available.
 author:
   - Vitality platform team (@vitality)
 options:
@@ -21,6 +21,17 @@ options:
     type: str
     required: true
     aliases: [id]
+  wait:
+    description:
+      - Wait until the cluster and every one of its instances are available before reading them, so that one wait
+        covers resources requested together.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait before failing with the resources not yet available and their states.
+    type: int
+    default: 3600
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -32,6 +43,11 @@ EXAMPLES = r"""
   vitality.aurora.aurora_cluster_info:
     db_cluster_identifier: vitality-dev-aurora
   register: vitality_db
+
+- name: Wait once for a cluster and instances created together
+  vitality.aurora.aurora_cluster_info:
+    db_cluster_identifier: vitality-prod-aurora
+    wait: true
 
 - name: Check that the intended instance is the writer
   ansible.builtin.assert:
@@ -89,6 +105,7 @@ endpoints:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, to_snake
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
 
 
 def read_cluster(api, identifier):
@@ -125,17 +142,57 @@ def describe_members(cluster, instances):
     return described
 
 
+def not_ready(cluster, instances):
+    """Resources not yet available, with their states: an empty list means all are ready."""
+    waiting = []
+    if cluster is not None and cluster.get("Status") != "available":
+        waiting.append(f"cluster {cluster.get('DBClusterIdentifier')} ({cluster.get('Status')})")
+    for instance in instances:
+        if instance.get("DBInstanceStatus") != "available":
+            waiting.append(f"instance {instance.get('DBInstanceIdentifier')} ({instance.get('DBInstanceStatus')})")
+    return waiting
+
+
+def wait_ready(module, api, identifier):
+    def read_state():
+        cluster = read_cluster(api, identifier)
+        return cluster, (read_members(api, identifier) if cluster else [])
+
+    try:
+        return wait_for(
+            read_state,
+            lambda state: state[0] is not None and not not_ready(*state),
+            what=f"cluster {identifier} and its instances",
+            wanted="available",
+            timeout=module.params["wait_timeout"],
+        )
+    except WaitTimeout as e:
+        cluster, instances = read_state()
+        module.fail_json(
+            msg=f"Timed out after {e.waited:.0f}s waiting for cluster {identifier} and its instances to be available; "
+            f"still waiting for: {', '.join(not_ready(cluster, instances)) or 'the cluster to exist'}"
+        )
+
+
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(db_cluster_identifier=dict(type="str", required=True, aliases=["id"])),
+        argument_spec=dict(
+            db_cluster_identifier=dict(type="str", required=True, aliases=["id"]),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=3600),
+        ),
         supports_check_mode=True,
     )
     identifier = module.params["db_cluster_identifier"]
     api = AwsApi(module, "rds")
-    cluster = read_cluster(api, identifier)
+    if module.params["wait"] and not module.check_mode:
+        cluster, members = wait_ready(module, api, identifier)
+    else:
+        cluster = read_cluster(api, identifier)
+        members = read_members(api, identifier) if cluster else []
     if cluster is None:
         module.exit_json(changed=False, exists=False)
-    instances = describe_members(cluster, read_members(api, identifier))
+    instances = describe_members(cluster, members)
     writers = [i["db_instance_identifier"] for i in instances if i["role"] == "writer"]
     module.exit_json(
         changed=False,

@@ -90,6 +90,14 @@ options:
   apply_immediately:
     description:
       - Apply changes now rather than in the next maintenance window.
+      - With a class change, the module waits until the new class is in place, not only until the instance
+        reports available.
+    type: bool
+    default: false
+  apply_pending_reboot:
+    description:
+      - Reboot the instance when parameter changes (of its instance or cluster parameter group) wait for a
+        reboot, and wait until it is available again. Nothing happens when no change is pending.
     type: bool
     default: false
   wait:
@@ -339,6 +347,11 @@ def ensure_present(module, api):
     if to_set or to_remove:
         changes.append({"attribute": "tags", "before": current_tags, "after": params["tags"], "impact": ONLINE})
 
+    attribute_changes = [c for c in changes if c["attribute"] != "tags"]
+    reboot_needed = params["apply_pending_reboot"] and pending_reboot(api, instance)
+    if reboot_needed:
+        changes.append({"attribute": "parameters", "before": "pending-reboot", "after": "in-sync", "impact": REBOOT})
+
     if not changes:
         module.exit_json(
             changed=False, changes=[], instance=result_of(instance), pending_modified_values=pending_of(instance)
@@ -352,20 +365,23 @@ def ensure_present(module, api):
             pending_modified_values=pending_of(instance),
         )
 
-    attribute_changes = [c for c in changes if c["attribute"] != "tags"]
-    if attribute_changes and not is_available(instance):
-        # AWS refuses to modify an instance that is still creating or modifying.
+    if (attribute_changes or reboot_needed) and not is_available(instance):
+        # AWS refuses to modify or reboot an instance that is still creating or modifying.
         instance = wait_until(module, api, identifier, is_available, "available")
     if attribute_changes:
         request = modify_params(ATTRIBUTES, attribute_changes)
         request.update(DBInstanceIdentifier=identifier, ApplyImmediately=params["apply_immediately"])
         api.call("modify_db_instance", context=context, **request)
     apply_rds_tags(api, instance["DBInstanceArn"], to_set, to_remove, context)
-    instance = (
-        wait_until(module, api, identifier, is_available, "available")
-        if attribute_changes
-        else read_instance(api, identifier)
-    )
+    if attribute_changes:
+        instance = wait_until(
+            module, api, identifier, applied(attribute_changes, params), "available with the change applied"
+        )
+    if reboot_needed:
+        api.call("reboot_db_instance", DBInstanceIdentifier=identifier, context=context)
+        instance = wait_until(module, api, identifier, is_available, "available after the reboot")
+    if not attribute_changes and not reboot_needed:
+        instance = read_instance(api, identifier)
     module.exit_json(
         changed=True,
         changes=changes,
@@ -373,6 +389,46 @@ def ensure_present(module, api):
         instance=result_of(instance),
         pending_modified_values=pending_of(instance),
     )
+
+
+def applied(attribute_changes, params):
+    """When the run is done with a modification.
+
+    "available" alone is not enough: AWS may still report the instance available
+    for a moment after accepting a class change. With apply_immediately the new
+    class must be in place; otherwise it is left pending for the maintenance window.
+    """
+    class_change = next((c for c in attribute_changes if c["attribute"] == "db_instance_class"), None)
+
+    def done(instance):
+        if not is_available(instance):
+            return False
+        if class_change is None or not params["apply_immediately"]:
+            return True
+        pending = instance.get("PendingModifiedValues") or {}
+        return instance.get("DBInstanceClass") == class_change["after"] and "DBInstanceClass" not in pending
+
+    return done
+
+
+def pending_reboot(api, instance):
+    """Whether parameter changes wait for this instance to reboot (instance or cluster parameter group)."""
+    if any(g.get("ParameterApplyStatus") == "pending-reboot" for g in instance.get("DBParameterGroups") or []):
+        return True
+    cluster_id = instance.get("DBClusterIdentifier")
+    if not cluster_id:
+        return False
+    response = api.call(
+        "describe_db_clusters",
+        DBClusterIdentifier=cluster_id,
+        not_found=("DBClusterNotFoundFault",),
+        context=f"cluster {cluster_id}",
+    )
+    for cluster in (response or {}).get("DBClusters") or []:
+        for member in cluster.get("DBClusterMembers") or []:
+            if member.get("DBInstanceIdentifier") == instance.get("DBInstanceIdentifier"):
+                return member.get("DBClusterParameterGroupStatus") == "pending-reboot"
+    return False
 
 
 def ensure_absent(module, api):
@@ -434,6 +490,7 @@ def main():
         monitoring_interval=dict(type="int"),
         monitoring_role_arn=dict(type="str"),
         apply_immediately=dict(type="bool", default=False),
+        apply_pending_reboot=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         tags=dict(type="dict", aliases=["resource_tags"]),
