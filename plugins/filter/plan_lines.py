@@ -59,7 +59,10 @@ def plan_lines(resources):
                 what = f"delete {change.get('before') or ''}".rstrip()
             elif "before" in change or "after" in change:
                 what += f" {_value(change.get('before'))} -> {_value(change.get('after'))}"
-            lines.append(f"{item.get('resource')}: {what} [{change.get('impact', 'online')}]")
+            impact = change.get("impact", "online")
+            if change.get("when") == "maintenance-window":
+                impact += ", in the maintenance window"
+            lines.append(f"{item.get('resource')}: {what} [{impact}]")
     return lines
 
 

@@ -26,11 +26,20 @@ class Attribute:
     ``option``: the module option; ``read``: how to get the current value from
     AWS's description; ``modify_param``: the API parameter that changes it
     (None when it cannot be changed in place); ``impact``: what changing it costs;
-    ``unordered``: compare lists as sets; ``secret``: never show the value.
+    ``unordered``: compare lists as sets; ``deferrable``: AWS holds the change for the
+    maintenance window unless it is applied immediately.
     """
 
     def __init__(
-        self, option, read, modify_param=None, impact=ONLINE, unordered=False, normalize=None, default_when_absent=None
+        self,
+        option,
+        read,
+        modify_param=None,
+        impact=ONLINE,
+        unordered=False,
+        normalize=None,
+        default_when_absent=None,
+        deferrable=False,
     ):
         self.option = option
         self.read = read if callable(read) else (lambda current, key=read: current.get(key, default_when_absent))
@@ -38,6 +47,7 @@ class Attribute:
         self.impact = impact if modify_param else IMPOSSIBLE
         self.unordered = unordered
         self.normalize = normalize
+        self.deferrable = deferrable
 
     def canonical(self, value):
         if value is None:
@@ -69,6 +79,15 @@ def plan_changes(attributes, current, desired):
                     "impact": attribute.impact,
                 }
             )
+    return changes
+
+
+def mark_deferred(attributes, changes, apply_immediately):
+    """Say when each change takes effect: now, or in the next maintenance window."""
+    deferrable = {attribute.option for attribute in attributes if attribute.deferrable}
+    for change in changes:
+        if change["attribute"] in deferrable:
+            change["when"] = "now" if apply_immediately else "maintenance-window"
     return changes
 
 

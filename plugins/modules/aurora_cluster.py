@@ -266,6 +266,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     diff_of,
     impossible,
     impossible_message,
+    mark_deferred,
     modify_params,
     plan_changes,
 )
@@ -323,6 +324,7 @@ ATTRIBUTES = [
         "IAMDatabaseAuthenticationEnabled",
         "EnableIAMDatabaseAuthentication",
         default_when_absent=False,
+        deferrable=True,
     ),
     Attribute(
         "enable_cloudwatch_logs_exports",
@@ -332,6 +334,9 @@ ATTRIBUTES = [
     ),
     Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
 ]
+
+# Compared by engine_version_change (minor versions only move up); listed for its deferral.
+ENGINE_VERSION = Attribute("engine_version", "EngineVersion", "EngineVersion", REBOOT, deferrable=True)
 
 RESTORE_REMEDY = (
     "Create a new cluster from a snapshot (restore) with the new setting, move clients, then remove the old one."
@@ -567,6 +572,7 @@ def ensure_present(module, api, kms):
         )
     if version_change:
         changes.append(version_change)
+    mark_deferred(ATTRIBUTES + [ENGINE_VERSION], changes, params["apply_immediately"])
     changes.extend(check_immutable_keys(module, kms, cluster))
 
     blocked = impossible(changes)

@@ -183,6 +183,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     diff_of,
     impossible,
     impossible_message,
+    mark_deferred,
     modify_params,
     plan_changes,
 )
@@ -205,7 +206,7 @@ ATTRIBUTES = [
     Attribute("engine", "Engine"),
     Attribute("db_cluster_identifier", "DBClusterIdentifier"),
     Attribute("availability_zone", "AvailabilityZone"),
-    Attribute("db_instance_class", "DBInstanceClass", "DBInstanceClass", REBOOT),
+    Attribute("db_instance_class", "DBInstanceClass", "DBInstanceClass", REBOOT, deferrable=True),
     Attribute("publicly_accessible", "PubliclyAccessible", "PubliclyAccessible", default_when_absent=False),
     Attribute("promotion_tier", "PromotionTier", "PromotionTier"),
     Attribute("db_parameter_group_name", parameter_group_name, "DBParameterGroupName", PENDING_REBOOT),
@@ -213,7 +214,9 @@ ATTRIBUTES = [
     Attribute(
         "preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow", normalize=str.lower
     ),
-    Attribute("ca_certificate_identifier", "CACertificateIdentifier", "CACertificateIdentifier", REBOOT),
+    Attribute(
+        "ca_certificate_identifier", "CACertificateIdentifier", "CACertificateIdentifier", REBOOT, deferrable=True
+    ),
     Attribute(
         "enable_performance_insights",
         "PerformanceInsightsEnabled",
@@ -337,7 +340,11 @@ def ensure_present(module, api):
         # Created first by another run, or by our own retried request: converge what exists.
         instance = read_instance(api, identifier)
 
-    changes = plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params))
+    changes = mark_deferred(
+        ATTRIBUTES,
+        plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params)),
+        params["apply_immediately"],
+    )
     blocked = impossible(changes)
     if blocked:
         module.fail_json(msg=impossible_message(context, blocked, REMEDY), changes=changes)

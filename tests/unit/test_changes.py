@@ -55,3 +55,12 @@ def test_worst_impact_orders_by_disruption():
 def test_diff_lists_only_changed_attributes():
     changes = [{"attribute": "port", "before": 1, "after": 2, "impact": c.REBOOT}]
     assert c.diff_of(changes) == {"before": {"port": 1}, "after": {"port": 2}}
+
+
+def test_deferrable_changes_say_when_they_apply():
+    attrs = [c.Attribute("size", "Size", "Size", c.REBOOT, deferrable=True), c.Attribute("tier", "Tier", "Tier")]
+    changes = c.plan_changes(attrs, {"Size": 1, "Tier": 1}, {"size": 2, "tier": 2})
+    c.mark_deferred(attrs, changes, apply_immediately=False)
+    assert [ch.get("when") for ch in changes] == ["maintenance-window", None]
+    c.mark_deferred(attrs, changes, apply_immediately=True)
+    assert changes[0]["when"] == "now"

@@ -33,3 +33,16 @@ def test_creation_and_deletion_read_as_such():
         {"attribute": "instance", "before": "r-3", "after": None, "impact": "online"},
     ]
     assert plan_lines([{"resource": "c", "changes": changes}]) == ["c: create [online]", "c: delete r-3 [online]"]
+
+
+def test_deferred_changes_say_so():
+    change = {
+        "attribute": "db_instance_class",
+        "before": "a",
+        "after": "b",
+        "impact": "reboot",
+        "when": "maintenance-window",
+    }
+    assert plan_lines([{"resource": "i", "changes": [change]}]) == [
+        "i: db_instance_class a -> b [reboot, in the maintenance window]"
+    ]
