@@ -21,6 +21,13 @@ options:
     type: str
     required: true
     aliases: [id]
+  same_stack_tags:
+    description:
+      - When the cluster does not exist, look for clusters carrying all these tags (for example the stack's
+        C(Stack) tag) and return them in RV(same_stack_clusters): a cluster of the same stack under another
+        identifier means the identifier was changed, which must never create a second cluster silently.
+      - Costs AWS calls only when the cluster does not exist.
+    type: dict
   wait:
     description:
       - Wait until the cluster and every one of its instances are available before reading them, so that one wait
@@ -92,6 +99,12 @@ readers:
   type: list
   elements: str
   sample: [vitality-prod-aurora-reader-1]
+same_stack_clusters:
+  description: Identifiers of other clusters carrying O(same_stack_tags), when the cluster does not exist.
+  returned: when O(same_stack_tags) is set and the cluster does not exist
+  type: list
+  elements: str
+  sample: [vitality-dev-aurora-old]
 endpoints:
   description: Writer and reader endpoints and the port.
   returned: when the cluster exists
@@ -104,7 +117,7 @@ endpoints:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, to_snake
+from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, tags_to_dict, to_snake
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
 
 
@@ -140,6 +153,16 @@ def describe_members(cluster, instances):
         entry["pending_modified_values"] = to_snake(instance.get("PendingModifiedValues") or {})
         described.append(entry)
     return described
+
+
+def clusters_tagged(api, tags):
+    wanted = {str(k): str(v) for k, v in tags.items()}
+    found = []
+    for cluster in api.paginate("describe_db_clusters", "DBClusters", context="clusters of the stack"):
+        have = tags_to_dict(cluster.get("TagList"))
+        if all(have.get(k) == v for k, v in wanted.items()):
+            found.append(cluster.get("DBClusterIdentifier"))
+    return sorted(found)
 
 
 def not_ready(cluster, instances):
@@ -178,6 +201,7 @@ def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             db_cluster_identifier=dict(type="str", required=True, aliases=["id"]),
+            same_stack_tags=dict(type="dict"),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=3600),
         ),
@@ -191,7 +215,10 @@ def main():
         cluster = read_cluster(api, identifier)
         members = read_members(api, identifier) if cluster else []
     if cluster is None:
-        module.exit_json(changed=False, exists=False)
+        result = {}
+        if module.params["same_stack_tags"]:
+            result["same_stack_clusters"] = clusters_tagged(api, module.params["same_stack_tags"])
+        module.exit_json(changed=False, exists=False, **result)
     instances = describe_members(cluster, members)
     writers = [i["db_instance_identifier"] for i in instances if i["role"] == "writer"]
     module.exit_json(

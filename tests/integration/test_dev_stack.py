@@ -166,3 +166,18 @@ def test_missing_network_fails_naming_what_was_looked_for(local_aws, run_playboo
     assert missing.returncode != 0
     assert "expected exactly one VPC tagged Name=no-such-vpc" in missing.stdout
     assert local_aws.client("rds").describe_db_clusters()["DBClusters"] == []
+
+
+def test_a_changed_identifier_never_creates_a_second_cluster(local_aws, run_playbook):
+    local_aws.reset_and_seed()
+    first = run_playbook("playbooks/provision.yml", "inventories/dev")
+    assert first.returncode == 0, first.stdout[-4000:]
+    renamed = run_playbook(
+        "playbooks/provision.yml", "inventories/dev", extra_vars={"aurora_cluster_identifier": "vitality-dev-renamed"}
+    )
+    assert renamed.returncode != 0
+    assert renamed.recap["vitality-dev"]["changed"] == 0
+    assert "impossible-in-place" in renamed.stdout
+    assert "--new-db-cluster-identifier vitality-dev-renamed" in renamed.stdout
+    clusters = local_aws.client("rds").describe_db_clusters()["DBClusters"]
+    assert [c["DBClusterIdentifier"] for c in clusters] == [CLUSTER]
