@@ -139,7 +139,7 @@ options:
     default: false
   final_snapshot_identifier:
     description:
-      - With O(state=absent), the final snapshot's identifier.
+      - With O(state=absent), the final snapshot's identifier. With O(tags), the snapshot carries those tags.
       - Defaults to the cluster identifier followed by C(-final-) and the UTC time, so that two deletions
         never collide.
     type: str
@@ -691,7 +691,33 @@ def ensure_absent(module, api):
         request["SkipFinalSnapshot"] = True
     api.call("delete_db_cluster", context=context, not_found=NOT_FOUND, **request)
     wait_gone(module, api, identifier)
+    if snapshot and params["tags"]:
+        tag_final_snapshot(module, api, snapshot, params["tags"])
     module.exit_json(changed=True, changes=changes, diff=diff, **result)
+
+
+def tag_final_snapshot(module, api, snapshot, tags):
+    """Give the final snapshot the stack's tags, whether or not the cluster copied its own."""
+    context = f"final snapshot {snapshot}"
+
+    def read():
+        response = api.call(
+            "describe_db_cluster_snapshots",
+            DBClusterSnapshotIdentifier=snapshot,
+            not_found=("DBClusterSnapshotNotFoundFault",),
+            context=context,
+        )
+        found = (response or {}).get("DBClusterSnapshots") or []
+        return found[0] if found else None
+
+    try:
+        described = wait_for(
+            read, lambda s: s is not None, what=context, wanted="created", timeout=module.params["wait_timeout"]
+        )
+    except WaitTimeout as e:
+        module.fail_json(msg=str(e))
+    to_set = tag_changes(tags_to_dict(described.get("TagList")), tags, purge=False)[0]
+    apply_rds_tags(api, described["DBClusterSnapshotArn"], to_set, [], context)
 
 
 def validate(module):

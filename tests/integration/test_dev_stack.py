@@ -132,7 +132,14 @@ def test_destroy_removes_everything_and_keeps_a_final_snapshot(dev_stack, local_
         s["DBClusterSnapshotIdentifier"]
         for s in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
     ]
-    assert len([s for s in snapshots if s.startswith(f"{CLUSTER}-final-")]) == 1, snapshots
+    finals = [s for s in snapshots if s.startswith(f"{CLUSTER}-final-")]
+    assert len(finals) == 1, snapshots
+    snapshot = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=finals[0])["DBClusterSnapshots"][0]
+    tags = {
+        t["Key"]: t["Value"]
+        for t in rds.list_tags_for_resource(ResourceName=snapshot["DBClusterSnapshotArn"])["TagList"]
+    }
+    assert tags["Stack"] == "vitality-dev" and tags["Environment"] == "dev"
 
     again = run_playbook("playbooks/destroy.yml", "inventories/dev")
     assert again.returncode == 0, again.stdout[-4000:]
