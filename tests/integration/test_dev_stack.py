@@ -1,6 +1,7 @@
 """provision.yml and destroy.yml for dev against the local AWS, asserted through boto3."""
 
 import json
+import time
 
 import pytest
 
@@ -188,3 +189,37 @@ def test_a_changed_identifier_never_creates_a_second_cluster(local_aws, run_play
     assert "--new-db-cluster-identifier vitality-dev-renamed" in renamed.stdout
     clusters = local_aws.client("rds").describe_db_clusters()["DBClusters"]
     assert [c["DBClusterIdentifier"] for c in clusters] == [CLUSTER]
+
+
+def forget_automated_snapshots(rds):
+    """moto 5.2.5 keeps a deleted cluster's automated snapshot (AWS deletes it with the cluster), so re-creating
+    the cluster within the same minute collides with it; remove it as AWS would have."""
+    for snapshot in rds.describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]:
+        rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot["DBClusterSnapshotIdentifier"])
+
+
+def test_final_snapshots_never_collide_and_retention_is_opt_in(local_aws, run_playbook):
+    local_aws.reset_and_seed()
+    rds = local_aws.client("rds")
+
+    def finals():
+        return sorted(
+            s["DBClusterSnapshotIdentifier"]
+            for s in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+            if s["DBClusterSnapshotIdentifier"].startswith(f"{CLUSTER}-final-")
+        )
+
+    for keep in (0, 0, 1):
+        made = run_playbook("playbooks/provision.yml", "inventories/dev")
+        assert made.returncode == 0, [line[:300] + line[-900:] for line in made.stdout.splitlines() if "fatal" in line]
+        gone = run_playbook(
+            "playbooks/destroy.yml", "inventories/dev", extra_vars={"aurora_cluster_destroy_keep_final_snapshots": keep}
+        )
+        assert gone.returncode == 0, gone.stdout[-4000:]
+        if keep == 0:
+            kept_all = finals()
+        forget_automated_snapshots(rds)
+        time.sleep(1.1)  # final snapshot names carry the second they were taken
+    assert len(kept_all) == 2 and len(set(kept_all)) == 2
+    remaining = finals()
+    assert len(remaining) == 1 and remaining[0] > kept_all[-1]
