@@ -8,7 +8,8 @@ short_description: One readable line per change, with its impact
 version_added: 0.1.0
 description:
   - Turns the C(changes) that the collection's modules return (each with C(attribute), C(before), C(after) and
-    C(impact)) into lines such as C(cluster c: backup_retention_period 7 -> 14 [online]).
+    C(impact)) into one line per change, naming the resource, the attribute, the values before and after,
+    and the impact in brackets.
   - Resources without changes are left out.
 author:
   - Vitality platform team (@vitality)

@@ -24,7 +24,7 @@ options:
   same_stack_tags:
     description:
       - When the cluster does not exist, look for clusters carrying all these tags (for example the stack's
-        C(Stack) tag) and return them in RV(same_stack_clusters): a cluster of the same stack under another
+        C(Stack) tag) and return them in RV(same_stack_clusters). A cluster of the same stack under another
         identifier means the identifier was changed, which must never create a second cluster silently.
       - Costs AWS calls only when the cluster does not exist.
     type: dict

@@ -122,7 +122,7 @@ def test_a_newer_running_minor_is_kept_not_downgraded(prod, local_aws, run_playb
 
 
 def test_check_mode_plan_names_each_impact_and_changes_nothing(prod, local_aws, run_playbook):
-    _, before, _ = members(local_aws)
+    before = members(local_aws)[1]
     result = run_playbook(
         "playbooks/provision.yml",
         "inventories/prod",
@@ -151,7 +151,7 @@ def test_check_mode_plan_names_each_impact_and_changes_nothing(prod, local_aws, 
     ]
     for line in expected:
         assert line in plan, plan
-    _, after, _ = members(local_aws)
+    after = members(local_aws)[1]
     assert {n: i["DBInstanceClass"] for n, i in after.items()} == {n: i["DBInstanceClass"] for n, i in before.items()}
     cluster = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
     assert cluster["BackupRetentionPeriod"] == 21
