@@ -109,8 +109,15 @@ def ansible_env(endpoint_url: str | None = None, extra: Mapping[str, str] | None
 class LocalAws:
     """A moto_server of the test session's own, on 127.0.0.1 and a free port."""
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1", log_dir: Path = OUTPUT_DIR):
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        log_dir: Path = OUTPUT_DIR,
+        extra_env: Mapping[str, str] | None = None,
+    ):
         self.host = host
+        self.extra_env = dict(extra_env or {})
         self.port = port or free_port(host)
         self.endpoint_url = f"http://{host}:{self.port}"
         self.log_path = Path(log_dir) / f"moto-{self.port}.log"
@@ -133,7 +140,11 @@ class LocalAws:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(  # noqa: S603
-            self._command(), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            self._command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.extra_env},
         )
         deadline = time.monotonic() + timeout
         while not self.healthy():

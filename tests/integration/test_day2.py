@@ -1,10 +1,69 @@
 """Day-2 changes on prod: edit the variables, re-run provision.yml, assert the end state and idempotency."""
 
+import base64
+import json
+import urllib.parse
+import urllib.request
+
 import pytest
+
+from local_aws import LocalAws
+from local_aws import run_playbook as run_local
 
 CLUSTER = "vitality-prod-aurora"
 WRITER = "vitality-prod-aurora-writer"
 PREFIX = "vitality-prod-aurora-reader-"
+
+
+class RecordedAws(LocalAws):
+    """A local AWS of this module's own whose requests moto records, to check the order of operations.
+
+    The recording holds request bodies, so it lives in a temporary directory, never in tests/output.
+    """
+
+    def __init__(self, recording):
+        super().__init__(extra_env={"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(recording)})
+
+    def _post(self, path):
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}{path}", method="POST"), timeout=10).read()
+
+    def record_from_now(self):
+        self._post("/moto-api/recorder/reset-recording")
+        self._post("/moto-api/recorder/start-recording")
+
+    def calls(self):
+        """(Action, parameters) of every recorded query-protocol request, in order."""
+        with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/recorder/download-recording", timeout=10) as answer:
+            lines = answer.read().decode().splitlines()
+        calls = []
+        for line in lines:
+            request = json.loads(line)
+            body = request.get("body") or ""
+            if request.get("body_encoded"):
+                body = base64.b64decode(body).decode()
+            params = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
+            if "Action" in params:
+                calls.append((params.pop("Action"), params))
+        return calls
+
+
+@pytest.fixture(scope="module")
+def recorded_aws(tmp_path_factory):
+    with RecordedAws(tmp_path_factory.mktemp("recording") / "moto_recording") as aws:
+        yield aws
+
+
+@pytest.fixture(scope="module")
+def local_aws(recorded_aws):
+    return recorded_aws
+
+
+@pytest.fixture(scope="module")
+def run_playbook(recorded_aws):
+    def run(playbook, inventory, **kwargs):
+        return run_local(playbook, inventory, local_aws=recorded_aws, **kwargs)
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +96,22 @@ def plan_of(result):
 
 
 def test_instance_class_change_rolls_and_keeps_the_writer(prod, local_aws):
+    local_aws.record_from_now()
     changed = prod(aurora_cluster_instance_class="db.r6g.xlarge", aurora_cluster_apply_immediately=True)
+    disruptive = [
+        (action, params.get("DBInstanceIdentifier") or params.get("TargetDBInstanceIdentifier"))
+        for action, params in local_aws.calls()
+        if action in ("ModifyDBInstance", "FailoverDBCluster", "RebootDBInstance", "ModifyDBCluster")
+    ]
+    # Readers one at a time, then the writer role moves to a changed reader, then the former writer
+    # changes, then it is the writer again.
+    assert disruptive == [
+        ("ModifyDBInstance", f"{PREFIX}1"),
+        ("ModifyDBInstance", f"{PREFIX}2"),
+        ("FailoverDBCluster", f"{PREFIX}1"),
+        ("ModifyDBInstance", WRITER),
+        ("FailoverDBCluster", WRITER),
+    ]
     cluster, instances, writer = members(local_aws)
     assert {name: i["DBInstanceClass"] for name, i in instances.items()} == {
         WRITER: "db.r6g.xlarge",
@@ -123,6 +197,7 @@ def test_a_newer_running_minor_is_kept_not_downgraded(prod, local_aws, run_playb
 
 def test_check_mode_plan_names_each_impact_and_changes_nothing(prod, local_aws, run_playbook):
     before = members(local_aws)[1]
+    local_aws.record_from_now()
     result = run_playbook(
         "playbooks/provision.yml",
         "inventories/prod",
@@ -151,6 +226,10 @@ def test_check_mode_plan_names_each_impact_and_changes_nothing(prod, local_aws, 
     ]
     for line in expected:
         assert line in plan, plan
+    actions = [action for action, unused_params in local_aws.calls()]
+    assert "DescribeDBClusters" in actions and "DescribeDBInstances" in actions  # the recording works
+    mutating = [action for action in actions if not action.startswith(("Describe", "List", "Get"))]
+    assert mutating == [], mutating
     after = members(local_aws)[1]
     assert {n: i["DBInstanceClass"] for n, i in after.items()} == {n: i["DBInstanceClass"] for n, i in before.items()}
     cluster = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
