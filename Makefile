@@ -119,9 +119,12 @@ units: venv ## pytest tests/unit (no local AWS needed)
 	@test -d tests/unit || { echo "make: tests/unit does not exist yet"; exit 0; }; \
 	$(call run_pytest,tests/unit)
 
+# One worker per core; each test file runs whole on one worker, with a local AWS of the worker's own.
+INTEGRATION_WORKERS ?= 2
+
 integration: venv ## pytest tests/integration (starts its own moto_server on a free port)
 	@test -d tests/integration || { echo "make: tests/integration does not exist yet"; exit 0; }; \
-	$(call run_pytest,tests/integration)
+	$(call run_pytest,tests/integration -n $(INTEGRATION_WORKERS) --dist loadfile)
 
 # --- housekeeping --------------------------------------------------------------------
 
