@@ -55,7 +55,7 @@ def plan_lines(resources):
         for change in item.get("changes") or []:
             what = change.get("attribute", "change")
             if what in WHOLE_RESOURCES and change.get("before") is None:
-                what = "create"
+                what = f"create (restored from {change['restored_from']})" if change.get("restored_from") else "create"
             elif what in WHOLE_RESOURCES and "after" in change and change["after"] is None:
                 what = f"delete {change.get('before') or ''}".rstrip()
             elif "before" in change or "after" in change:

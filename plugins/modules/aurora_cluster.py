@@ -132,6 +132,22 @@ options:
       - Apply changes now rather than in the next maintenance window.
     type: bool
     default: false
+  restore_from_snapshot:
+    description:
+      - When the cluster does not exist, create it by restoring this cluster snapshot (identifier or ARN)
+        instead of creating an empty one. The database name and master user come from the snapshot; the other
+        options are applied to the restored cluster. Ignored when the cluster exists.
+    type: str
+  restore_from_cluster:
+    description:
+      - When the cluster does not exist, create it by a point-in-time restore of this source cluster.
+        Ignored when the cluster exists.
+    type: str
+  restore_to_time:
+    description:
+      - With O(restore_from_cluster), the UTC time to restore to, for example V(2026-11-25T06:00:00Z).
+        Defaults to the latest restorable time.
+    type: str
   skip_final_snapshot:
     description:
       - With O(state=absent), delete without a final snapshot.
@@ -195,6 +211,14 @@ EXAMPLES = r"""
     backup_retention_period: 14
   check_mode: true
   register: plan
+
+- name: Recreate the cluster from its latest final snapshot (disaster recovery)
+  vitality.aurora.aurora_cluster:
+    db_cluster_identifier: vitality-dev-aurora
+    restore_from_snapshot: vitality-dev-aurora-final-20261125-061500
+    db_subnet_group_name: vitality-dev-db-subnets
+    vpc_security_group_ids: [sg-0123456789abcdef0]
+    db_cluster_parameter_group_name: vitality-dev-aurora-pg16
 
 - name: Delete the cluster, keeping a final snapshot
   vitality.aurora.aurora_cluster:
@@ -478,6 +502,37 @@ def create_request(identifier, params):
     return drop_none(request)
 
 
+def restore_request(identifier, params):
+    """The API call and request that create the cluster from a snapshot or a point in time."""
+    common = {
+        "DBClusterIdentifier": identifier,
+        "Port": params["port"],
+        "DBSubnetGroupName": params["db_subnet_group_name"],
+        "VpcSecurityGroupIds": params["vpc_security_group_ids"],
+        "DBClusterParameterGroupName": params["db_cluster_parameter_group_name"],
+        "KmsKeyId": params["kms_key_id"],
+        "EnableIAMDatabaseAuthentication": params["enable_iam_database_authentication"],
+        "EnableCloudwatchLogsExports": params["enable_cloudwatch_logs_exports"],
+        "DeletionProtection": params["deletion_protection"],
+        "CopyTagsToSnapshot": params["copy_tags_to_snapshot"],
+        "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
+    }
+    if params["restore_from_snapshot"]:
+        request = dict(
+            common,
+            SnapshotIdentifier=params["restore_from_snapshot"],
+            Engine=params["engine"],
+            EngineVersion=params["engine_version"] if "." in (params["engine_version"] or "") else None,
+        )
+        return "restore_db_cluster_from_snapshot", drop_none(request)
+    request = dict(common, SourceDBClusterIdentifier=params["restore_from_cluster"])
+    if params["restore_to_time"]:
+        request["RestoreToTime"] = params["restore_to_time"]
+    else:
+        request["UseLatestRestorableTime"] = True
+    return "restore_db_cluster_to_point_in_time", drop_none(request)
+
+
 def wait_available(module, api, identifier):
     if not module.params["wait"]:
         return read_cluster(api, identifier)
@@ -526,6 +581,7 @@ def ensure_present(module, api, kms):
     params = module.params
     identifier = params["db_cluster_identifier"]
     cluster = read_cluster(api, identifier)
+    restored = []
 
     if cluster is None:
         changes = [{"attribute": "cluster", "before": None, "after": identifier, "impact": ONLINE}]
@@ -534,11 +590,32 @@ def ensure_present(module, api, kms):
         diff = {"before": {}, "after": drop_none(desired)}
         if module.check_mode:
             module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
-        created = api.call(
-            "create_db_cluster",
-            not_found=ALREADY_EXISTS,
-            context=f"cluster {identifier}",
-            **create_request(identifier, params),
+        if params["restore_from_snapshot"] or params["restore_from_cluster"]:
+            method, request = restore_request(identifier, params)
+            changes = [
+                {
+                    "attribute": "cluster",
+                    "before": None,
+                    "after": identifier,
+                    "impact": ONLINE,
+                    "restored_from": params["restore_from_snapshot"] or params["restore_from_cluster"],
+                }
+            ]
+            if module.check_mode:
+                module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
+            api.call(method, not_found=ALREADY_EXISTS, context=f"cluster {identifier}", **request)
+            # A restored cluster carries the snapshot's settings: converge the rest like any existing cluster.
+            cluster = wait_available(module, api, identifier)
+            restored = changes
+        created = (
+            None
+            if restored
+            else api.call(
+                "create_db_cluster",
+                not_found=ALREADY_EXISTS,
+                context=f"cluster {identifier}",
+                **create_request(identifier, params),
+            )
         )
         if created is not None:
             cluster = wait_available(module, api, identifier)
@@ -551,7 +628,7 @@ def ensure_present(module, api, kms):
             )
         # Another run (or our own request, retried after a lost response) created it first:
         # converge the cluster that exists instead of failing or creating a second one.
-        cluster = read_cluster(api, identifier)
+        cluster = cluster if restored else read_cluster(api, identifier)
 
     current = effective_state(cluster)
     changes = plan_changes(ATTRIBUTES, current, desired_state(params))
@@ -595,6 +672,7 @@ def ensure_present(module, api, kms):
     if to_set or to_remove:
         changes.append({"attribute": "tags", "before": current_tags, "after": params["tags"], "impact": ONLINE})
 
+    changes = restored + changes
     extra = {"engine_version_notice": notice} if notice else {}
     if not changes:
         module.exit_json(
@@ -777,6 +855,9 @@ def main():
         enable_iam_database_authentication=dict(type="bool"),
         enable_cloudwatch_logs_exports=dict(type="list", elements="str"),
         apply_immediately=dict(type="bool", default=False),
+        restore_from_snapshot=dict(type="str"),
+        restore_from_cluster=dict(type="str"),
+        restore_to_time=dict(type="str"),
         skip_final_snapshot=dict(type="bool", default=False),
         final_snapshot_identifier=dict(type="str"),
         disable_deletion_protection=dict(type="bool", default=False),
@@ -785,7 +866,12 @@ def main():
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("restore_from_snapshot", "restore_from_cluster")],
+        required_by={"restore_to_time": "restore_from_cluster"},
+    )
     validate(module)
     api = AwsApi(module, "rds")
     if module.params["state"] == "absent":

@@ -46,3 +46,10 @@ def test_deferred_changes_say_so():
     assert plan_lines([{"resource": "i", "changes": [change]}]) == [
         "i: db_instance_class a -> b [reboot, in the maintenance window]"
     ]
+
+
+def test_a_restore_says_where_from():
+    change = {"attribute": "cluster", "before": None, "after": "c", "impact": "online", "restored_from": "c-final-1"}
+    assert plan_lines([{"resource": "cluster c", "changes": [change]}]) == [
+        "cluster c: create (restored from c-final-1) [online]"
+    ]
