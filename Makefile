@@ -93,7 +93,7 @@ demo: seed ## Provision the dev stack into the local AWS (leaves the local AWS r
 
 # --- checks ------------------------------------------------------------------------
 
-test: lint units sanity integration ## lint + units + sanity + integration (stops at the first failure)
+test: lint units sanity integration changelog-lint test-release test-matrix ## every gate: lint, units, sanity, integration, changelog, release, version matrix
 
 lint: venv ## ansible-lint (production profile), yamllint, ruff format --check, ruff check
 	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/ansible-lint
@@ -135,3 +135,48 @@ clean: ## Stop the demo's local AWS; remove build/, .local-aws/, caches and test
 
 distclean: clean ## clean, and remove .venv too
 	rm -rf $(VENV)
+
+# --- release: Galaxy build, docs, changelog, execution environment, version matrix ----
+
+# The version matrix's oldest leg: the oldest ansible-core that meta/runtime.yml declares
+# (requires_ansible), with the oldest amazon.aws that galaxy.yml declares, taken out of the
+# `ansible` package release that ships it (14.0.0 ships amazon.aws 11.3.0).  The newest leg
+# is the main venv (test-release).  Python: the newest of 3.10-3.12 (ansible-core 2.17's
+# controller range), or MATRIX_PYTHON=/path/to/python.
+MATRIX_DIR := build/matrix
+MATRIX_OLDEST := $(MATRIX_DIR)/core-2.17
+MATRIX_OLDEST_CORE := 2.17.14
+MATRIX_OLDEST_ANSIBLE_PACKAGE := 14.0.0
+MATRIX_PYTHON ?= auto
+EE_DIR := build/ee
+
+.PHONY: changelog-lint changelog docs test-release test-matrix ee-context
+
+changelog-lint: venv ## antsibull-changelog lint of changelogs/fragments and changelogs/changelog.yaml
+	$(VENV_BIN)/antsibull-changelog lint
+	$(VENV_BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+changelog: venv ## Regenerate CHANGELOG.rst from changelogs/changelog.yaml (a release: see docs/user-guide.md)
+	$(VENV_BIN)/antsibull-changelog generate
+	rm -f changelogs/.plugin-cache.yaml
+
+docs: venv ## Regenerate docs/modules/*.md and the variable tables of docs/user-guide.md
+	$(VENV_BIN)/python scripts/gen_docs.py
+
+test-release: venv ## pytest tests/release: Galaxy build + offline install + dev stack from it, ansible-doc, docs, changelog, EE
+	@$(call run_pytest,tests/release)
+
+$(MATRIX_OLDEST)/leg.json: scripts/matrix_venv.py constraints.txt
+	$(VENV_BIN)/python scripts/matrix_venv.py --dest $(MATRIX_OLDEST) --python $(MATRIX_PYTHON) \
+	  --ansible-core $(MATRIX_OLDEST_CORE) --ansible-package $(MATRIX_OLDEST_ANSIBLE_PACKAGE)
+
+test-matrix: venv $(MATRIX_OLDEST)/leg.json ## The dev stack's lifecycle on the oldest declared ansible-core + amazon.aws
+	@export AURORA_MATRIX_LEGS="$(CURDIR)/$(MATRIX_OLDEST)"; $(call run_pytest,tests/release/test_version_matrix.py)
+
+ee-context: venv ## Build the collection and write the execution environment's build context to build/ee/context
+	rm -rf $(EE_DIR) && mkdir -p $(EE_DIR)
+	$(VENV_BIN)/ansible-galaxy collection build --output-path $(EE_DIR) .
+	mv $(EE_DIR)/vitality-aurora-*.tar.gz $(EE_DIR)/vitality-aurora.tar.gz
+	$(VENV_BIN)/ansible-builder create --file execution-environment.yml --context $(EE_DIR)/context \
+	  --output-filename Containerfile
+	@echo "make: build the image where podman or docker exists: podman build -t vitality-aurora-ee $(EE_DIR)/context"
