@@ -297,6 +297,30 @@ def run_playbook(
     server = local_aws or _ACTIVE
     if server is None:
         raise RuntimeError("no local AWS is running: use the local_aws fixture or pass local_aws=")
+    args, run_env = playbook_command(playbook, inventory, server, extra_vars, check, diff, extra_args, env)
+    proc = subprocess.run(  # noqa: S603
+        args,
+        cwd=REPO_ROOT,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return PlaybookResult(args, proc.returncode, proc.stdout, proc.stderr, parse_recap(proc.stdout))
+
+
+def playbook_command(
+    playbook: str | os.PathLike,
+    inventory: str | os.PathLike,
+    server: LocalAws,
+    extra_vars: Mapping | str | None = None,
+    check: bool = False,
+    diff: bool = False,
+    extra_args: Iterable[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The ansible-playbook command line and environment that run_playbook() uses."""
     ensure_collection_link()
     exe = Path(sys.executable).parent / "ansible-playbook"
     args = [str(exe) if exe.exists() else "ansible-playbook", str(playbook), "-i", str(inventory)]
@@ -310,13 +334,24 @@ def run_playbook(
     if diff:
         args.append("--diff")
     args += list(extra_args)
-    proc = subprocess.run(  # noqa: S603
+    return args, server.env(env)
+
+
+def start_playbook(playbook, inventory, server: LocalAws, **kwargs) -> subprocess.Popen:
+    """ansible-playbook in the background, in a process group of its own (to kill it whole)."""
+    args, run_env = playbook_command(playbook, inventory, server, **kwargs)
+    return subprocess.Popen(  # noqa: S603
         args,
         cwd=REPO_ROOT,
-        env=server.env(env),
-        capture_output=True,
+        env=run_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
-    return PlaybookResult(args, proc.returncode, proc.stdout, proc.stderr, parse_recap(proc.stdout))
+
+
+def finish_playbook(proc: subprocess.Popen, timeout: float = 1800) -> PlaybookResult:
+    """Wait for a start_playbook() process; its PlaybookResult (stderr is merged into stdout)."""
+    stdout = proc.communicate(timeout=timeout)[0]
+    return PlaybookResult(list(proc.args), proc.returncode, stdout, "", parse_recap(stdout))

@@ -55,6 +55,25 @@ class AwsApi:
         except BotoCoreError as e:
             self.module.fail_json_aws(e, msg=self.failure_message(method, context))
 
+    def create(self, method, exists, already_exists=(), context="", **params):
+        """The response of a create call, or None when the resource exists after all.
+
+        botocore retries a create whose response was lost; AWS then answers that the
+        resource, or something the first request made with it, already exists.  A run
+        beside this one may have created it too.  So before a failed create is reported,
+        ``exists()`` is asked whether the resource is there now.
+        """
+        try:
+            return getattr(self.client, method)(**params)
+        except ClientError as e:
+            if error_code(e) in already_exists or exists():
+                return None
+            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+        except BotoCoreError as e:
+            if exists():
+                return None
+            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+
     def paginate(self, method, result_key, not_found=(), context="", **params):
         """All pages of a paginated call, concatenated; None when not found."""
         items = []

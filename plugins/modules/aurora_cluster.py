@@ -603,16 +603,23 @@ def ensure_present(module, api, kms):
             ]
             if module.check_mode:
                 module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
-            api.call(method, not_found=ALREADY_EXISTS, context=f"cluster {identifier}", **request)
+            api.create(
+                method,
+                exists=lambda: read_cluster(api, identifier) is not None,
+                already_exists=ALREADY_EXISTS,
+                context=f"cluster {identifier}",
+                **request,
+            )
             # A restored cluster carries the snapshot's settings: converge the rest like any existing cluster.
             cluster = wait_available(module, api, identifier)
             restored = changes
         created = (
             None
             if restored
-            else api.call(
+            else api.create(
                 "create_db_cluster",
-                not_found=ALREADY_EXISTS,
+                exists=lambda: read_cluster(api, identifier) is not None,
+                already_exists=ALREADY_EXISTS,
                 context=f"cluster {identifier}",
                 **create_request(identifier, params),
             )

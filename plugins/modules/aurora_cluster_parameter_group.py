@@ -252,13 +252,14 @@ def ensure_present(module, api, name):
     if created:
         changes.append({"attribute": "parameter_group", "before": None, "after": name, "impact": ONLINE})
         if not module.check_mode:
-            response = api.call(
+            response = api.create(
                 "create_db_cluster_parameter_group",
+                exists=lambda: read_group(api, name) is not None,
                 DBClusterParameterGroupName=name,
                 DBParameterGroupFamily=params["family"],
                 Description=params["description"] or f"Cluster parameters for {name}",
                 Tags=dict_to_tags(params["tags"]),
-                not_found=ALREADY_EXISTS,
+                already_exists=ALREADY_EXISTS,
                 context=f"parameter group {name}",
             )
             if response is None:

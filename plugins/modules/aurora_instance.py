@@ -327,7 +327,13 @@ def ensure_present(module, api):
         diff = {"before": {}, "after": drop_none(desired_state(params))}
         if module.check_mode:
             module.exit_json(changed=True, changes=changes, diff=diff, pending_modified_values={})
-        created = api.call("create_db_instance", not_found=ALREADY_EXISTS, context=context, **create_request(params))
+        created = api.create(
+            "create_db_instance",
+            exists=lambda: read_instance(api, identifier) is not None,
+            already_exists=ALREADY_EXISTS,
+            context=context,
+            **create_request(params),
+        )
         if created is not None:
             instance = wait_until(module, api, identifier, is_available, "available")
             module.exit_json(

@@ -50,3 +50,28 @@ def test_paginate_concatenates_pages(rds):
 def test_retry_configuration_is_bounded_standard_mode():
     config = client_config()
     assert config.retries == {"mode": "standard", "max_attempts": 8}
+
+
+def test_create_that_meets_an_existing_resource_returns_none(rds):
+    client, stubber = rds
+    stubber.add_client_error("create_db_cluster", service_error_code="DBClusterAlreadyExistsFault")
+    api = AwsApi(FakeModule(), "rds", client=client)
+    created = api.create(
+        "create_db_cluster",
+        exists=lambda: pytest.fail("an AlreadyExists answer needs no second look"),
+        already_exists=("DBClusterAlreadyExistsFault",),
+        DBClusterIdentifier="c",
+        Engine="aurora-postgresql",
+    )
+    assert created is None
+
+
+def test_create_that_fails_otherwise_returns_none_only_when_the_resource_is_there(rds):
+    client, stubber = rds
+    for _attempt in range(2):
+        stubber.add_client_error("create_db_cluster", service_error_code="DBClusterSnapshotAlreadyExistsFault")
+    api = AwsApi(FakeModule(), "rds", client=client)
+    request = {"DBClusterIdentifier": "c", "Engine": "aurora-postgresql"}
+    assert api.create("create_db_cluster", exists=lambda: True, **request) is None
+    with pytest.raises(Failed, match="AWS rds CreateDBCluster failed for cluster c"):
+        api.create("create_db_cluster", exists=lambda: False, context="cluster c", **request)
