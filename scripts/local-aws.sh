@@ -7,7 +7,10 @@
 #   LOCAL_AWS_PORT     port to listen on (default 4566)
 #   LOCAL_AWS_DIR      state directory (default <repo>/.local-aws): pid, endpoint, moto.log
 #   LOCAL_AWS_TIMEOUT  seconds to wait for the server to answer (default 30)
-#   MOTO_SERVER        moto_server executable (default <repo>/.venv/bin/moto_server)
+#
+# The server is moto's, started through scripts/moto_server_ext.py, which adds the few calls
+# moto lacks (AWS Backup selections, RDS event subscription changes) and loads AWS managed
+# IAM policies.
 #
 # start is idempotent: a server this script started that still answers is reused.
 # It refuses to start when the port is held by anything else.  stop kills the
@@ -20,8 +23,8 @@ STATE_DIR="${LOCAL_AWS_DIR:-$ROOT/.local-aws}"
 PORT="${LOCAL_AWS_PORT:-4566}"
 HOST=127.0.0.1
 TIMEOUT="${LOCAL_AWS_TIMEOUT:-30}"
-MOTO="${MOTO_SERVER:-$ROOT/.venv/bin/moto_server}"
 PY="$ROOT/.venv/bin/python"
+MOTO_EXT="$ROOT/scripts/moto_server_ext.py"
 PID_FILE="$STATE_DIR/pid"
 ENDPOINT_FILE="$STATE_DIR/endpoint"
 LOG_FILE="$STATE_DIR/moto.log"
@@ -32,8 +35,8 @@ die() {
 }
 
 need_venv() {
-    [ -x "$MOTO" ] || die "moto_server not found at $MOTO (run 'make venv' first)"
     [ -x "$PY" ] || die "python not found at $PY (run 'make venv' first)"
+    "$PY" -c 'import moto.server' 2>/dev/null || die "moto not installed in $ROOT/.venv (run 'make venv' first)"
 }
 
 # Does the URL answer like a moto server?  GET /moto-api/config is cheap and
@@ -104,7 +107,7 @@ cmd_start() {
 
     echo "local-aws: starting moto_server on $wanted (log: $LOG_FILE)"
     # setsid + nohup: the server outlives the calling shell (make, CI step).
-    setsid nohup "$MOTO" -H "$HOST" -p "$PORT" >>"$LOG_FILE" 2>&1 </dev/null &
+    setsid nohup "$PY" "$MOTO_EXT" -H "$HOST" -p "$PORT" >>"$LOG_FILE" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$PID_FILE"
     echo "$wanted" >"$ENDPOINT_FILE"

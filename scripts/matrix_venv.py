@@ -1,4 +1,4 @@
-"""Build one leg of the version matrix: a venv with an older ansible-core and amazon.aws.
+"""Build one leg of the version matrix: a venv with an older ansible-core, amazon.aws and community.aws.
 
     python scripts/matrix_venv.py --dest build/matrix/core-2.17 --ansible-core 2.17.14 \
         --ansible-package 14.0.0 [--python /path/python3.12 | --python auto --python-range 3.10-3.12]
@@ -7,11 +7,11 @@
   controller Pythons that ansible-core supports, on PATH or under ~/.pyenv) and installs ``ansible-core==VERSION`` plus boto3 and
   botocore, the rest of the tree pinned by constraints.txt (less the pins that belong to the
   main venv's newer ansible-core: ansible, ansible-core, resolvelib);
-* takes the amazon.aws collection out of the ``ansible`` package's wheel (``pip download
-  --no-deps``: a registry download, cached by pip, no Galaxy) and unpacks it alone into
-  ``DEST/collections/ansible_collections/amazon/aws``; the wheel's other collections are
-  not installed;
-* writes ``DEST/leg.json`` (ansible-core and amazon.aws versions, paths) for the tests.
+* takes the amazon.aws and community.aws collections (galaxy.yml's dependencies) out of the
+  ``ansible`` package's wheel (``pip download --no-deps``: a registry download, cached by pip,
+  no Galaxy) and unpacks them alone into ``DEST/collections/ansible_collections/``; the wheel's
+  other collections are not installed;
+* writes ``DEST/leg.json`` (ansible-core, amazon.aws and community.aws versions, paths) for the tests.
 
 The tests (tests/release/test_matrix.py) find the legs by their leg.json.
 """
@@ -73,21 +73,26 @@ def filtered_constraints(dest: Path) -> Path:
     return path
 
 
-def extract_amazon_aws(python: Path, ansible_package: str, collections: Path) -> str:
+def extract_collections(python: Path, ansible_package: str, collections: Path, names) -> dict[str, str]:
+    """Take the named collections out of the ``ansible`` package's wheel; {name: version}."""
+    versions = {}
     with tempfile.TemporaryDirectory() as tmp:
         run([str(python), "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
              "-d", tmp, f"ansible=={ansible_package}"])  # fmt: skip
         wheel = next(Path(tmp).glob("ansible-*.whl"))
-        prefix = "ansible_collections/amazon/aws/"
-        target = collections / "ansible_collections" / "amazon" / "aws"
-        shutil.rmtree(target, ignore_errors=True)
         with zipfile.ZipFile(wheel) as archive:
-            members = [m for m in archive.namelist() if m.startswith(prefix)]
-            if not members:
-                sys.exit(f"matrix_venv: {wheel.name} has no amazon.aws collection")
-            archive.extractall(collections, members=members)
-    manifest = json.loads((target / "MANIFEST.json").read_text(encoding="utf-8"))
-    return manifest["collection_info"]["version"]
+            for fqcn in names:
+                namespace, name = fqcn.split(".")
+                prefix = f"ansible_collections/{namespace}/{name}/"
+                target = collections / "ansible_collections" / namespace / name
+                shutil.rmtree(target, ignore_errors=True)
+                members = [m for m in archive.namelist() if m.startswith(prefix)]
+                if not members:
+                    sys.exit(f"matrix_venv: {wheel.name} has no {fqcn} collection")
+                archive.extractall(collections, members=members)
+                manifest = json.loads((target / "MANIFEST.json").read_text(encoding="utf-8"))
+                versions[fqcn] = manifest["collection_info"]["version"]
+    return versions
 
 
 def main() -> None:
@@ -110,18 +115,24 @@ def main() -> None:
     run([*pip, "-c", str(constraints), f"ansible-core=={opts.ansible_core}", "boto3", "botocore"])
 
     collections = dest / "collections"
-    amazon_aws = extract_amazon_aws(python, opts.ansible_package, collections)
+    # The collections galaxy.yml depends on, as that release of the `ansible` package ships them.
+    versions = extract_collections(python, opts.ansible_package, collections, ("amazon.aws", "community.aws"))
+    amazon_aws = versions["amazon.aws"]
     core = run([str(dest / "bin" / "ansible"), "--version"]).stdout.splitlines()[0]
     leg = {
         "name": dest.name,
         "ansible_core": run([str(python), "-c", "import ansible; print(ansible.__version__)"]).stdout.strip(),
         "amazon_aws": amazon_aws,
+        "community_aws": versions["community.aws"],
         "python": run([str(python), "-c", "import platform; print(platform.python_version())"]).stdout.strip(),
         "bin": str(dest / "bin"),
         "collections_path": str(collections),
     }
     (dest / "leg.json").write_text(json.dumps(leg, indent=2) + "\n", encoding="utf-8")
-    print(f"matrix_venv: {dest.name}: {core}, amazon.aws {amazon_aws}, Python {leg['python']}")
+    print(
+        f"matrix_venv: {dest.name}: {core}, amazon.aws {amazon_aws}, community.aws {versions['community.aws']}, "
+        f"Python {leg['python']}"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -127,13 +126,9 @@ class LocalAws:
 
     # -- lifecycle -------------------------------------------------------------
     def _command(self) -> list[str]:
-        exe = Path(sys.executable).parent / "moto_server"
-        if exe.exists():
-            return [str(exe), "-H", self.host, "-p", str(self.port)]
-        found = shutil.which("moto_server")
-        if found:
-            return [found, "-H", self.host, "-p", str(self.port)]
-        return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        # moto_server with the calls moto lacks (backup selections, event subscription changes)
+        # and AWS managed IAM policies: scripts/moto_server_ext.py, the demo's launcher too.
+        return [sys.executable, str(SCRIPTS_DIR / "moto_server_ext.py"), "-H", self.host, "-p", str(self.port)]
 
     def start(self, timeout: float = 60.0) -> LocalAws:
         global _ACTIVE

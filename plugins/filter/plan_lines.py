@@ -11,6 +11,7 @@ description:
     C(impact)) into one line per change, naming the resource, the attribute, the values before and after,
     and the impact in brackets.
   - Resources without changes are left out.
+  - A major version upgrade comes first, with its downtime, as it decides whether the run may go on.
 author:
   - Vitality platform team (@vitality)
 options:
@@ -36,7 +37,7 @@ _value:
 
 
 # Changes whose attribute is the resource itself: its creation or deletion.
-WHOLE_RESOURCES = ("cluster", "instance", "parameter_group")
+WHOLE_RESOURCES = ("cluster", "instance", "parameter_group", "subscription")
 
 
 def _value(value):
@@ -50,7 +51,7 @@ def _value(value):
 
 
 def plan_lines(resources):
-    lines = []
+    first, lines = [], []
     for item in resources or []:
         for change in item.get("changes") or []:
             what = change.get("attribute", "change")
@@ -63,8 +64,14 @@ def plan_lines(resources):
             impact = change.get("impact", "online")
             if change.get("when") == "maintenance-window":
                 impact += ", in the maintenance window"
-            lines.append(f"{item.get('resource')}: {what} [{impact}]")
-    return lines
+            if change.get("downtime"):
+                impact += f"; downtime: {change['downtime']}"
+            if change.get("note"):
+                impact += f"; {change['note']}"
+            line = f"{item.get('resource')}: {what} [{impact}]"
+            is_major_upgrade = change.get("impact") == "major-upgrade" and change.get("attribute") == "engine_version"
+            (first if is_major_upgrade else lines).append(line)
+    return first + lines
 
 
 class FilterModule:

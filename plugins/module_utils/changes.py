@@ -16,8 +16,12 @@ PENDING_REBOOT = "pending-reboot"  # recorded now, takes effect at the next rebo
 REBOOT = "reboot"  # the instance (or every instance) restarts while it is applied
 FAILOVER = "failover"  # the writer role moves to another instance
 IMPOSSIBLE = "impossible-in-place"  # AWS cannot change it; needs snapshot and restore or a new resource
+MAJOR_UPGRADE = "major-upgrade"  # every instance restarts together: the cluster is down while it runs
 
-IMPACT_ORDER = (ONLINE, PENDING_REBOOT, FAILOVER, REBOOT, IMPOSSIBLE)
+IMPACT_ORDER = (ONLINE, PENDING_REBOOT, FAILOVER, REBOOT, MAJOR_UPGRADE, IMPOSSIBLE)
+
+# What Attribute.read returns when AWS left the attribute out and it is declared unknown_when_absent.
+UNKNOWN = object()
 
 
 class Attribute:
@@ -27,7 +31,9 @@ class Attribute:
     AWS's description; ``modify_param``: the API parameter that changes it
     (None when it cannot be changed in place); ``impact``: what changing it costs;
     ``unordered``: compare lists as sets; ``deferrable``: AWS holds the change for the
-    maintenance window unless it is applied immediately.
+    maintenance window unless it is applied immediately; ``unknown_when_absent``: a
+    description without the key says nothing about the attribute, so no change is planned
+    for it (AWS always reports such a key; a response without it is incomplete).
     """
 
     def __init__(
@@ -40,8 +46,11 @@ class Attribute:
         normalize=None,
         default_when_absent=None,
         deferrable=False,
+        unknown_when_absent=False,
     ):
         self.option = option
+        if unknown_when_absent and not callable(read):
+            default_when_absent = UNKNOWN
         self.read = read if callable(read) else (lambda current, key=read: current.get(key, default_when_absent))
         self.modify_param = modify_param
         self.impact = impact if modify_param else IMPOSSIBLE
@@ -69,7 +78,10 @@ def plan_changes(attributes, current, desired):
         wanted = attribute.canonical(desired.get(attribute.option))
         if wanted is None:
             continue
-        have = attribute.canonical(attribute.read(current))
+        have = attribute.read(current)
+        if have is UNKNOWN:
+            continue
+        have = attribute.canonical(have)
         if have != wanted:
             changes.append(
                 {

@@ -14,6 +14,8 @@ import re
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
 
 # DB instance classes Aurora PostgreSQL 16 runs on: the one list the role and the modules use.
+# 16 is the product's engine; 17 is accepted as the target of a major version upgrade.
+SUPPORTED_MAJOR_VERSIONS = ("16", "17")
 _SIZES_STANDARD = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
 AURORA_POSTGRESQL_16_INSTANCE_CLASSES = frozenset(
     [f"db.r5.{size}" for size in _SIZES_STANDARD + ("24xlarge",)]
@@ -229,14 +231,16 @@ def stack_errors(settings):
 
     version = str(s["aurora_cluster_engine_version"])
     family = s["aurora_cluster_parameter_group_family"]
-    if not re.match(r"^16(\.\d+)?$", version):
+    major = version.split(".", 1)[0]
+    if not re.match(r"^\d+(\.\d+)?$", version) or major not in SUPPORTED_MAJOR_VERSIONS:
         errors.append(
-            f"aurora_cluster_engine_version={version!r} is invalid: must be 16 or 16.x (Aurora PostgreSQL 16)"
+            f"aurora_cluster_engine_version={version!r} is invalid: must be 16 or 16.x (Aurora PostgreSQL 16), "
+            "or 17.x for a major version upgrade"
         )
-    if family != "aurora-postgresql16":
+    elif family != f"aurora-postgresql{major}":
         errors.append(
             f"aurora_cluster_parameter_group_family={family!r} does not match aurora_cluster_engine_version={version!r}: "
-            "must be aurora-postgresql16"
+            f"must be aurora-postgresql{major}"
         )
 
     subnets = s["aurora_cluster_private_subnet_names"] or []

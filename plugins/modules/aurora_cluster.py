@@ -18,6 +18,9 @@ description:
     replaces a cluster.
   - A running engine version newer than O(engine_version) within the same major version (for example after
     an automatic minor upgrade) is not a change, and never a downgrade.
+  - A higher major version in O(engine_version) is a major version upgrade, impact V(major-upgrade). It runs only
+    with O(allow_major_version_upgrade=true), at once, with the new family's parameter group in
+    O(db_cluster_parameter_group_name), and the module waits until the cluster runs the new version.
   - The master password is managed in AWS Secrets Manager by default.
 author:
   - Vitality platform team (@vitality)
@@ -44,7 +47,21 @@ options:
     description:
       - The engine version, a major (V(16)) or a minor (V(16.6)) version.
       - A newer running minor version of the same major is kept. A higher minor version is an upgrade.
-        A different major version fails; major upgrades are not done by this module.
+      - A higher major version is a major version upgrade (see O(allow_major_version_upgrade)); it needs the
+        target minor version, for example V(17.4). A lower major version fails.
+    type: str
+  allow_major_version_upgrade:
+    description:
+      - Allow a major version upgrade when O(engine_version) names a higher major version than the cluster runs.
+      - Without it such a change is planned (in check mode) but fails the run before any change is made.
+      - The upgrade is applied at once, whatever O(apply_immediately) says, and every instance restarts.
+    type: bool
+    default: false
+  db_instance_parameter_group_name:
+    description:
+      - The DB parameter group of the new major version's family for every instance, sent with a major version
+        upgrade only.
+      - Without it, AWS gives the instances the new family's default DB parameter group.
     type: str
   port:
     description:
@@ -283,6 +300,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     IMPOSSIBLE,
+    MAJOR_UPGRADE,
     ONLINE,
     PENDING_REBOOT,
     REBOOT,
@@ -388,20 +406,37 @@ def effective_state(cluster):
     return merged
 
 
+MAJOR_UPGRADE_DOWNTIME = (
+    "every instance restarts at once: the cluster is unavailable until the upgrade ends "
+    "(typically 10 to 30 minutes; take a snapshot first)"
+)
+
+
 def engine_version_change(running, wanted):
     """(change or None, notice or None, error or None) for the engine version."""
     if not wanted or not running:
         return None, None, None
     if engine_major(running) != engine_major(wanted):
-        return (
-            None,
-            None,
-            (
-                f"engine_version={wanted!r}: the cluster runs {running} (major {engine_major(running)}). "
-                "A major version change is not done in place by this module; take a snapshot, restore it into a new "
-                "cluster of the new major version, move clients, then remove the old cluster."
-            ),
-        )
+        if int(engine_major(wanted)) < int(engine_major(running)):
+            return (
+                None,
+                None,
+                (
+                    f"engine_version={wanted!r}: the cluster runs {running}; a lower major version is impossible "
+                    "in place. Restore a snapshot taken before the upgrade into a new cluster instead."
+                ),
+            )
+        if "." not in wanted:
+            return (
+                None,
+                None,
+                (
+                    f"engine_version={wanted!r}: a major version upgrade from {running} needs the target minor "
+                    f"version (for example {engine_major(wanted)}.4), as AWS upgrades to a named version"
+                ),
+            )
+        change = {"attribute": "engine_version", "before": running, "after": wanted, "impact": MAJOR_UPGRADE}
+        return dict(change, when="now", downtime=MAJOR_UPGRADE_DOWNTIME), None, None
     if "." not in wanted or version_tuple(running) == version_tuple(wanted):
         return None, None, None
     if version_tuple(running) > version_tuple(wanted):
@@ -654,9 +689,12 @@ def ensure_present(module, api, kms):
                 }
             ],
         )
-    if version_change:
+    major_upgrade = version_change if version_change and version_change["impact"] == MAJOR_UPGRADE else None
+    if version_change and not major_upgrade:
         changes.append(version_change)
     mark_deferred(ATTRIBUTES + [ENGINE_VERSION], changes, params["apply_immediately"])
+    if major_upgrade:
+        changes = plan_major_upgrade(module, major_upgrade, changes, check_mode=module.check_mode)
     changes.extend(check_immutable_keys(module, kms, cluster))
 
     blocked = impossible(changes)
@@ -696,7 +734,9 @@ def ensure_present(module, api, kms):
         )
 
     context = f"cluster {identifier}"
-    attribute_changes = [c for c in changes if c["attribute"] != "tags"]
+    if major_upgrade:
+        cluster = apply_major_upgrade(module, api, cluster, major_upgrade)
+    attribute_changes = [c for c in changes if c["attribute"] != "tags" and c["impact"] != MAJOR_UPGRADE]
     if attribute_changes and cluster.get("Status") != "available":
         # AWS refuses to modify a cluster that is still creating or modifying.
         cluster = wait_available(module, api, identifier)
@@ -712,6 +752,73 @@ def ensure_present(module, api, kms):
         pending_modified_values=pending_of(cluster),
         **extra,
     )
+
+
+def plan_major_upgrade(module, upgrade, changes, check_mode):
+    """The changes with the major upgrade first; fails (outside check mode) unless it is allowed.
+
+    The new family's parameter group travels in the upgrade's own request, so its change is
+    part of the upgrade, not a pending-reboot change of its own.
+    """
+    params = module.params
+    for change in changes:
+        if change["attribute"] == "db_cluster_parameter_group_name":
+            change.update(impact=MAJOR_UPGRADE, when="now")
+    planned = [upgrade] + changes
+    if not params["allow_major_version_upgrade"]:
+        upgrade["note"] = (
+            "not allowed: set allow_major_version_upgrade (role: aurora_cluster_allow_major_version_upgrade)"
+        )
+        if not check_mode:
+            module.fail_json(
+                msg=(
+                    f"engine_version={upgrade['after']!r}: the cluster runs {upgrade['before']}; this is a major "
+                    f"version upgrade ({MAJOR_UPGRADE_DOWNTIME}). Nothing was changed. Allow it with "
+                    "allow_major_version_upgrade=true (role variable aurora_cluster_allow_major_version_upgrade)."
+                ),
+                changes=planned,
+            )
+    elif not params["db_cluster_parameter_group_name"]:
+        module.fail_json(
+            msg=(
+                f"engine_version={upgrade['after']!r}: a major version upgrade needs db_cluster_parameter_group_name, "
+                f"a cluster parameter group of family aurora-postgresql{engine_major(upgrade['after'])}"
+            ),
+            changes=planned,
+        )
+    return planned
+
+
+def apply_major_upgrade(module, api, cluster, upgrade):
+    """Upgrade the engine's major version with the new family's parameter groups; wait until it runs."""
+    params = module.params
+    identifier = cluster["DBClusterIdentifier"]
+    if cluster.get("Status") != "available":
+        cluster = wait_available(module, api, identifier)
+    request = drop_none(
+        {
+            "DBClusterIdentifier": identifier,
+            "EngineVersion": upgrade["after"],
+            "AllowMajorVersionUpgrade": True,
+            "DBClusterParameterGroupName": params["db_cluster_parameter_group_name"],
+            "DBInstanceParameterGroupName": params["db_instance_parameter_group_name"],
+            # A major upgrade cannot wait for the maintenance window: the rest of the run depends on it.
+            "ApplyImmediately": True,
+        }
+    )
+    api.call("modify_db_cluster", context=f"cluster {identifier}", **request)
+    if not params["wait"]:
+        return read_cluster(api, identifier)
+    try:
+        return wait_for(
+            lambda: read_cluster(api, identifier),
+            lambda c: c is not None and c.get("Status") == "available" and c.get("EngineVersion") == upgrade["after"],
+            what=f"cluster {identifier}",
+            wanted=f"available on engine version {upgrade['after']}",
+            timeout=params["wait_timeout"],
+        )
+    except WaitTimeout as e:
+        module.fail_json(msg=str(e))
 
 
 def final_snapshot_name(params, now=None):
@@ -843,6 +950,8 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         engine=dict(type="str", choices=["aurora-postgresql"], default="aurora-postgresql"),
         engine_version=dict(type="str"),
+        allow_major_version_upgrade=dict(type="bool", default=False),
+        db_instance_parameter_group_name=dict(type="str"),
         port=dict(type="int"),
         database_name=dict(type="str"),
         master_username=dict(type="str"),

@@ -69,15 +69,22 @@ options:
     type: str
   enable_performance_insights:
     description:
-      - Turn on Performance Insights.
+      - Turn on Performance Insights (impact V(online)).
+      - When AWS's description of the instance does not say whether it is on, the setting is left as it is
+        rather than reported as a change on every run.
     type: bool
   performance_insights_retention_period:
     description:
-      - Days Performance Insights data is kept (7, or a multiple of 31 up to 731).
+      - Days Performance Insights data is kept, 7 or a multiple of 31 up to 713, or 731.
+      - Ignored while O(enable_performance_insights=false).
     type: int
   performance_insights_kms_key_id:
     description:
-      - KMS key for Performance Insights data.
+      - KMS key for Performance Insights data, its ARN or key ID (an alias cannot be compared with the key
+        ARN AWS reports). Empty uses the account's aws/rds key.
+      - AWS takes the key when Performance Insights is turned on; changing it afterwards is
+        V(impossible-in-place) (turn Performance Insights off, then on with the new key).
+      - Ignored while O(enable_performance_insights=false).
     type: str
   monitoring_interval:
     description:
@@ -85,7 +92,8 @@ options:
     type: int
   monitoring_role_arn:
     description:
-      - IAM role that lets RDS send Enhanced Monitoring metrics to CloudWatch Logs.
+      - IAM role that lets RDS send Enhanced Monitoring metrics to CloudWatch Logs. Required when
+        O(monitoring_interval) is above 0.
     type: str
   apply_immediately:
     description:
@@ -128,6 +136,17 @@ EXAMPLES = r"""
     promotion_tier: 0
     tags:
       Project: vitality
+
+- name: Create a reader with Performance Insights and Enhanced Monitoring
+  vitality.aurora.aurora_instance:
+    db_instance_identifier: vitality-prod-aurora-reader-1
+    db_cluster_identifier: vitality-prod-aurora
+    db_instance_class: db.r6g.large
+    promotion_tier: 1
+    enable_performance_insights: true
+    performance_insights_retention_period: 31
+    monitoring_interval: 60
+    monitoring_role_arn: arn:aws:iam::123456789012:role/vitality-prod-rds-monitoring
 
 - name: Remove a reader
   vitality.aurora.aurora_instance:
@@ -176,9 +195,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     to_snake,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
+    IMPOSSIBLE,
     ONLINE,
     PENDING_REBOOT,
     REBOOT,
+    UNKNOWN,
     Attribute,
     diff_of,
     impossible,
@@ -202,6 +223,29 @@ def parameter_group_name(instance):
     return groups[0].get("DBParameterGroupName") if groups else None
 
 
+def performance_insights_setting(instance, key):
+    """A Performance Insights setting as AWS reports it.
+
+    AWS always says whether Performance Insights is on, and reports its retention and key
+    only while it is on: with it off they are None (enabling it plans them too). A description
+    that leaves out even PerformanceInsightsEnabled, or a setting while it is on, is incomplete:
+    the setting is then unknown, and no change is planned for it.
+    """
+    enabled = instance.get("PerformanceInsightsEnabled")
+    if enabled is False:
+        return None
+    if enabled is None or key not in instance:
+        return UNKNOWN
+    return instance[key]
+
+
+def kms_key_id(value):
+    """A KMS key ARN reduced to its key ID, so that an ARN and an ID of the same key compare equal."""
+    if isinstance(value, str) and value.startswith("arn:") and ":key/" in value:
+        return value.split(":key/", 1)[1]
+    return value
+
+
 ATTRIBUTES = [
     Attribute("engine", "Engine"),
     Attribute("db_cluster_identifier", "DBClusterIdentifier"),
@@ -221,19 +265,28 @@ ATTRIBUTES = [
         "enable_performance_insights",
         "PerformanceInsightsEnabled",
         "EnablePerformanceInsights",
-        default_when_absent=False,
+        unknown_when_absent=True,
     ),
     Attribute(
         "performance_insights_retention_period",
-        "PerformanceInsightsRetentionPeriod",
+        lambda instance: performance_insights_setting(instance, "PerformanceInsightsRetentionPeriod"),
         "PerformanceInsightsRetentionPeriod",
     ),
-    Attribute("performance_insights_kms_key_id", "PerformanceInsightsKMSKeyId", "PerformanceInsightsKMSKeyId"),
+    Attribute(
+        "performance_insights_kms_key_id",
+        lambda instance: performance_insights_setting(instance, "PerformanceInsightsKMSKeyId"),
+        "PerformanceInsightsKMSKeyId",
+        normalize=kms_key_id,
+    ),
     Attribute("monitoring_interval", "MonitoringInterval", "MonitoringInterval", default_when_absent=0),
     Attribute("monitoring_role_arn", "MonitoringRoleArn", "MonitoringRoleArn"),
 ]
 
-REMEDY = "Create a new instance with the new setting in the cluster, then remove this one."
+REMEDY = (
+    "Create a new instance with the new setting in the cluster, then remove this one; for the Performance "
+    "Insights KMS key, turn Performance Insights off, then on again with the new key."
+)
+PERFORMANCE_INSIGHTS_RETENTION = (7, *range(31, 31 * 23 + 1, 31), 731)
 
 
 def read_instance(api, identifier):
@@ -259,7 +312,29 @@ def effective_state(instance):
 def desired_state(params):
     desired = {attribute.option: params.get(attribute.option) for attribute in ATTRIBUTES}
     desired["publicly_accessible"] = False
+    if params.get("enable_performance_insights") is False:
+        # Retention and key mean nothing while Performance Insights is off.
+        desired["performance_insights_retention_period"] = None
+        desired["performance_insights_kms_key_id"] = None
     return desired
+
+
+def planned_changes(instance, params):
+    """The attribute changes, each with its impact, from the instance as AWS describes it."""
+    changes = plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params))
+    for change in changes:
+        # AWS takes a key when Performance Insights is turned on, and keeps it while it stays on.
+        if change["attribute"] == "performance_insights_kms_key_id" and change["before"] is not None:
+            change["impact"] = IMPOSSIBLE
+    return mark_deferred(ATTRIBUTES, changes, params["apply_immediately"])
+
+
+def modify_request(params, attribute_changes):
+    request = modify_params(ATTRIBUTES, attribute_changes)
+    if "PerformanceInsightsKMSKeyId" in request:
+        request["PerformanceInsightsKMSKeyId"] = params["performance_insights_kms_key_id"]  # as given, not reduced
+    request.update(DBInstanceIdentifier=params["db_instance_identifier"], ApplyImmediately=params["apply_immediately"])
+    return request
 
 
 def create_request(params):
@@ -282,6 +357,9 @@ def create_request(params):
         "MonitoringRoleArn": params["monitoring_role_arn"],
         "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
     }
+    if not params["enable_performance_insights"]:
+        request.pop("PerformanceInsightsRetentionPeriod")
+        request.pop("PerformanceInsightsKMSKeyId")
     return drop_none(request)
 
 
@@ -346,11 +424,7 @@ def ensure_present(module, api):
         # Created first by another run, or by our own retried request: converge what exists.
         instance = read_instance(api, identifier)
 
-    changes = mark_deferred(
-        ATTRIBUTES,
-        plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params)),
-        params["apply_immediately"],
-    )
+    changes = planned_changes(instance, params)
     blocked = impossible(changes)
     if blocked:
         module.fail_json(msg=impossible_message(context, blocked, REMEDY), changes=changes)
@@ -382,9 +456,7 @@ def ensure_present(module, api):
         # AWS refuses to modify or reboot an instance that is still creating or modifying.
         instance = wait_until(module, api, identifier, is_available, "available")
     if attribute_changes:
-        request = modify_params(ATTRIBUTES, attribute_changes)
-        request.update(DBInstanceIdentifier=identifier, ApplyImmediately=params["apply_immediately"])
-        api.call("modify_db_instance", context=context, **request)
+        api.call("modify_db_instance", context=context, **modify_request(params, attribute_changes))
     apply_rds_tags(api, instance["DBInstanceArn"], to_set, to_remove, context)
     if attribute_changes:
         instance = wait_until(
@@ -482,6 +554,11 @@ def validate(module):
         )
     if params["monitoring_interval"] and not params["monitoring_role_arn"]:
         module.fail_json(msg="monitoring_interval > 0 needs monitoring_role_arn")
+    retention = params["performance_insights_retention_period"]
+    if retention is not None and retention not in PERFORMANCE_INSIGHTS_RETENTION:
+        module.fail_json(
+            msg=f"performance_insights_retention_period={retention} is invalid: 7, a multiple of 31 up to 713, or 731"
+        )
 
 
 def main():

@@ -20,6 +20,7 @@ BAD_INPUTS = [
     ),
     ({"aurora_cluster_engine_version": "15.4"}, "aurora_cluster_engine_version='15.4' is invalid"),
     ({"aurora_cluster_parameter_group_family": "aurora-postgresql17"}, "does not match aurora_cluster_engine_version"),
+    ({"aurora_cluster_engine_version": "18.1"}, "aurora_cluster_engine_version='18.1' is invalid"),
     ({"aurora_cluster_instance_class": "db.t2.micro"}, "aurora_cluster_instance_class='db.t2.micro' is not a DB"),
     ({"aurora_cluster_private_subnet_names": ["vitality-dev-private-us-east-1c"]}, "at least two distinct"),
     ({"aurora_cluster_reader_count": 16}, "aurora_cluster_reader_count=16 is out of range: 0 to 15"),

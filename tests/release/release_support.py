@@ -51,9 +51,10 @@ def _collection_version(root: Path, namespace: str, name: str) -> str:
 class Leg:
     name: str
     bin: Path  # holds ansible-playbook, ansible-galaxy, ansible-doc and the python that runs modules
-    deps_path: Path  # a collections path holding amazon.aws
+    deps_path: Path  # a collections path holding amazon.aws and community.aws
     ansible_core: str
     amazon_aws: str
+    community_aws: str
 
     @classmethod
     def main(cls) -> Leg:
@@ -66,6 +67,7 @@ class Leg:
             purelib,
             ansible.__version__,
             _collection_version(purelib, "amazon", "aws"),
+            _collection_version(purelib, "community", "aws"),
         )
 
     @classmethod
@@ -75,7 +77,12 @@ class Leg:
             raise FileNotFoundError(f"{leg_file} is missing: build the leg with `make test-matrix`")
         data = json.loads(leg_file.read_text(encoding="utf-8"))
         return cls(
-            data["name"], Path(data["bin"]), Path(data["collections_path"]), data["ansible_core"], data["amazon_aws"]
+            data["name"],
+            Path(data["bin"]),
+            Path(data["collections_path"]),
+            data["ansible_core"],
+            data["amazon_aws"],
+            data["community_aws"],
         )
 
 

@@ -61,7 +61,8 @@ def test_build_context_has_the_containerfile_and_every_requirement(context):
     assert (build / "bindep.txt").read_text() == (REPO_ROOT / "bindep.txt").read_text()
     galaxy_reqs = yaml.safe_load((build / "requirements.yml").read_text(encoding="utf-8"))["collections"]
     by_name = {c["name"]: c for c in galaxy_reqs}
-    assert by_name["amazon.aws"]["version"] == GALAXY["dependencies"]["amazon.aws"]
+    for dependency, version in GALAXY["dependencies"].items():
+        assert by_name[dependency]["version"] == version, dependency
     (local,) = [c for c in galaxy_reqs if c.get("type") == "file"]
     assert (build / local["name"]).is_file(), f"{local['name']} was not copied into the build context"
     for script in ("assemble", "install-from-bindep", "introspect.py", "check_galaxy", "check_ansible"):

@@ -84,7 +84,7 @@ def test_manifest_declares_the_galaxy_metadata(collection_tarball):
         GALAXY["version"],
     )
     assert info["dependencies"] == GALAXY["dependencies"]
-    assert set(info["dependencies"]) == {"amazon.aws"}
+    assert set(info["dependencies"]) == {"amazon.aws", "community.aws"}
     for key in ("readme", "authors", "description", "license", "tags", "repository"):
         assert info[key], f"galaxy.yml {key} is empty"
 

@@ -2,13 +2,15 @@
 
 ``make test-release`` runs the main venv's leg (the newest ansible-core and amazon.aws);
 ``make test-matrix`` runs the legs it builds (the oldest declared ansible-core with the oldest
-declared amazon.aws), named in AURORA_MATRIX_LEGS.  The declared ranges are galaxy.yml's
-amazon.aws dependency and meta/runtime.yml's requires_ansible.
+declared amazon.aws and community.aws), named in AURORA_MATRIX_LEGS.  The declared ranges are
+galaxy.yml's dependencies and meta/runtime.yml's requires_ansible.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 
 import pytest
 import yaml
@@ -21,6 +23,7 @@ REQUIRES_ANSIBLE = SpecifierSet(
     yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))["requires_ansible"]
 )
 AMAZON_AWS = SpecifierSet(GALAXY["dependencies"]["amazon.aws"].replace(" ", ""))
+COMMUNITY_AWS = SpecifierSet(GALAXY["dependencies"]["community.aws"].replace(" ", ""))
 DEV = "vitality-dev"
 CLUSTER = "vitality-dev-aurora"
 
@@ -38,14 +41,32 @@ def leg(request):
 def test_leg_is_inside_the_declared_ranges(leg):
     assert Version(leg.ansible_core) in REQUIRES_ANSIBLE, f"meta/runtime.yml requires_ansible excludes {leg}"
     assert Version(leg.amazon_aws) in AMAZON_AWS, f"galaxy.yml's amazon.aws range excludes {leg}"
+    assert Version(leg.community_aws) in COMMUNITY_AWS, f"galaxy.yml's community.aws range excludes {leg}"
+
+
+def test_the_sns_topic_module_of_the_event_notifications_is_there(leg):
+    """The role's notifications create the topic with community.aws.sns_topic, from the leg's collections."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(leg.deps_path))
+    doc = subprocess.run(
+        [str(leg.bin / "ansible-doc"), "-t", "module", "--json", "community.aws.sns_topic"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert doc.returncode == 0, doc.stderr[-2000:]
+    options = json.loads(doc.stdout)["community.aws.sns_topic"]["doc"]["options"]
+    assert {"name", "policy", "state"} <= set(options)
 
 
 @pytest.mark.skipif(not os.environ.get(MATRIX_ENV), reason="the oldest leg runs in `make test-matrix`")
 def test_matrix_covers_the_declared_minimums():
     oldest_core = min(Version(leg.ansible_core) for leg in LEGS)
     oldest_aws = min(Version(leg.amazon_aws) for leg in LEGS)
+    oldest_community_aws = min(Version(leg.community_aws) for leg in LEGS)
     assert oldest_core.release[:2] == _minimum(REQUIRES_ANSIBLE).release[:2], "requires_ansible's minimum is untested"
     assert oldest_aws == _minimum(AMAZON_AWS), "galaxy.yml's amazon.aws minimum is untested"
+    assert oldest_community_aws == _minimum(COMMUNITY_AWS), "galaxy.yml's community.aws minimum is untested"
 
 
 def test_dev_stack_lifecycle_from_the_installed_collection(leg, install_collection, local_aws):

@@ -1,4 +1,14 @@
-from ansible_collections.vitality.aurora.plugins.module_utils.changes import IMPOSSIBLE, REBOOT, plan_changes
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
+from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
+    IMPOSSIBLE,
+    MAJOR_UPGRADE,
+    REBOOT,
+    plan_changes,
+)
 from ansible_collections.vitality.aurora.plugins.modules import aurora_cluster as m
 
 BASE_PARAMS = {
@@ -140,10 +150,77 @@ def test_higher_minor_is_an_upgrade_with_reboot():
     assert m.modify_request("c", [change], BASE_PARAMS)["EngineVersion"] == "16.6"
 
 
-def test_major_change_is_refused_with_the_way_forward():
+def test_a_higher_major_version_is_a_major_upgrade_applied_now():
     change, notice, error = m.engine_version_change("16.6", "17.4")
-    assert change is None
-    assert "engine_version='17.4'" in error and "snapshot" in error
+    assert (notice, error) == (None, None)
+    assert change["impact"] == MAJOR_UPGRADE and change["when"] == "now"
+    assert (change["before"], change["after"]) == ("16.6", "17.4")
+    assert "unavailable" in change["downtime"]
+
+
+def test_a_lower_major_version_or_a_bare_major_target_is_refused():
+    change, notice, error = m.engine_version_change("17.4", "16.6")
+    assert change is None and "lower major version is impossible" in error
+    change, notice, error = m.engine_version_change("16.6", "17")
+    assert change is None and "needs the target minor version" in error
+
+
+class FailingModule:
+    def __init__(self, check_mode=False, **params):
+        self.params = {**BASE_PARAMS, "allow_major_version_upgrade": False, **params}
+        self.check_mode = check_mode
+
+    def fail_json(self, **result):
+        raise RuntimeError(result)
+
+
+def upgrade_and_group_change():
+    upgrade = m.engine_version_change("16.6", "17.4")[0]
+    group = {"attribute": "db_cluster_parameter_group_name", "before": "pg16", "after": "pg17", "impact": "x"}
+    return upgrade, group
+
+
+def test_an_unallowed_major_upgrade_is_planned_first_in_check_mode_and_fails_otherwise():
+    upgrade, group = upgrade_and_group_change()
+    planned = m.plan_major_upgrade(FailingModule(check_mode=True), upgrade, [group], check_mode=True)
+    assert [c["attribute"] for c in planned] == ["engine_version", "db_cluster_parameter_group_name"]
+    assert "not allowed" in planned[0]["note"]
+    # The new family's group goes with the upgrade, not as a pending-reboot change of its own.
+    assert planned[1]["impact"] == MAJOR_UPGRADE
+    with pytest.raises(RuntimeError, match="Nothing was changed. Allow it with allow_major_version_upgrade=true"):
+        m.plan_major_upgrade(FailingModule(), *upgrade_and_group_change()[:1], [], check_mode=False)
+
+
+def test_a_major_upgrade_request_names_the_version_the_flag_and_the_new_groups():
+    """The local AWS ignores AllowMajorVersionUpgrade, so the request is checked with botocore's Stubber."""
+    client = boto3.client("rds", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    module = FailingModule(
+        allow_major_version_upgrade=True,
+        db_cluster_parameter_group_name="pg17",
+        db_instance_parameter_group_name="ipg17",
+        wait=True,
+        wait_timeout=60,
+    )
+    upgraded = dict(DESCRIBED, EngineVersion="17.4", DBClusterParameterGroup="pg17", Status="available")
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "modify_db_cluster",
+            {"DBCluster": upgraded},
+            {
+                "DBClusterIdentifier": "c",
+                "EngineVersion": "17.4",
+                "AllowMajorVersionUpgrade": True,
+                "DBClusterParameterGroupName": "pg17",
+                "DBInstanceParameterGroupName": "ipg17",
+                "ApplyImmediately": True,
+            },
+        )
+        stubber.add_response("describe_db_clusters", {"DBClusters": [dict(upgraded, Status="upgrading")]})
+        stubber.add_response("describe_db_clusters", {"DBClusters": [upgraded]})
+        api = AwsApi(module, "rds", client=client)
+        cluster = m.apply_major_upgrade(module, api, dict(DESCRIBED, Status="available"), upgrade_and_group_change()[0])
+        stubber.assert_no_pending_responses()
+    assert cluster["EngineVersion"] == "17.4"
 
 
 def test_kms_keys_compare_by_id_or_arn():

@@ -53,6 +53,11 @@ def test_the_dev_defaults_are_valid():
         ({"aurora_cluster_master_username": "rdsadmin"}, "aurora_cluster_master_username='rdsadmin' is reserved"),
         ({"aurora_cluster_engine_version": "15.4"}, "aurora_cluster_engine_version='15.4' is invalid"),
         ({"aurora_cluster_parameter_group_family": "aurora-postgresql15"}, "does not match"),
+        ({"aurora_cluster_engine_version": "18.1"}, "aurora_cluster_engine_version='18.1' is invalid"),
+        (
+            {"aurora_cluster_engine_version": "17.4"},
+            "aurora_cluster_parameter_group_family='aurora-postgresql16' does not match",
+        ),
         ({"aurora_cluster_instance_class": "db.t2.micro"}, "aurora_cluster_instance_class='db.t2.micro' is not"),
         ({"aurora_cluster_private_subnet_names": ["a"]}, "at least two distinct private subnets"),
         ({"aurora_cluster_reader_count": 16}, "aurora_cluster_reader_count=16 is out of range: 0 to 15"),
@@ -72,6 +77,13 @@ def test_each_broken_rule_is_named(changes, expected):
     errors = errors_with(**changes)
     assert len(errors) == 1, errors
     assert expected in errors[0]
+
+
+def test_a_major_upgrade_target_with_its_family_is_valid():
+    assert (
+        errors_with(aurora_cluster_engine_version="17.4", aurora_cluster_parameter_group_family="aurora-postgresql17")
+        == []
+    )
 
 
 def test_overrides_accept_the_documented_risks():

@@ -1,0 +1,234 @@
+"""moto_server, with the few AWS calls moto 5.2.5 lacks that the collection makes.
+
+    python scripts/moto_server_ext.py [moto_server options: -H HOST -p PORT ...]
+
+The demo's local AWS (scripts/local-aws.sh) and the tests' (tests/local_aws.py) run this
+instead of ``moto_server``.  It adds to moto's own backends, in this process, then runs
+moto's server unchanged:
+
+* AWS Backup selections (CreateBackupSelection, GetBackupSelection, ListBackupSelections,
+  DeleteBackupSelection), which moto answers with HTTP 500; and, as AWS does, DeleteBackupPlan
+  refuses a plan that still has selections.
+* UpdateBackupPlan, which moto does not implement (a new version of the plan's rules).
+* DescribeBackupVault of a vault that does not exist answers AccessDeniedException (HTTP 403),
+  as AWS does, where moto answers ResourceNotFoundException (amazon.aws.backup_vault expects AWS's
+  answer).
+* RDS event subscriptions: ModifyEventSubscription, AddSourceIdentifierToSubscription and
+  RemoveSourceIdentifierFromSubscription, which moto does not implement.
+* AWS managed IAM policies (MOTO_IAM_LOAD_MANAGED_POLICIES=true unless set otherwise), so that
+  arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole can be attached.
+
+Only test and demo infrastructure uses this; the collection's code knows nothing of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from urllib.parse import unquote
+
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.backup.exceptions import InvalidRequestException, ResourceNotFoundException  # noqa: E402
+from moto.backup.models import BackupBackend  # noqa: E402
+from moto.backup.responses import BackupResponse  # noqa: E402
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.core.utils import unix_time  # noqa: E402
+from moto.rds.exceptions import InvalidParameterValue  # noqa: E402
+from moto.rds.models import RDSBackend  # noqa: E402
+from moto.rds.responses import RDSResponse  # noqa: E402
+from moto.server import main as moto_server_main  # noqa: E402
+
+# -- AWS Backup selections ---------------------------------------------------------------
+
+EMPTY_CONDITIONS = {"StringEquals": [], "StringNotEquals": [], "StringLike": [], "StringNotLike": []}
+
+
+def backup_selections(backend: BackupBackend, plan_id: str) -> dict[str, dict]:
+    """The selections of a live plan, by id (ResourceNotFoundException when there is no such plan)."""
+    plan = backend.plans.get(plan_id)
+    if plan is None or plan.deletion_date is not None:
+        raise ResourceNotFoundException(msg=f"Backup plan {plan_id} not found")
+    store = backend.__dict__.setdefault("vitality_selections", {})
+    return store.setdefault(plan_id, {})
+
+
+def create_backup_selection(backend, plan_id, selection, creator_request_id):
+    selections = backup_selections(backend, plan_id)
+    if not selection.get("SelectionName") or not selection.get("IamRoleArn"):
+        raise InvalidRequestException(msg="SelectionName and IamRoleArn are required")
+    selection_id = str(uuid.uuid4())
+    selections[selection_id] = {
+        "SelectionId": selection_id,
+        "BackupPlanId": plan_id,
+        "CreationDate": unix_time(),
+        "CreatorRequestId": creator_request_id,
+        "BackupSelection": {
+            "SelectionName": selection["SelectionName"],
+            "IamRoleArn": selection["IamRoleArn"],
+            "Resources": selection.get("Resources", []),
+            "ListOfTags": selection.get("ListOfTags", []),
+            "NotResources": selection.get("NotResources", []),
+            "Conditions": {**EMPTY_CONDITIONS, **(selection.get("Conditions") or {})},
+        },
+    }
+    return selections[selection_id]
+
+
+def get_backup_selection(backend, plan_id, selection_id):
+    selection = backup_selections(backend, plan_id).get(selection_id)
+    if selection is None:
+        raise ResourceNotFoundException(msg=f"Backup selection {selection_id} not found")
+    return selection
+
+
+def delete_backup_selection(backend, plan_id, selection_id):
+    get_backup_selection(backend, plan_id, selection_id)
+    del backup_selections(backend, plan_id)[selection_id]
+
+
+original_delete_backup_plan = BackupBackend.delete_backup_plan
+
+
+def delete_backup_plan(backend, backup_plan_id):
+    if backend.__dict__.get("vitality_selections", {}).get(backup_plan_id):
+        raise InvalidRequestException(
+            msg="Related backup plan selections must be deleted prior to backup plan deletion"
+        )
+    return original_delete_backup_plan(backend, backup_plan_id)
+
+
+class AccessDeniedException(JsonRESTError):
+    code = 403
+
+    def __init__(self) -> None:
+        super().__init__("AccessDeniedException", "Insufficient privileges to perform this action.")
+
+
+original_describe_backup_vault = BackupBackend.describe_backup_vault
+
+
+def describe_backup_vault(backend, backup_vault_name):
+    if backup_vault_name not in backend.vaults:
+        raise AccessDeniedException()
+    return original_describe_backup_vault(backend, backup_vault_name)
+
+
+def update_backup_plan(backend, plan_id, backup_plan):
+    plan = backend.get_backup_plan(plan_id, None)
+    rules = backup_plan.get("Rules") or []
+    for rule in rules:
+        rule.setdefault("ScheduleExpression", "cron(0 5 ? * * *)")
+        rule.setdefault("StartWindowMinutes", 480)
+        rule.setdefault("CompletionWindowMinutes", 10080)
+        rule.setdefault("ScheduleExpressionTimezone", "Etc/UTC")
+        rule["RuleId"] = str(uuid.uuid4())
+    plan.backup_plan = {**plan.backup_plan, **backup_plan, "Rules": rules}
+    plan.advanced_backup_settings = backup_plan.get("AdvancedBackupSettings") or []
+    plan.version_id = uuid.uuid4().hex
+    return plan
+
+
+def respond_update_backup_plan(response):
+    plan_id = unquote(response.path.split("/backup/plans/", 1)[1]).strip("/")
+    body = json.loads(response.body or "{}")
+    plan = update_backup_plan(response.backup_backend, plan_id, body.get("BackupPlan") or {})
+    return json.dumps(plan.to_dict())
+
+
+def selection_path(response: BackupResponse) -> tuple[str, str]:
+    """(plan id, selection id or '') of /backup/plans/<plan>/selections/[<selection>]."""
+    parts = unquote(response.path.split("/backup/plans/", 1)[1]).strip("/").split("/")
+    return parts[0], parts[2] if len(parts) > 2 else ""
+
+
+def respond_create_backup_selection(response):
+    plan_id = selection_path(response)[0]
+    body = json.loads(response.body or "{}")
+    selection = create_backup_selection(
+        response.backup_backend, plan_id, body.get("BackupSelection") or {}, body.get("CreatorRequestId")
+    )
+    return json.dumps({key: selection[key] for key in ("SelectionId", "BackupPlanId", "CreationDate")})
+
+
+def respond_get_backup_selection(response):
+    return json.dumps(get_backup_selection(response.backup_backend, *selection_path(response)))
+
+
+def respond_list_backup_selections(response):
+    plan_id = selection_path(response)[0]
+    listed = [
+        {
+            "SelectionId": s["SelectionId"],
+            "SelectionName": s["BackupSelection"]["SelectionName"],
+            "BackupPlanId": plan_id,
+            "CreationDate": s["CreationDate"],
+            "CreatorRequestId": s["CreatorRequestId"],
+            "IamRoleArn": s["BackupSelection"]["IamRoleArn"],
+        }
+        for s in backup_selections(response.backup_backend, plan_id).values()
+    ]
+    return json.dumps({"BackupSelectionsList": listed})
+
+
+def respond_delete_backup_selection(response):
+    delete_backup_selection(response.backup_backend, *selection_path(response))
+    return "{}"
+
+
+# -- RDS event subscriptions -------------------------------------------------------------
+
+
+def subscription(backend: RDSBackend, name: str):
+    return backend.describe_event_subscriptions(name)[0]  # SubscriptionNotFound when missing
+
+
+def respond_modify_event_subscription(response):
+    params = response.params
+    found = subscription(response.backend, params.get("SubscriptionName"))
+    if params.get("SnsTopicArn") is not None:
+        found.sns_topic_arn = params["SnsTopicArn"]
+    if params.get("SourceType") is not None:
+        found.source_type = params["SourceType"]
+    if params.get("EventCategories") is not None:
+        found.event_categories = list(params["EventCategories"])
+    if params.get("Enabled") is not None:
+        found.enabled = params["Enabled"]
+    return ActionResult({"EventSubscription": found})
+
+
+def respond_add_source_identifier(response):
+    found = subscription(response.backend, response.params.get("SubscriptionName"))
+    source_id = response.params.get("SourceIdentifier")
+    if not source_id:
+        raise InvalidParameterValue("SourceIdentifier is required")
+    if source_id not in found.source_ids:
+        found.source_ids = [*found.source_ids, source_id]
+    return ActionResult({"EventSubscription": found})
+
+
+def respond_remove_source_identifier(response):
+    found = subscription(response.backend, response.params.get("SubscriptionName"))
+    found.source_ids = [s for s in found.source_ids if s != response.params.get("SourceIdentifier")]
+    return ActionResult({"EventSubscription": found})
+
+
+def extend_moto() -> None:
+    BackupBackend.delete_backup_plan = delete_backup_plan
+    BackupBackend.describe_backup_vault = describe_backup_vault
+    BackupResponse.update_backup_plan = respond_update_backup_plan
+    BackupResponse.create_backup_selection = respond_create_backup_selection
+    BackupResponse.get_backup_selection = respond_get_backup_selection
+    BackupResponse.list_backup_selections = respond_list_backup_selections
+    BackupResponse.delete_backup_selection = respond_delete_backup_selection
+    RDSResponse.modify_event_subscription = respond_modify_event_subscription
+    RDSResponse.add_source_identifier_to_subscription = respond_add_source_identifier
+    RDSResponse.remove_source_identifier_from_subscription = respond_remove_source_identifier
+
+
+if __name__ == "__main__":
+    extend_moto()
+    moto_server_main(sys.argv[1:])

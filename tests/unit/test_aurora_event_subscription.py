@@ -1,0 +1,236 @@
+"""aurora_event_subscription against botocore's Stubber: create, no-op, modify, sources, tags, check mode, delete.
+
+moto 5.2.5 implements neither ModifyEventSubscription nor the source identifier calls; the
+local AWS of the integration tests adds them (scripts/moto_server_ext.py), and these tests pin
+the exact requests the module makes to AWS.
+"""
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
+from ansible_collections.vitality.aurora.plugins.modules import aurora_event_subscription as m
+
+NAME = "vitality-prod-aurora-instance-events"
+ARN = f"arn:aws:rds:us-east-1:123456789012:es:{NAME}"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:vitality-prod-db-events"
+
+
+class Exited(Exception):
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **overrides):
+        self.check_mode = check_mode
+        self.params = {
+            "name": NAME,
+            "state": "present",
+            "sns_topic_arn": TOPIC,
+            "source_type": "db-instance",
+            "source_ids": ["w", "r-1"],
+            "event_categories": ["failure", "maintenance"],
+            "enabled": True,
+            "tags": {"Stack": "vitality-prod"},
+            "purge_tags": True,
+        }
+        self.params.update(overrides)
+
+    def exit_json(self, **result):
+        raise Exited(result)
+
+    def fail_json(self, msg, **kwargs):
+        raise Failed(msg)
+
+    def fail_json_aws(self, exception, msg):
+        raise Failed(f"{msg}: {exception}")
+
+
+def described(**fields):
+    subscription = {
+        "CustSubscriptionId": NAME,
+        "EventSubscriptionArn": ARN,
+        "SnsTopicArn": TOPIC,
+        "SourceType": "db-instance",
+        "SourceIdsList": ["r-1", "w"],
+        "EventCategoriesList": ["maintenance", "failure"],
+        "Enabled": True,
+        "Status": "active",
+    }
+    subscription.update(fields)
+    return subscription
+
+
+@pytest.fixture
+def rds():
+    client = boto3.client("rds", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def expect_describe(stubber, subscription):
+    if subscription is None:
+        stubber.add_client_error(
+            "describe_event_subscriptions",
+            service_error_code="SubscriptionNotFound",
+            http_status_code=404,
+            expected_params={"SubscriptionName": NAME},
+        )
+    else:
+        stubber.add_response(
+            "describe_event_subscriptions", {"EventSubscriptionsList": [subscription]}, {"SubscriptionName": NAME}
+        )
+
+
+def expect_tags(stubber, tags):
+    stubber.add_response(
+        "list_tags_for_resource",
+        {"TagList": [{"Key": k, "Value": v} for k, v in tags.items()]},
+        {"ResourceName": ARN},
+    )
+
+
+def run(module, client, what=m.ensure_present):
+    with pytest.raises(Exited) as exited:
+        what(module, AwsApi(module, "rds", client=client))
+    return exited.value.result
+
+
+def test_create_sends_everything_in_one_call(rds):
+    client, stubber = rds
+    expect_describe(stubber, None)
+    stubber.add_response(
+        "create_event_subscription",
+        {"EventSubscription": described()},
+        {
+            "SubscriptionName": NAME,
+            "SnsTopicArn": TOPIC,
+            "SourceType": "db-instance",
+            "EventCategories": ["failure", "maintenance"],
+            "SourceIds": ["w", "r-1"],
+            "Enabled": True,
+            "Tags": [{"Key": "Stack", "Value": "vitality-prod"}],
+        },
+    )
+    expect_describe(stubber, described())
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    result = run(FakeModule(), client)
+    assert result["changed"] is True
+    assert result["changes"] == [{"attribute": "subscription", "before": None, "after": NAME, "impact": "online"}]
+    assert result["subscription"]["event_subscription_arn"] == ARN
+    assert result["subscription"]["source_ids_list"] == ["r-1", "w"]
+    assert result["subscription"]["tags"] == {"Stack": "vitality-prod"}
+
+
+def test_same_settings_in_another_order_change_nothing(rds):
+    client, stubber = rds
+    expect_describe(stubber, described())
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    result = run(FakeModule(), client)
+    assert result["changed"] is False
+    assert result["changes"] == []
+
+
+def test_changes_go_to_modify_then_sources_one_at_a_time_then_tags(rds):
+    client, stubber = rds
+    current = described(SourceIdsList=["w", "r-2"], EventCategoriesList=["failure"], Enabled=False)
+    expect_describe(stubber, current)
+    expect_tags(stubber, {"Stack": "vitality-prod", "Old": "x"})
+    stubber.add_response(
+        "modify_event_subscription",
+        {"EventSubscription": described()},
+        {"SubscriptionName": NAME, "EventCategories": ["failure", "maintenance"], "Enabled": True},
+    )
+    stubber.add_response(
+        "add_source_identifier_to_subscription",
+        {"EventSubscription": described()},
+        {"SubscriptionName": NAME, "SourceIdentifier": "r-1"},
+    )
+    stubber.add_response(
+        "remove_source_identifier_from_subscription",
+        {"EventSubscription": described()},
+        {"SubscriptionName": NAME, "SourceIdentifier": "r-2"},
+    )
+    stubber.add_response("remove_tags_from_resource", {}, {"ResourceName": ARN, "TagKeys": ["Old"]})
+    expect_describe(stubber, described())
+    result = run(FakeModule(), client)
+    assert result["changed"] is True
+    changes = {c["attribute"]: c for c in result["changes"]}
+    assert set(changes) == {"event_categories", "enabled", "source_ids", "tags"}
+    assert changes["source_ids"]["before"] == ["r-2", "w"]
+    assert changes["source_ids"]["after"] == ["r-1", "w"]
+    assert all(c["impact"] == "online" for c in result["changes"])
+    assert result["diff"]["after"]["event_categories"] == ["failure", "maintenance"]
+
+
+def test_a_source_already_gone_is_not_an_error(rds):
+    client, stubber = rds
+    expect_describe(stubber, described(SourceIdsList=["w", "r-1", "r-3"]))
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    stubber.add_client_error(
+        "remove_source_identifier_from_subscription",
+        service_error_code="SourceNotFound",
+        http_status_code=404,
+        expected_params={"SubscriptionName": NAME, "SourceIdentifier": "r-3"},
+    )
+    expect_describe(stubber, described())
+    assert run(FakeModule(), client)["changed"] is True
+
+
+def test_check_mode_reads_only(rds):
+    client, stubber = rds
+    expect_describe(stubber, described(EventCategoriesList=["failure"]))
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    result = run(FakeModule(check_mode=True), client)
+    assert result["changed"] is True
+    assert [c["attribute"] for c in result["changes"]] == ["event_categories"]
+
+
+def test_check_mode_plans_a_creation_without_calling_create(rds):
+    client, stubber = rds
+    expect_describe(stubber, None)
+    result = run(FakeModule(check_mode=True), client)
+    assert result["changed"] is True
+    assert result["diff"]["after"]["source_type"] == "db-instance"
+
+
+def test_omitted_sources_and_categories_are_left_alone(rds):
+    client, stubber = rds
+    expect_describe(stubber, described(SourceIdsList=["other"], EventCategoriesList=["notification"]))
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    assert run(FakeModule(source_ids=None, event_categories=None), client)["changed"] is False
+
+
+def test_create_needs_a_topic(rds):
+    client, stubber = rds
+    expect_describe(stubber, None)
+    with pytest.raises(Failed, match="sns_topic_arn is required"):
+        m.ensure_present(FakeModule(sns_topic_arn=None), AwsApi(FakeModule(), "rds", client=client))
+
+
+def test_delete_and_delete_again(rds):
+    client, stubber = rds
+    expect_describe(stubber, described())
+    stubber.add_response("delete_event_subscription", {"EventSubscription": described()}, {"SubscriptionName": NAME})
+    expect_describe(stubber, None)
+    assert run(FakeModule(state="absent"), client, m.ensure_absent)["changed"] is True
+    assert run(FakeModule(state="absent"), client, m.ensure_absent) == {"changed": False, "changes": []}
+
+
+def test_source_ids_need_a_source_type():
+    with pytest.raises(Failed, match="source_ids needs source_type"):
+        m.validate(FakeModule(source_type=None))
+
+
+def test_source_changes():
+    assert m.source_changes({"SourceIdsList": ["a", "b"]}, ["b", "c"]) == (["c"], ["a"])
+    assert m.source_changes({}, ["a"]) == (["a"], [])
+    assert m.source_changes({"SourceIdsList": ["a"]}, None) == ([], [])
