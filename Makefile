@@ -93,7 +93,7 @@ demo: seed ## Provision the dev stack into the local AWS (leaves the local AWS r
 
 # --- checks ------------------------------------------------------------------------
 
-test: lint units sanity integration changelog-lint test-release test-matrix ## every gate: lint, units, sanity, integration, changelog, release, version matrix
+test: lint units sanity integration molecule changelog-lint test-release test-matrix ## every gate: lint, units, sanity, integration, molecule, changelog, release, version matrix
 
 lint: venv ## ansible-lint (production profile), yamllint, ruff format --check, ruff check
 	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/ansible-lint
@@ -125,6 +125,24 @@ INTEGRATION_WORKERS ?= 2
 integration: venv ## pytest tests/integration (starts its own moto_server on a free port)
 	@test -d tests/integration || { echo "make: tests/integration does not exist yet"; exit 0; }; \
 	$(call run_pytest,tests/integration -n $(INTEGRATION_WORKERS) --dist loadfile)
+
+# Molecule (extensions/molecule, the collection layout): the default (dev) and prod scenarios, each
+# with a local AWS of its own on a free port.  Beside them (to use both cores) runs tests/molecule,
+# which breaks a converged stack out of band and checks that `molecule verify` fails naming what is
+# wrong; its output is printed at the end.  Either failing fails the target.
+MOLECULE_NEGATIVE_LOG := tests/output/molecule-negative.log
+.PHONY: molecule
+
+molecule: venv ## molecule test --all (dev and prod scenarios, local AWS) + tests/molecule (verify catches breakage)
+	@mkdir -p $(dir $(MOLECULE_NEGATIVE_LOG))
+	@( $(call run_pytest,tests/molecule) ) > $(MOLECULE_NEGATIVE_LOG) 2>&1 & negative=$$!; \
+	rc=0; env -u AWS_PROFILE -u AWS_SESSION_TOKEN $(AWS_ENV) NO_COLOR=1 PATH="$(VENV_BIN):$$PATH" \
+	  $(VENV_BIN)/molecule test --all $(MOLECULE_ARGS) || rc=$$?; \
+	nrc=0; wait $$negative || nrc=$$?; \
+	echo "make: tests/molecule (verify catches breakage), run beside molecule test --all:"; \
+	cat $(MOLECULE_NEGATIVE_LOG); \
+	echo "make: molecule test --all exit $$rc, tests/molecule exit $$nrc"; \
+	[ $$rc -eq 0 ] && [ $$nrc -eq 0 ]
 
 # --- housekeeping --------------------------------------------------------------------
 
@@ -180,3 +198,10 @@ ee-context: venv ## Build the collection and write the execution environment's b
 	$(VENV_BIN)/ansible-builder create --file execution-environment.yml --context $(EE_DIR)/context \
 	  --output-filename Containerfile
 	@echo "make: build the image where podman or docker exists: podman build -t vitality-aurora-ee $(EE_DIR)/context"
+
+# --- benchmark -----------------------------------------------------------------------
+
+.PHONY: bench
+
+bench: venv ## Benchmark: role vs stock amazon.aws vs boto3 lower bound, calls and simulated latency (bench/results/)
+	env -u AWS_PROFILE -u AWS_SESSION_TOKEN $(AWS_ENV) PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/python bench/run.py $(BENCH_ARGS)

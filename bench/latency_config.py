@@ -1,0 +1,33 @@
+"""The simulated latency of bench/moto_latency.py: durations in seconds (1 s stands for 1 AWS minute)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+DEFAULT_LATENCY = {
+    "cluster_create": 5.0,
+    "cluster_modify": 1.0,
+    "instance_create": 10.0,
+    "instance_class_change": 10.0,
+    "instance_modify": 1.0,
+    "instance_reboot": 1.0,
+    "cluster_failover": 1.0,
+}
+
+
+def load_latency(raw: str | None) -> dict[str, float]:
+    """DEFAULT_LATENCY updated with the JSON object ``raw`` (unknown keys refused)."""
+    latency = dict(DEFAULT_LATENCY)
+    if raw:
+        given = json.loads(raw)
+        unknown = set(given) - set(latency)
+        if unknown:
+            raise ValueError(f"BENCH_LATENCY: unknown keys {sorted(unknown)}; known: {sorted(latency)}")
+        latency.update({key: float(value) for key, value in given.items()})
+    return latency
+
+
+def durations() -> dict[str, float]:
+    """The durations in force: BENCH_LATENCY (a JSON object) over the defaults."""
+    return load_latency(os.environ.get("BENCH_LATENCY"))

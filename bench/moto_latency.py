@@ -1,0 +1,140 @@
+"""moto_server with simulated provisioning latency, for `make bench`.
+
+    BENCH_LATENCY='{"cluster_create": 5, ...}' BENCH_LATENCY_LOG=/tmp/windows.jsonl \
+        python bench/moto_latency.py -H 127.0.0.1 -p PORT
+
+moto answers ``available`` at once.  This launcher loads the same extensions as the demo's and
+the tests' local AWS (scripts/moto_server_ext.py), then patches moto's RDS models in this
+process so that a cluster or an instance reports ``creating`` / ``modifying`` / ``rebooting``
+(the cluster ``failing-over``) for a configured number of seconds after each request, and
+runs moto's own server unchanged.  The default durations stand for real AWS minutes at
+1 s = 1 minute: cluster create 5, instance create 10, instance class change 10, reboot 1.
+
+Every busy window is appended to the JSON-lines file named by ``BENCH_LATENCY_LOG`` as
+``{"kind": "cluster"|"instance", "id", "status", "start", "end"}`` (time.time() seconds), so
+the benchmark can count how many instances were unavailable at any moment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+for extra in (BENCH_DIR, BENCH_DIR.parent / "scripts"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+import latency_config  # noqa: E402
+from moto.rds.models import DBCluster, DBInstance, RDSBackend  # noqa: E402
+from moto.server import main as moto_server_main  # noqa: E402
+
+import moto_server_ext  # noqa: E402  (sets moto's environment before moto is imported)
+
+_LOG_LOCK = threading.Lock()
+LATENCY = latency_config.durations()
+LOG_PATH = os.environ.get("BENCH_LATENCY_LOG", "")
+
+
+def mark_busy(obj, kind: str, identifier: str, status: str, seconds: float) -> None:
+    """``obj`` reports ``status`` for ``seconds`` from now (extending a window already open)."""
+    if seconds <= 0:
+        return
+    now = time.time()
+    end = max(now + seconds, obj.__dict__.get("bench_busy_until", 0.0))
+    obj.__dict__["bench_busy_until"] = end
+    obj.__dict__["bench_busy_status"] = status
+    if LOG_PATH:
+        record = {"kind": kind, "id": identifier, "status": status, "start": now, "end": end}
+        with _LOG_LOCK, open(LOG_PATH, "a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
+
+
+def busy_status(obj) -> str | None:
+    if time.time() < obj.__dict__.get("bench_busy_until", 0.0):
+        return obj.__dict__.get("bench_busy_status")
+    return None
+
+
+def patch_status_properties() -> None:
+    """Wrap the ``status`` of clusters and instances: a busy window wins over moto's own status."""
+    cluster_status = DBCluster.status  # moto's property
+
+    def get_cluster_status(cluster):
+        return busy_status(cluster) or cluster_status.fget(cluster)
+
+    DBCluster.status = property(get_cluster_status, cluster_status.fset)
+
+    def get_instance_status(instance):
+        return busy_status(instance) or instance.__dict__.get("bench_status", "available")
+
+    def set_instance_status(instance, value):
+        instance.__dict__["bench_status"] = value
+
+    DBInstance.status = property(get_instance_status, set_instance_status)
+
+
+def patch_backend() -> None:
+    """Open a busy window after each create / modify / reboot / failover request."""
+    create_cluster = RDSBackend.create_db_cluster
+    modify_cluster = RDSBackend.modify_db_cluster
+    create_instance = RDSBackend.create_db_instance
+    modify_instance = RDSBackend.modify_db_instance
+    reboot_instance = RDSBackend.reboot_db_instance
+    failover_cluster = RDSBackend.failover_db_cluster
+
+    def create_db_cluster(backend, kwargs):
+        cluster = create_cluster(backend, kwargs)
+        mark_busy(cluster, "cluster", cluster.db_cluster_identifier, "creating", LATENCY["cluster_create"])
+        return cluster
+
+    def modify_db_cluster(backend, kwargs):
+        cluster = modify_cluster(backend, kwargs)
+        mark_busy(cluster, "cluster", cluster.db_cluster_identifier, "modifying", LATENCY["cluster_modify"])
+        return cluster
+
+    def create_db_instance(backend, db_kwargs):
+        instance = create_instance(backend, db_kwargs)
+        mark_busy(instance, "instance", instance.db_instance_identifier, "creating", LATENCY["instance_create"])
+        return instance
+
+    def modify_db_instance(backend, db_instance_identifier, db_kwargs):
+        before = backend.databases.get(db_instance_identifier)
+        old_class = getattr(before, "db_instance_class", None)
+        instance = modify_instance(backend, db_instance_identifier, db_kwargs)
+        class_change = db_kwargs.get("db_instance_class") not in (None, old_class)
+        seconds = LATENCY["instance_class_change"] if class_change else LATENCY["instance_modify"]
+        mark_busy(instance, "instance", instance.db_instance_identifier, "modifying", seconds)
+        return instance
+
+    def reboot_db_instance(backend, db_instance_identifier, *args, **kwargs):
+        instance = reboot_instance(backend, db_instance_identifier, *args, **kwargs)
+        mark_busy(instance, "instance", instance.db_instance_identifier, "rebooting", LATENCY["instance_reboot"])
+        return instance
+
+    def failover_db_cluster(backend, db_cluster_identifier, *args, **kwargs):
+        cluster = failover_cluster(backend, db_cluster_identifier, *args, **kwargs)
+        mark_busy(cluster, "cluster", cluster.db_cluster_identifier, "failing-over", LATENCY["cluster_failover"])
+        return cluster
+
+    RDSBackend.create_db_cluster = create_db_cluster
+    RDSBackend.modify_db_cluster = modify_db_cluster
+    RDSBackend.create_db_instance = create_db_instance
+    RDSBackend.modify_db_instance = modify_db_instance
+    RDSBackend.reboot_db_instance = reboot_db_instance
+    RDSBackend.failover_db_cluster = failover_db_cluster
+
+
+def main(argv: list[str]) -> None:
+    moto_server_ext.extend_moto()
+    patch_status_properties()
+    patch_backend()
+    moto_server_main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

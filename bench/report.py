@@ -1,0 +1,415 @@
+"""Pure logic of the benchmark: call summaries, ratios, targets, the Markdown table and the chart.
+
+Nothing here talks to AWS or runs a playbook (bench/run.py does); tests/unit/test_bench_report.py
+covers it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+TOOLS = ("role", "stock", "lower")
+TOOL_TITLES = {
+    "role": "vitality.aurora role",
+    "stock": "stock amazon.aws",
+    "stock-as-written": "stock amazon.aws as written",
+    "lower": "boto3 lower bound",
+}
+STEPS = ("first", "noop", "check")
+STEP_TITLES = {"first": "first converge", "noop": "no-op re-run", "check": "--check plan"}
+READ_PREFIXES = ("Describe", "List", "Get")
+
+
+def summarize_calls(calls: Iterable) -> dict:
+    """{total, read, mutating, other, by_action: {action: n}} of recorded calls (.service, .action, .read).
+
+    The proxy names the action of query and JSON-protocol calls only; a REST call (AWS Backup, ...)
+    has none, so it is counted as ``other`` (neither read nor mutating) under "<service> REST".
+    A request with neither action nor service is moto's own API (reset), not an AWS call.
+    """
+    by_action: Counter = Counter()
+    read = mutating = other = 0
+    for call in calls:
+        if call.action:
+            by_action[call.action] += 1
+            if call.read:
+                read += 1
+            else:
+                mutating += 1
+        elif getattr(call, "service", ""):
+            by_action[f"{call.service} REST"] += 1
+            other += 1
+    return {
+        "total": read + mutating + other,
+        "read": read,
+        "mutating": mutating,
+        "other": other,
+        "by_action": dict(sorted(by_action.items())),
+    }
+
+
+def ratio(value: float | None, reference: float | None) -> float | None:
+    if value is None or not reference:
+        return None
+    return value / reference
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def fmt_seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
+def max_overlap(windows: Sequence[tuple[float, float]]) -> int:
+    """The largest number of [start, end) windows open at one moment."""
+    opened = [(start, 1) for start, end in windows if end > start]
+    closed = [(end, -1) for start, end in windows if end > start]
+    # At equal times the closing (-1) sorts first: a window ending as another starts is not an overlap.
+    most = current = 0
+    for event in sorted(opened + closed):
+        current += event[1]
+        most = max(most, current)
+    return most
+
+
+def union_length(windows: Sequence[tuple[float, float]]) -> float:
+    """Total time covered by at least one [start, end) window."""
+    total = 0.0
+    reach = None
+    for start, end in sorted(windows):
+        if reach is None or start > reach:
+            total += max(0.0, end - start)
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
+
+
+def find_run(runs: Sequence[dict], env: str, tool: str, step: str) -> dict | None:
+    for run in runs:
+        if (run["env"], run["tool"], run["step"]) == (env, tool, step):
+            return run
+    return None
+
+
+def run_seconds(run: dict | None) -> float | None:
+    """Wall time of a run that succeeded; None when it failed or was not run."""
+    if run is None or not run.get("ok"):
+        return None
+    return run["seconds"]
+
+
+def calls_cell(run: dict | None) -> str:
+    if run is None:
+        return "n/a"
+    calls = run.get("calls")
+    if not calls:
+        return "n/a"
+    text = f"{calls['total']} ({calls['read']} r / {calls['mutating']} m"
+    if calls.get("other"):
+        text += f" / {calls['other']} REST"
+    return text + ")"
+
+
+def time_cell(run: dict | None) -> str:
+    if run is None:
+        return "n/a"
+    text = fmt_seconds(run["seconds"])
+    if run.get("variant"):
+        text += "*"
+    if not run.get("ok"):
+        text += " FAILED"
+    elif run.get("changed") is not None and run["step"] != "first":
+        text += f", changed={run['changed']}"
+    return text
+
+
+def comparison_rows(runs: Sequence[dict], envs: Sequence[str]) -> list[list[str]]:
+    rows = []
+    for env in envs:
+        for step in STEPS:
+            cells = {tool: find_run(runs, env, tool, step) for tool in TOOLS}
+            role_s = run_seconds(cells["role"])
+            rows.append(
+                [
+                    env,
+                    STEP_TITLES[step],
+                    time_cell(cells["role"]),
+                    calls_cell(cells["role"]),
+                    time_cell(cells["stock"]),
+                    calls_cell(cells["stock"]),
+                    time_cell(cells["lower"]),
+                    calls_cell(cells["lower"]),
+                    fmt_ratio(ratio(role_s, run_seconds(cells["stock"]))),
+                    fmt_ratio(ratio(role_s, run_seconds(cells["lower"]))),
+                ]
+            )
+    return rows
+
+
+COMPARISON_HEADER = [
+    "env",
+    "step",
+    "role wall",
+    "role calls",
+    "stock wall",
+    "stock calls",
+    "lower-bound wall",
+    "lower-bound calls",
+    "role / stock",
+    "role / lower",
+]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for column in header) + "|"]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def target(name: str, measured: str, limit: str, passed: bool | None, why: str = "") -> dict:
+    return {"name": name, "measured": measured, "limit": limit, "passed": passed, "why": why}
+
+
+def evaluate_targets(runs: Sequence[dict], latency: dict | None) -> list[dict]:
+    """The issue's targets, each as measured value, limit and pass/fail (None: could not be measured)."""
+    results = []
+    noop = find_run(runs, "dev", "role", "noop")
+    stock_noop = find_run(runs, "dev", "stock", "noop")
+    calls = (noop or {}).get("calls")
+    if calls:
+        results.append(target("dev no-op: mutating calls", str(calls["mutating"]), "0", calls["mutating"] == 0))
+        results.append(target("dev no-op: AWS calls in all", str(calls["total"]), "<= 10", calls["total"] <= 10))
+    else:
+        results.append(target("dev no-op: AWS calls", "n/a", "<= 10, 0 mutating", None, "the run failed"))
+    value = ratio(run_seconds(noop), run_seconds(stock_noop))
+    results.append(
+        target("dev no-op: wall vs stock", fmt_ratio(value), "<= 0.50x", None if value is None else value <= 0.5)
+    )
+    value = ratio(
+        run_seconds(find_run(runs, "dev", "role", "first")), run_seconds(find_run(runs, "dev", "stock", "first"))
+    )
+    results.append(
+        target(
+            "dev first converge: wall vs stock", fmt_ratio(value), "<= 0.60x", None if value is None else value <= 0.6
+        )
+    )
+    if latency:
+        create = latency.get("create") or {}
+        value = ratio(create.get("net"), create.get("slowest"))
+        results.append(
+            target(
+                "prod create (latency): role vs slowest single step",
+                fmt_ratio(value),
+                "<= 1.20x",
+                None if value is None else value <= 1.2,
+                "net of the same run without latency",
+            )
+        )
+        roll = latency.get("rolling") or {}
+        value = ratio(roll.get("net"), roll.get("bound"))
+        results.append(
+            target(
+                "rolling class change (latency): role vs (instances+1) x one modify",
+                fmt_ratio(value),
+                "<= 1.00x",
+                None if value is None else value <= 1.0,
+                "net of the same run without latency",
+            )
+        )
+        most = roll.get("max_unavailable")
+        results.append(
+            target(
+                "rolling class change: instances unavailable at once",
+                "n/a" if most is None else str(most),
+                "<= 1",
+                None if most is None else most <= 1,
+            )
+        )
+    return results
+
+
+def verdict(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "not measured"}[passed]
+
+
+def latency_rows(latency: dict) -> list[list[str]]:
+    rows = []
+    create = latency.get("create") or {}
+    if create:
+        rows.append(
+            [
+                "create prod (writer + 2 readers)",
+                fmt_seconds(create.get("wall")),
+                fmt_seconds(create.get("baseline")),
+                fmt_seconds(create.get("net")),
+                fmt_seconds(create.get("sequential")),
+                fmt_seconds(create.get("slowest")),
+                fmt_seconds(create.get("lower_wall")),
+                fmt_ratio(ratio(create.get("net"), create.get("slowest"))),
+                fmt_ratio(ratio(create.get("net"), create.get("sequential"))),
+                "-",
+            ]
+        )
+    roll = latency.get("rolling") or {}
+    if roll:
+        rows.append(
+            [
+                "rolling class change over prod",
+                fmt_seconds(roll.get("wall")),
+                fmt_seconds(roll.get("baseline")),
+                fmt_seconds(roll.get("net")),
+                fmt_seconds(roll.get("sequential")),
+                fmt_seconds(roll.get("slowest")),
+                "n/a",
+                fmt_ratio(ratio(roll.get("net"), roll.get("slowest"))),
+                fmt_ratio(ratio(roll.get("net"), roll.get("bound"))),
+                "n/a" if roll.get("max_unavailable") is None else str(roll["max_unavailable"]),
+            ]
+        )
+    return rows
+
+
+LATENCY_HEADER = [
+    "scenario",
+    "role wall",
+    "same run, no latency",
+    "role net (wall - no latency)",
+    "sequential (sum)",
+    "slowest single step",
+    "lower-bound wall",
+    "net / slowest",
+    "net / sequential or bound",
+    "max unavailable",
+]
+
+
+def action_lines(runs: Sequence[dict], envs: Sequence[str]) -> list[str]:
+    lines = []
+    for env in envs:
+        for tool in TOOLS:
+            for step in STEPS:
+                run = find_run(runs, env, tool, step)
+                if run is None or not run.get("calls"):
+                    continue
+                by_action = run["calls"]["by_action"]
+                reads = ", ".join(f"{a} {n}" for a, n in by_action.items() if a.startswith(READ_PREFIXES))
+                writes = ", ".join(
+                    f"{a} {n}" for a, n in by_action.items() if not a.startswith(READ_PREFIXES) and " REST" not in a
+                )
+                rest = ", ".join(f"{a} {n}" for a, n in by_action.items() if " REST" in a)
+                lines.append(
+                    f"- {env} / {TOOL_TITLES[tool]} / {STEP_TITLES[step]}: read: {reads or 'none'}; "
+                    f"mutating: {writes or 'none'}" + (f"; unclassified: {rest}" if rest else "")
+                )
+    return lines
+
+
+def render_markdown(meta: dict, runs: Sequence[dict], latency: dict | None, envs: Sequence[str]) -> str:
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Generated by `make bench` on {meta.get('date', '?')}. Machine: {meta.get('machine', '?')}. "
+        f"Versions: {meta.get('versions', '?')}.",
+        "",
+        "## Converge time and AWS calls (local AWS, no latency)",
+        "",
+        "Calls are HTTP requests recorded by a proxy in front of moto (r = Describe/List/Get, m = any other; "
+        "REST = AWS Backup calls, whose action the proxy cannot name).",
+        "Wall time is the whole `ansible-playbook` (or `python bench/lower_bound.py`) process.",
+        "",
+        markdown_table(COMPARISON_HEADER, comparison_rows(runs, envs)),
+        "",
+    ]
+    if any(run.get("variant") for run in runs):
+        parts += [
+            "\\* stock playbook run with `-e bench_stock_workarounds=true` (no `rds.force_ssl` parameter, IAM "
+            "authentication not set, only missing instances created): as written it fails on moto, see the failed "
+            "runs below; the ratios use these figures.",
+            "",
+        ]
+    failures = [run for run in runs if not run.get("ok")]
+    if failures:
+        parts += ["Failed runs (recorded as measured, not hidden):", ""]
+        parts += [
+            f"- {r['env']} / {TOOL_TITLES[r['tool']]} / {STEP_TITLES[r['step']]}: {r.get('error', '?')}"
+            for r in failures
+        ]
+        parts.append("")
+    if latency:
+        parts += [
+            "## Provisioning latency (simulated: 1 s stands for 1 minute of AWS time)",
+            "",
+            f"Durations: {latency.get('durations', {})}.",
+            "",
+            markdown_table(LATENCY_HEADER, latency_rows(latency)),
+            "",
+        ]
+        parts += [f"- {note}" for note in latency.get("notes", [])]
+        parts.append("")
+    parts += ["## Targets", ""]
+    parts.append(
+        markdown_table(
+            ["target", "measured", "limit", "result", "note"],
+            [
+                [t["name"], t["measured"], t["limit"], verdict(t["passed"]), t["why"]]
+                for t in evaluate_targets(runs, latency)
+            ],
+        )
+    )
+    if meta.get("notes"):
+        parts += ["", "## Notes", ""] + [f"- {note}" for note in meta["notes"]]
+    parts += ["", "## Calls by action", ""] + action_lines(runs, envs) + [""]
+    return "\n".join(parts)
+
+
+def render_chart(runs: Sequence[dict], latency: dict | None, envs: Sequence[str], path) -> None:
+    """A PNG with the wall times (grouped bars per env/step and tool) and the AWS calls."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{env}\n{STEP_TITLES[step]}" for env in envs for step in STEPS]
+    fig, axes = plt.subplots(1, 3 if latency else 2, figsize=(18 if latency else 13, 5))
+    width = 0.27
+    for axis, metric, title in ((axes[0], "seconds", "wall time (s)"), (axes[1], "calls", "AWS calls")):
+        for offset, tool in enumerate(TOOLS):
+            values = []
+            for env in envs:
+                for step in STEPS:
+                    run = find_run(runs, env, tool, step)
+                    if run is None:
+                        values.append(0)
+                    elif metric == "seconds":
+                        values.append(run["seconds"] if run.get("ok") else 0)
+                    else:
+                        values.append((run.get("calls") or {}).get("total", 0))
+            xs = [i + (offset - 1) * width for i in range(len(labels))]
+            axis.bar(xs, values, width, label=TOOL_TITLES[tool])
+        axis.set_xticks(range(len(labels)), labels, fontsize=8)
+        axis.set_title(title)
+        axis.legend(fontsize=8)
+    if latency:
+        names, values = [], []
+        create = latency.get("create") or {}
+        roll = latency.get("rolling") or {}
+        for label, value in (
+            ("create: role net", create.get("net")),
+            ("create: slowest", create.get("slowest")),
+            ("create: sequential", create.get("sequential")),
+            ("roll: role net", roll.get("net")),
+            ("roll: (n+1) x modify", roll.get("bound")),
+        ):
+            names.append(label)
+            values.append(value or 0)
+        axes[2].bar(names, values, color=["C0", "C2", "C1", "C0", "C2"])
+        axes[2].set_title("simulated latency (s; 1 s = 1 AWS minute)")
+        axes[2].tick_params(axis="x", labelsize=8, rotation=20)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

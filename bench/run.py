@@ -1,0 +1,319 @@
+"""`make bench`: converge time and AWS calls of the role, the stock playbook and the lower bound.
+
+    python bench/run.py [--envs dev prod] [--no-latency] [--out bench/results]
+
+One run, against private local AWS servers on free ports (never 4566):
+
+1. moto (scripts/moto_server_ext.py, as the tests use) behind the recording proxy
+   tests/aws_proxy.py.  For each environment and each tool (the role's playbooks/provision.yml,
+   bench/stock/provision.yml, bench/lower_bound.py) on a freshly seeded account: first converge,
+   no-op re-run, ``--check`` plan; wall time and the calls by action, read or mutating.
+2. moto with simulated latency (bench/moto_latency.py): the role creating prod, then rolling
+   an instance class change over it; the launcher's busy windows give the instances
+   unavailable at any moment.  The same two role runs without latency give the baseline that
+   is subtracted (Ansible's own time is not compressed 60x like AWS's).
+
+Writes bench/results/latest.md, latest.json and latest.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+for extra in (BENCH_DIR, REPO_ROOT / "tests"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+import latency_config  # noqa: E402
+import report  # noqa: E402
+
+from aws_proxy import AwsProxy  # noqa: E402
+from local_aws import LocalAws  # noqa: E402
+
+ROLE_PLAYBOOK = "playbooks/provision.yml"
+STOCK_PLAYBOOK = "bench/stock/provision.yml"
+NEW_CLASS = "db.r6g.xlarge"
+
+
+class LatencyAws(LocalAws):
+    """LocalAws running bench/moto_latency.py (moto with busy windows) instead of the plain launcher."""
+
+    def _command(self) -> list[str]:
+        return [sys.executable, str(BENCH_DIR / "moto_latency.py"), "-H", self.host, "-p", str(self.port)]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def error_text(result) -> str:
+    text = (result.stdout or "") + (result.stderr or "")
+    for line in text.splitlines():
+        if line.startswith(("fatal:", "failed:", "[ERROR]")) or "FAILED!" in line or "Traceback" in line:
+            return line.strip()[:300]
+    return f"rc={result.returncode}"
+
+
+def timed_playbook(view, playbook: str, inventory: str, **kwargs) -> tuple[float, object]:
+    started = time.monotonic()
+    result = view.run_playbook(playbook, inventory, **kwargs)
+    return time.monotonic() - started, result
+
+
+def timed_lower_bound(view, env: str) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.monotonic()
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, str(BENCH_DIR / "lower_bound.py"), "--endpoint-url", view.endpoint_url, "--env", env],
+        env=view.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    return time.monotonic() - started, proc
+
+
+def measure(proxy: AwsProxy, env: str, tool: str, step: str, action, *args, **kwargs) -> dict:
+    """Run ``action(*args, **kwargs)`` (a timed_* function) with a fresh call record; the run's figures."""
+    proxy.clear_calls()
+    seconds, result = action(*args, **kwargs)
+    calls = report.summarize_calls(proxy.calls)
+    run = {"env": env, "tool": tool, "step": step, "seconds": round(seconds, 2), "calls": calls}
+    if isinstance(result, subprocess.CompletedProcess):
+        run["ok"] = result.returncode == 0
+        try:
+            run["changed"] = int(json.loads(result.stdout.strip().splitlines()[-1])["changed"])
+        except (ValueError, IndexError, KeyError):
+            run["changed"] = None
+        if not run["ok"]:
+            run["error"] = (result.stderr.strip().splitlines() or ["?"])[-1][:300]
+    else:
+        run["ok"] = result.ok
+        run["changed"] = result.changed()
+        if not result.ok:
+            run["error"] = error_text(result)
+    log(
+        f"{env} {tool} {step}: {seconds:.1f}s ok={run['ok']} changed={run.get('changed')} "
+        f"calls={calls['total']} ({calls['mutating']} mutating)"
+    )
+    return run
+
+
+def converge_comparison(aws: LocalAws, proxy: AwsProxy, envs: list[str]) -> tuple[list[dict], dict]:
+    view = proxy.front(aws)
+    runs: list[dict] = []
+    baselines: dict = {}
+    for env in envs:
+        inventory = f"inventories/{env}"
+        for tool in report.TOOLS:
+            aws.reset_and_seed([env])
+            if tool == "lower":
+                for step in ("first", "noop"):
+                    runs.append(measure(proxy, env, tool, step, timed_lower_bound, view, env))
+                continue
+            playbook = ROLE_PLAYBOOK if tool == "role" else STOCK_PLAYBOOK
+            for step in report.STEPS:
+                runs.append(
+                    measure(proxy, env, tool, step, timed_playbook, view, playbook, inventory, check=step == "check")
+                )
+            if tool == "stock" and not all(run["ok"] for run in runs[-3:]):
+                # The playbook as a user writes it fails on moto (see bench/stock/provision.yml): keep those
+                # failures on record and measure again with its workarounds, to have figures to compare.
+                for run in runs[-3:]:
+                    run["tool"] = "stock-as-written"
+                aws.reset_and_seed([env])
+                for step in report.STEPS:
+                    run = measure(
+                        proxy,
+                        env,
+                        tool,
+                        step,
+                        timed_playbook,
+                        view,
+                        playbook,
+                        inventory,
+                        check=step == "check",
+                        extra_vars={"bench_stock_workarounds": True},
+                    )
+                    run["variant"] = "workarounds"
+                    runs.append(run)
+        if env == "prod":
+            # Baseline of the latency scenarios: the role's create and rolling change without latency.
+            aws.reset_and_seed([env])
+            baselines["create"] = measure(proxy, env, "role", "first", timed_playbook, view, ROLE_PLAYBOOK, inventory)
+            baselines["rolling"] = measure(
+                proxy, env, "role", "rolling", timed_playbook, view, ROLE_PLAYBOOK, inventory, extra_vars=rolling_vars()
+            )
+    return runs, baselines
+
+
+def rolling_vars() -> dict:
+    return {"aurora_cluster_instance_class": NEW_CLASS, "aurora_cluster_apply_immediately": True}
+
+
+def read_windows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def latency_run(view, proxy: AwsProxy, window_log: Path, name: str, extra_vars=None) -> dict:
+    """One role run against the latency server: wall time, busy windows and where the time went."""
+    window_log.write_text("")
+    proxy.clear_calls()
+    t_start = time.time()
+    seconds, result = timed_playbook(view, ROLE_PLAYBOOK, "inventories/prod", extra_vars=extra_vars)
+    t_end = time.time()
+    windows = read_windows(window_log)
+    calls = report.summarize_calls(proxy.calls)
+    log(f"latency: role {name} in {seconds:.1f}s ok={result.ok} calls={calls['total']}")
+    run = {"wall": seconds, "ok": result.ok, "calls": calls, "busy_windows": windows}
+    if not result.ok:
+        run["error"] = error_text(result)
+    if windows:
+        first = min(w["start"] for w in windows)
+        last = max(w["end"] for w in windows)
+        spans = [(w["start"], w["end"]) for w in windows]
+        run["timeline"] = (
+            f"{name}: the first slow request came {first - t_start:.1f} s into the run; from it to the last "
+            f"resource available {last - first:.1f} s passed, of which {report.union_length(spans):.1f} s had "
+            f"a resource busy; the run ended {t_end - last:.1f} s after that; "
+            f"{calls['read']} read and {calls['mutating']} mutating calls"
+        )
+    return run
+
+
+def latency_scenarios(baselines: dict, workdir: Path, durations: dict) -> dict:
+    window_log = workdir / "windows.jsonl"
+    extra_env = {"BENCH_LATENCY": json.dumps(durations), "BENCH_LATENCY_LOG": str(window_log)}
+    instances = 3  # prod: writer + 2 readers
+    latency: dict = {"durations": durations, "notes": []}
+    with LatencyAws(log_dir=workdir, extra_env=extra_env) as aws, AwsProxy(aws.endpoint_url) as proxy:
+        view = proxy.front(aws)
+        aws.reset_and_seed(["prod"])
+        lower_wall, proc = timed_lower_bound(view, "prod")
+        lower_wall = lower_wall if proc.returncode == 0 else None
+        log(f"latency: lower bound creates prod in {lower_wall}")
+
+        aws.reset_and_seed(["prod"])
+        create = latency_run(view, proxy, window_log, "create prod")
+        create_base = report.run_seconds(baselines.get("create"))
+        latency["create"] = {
+            "wall": create["wall"] if create["ok"] else None,
+            "baseline": create_base,
+            "net": create["wall"] - create_base if create["ok"] and create_base is not None else None,
+            "sequential": durations["cluster_create"] + instances * durations["instance_create"],
+            "slowest": max(durations["cluster_create"], durations["instance_create"]),
+            "lower_wall": lower_wall,
+            "run": create,
+        }
+        latency["notes"].append(create.get("timeline") or create.get("error", "create: no busy window"))
+        if not create["ok"]:
+            return latency
+
+        roll = latency_run(view, proxy, window_log, "rolling class change", extra_vars=rolling_vars())
+        roll_base = report.run_seconds(baselines.get("rolling"))
+        instance_windows = [(w["start"], w["end"]) for w in roll["busy_windows"] if w["kind"] == "instance"]
+        latency["rolling"] = {
+            "wall": roll["wall"] if roll["ok"] else None,
+            "baseline": roll_base,
+            "net": roll["wall"] - roll_base if roll["ok"] and roll_base is not None else None,
+            "sequential": instances * durations["instance_class_change"],
+            "slowest": durations["instance_class_change"],
+            "bound": (instances + 1) * durations["instance_class_change"],
+            "max_unavailable": report.max_overlap(instance_windows) if instance_windows else None,
+            "run": roll,
+        }
+        latency["notes"].append(roll.get("timeline") or roll.get("error", "rolling: no busy window"))
+        order = [
+            f"{w['id'].removeprefix('vitality-prod-aurora') or 'cluster'} {w['status']}" for w in roll["busy_windows"]
+        ]
+        latency["notes"].append("rolling class change, in order: " + ", ".join(order))
+    return latency
+
+
+def method_notes(runs: list[dict], baselines: dict) -> list[str]:
+    notes = [
+        "dev is like for like. In prod the role also builds the inventory's operations baseline (Enhanced "
+        "Monitoring IAM role, SNS topic and RDS event subscriptions, AWS Backup plan); the stock playbook and the "
+        "lower bound build the core stack only (security group, subnet group, parameter group, cluster, instances).",
+        "One sample per figure, on a 2-core machine shared with other work: wall times move by tens of percent "
+        "from run to run.",
+        "The role's waits (plugins/module_utils/waiting.py) poll after 1, 2, 4, 8, 16, then every 20 s. At "
+        "1 s = 1 AWS minute a 10 s step is seen about 15 s after it began (+50%), a 5 s one at 7 s; at real scale "
+        "(600 s) the overshoot is at most 20 s (about 3%). No role variable shortens the polls "
+        "(aurora_cluster_wait_timeout only bounds them), so the latency ratios include this artefact. "
+        "The lower bound polls every 0.25 s.",
+    ]
+    first = report.run_seconds(report.find_run(runs, "prod", "role", "first"))
+    again = report.run_seconds(baselines.get("create"))
+    if first is not None and again is not None:
+        notes.append(
+            f"Noise in this run: the role's prod first converge took {first:.1f} s and, measured again as the "
+            f"latency baseline, {again:.1f} s."
+        )
+    return notes
+
+
+def versions() -> str:
+    names = ("ansible-core", "ansible", "boto3", "moto", "matplotlib")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} ?")
+    return f"Python {platform.python_version()}, " + ", ".join(found)
+
+
+def machine() -> str:
+    return f"{platform.system()} {platform.release()} {platform.machine()}, {os.cpu_count()} CPUs"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=["dev", "prod"], choices=["dev", "prod"])
+    parser.add_argument("--no-latency", action="store_true", help="skip the simulated-latency scenarios")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    meta = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": versions(),
+    }
+    with tempfile.TemporaryDirectory(prefix="vitality-bench-") as tmp:
+        workdir = Path(tmp)
+        with LocalAws(log_dir=workdir) as aws, AwsProxy(aws.endpoint_url) as proxy:
+            runs, baselines = converge_comparison(aws, proxy, args.envs)
+        latency = None
+        if not args.no_latency and "prod" in args.envs:
+            latency = latency_scenarios(baselines, workdir, latency_config.durations())
+    meta["seconds"] = round(time.monotonic() - started, 1)
+    meta["notes"] = method_notes(runs, baselines)
+    text = report.render_markdown(meta, runs, latency, args.envs)
+    (args.out / "latest.md").write_text(text)
+    (args.out / "latest.json").write_text(
+        json.dumps({"meta": meta, "runs": runs, "baselines": baselines, "latency": latency}, indent=2, default=str)
+    )
+    report.render_chart(runs, latency, args.envs, args.out / "latest.png")
+    print(text)
+    log(f"done in {meta['seconds']}s: {args.out / 'latest.md'}, latest.json, latest.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
