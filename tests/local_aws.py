@@ -13,6 +13,7 @@ client is asked for, so unit tests that never touch local AWS run without moto.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +51,7 @@ __all__ = [
     "LandingZone",
     "LocalAws",
     "PlaybookResult",
+    "RecordedAws",
     "ansible_env",
     "ensure_collection_link",
     "free_port",
@@ -250,6 +253,38 @@ class PlaybookResult:
 
     def __str__(self) -> str:  # handy in assertion messages
         return f"$ {' '.join(self.args)}\nrc={self.returncode}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
+
+
+class RecordedAws(LocalAws):
+    """A LocalAws whose query-protocol requests moto records, to check which calls a run made and in what order.
+
+    The recording holds request bodies, so give it a path in a temporary directory, never in tests/output.
+    """
+
+    def __init__(self, recording: Path):
+        super().__init__(extra_env={"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(recording)})
+
+    def _post(self, path: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}{path}", method="POST"), timeout=10).read()
+
+    def record_from_now(self) -> None:
+        self._post("/moto-api/recorder/reset-recording")
+        self._post("/moto-api/recorder/start-recording")
+
+    def calls(self) -> list[tuple[str, dict[str, str]]]:
+        """(Action, parameters) of every recorded query-protocol request, in order."""
+        with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/recorder/download-recording", timeout=10) as answer:
+            lines = answer.read().decode().splitlines()
+        calls = []
+        for line in lines:
+            request = json.loads(line)
+            body = request.get("body") or ""
+            if request.get("body_encoded"):
+                body = base64.b64decode(body).decode()
+            params = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
+            if "Action" in params:
+                calls.append((params.pop("Action"), params))
+        return calls
 
 
 def parse_recap(stdout: str) -> dict[str, dict[str, int]]:

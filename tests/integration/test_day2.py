@@ -1,50 +1,22 @@
-"""Day-2 changes on prod: edit the variables, re-run provision.yml, assert the end state and idempotency."""
+"""Day-2 changes on prod: edit the variables, re-run provision.yml, assert the end state and idempotency.
 
-import base64
-import json
-import urllib.parse
-import urllib.request
+The operations baseline (monitoring, backup plan, event notifications) is off here: these runs are about
+the topology, the cluster and its instances; test_prod_baseline covers the baseline and its day-2 changes.
+"""
 
 import pytest
 
-from local_aws import LocalAws
+from local_aws import RecordedAws
 from local_aws import run_playbook as run_local
 
 CLUSTER = "vitality-prod-aurora"
 WRITER = "vitality-prod-aurora-writer"
 PREFIX = "vitality-prod-aurora-reader-"
-
-
-class RecordedAws(LocalAws):
-    """A local AWS of this module's own whose requests moto records, to check the order of operations.
-
-    The recording holds request bodies, so it lives in a temporary directory, never in tests/output.
-    """
-
-    def __init__(self, recording):
-        super().__init__(extra_env={"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(recording)})
-
-    def _post(self, path):
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}{path}", method="POST"), timeout=10).read()
-
-    def record_from_now(self):
-        self._post("/moto-api/recorder/reset-recording")
-        self._post("/moto-api/recorder/start-recording")
-
-    def calls(self):
-        """(Action, parameters) of every recorded query-protocol request, in order."""
-        with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/recorder/download-recording", timeout=10) as answer:
-            lines = answer.read().decode().splitlines()
-        calls = []
-        for line in lines:
-            request = json.loads(line)
-            body = request.get("body") or ""
-            if request.get("body_encoded"):
-                body = base64.b64decode(body).decode()
-            params = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
-            if "Action" in params:
-                calls.append((params.pop("Action"), params))
-        return calls
+WITHOUT_BASELINE = {
+    "aurora_cluster_monitoring_interval": 0,
+    "aurora_cluster_backup_plan_enabled": False,
+    "aurora_cluster_event_notifications_enabled": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +32,9 @@ def local_aws(recorded_aws):
 
 @pytest.fixture(scope="module")
 def run_playbook(recorded_aws):
-    def run(playbook, inventory, **kwargs):
-        return run_local(playbook, inventory, local_aws=recorded_aws, **kwargs)
+    def run(playbook, inventory, extra_vars=None, **kwargs):
+        extra_vars = {**WITHOUT_BASELINE, **(extra_vars or {})}
+        return run_local(playbook, inventory, local_aws=recorded_aws, extra_vars=extra_vars, **kwargs)
 
     return run
 

@@ -1,20 +1,20 @@
-"""The prod operations baseline against the local AWS: Performance Insights, Enhanced Monitoring and its
-IAM role, the AWS Backup vault, plan and selection, RDS event notifications to SNS; day-2 changes of
-them, their teardown, and dev without them.
+"""The prod stack against the local AWS: its topology (a writer and two readers across the private AZs),
+its operations baseline (Performance Insights, Enhanced Monitoring and its IAM role, the AWS Backup
+vault, plan and selection, RDS event notifications to SNS), day-2 changes of the baseline, the guards
+on destroy and the teardown, and dev without the baseline.  One prod converge serves them all.
 
 The local AWS is moto with the calls it lacks added (scripts/moto_server_ext.py). moto leaves
 PerformanceInsightsEnabled (and, after a create, the retention) out of DescribeDBInstances, so what
 the role asked for is read from the requests moto records.
 """
 
-import base64
 import json
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from local_aws import LocalAws
+from local_aws import RecordedAws
 from local_aws import run_playbook as run_local
 
 ACCOUNT = "123456789012"
@@ -30,34 +30,6 @@ CLUSTER_EVENTS = f"{CLUSTER}-cluster-events"
 INSTANCE_EVENTS = f"{CLUSTER}-instance-events"
 MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
-
-
-class RecordedAws(LocalAws):
-    """A local AWS of this module's own whose query-protocol requests moto records (in a temporary directory)."""
-
-    def __init__(self, recording):
-        super().__init__(extra_env={"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(recording)})
-
-    def _post(self, path):
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}{path}", method="POST"), timeout=10).read()
-
-    def record_from_now(self):
-        self._post("/moto-api/recorder/reset-recording")
-        self._post("/moto-api/recorder/start-recording")
-
-    def calls(self):
-        with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/recorder/download-recording", timeout=10) as answer:
-            lines = answer.read().decode().splitlines()
-        calls = []
-        for line in lines:
-            request = json.loads(line)
-            body = request.get("body") or ""
-            if request.get("body_encoded"):
-                body = base64.b64decode(body).decode()
-            params = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
-            if "Action" in params:
-                calls.append((params.pop("Action"), params))
-        return calls
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +66,31 @@ def subscriptions(rds):
 def backup_plan(backup, name=BACKUP_PLAN):
     plans = [p for p in backup.list_backup_plans()["BackupPlansList"] if p["BackupPlanName"] == name]
     return backup.get_backup_plan(BackupPlanId=plans[0]["BackupPlanId"]) if plans else None
+
+
+def test_prod_has_a_writer_and_two_readers_outside_its_az(prod, local_aws):
+    rds = local_aws.client("rds")
+    cluster = rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    roles = {m["DBInstanceIdentifier"]: m["IsClusterWriter"] for m in cluster["DBClusterMembers"]}
+    assert roles == {WRITER: True, READERS[0]: False, READERS[1]: False}
+    instances = {i["DBInstanceIdentifier"]: i for i in rds.describe_db_instances()["DBInstances"]}
+    writer_az = instances[WRITER]["AvailabilityZone"]
+    assert writer_az in ("us-east-1c", "us-east-1d")
+    for reader in READERS:
+        assert instances[reader]["AvailabilityZone"] in ("us-east-1c", "us-east-1d")
+        assert instances[reader]["AvailabilityZone"] != writer_az
+        assert instances[reader]["PubliclyAccessible"] is False
+        assert instances[reader]["DBInstanceClass"] == "db.r6g.large"
+    tiers = {name: instances[name]["PromotionTier"] for name in [WRITER, *READERS]}
+    assert tiers == {WRITER: 0, READERS[0]: 1, READERS[1]: 2}
+
+
+def test_prod_cluster_is_protected_encrypted_and_keeps_two_weeks_of_backups(prod, local_aws):
+    cluster = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True
+    assert cluster["BackupRetentionPeriod"] >= 14
+    assert cluster["IAMDatabaseAuthenticationEnabled"] is True
+    assert cluster["StorageEncrypted"] is True
 
 
 def test_every_instance_is_created_with_performance_insights_and_enhanced_monitoring(prod, local_aws):
@@ -237,6 +234,21 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     assert sorted(found[CLUSTER_EVENTS]["EventCategoriesList"]) == ["failure", "maintenance"]
 
 
+def test_destroy_needs_confirmation_and_honours_deletion_protection(prod, local_aws, run_playbook):
+    unconfirmed = run_playbook("playbooks/destroy.yml", "inventories/prod")
+    assert unconfirmed.returncode != 0
+    assert f"aurora_cluster_destroy_confirm={CLUSTER}" in unconfirmed.stdout
+
+    protected = run_playbook(
+        "playbooks/destroy.yml", "inventories/prod", extra_vars={"aurora_cluster_destroy_confirm": CLUSTER}
+    )
+    assert protected.returncode != 0
+    assert "deletion protection on" in protected.stdout
+    rds = local_aws.client("rds")
+    assert len(rds.describe_db_instances()["DBInstances"]) == 3
+    assert rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]["DeletionProtection"] is True
+
+
 def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws, run_playbook):
     done = run_playbook(
         "playbooks/destroy.yml",
@@ -247,7 +259,11 @@ def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws,
         },
     )
     assert done.returncode == 0, done.stdout[-6000:]
-    assert subscriptions(local_aws.client("rds")) == {}
+    rds = local_aws.client("rds")
+    assert rds.describe_db_clusters()["DBClusters"] == []
+    snapshots = rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+    assert [s for s in snapshots if s["DBClusterSnapshotIdentifier"].startswith(f"{CLUSTER}-final-")]
+    assert subscriptions(rds) == {}
     backup = local_aws.client("backup")
     assert backup_plan(backup) is None
     assert backup.describe_backup_vault(BackupVaultName=BACKUP_PLAN)["BackupVaultName"] == BACKUP_PLAN
