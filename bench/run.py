@@ -169,8 +169,15 @@ def read_windows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+# The latency server runs AWS time 60 times faster (1 s stands for 1 minute); the role's longest pause between
+# polls (20 s on real AWS) is scaled the same way, or each wait would overshoot by up to 20 AWS minutes.
+REAL_MAX_POLL_SECONDS = 20.0
+SCALED_POLL = {"aurora_cluster_wait_max_poll_interval": round(REAL_MAX_POLL_SECONDS / 60, 2)}
+
+
 def latency_run(view, proxy: AwsProxy, window_log: Path, name: str, extra_vars=None) -> dict:
     """One role run against the latency server: wall time, busy windows and where the time went."""
+    extra_vars = {**SCALED_POLL, **(extra_vars or {})}
     window_log.write_text("")
     proxy.clear_calls()
     t_start = time.time()
@@ -251,10 +258,10 @@ def method_notes(runs: list[dict], baselines: dict) -> list[str]:
         "lower bound build the core stack only (security group, subnet group, parameter group, cluster, instances).",
         "One sample per figure, on a 2-core machine shared with other work: wall times move by tens of percent "
         "from run to run.",
-        "The role's waits (plugins/module_utils/waiting.py) poll after 1, 2, 4, 8, 16, then every 20 s. At "
-        "1 s = 1 AWS minute a 10 s step is seen about 15 s after it began (+50%), a 5 s one at 7 s; at real scale "
-        "(600 s) the overshoot is at most 20 s (about 3%). No role variable shortens the polls "
-        "(aurora_cluster_wait_timeout only bounds them), so the latency ratios include this artefact. "
+        "The role's waits (plugins/module_utils/waiting.py) poll after 1, 2, 4, 8, 16, then every 20 s on real "
+        "AWS (aurora_cluster_wait_max_poll_interval). Time runs 60 times faster on the latency server, so its runs "
+        f"scale that bound the same way ({SCALED_POLL['aurora_cluster_wait_max_poll_interval']} s); unscaled, a "
+        "10 s step would be seen about 15 s after it began. The runs without latency keep the default. "
         "The lower bound polls every 0.25 s.",
     ]
     first = report.run_seconds(report.find_run(runs, "prod", "role", "first"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import poll_interval_error
 
 # DB instance classes Aurora PostgreSQL 16 runs on: the one list the role and the modules use.
 # 16 is the product's engine; 17 is accepted as the target of a major version upgrade.
@@ -256,6 +257,7 @@ def stack_errors(settings):
     ):
         if not low <= int(s[option]) <= high:
             errors.append(f"{option}={s[option]} is out of range: {low} to {high}{unit}")
+    check(poll_interval_error("aurora_cluster_wait_max_poll_interval", s.get("aurora_cluster_wait_max_poll_interval")))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",

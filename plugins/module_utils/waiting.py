@@ -8,6 +8,8 @@ import time
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 20.0
+# Bounds of wait_max_poll_interval: polls closer than 0.1 s only spend calls; over 5 minutes hides a finish.
+POLL_INTERVAL_RANGE = (0.1, 300.0)
 
 
 class WaitTimeout(Exception):
@@ -28,14 +30,15 @@ def delays(first=FIRST_DELAY, maximum=MAX_DELAY):
         delay = min(delay * 2, maximum)
 
 
-def wait_for(read_state, is_done, what, wanted, timeout, clock=time.monotonic, sleep=time.sleep):
+def wait_for(read_state, is_done, what, wanted, timeout, max_delay=MAX_DELAY, clock=time.monotonic, sleep=time.sleep):
     """Poll ``read_state()`` until ``is_done(state)``; return the final state.
 
     ``read_state`` returns whatever describes the resource (``None`` when it
-    does not exist); ``state_label`` of that is reported on timeout.
+    does not exist); ``state_label`` of that is reported on timeout.  Polls start
+    FIRST_DELAY apart and double up to ``max_delay`` seconds (never below it at first).
     """
     started = clock()
-    for delay in delays():
+    for delay in delays(first=min(FIRST_DELAY, max_delay), maximum=max_delay):
         state = read_state()
         if is_done(state):
             return state
@@ -54,3 +57,15 @@ def state_label(state):
             if key in state:
                 return state[key]
     return str(state)
+
+
+def poll_interval_error(option, value):
+    low, high = POLL_INTERVAL_RANGE
+    if value is not None and not low <= float(value) <= high:
+        return f"{option}={value} is out of range: {low:g} to {high:g} seconds"
+    return None
+
+
+def wait_options_error(params):
+    """An error naming wait_max_poll_interval and its rule, or None."""
+    return poll_interval_error("wait_max_poll_interval", params.get("wait_max_poll_interval"))

@@ -192,6 +192,13 @@ options:
       - Seconds to wait before failing with the state last seen.
     type: int
     default: 3600
+  wait_max_poll_interval:
+    description:
+      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
+        and the pause doubles up to this.
+      - Lower it to see a change finish sooner at the cost of more read calls.
+    type: float
+    default: 20.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -318,7 +325,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
     version_tuple,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
 
 NOT_FOUND = ("DBClusterNotFoundFault",)
 ALREADY_EXISTS = ("DBClusterAlreadyExistsFault",)
@@ -578,6 +585,7 @@ def wait_available(module, api, identifier):
             what=f"cluster {identifier}",
             wanted="available",
             timeout=module.params["wait_timeout"],
+            max_delay=module.params["wait_max_poll_interval"],
         )
     except WaitTimeout as e:
         module.fail_json(msg=str(e))
@@ -593,6 +601,7 @@ def wait_gone(module, api, identifier):
             what=f"cluster {identifier}",
             wanted="deleted",
             timeout=module.params["wait_timeout"],
+            max_delay=module.params["wait_max_poll_interval"],
         )
     except WaitTimeout as e:
         module.fail_json(msg=str(e))
@@ -816,6 +825,7 @@ def apply_major_upgrade(module, api, cluster, upgrade):
             what=f"cluster {identifier}",
             wanted=f"available on engine version {upgrade['after']}",
             timeout=params["wait_timeout"],
+            max_delay=params["wait_max_poll_interval"],
         )
     except WaitTimeout as e:
         module.fail_json(msg=str(e))
@@ -904,7 +914,12 @@ def tag_final_snapshot(module, api, snapshot, tags):
 
     try:
         described = wait_for(
-            read, lambda s: s is not None, what=context, wanted="created", timeout=module.params["wait_timeout"]
+            read,
+            lambda s: s is not None,
+            what=context,
+            wanted="created",
+            timeout=module.params["wait_timeout"],
+            max_delay=module.params["wait_max_poll_interval"],
         )
     except WaitTimeout as e:
         module.fail_json(msg=str(e))
@@ -979,6 +994,7 @@ def main():
         disable_deletion_protection=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
+        wait_max_poll_interval=dict(type="float", default=20.0),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
@@ -988,6 +1004,8 @@ def main():
         mutually_exclusive=[("restore_from_snapshot", "restore_from_cluster")],
         required_by={"restore_to_time": "restore_from_cluster"},
     )
+    if wait_options_error(module.params):
+        module.fail_json(msg=wait_options_error(module.params))
     validate(module)
     api = AwsApi(module, "rds")
     if module.params["state"] == "absent":

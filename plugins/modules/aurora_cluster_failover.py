@@ -37,6 +37,13 @@ options:
       - Seconds to wait before failing with the state last seen.
     type: int
     default: 1800
+  wait_max_poll_interval:
+    description:
+      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
+        and the pause doubles up to this.
+      - Lower it to see a change finish sooner at the cost of more read calls.
+    type: float
+    default: 20.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -84,7 +91,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import FAILOVER
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
 
 
 def read_cluster(api, identifier):
@@ -120,9 +127,12 @@ def main():
             target_db_instance_identifier=dict(type="str", required=True),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=1800),
+            wait_max_poll_interval=dict(type="float", default=20.0),
         ),
         supports_check_mode=True,
     )
+    if wait_options_error(module.params):
+        module.fail_json(msg=wait_options_error(module.params))
     identifier = module.params["db_cluster_identifier"]
     target = module.params["target_db_instance_identifier"]
     api = AwsApi(module, "rds")
@@ -156,6 +166,7 @@ def main():
                 what=f"cluster {identifier} failing over to {target}",
                 wanted=f"available with {target} as writer",
                 timeout=module.params["wait_timeout"],
+                max_delay=module.params["wait_max_poll_interval"],
             )
         except WaitTimeout as e:
             module.fail_json(msg=str(e))

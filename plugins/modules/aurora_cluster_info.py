@@ -39,6 +39,13 @@ options:
       - Seconds to wait before failing with the resources not yet available and their states.
     type: int
     default: 3600
+  wait_max_poll_interval:
+    description:
+      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
+        and the pause doubles up to this.
+      - Lower it to see a change finish sooner at the cost of more read calls.
+    type: float
+    default: 20.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -118,7 +125,7 @@ endpoints:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, tags_to_dict, to_snake
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
 
 
 def read_cluster(api, identifier):
@@ -188,6 +195,7 @@ def wait_ready(module, api, identifier):
             what=f"cluster {identifier} and its instances",
             wanted="available",
             timeout=module.params["wait_timeout"],
+            max_delay=module.params["wait_max_poll_interval"],
         )
     except WaitTimeout as e:
         cluster, instances = read_state()
@@ -204,9 +212,12 @@ def main():
             same_stack_tags=dict(type="dict"),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=3600),
+            wait_max_poll_interval=dict(type="float", default=20.0),
         ),
         supports_check_mode=True,
     )
+    if wait_options_error(module.params):
+        module.fail_json(msg=wait_options_error(module.params))
     identifier = module.params["db_cluster_identifier"]
     api = AwsApi(module, "rds")
     if module.params["wait"] and not module.check_mode:

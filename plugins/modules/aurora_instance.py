@@ -118,6 +118,13 @@ options:
       - Seconds to wait before failing with the state last seen.
     type: int
     default: 3600
+  wait_max_poll_interval:
+    description:
+      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
+        and the pause doubles up to this.
+      - Lower it to see a change finish sooner at the cost of more read calls.
+    type: float
+    default: 20.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -210,7 +217,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import instance_class_error
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
 
 NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
 ALREADY_EXISTS = ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault")
@@ -373,6 +380,7 @@ def wait_until(module, api, identifier, done, wanted):
             what=f"instance {identifier}",
             wanted=wanted,
             timeout=module.params["wait_timeout"],
+            max_delay=module.params["wait_max_poll_interval"],
         )
     except WaitTimeout as e:
         module.fail_json(msg=str(e))
@@ -583,10 +591,13 @@ def main():
         apply_pending_reboot=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
+        wait_max_poll_interval=dict(type="float", default=20.0),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    if wait_options_error(module.params):
+        module.fail_json(msg=wait_options_error(module.params))
     validate(module)
     api = AwsApi(module, "rds")
     if module.params["state"] == "absent":

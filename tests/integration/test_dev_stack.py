@@ -209,22 +209,22 @@ def test_final_snapshots_never_collide_and_retention_is_opt_in(local_aws, run_pl
             if s["DBClusterSnapshotIdentifier"].startswith(f"{CLUSTER}-final-")
         )
 
-    # keep=0 keeps every final snapshot; keep=1 then keeps only the newest.  Had the second name
-    # collided with the first, its CreateDBClusterSnapshot would have failed the destroy.
-    for keep in (0, 1):
+    for _cycle in range(2):  # keep=0 (the default) keeps every final snapshot
         made = run_playbook("playbooks/provision.yml", "inventories/dev")
         assert made.returncode == 0, [line[:300] + line[-900:] for line in made.stdout.splitlines() if "fatal" in line]
-        gone = run_playbook(
-            "playbooks/destroy.yml", "inventories/dev", extra_vars={"aurora_cluster_destroy_keep_final_snapshots": keep}
-        )
+        gone = run_playbook("playbooks/destroy.yml", "inventories/dev")
         assert gone.returncode == 0, gone.stdout[-4000:]
-        if keep == 0:
-            kept_all = finals()
         forget_automated_snapshots(rds)
         time.sleep(1.1)  # final snapshot names carry the second they were taken
-    assert len(kept_all) == 1
-    remaining = finals()
-    assert len(remaining) == 1 and remaining[0] > kept_all[0]
+    kept_all = finals()
+    assert len(kept_all) == 2 and len(set(kept_all)) == 2
+
+    # Retention is opt-in and applies on a destroy of a stack already gone, too: keep only the newest.
+    pruned = run_playbook(
+        "playbooks/destroy.yml", "inventories/dev", extra_vars={"aurora_cluster_destroy_keep_final_snapshots": 1}
+    )
+    assert pruned.returncode == 0, pruned.stdout[-4000:]
+    assert finals() == [kept_all[-1]]
 
 
 def test_restore_from_the_latest_final_snapshot_gives_the_same_stack(local_aws, run_playbook):

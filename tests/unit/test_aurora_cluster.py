@@ -200,6 +200,7 @@ def test_a_major_upgrade_request_names_the_version_the_flag_and_the_new_groups()
         db_instance_parameter_group_name="ipg17",
         wait=True,
         wait_timeout=60,
+        wait_max_poll_interval=20.0,
     )
     upgraded = dict(DESCRIBED, EngineVersion="17.4", DBClusterParameterGroup="pg17", Status="available")
     with Stubber(client) as stubber:

@@ -27,6 +27,7 @@ def params(**overrides):
         apply_pending_reboot=False,
         wait=False,
         wait_timeout=60,
+        wait_max_poll_interval=20.0,
         tags=None,
         purge_tags=True,
         engine="aurora-postgresql",

@@ -63,6 +63,10 @@ def test_the_dev_defaults_are_valid():
         ({"aurora_cluster_reader_count": 16}, "aurora_cluster_reader_count=16 is out of range: 0 to 15"),
         ({"aurora_cluster_backup_retention_period": 0}, "aurora_cluster_backup_retention_period=0 is out of range"),
         ({"aurora_cluster_port": 80}, "aurora_cluster_port=80 is out of range"),
+        (
+            {"aurora_cluster_wait_max_poll_interval": 0},
+            "aurora_cluster_wait_max_poll_interval=0 is out of range: 0.1 to 300 seconds",
+        ),
         ({"aurora_cluster_preferred_backup_window": "3:00-4:00"}, "is malformed"),
         ({"aurora_cluster_preferred_maintenance_window": "sunday:05:00-sun:06:00"}, "is malformed"),
         ({"aurora_cluster_preferred_backup_window": "05:30-06:30"}, "overlaps"),

@@ -1,6 +1,11 @@
 import pytest
 
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, delays, wait_for
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
+    WaitTimeout,
+    delays,
+    wait_for,
+    wait_options_error,
+)
 
 
 class FakeClock:
@@ -59,3 +64,30 @@ def test_absent_resource_is_reported_as_absent():
     fake = FakeClock()
     with pytest.raises(WaitTimeout, match="'absent'"):
         wait_for(lambda: None, lambda s: s is not None, "cluster c", "available", 5, clock=fake.clock, sleep=fake.sleep)
+
+
+def test_a_lower_poll_bound_reads_sooner_and_never_pauses_longer():
+    states = iter([{"Status": "modifying"}] * 5 + [{"Status": "available"}])
+    fake = FakeClock()
+    wait_for(
+        lambda: next(states),
+        lambda s: s["Status"] == "available",
+        "cluster c",
+        "available",
+        60,
+        max_delay=0.25,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+    assert fake.sleeps == [0.25] * 5
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"), [(0.1, True), (20.0, True), (300, True), (0, False), (0.05, False), (301, False)]
+)
+def test_poll_interval_rule_names_the_option_and_value(value, valid):
+    error = wait_options_error({"wait_max_poll_interval": value})
+    if valid:
+        assert error is None
+    else:
+        assert error == f"wait_max_poll_interval={value} is out of range: 0.1 to 300 seconds"
