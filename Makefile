@@ -93,7 +93,10 @@ demo: seed ## Provision the dev stack into the local AWS (leaves the local AWS r
 
 # --- checks ------------------------------------------------------------------------
 
-test: lint units sanity integration molecule changelog-lint test-release test-matrix ## every gate: lint, units, sanity, integration, molecule, changelog, release, version matrix
+# molecule runs one playbook at a time and leaves a core idle most of its run: the release gates use it
+# (-j2; --output-sync prints each gate's output whole, when it ends).
+test: lint units sanity integration changelog-lint ## every gate: lint, units, sanity, integration, changelog, then molecule beside release and version matrix
+	$(MAKE) --no-print-directory -j2 --output-sync=target molecule test-release test-matrix
 
 lint: venv ## ansible-lint (production profile), yamllint, ruff format --check, ruff check
 	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/ansible-lint

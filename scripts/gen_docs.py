@@ -24,6 +24,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULES_DIR = REPO_ROOT / "plugins" / "modules"
+DOC_FRAGMENTS_DIR = REPO_ROOT / "plugins" / "doc_fragments"
 DOCS_DIR = REPO_ROOT / "docs"
 MODULE_DOCS_DIR = DOCS_DIR / "modules"
 USER_GUIDE = DOCS_DIR / "user-guide.md"
@@ -95,6 +96,15 @@ def yaml_value(value) -> str:
     return dumped.removesuffix("\n...\n").strip()
 
 
+def fragment_options(name: str) -> dict:
+    """The options of plugins/doc_fragments/<name>.py (its ModuleDocFragment.DOCUMENTATION, read with ast)."""
+    path = DOC_FRAGMENTS_DIR / f"{name}.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["DOCUMENTATION"]:
+            return yaml.safe_load(node.value.value).get("options") or {}
+    raise SystemExit(f"gen_docs: {path} has no DOCUMENTATION")
+
+
 def read_module(path: Path) -> dict:
     blocks = {}
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
@@ -104,8 +114,16 @@ def read_module(path: Path) -> dict:
                 blocks[name] = node.value.value
     if "DOCUMENTATION" not in blocks:
         raise SystemExit(f"gen_docs: {path} has no DOCUMENTATION")
+    doc = yaml.safe_load(blocks["DOCUMENTATION"])
+    # The collection's own fragments are part of the module's options, as ansible-doc shows them.
+    own = [f for f in as_list(doc.get("extends_documentation_fragment")) if f.startswith(fqcn_prefix())]
+    for fragment in own:
+        doc.setdefault("options", {}).update(fragment_options(fragment.removeprefix(fqcn_prefix())))
+    doc["extends_documentation_fragment"] = [
+        f for f in as_list(doc.get("extends_documentation_fragment")) if f not in own
+    ]
     return {
-        "doc": yaml.safe_load(blocks["DOCUMENTATION"]),
+        "doc": doc,
         "examples": blocks.get("EXAMPLES", "").strip("\n"),
         "returns": yaml.safe_load(blocks.get("RETURN") or "") or {},
     }

@@ -10,6 +10,8 @@ FIRST_DELAY = 1.0
 MAX_DELAY = 20.0
 # Bounds of wait_max_poll_interval: polls closer than 0.1 s only spend calls; over 5 minutes hides a finish.
 POLL_INTERVAL_RANGE = (0.1, 300.0)
+# The argument spec of the option every waiting module takes (documented in doc_fragments/waiting.py).
+WAIT_MAX_POLL_INTERVAL_OPTION = dict(type="float", default=MAX_DELAY)
 
 
 class WaitTimeout(Exception):

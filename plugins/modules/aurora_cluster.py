@@ -192,14 +192,8 @@ options:
       - Seconds to wait before failing with the state last seen.
     type: int
     default: 3600
-  wait_max_poll_interval:
-    description:
-      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
-        and the pause doubles up to this.
-      - Lower it to see a change finish sooner at the cost of more read calls.
-    type: float
-    default: 20.0
 extends_documentation_fragment:
+  - vitality.aurora.waiting
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
@@ -325,7 +319,12 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
     version_tuple,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
+    WAIT_MAX_POLL_INTERVAL_OPTION,
+    WaitTimeout,
+    wait_for,
+    wait_options_error,
+)
 
 NOT_FOUND = ("DBClusterNotFoundFault",)
 ALREADY_EXISTS = ("DBClusterAlreadyExistsFault",)
@@ -994,7 +993,7 @@ def main():
         disable_deletion_protection=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
-        wait_max_poll_interval=dict(type="float", default=20.0),
+        wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )

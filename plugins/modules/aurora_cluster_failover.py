@@ -37,14 +37,8 @@ options:
       - Seconds to wait before failing with the state last seen.
     type: int
     default: 1800
-  wait_max_poll_interval:
-    description:
-      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
-        and the pause doubles up to this.
-      - Lower it to see a change finish sooner at the cost of more read calls.
-    type: float
-    default: 20.0
 extends_documentation_fragment:
+  - vitality.aurora.waiting
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -91,7 +85,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import FAILOVER
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
+    WAIT_MAX_POLL_INTERVAL_OPTION,
+    WaitTimeout,
+    wait_for,
+    wait_options_error,
+)
 
 
 def read_cluster(api, identifier):
@@ -127,7 +126,7 @@ def main():
             target_db_instance_identifier=dict(type="str", required=True),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=1800),
-            wait_max_poll_interval=dict(type="float", default=20.0),
+            wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
         ),
         supports_check_mode=True,
     )

@@ -39,14 +39,8 @@ options:
       - Seconds to wait before failing with the resources not yet available and their states.
     type: int
     default: 3600
-  wait_max_poll_interval:
-    description:
-      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
-        and the pause doubles up to this.
-      - Lower it to see a change finish sooner at the cost of more read calls.
-    type: float
-    default: 20.0
 extends_documentation_fragment:
+  - vitality.aurora.waiting
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -125,7 +119,12 @@ endpoints:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, tags_to_dict, to_snake
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
+    WAIT_MAX_POLL_INTERVAL_OPTION,
+    WaitTimeout,
+    wait_for,
+    wait_options_error,
+)
 
 
 def read_cluster(api, identifier):
@@ -212,7 +211,7 @@ def main():
             same_stack_tags=dict(type="dict"),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=3600),
-            wait_max_poll_interval=dict(type="float", default=20.0),
+            wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
         ),
         supports_check_mode=True,
     )

@@ -118,14 +118,8 @@ options:
       - Seconds to wait before failing with the state last seen.
     type: int
     default: 3600
-  wait_max_poll_interval:
-    description:
-      - The longest pause, in seconds, between two reads while waiting. Reads start one second apart
-        and the pause doubles up to this.
-      - Lower it to see a change finish sooner at the cost of more read calls.
-    type: float
-    default: 20.0
 extends_documentation_fragment:
+  - vitality.aurora.waiting
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
@@ -217,7 +211,12 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import instance_class_error
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for, wait_options_error
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
+    WAIT_MAX_POLL_INTERVAL_OPTION,
+    WaitTimeout,
+    wait_for,
+    wait_options_error,
+)
 
 NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
 ALREADY_EXISTS = ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault")
@@ -591,7 +590,7 @@ def main():
         apply_pending_reboot=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
-        wait_max_poll_interval=dict(type="float", default=20.0),
+        wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
