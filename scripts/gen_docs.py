@@ -116,12 +116,11 @@ def read_module(path: Path) -> dict:
         raise SystemExit(f"gen_docs: {path} has no DOCUMENTATION")
     doc = yaml.safe_load(blocks["DOCUMENTATION"])
     # The collection's own fragments are part of the module's options, as ansible-doc shows them.
-    own = [f for f in as_list(doc.get("extends_documentation_fragment")) if f.startswith(fqcn_prefix())]
+    fragments = as_list(doc.get("extends_documentation_fragment"))
+    own = [f for f in fragments if f.startswith(fqcn_prefix())]
     for fragment in own:
         doc.setdefault("options", {}).update(fragment_options(fragment.removeprefix(fqcn_prefix())))
-    doc["extends_documentation_fragment"] = [
-        f for f in as_list(doc.get("extends_documentation_fragment")) if f not in own
-    ]
+    doc["extends_documentation_fragment"] = [f for f in fragments if f not in own]
     return {
         "doc": doc,
         "examples": blocks.get("EXAMPLES", "").strip("\n"),

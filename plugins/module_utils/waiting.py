@@ -68,6 +68,8 @@ def poll_interval_error(option, value):
     return None
 
 
-def wait_options_error(params):
-    """An error naming wait_max_poll_interval and its rule, or None."""
-    return poll_interval_error("wait_max_poll_interval", params.get("wait_max_poll_interval"))
+def check_wait_options(module):
+    """Fail the module, before any AWS call, when wait_max_poll_interval breaks its rule."""
+    error = poll_interval_error("wait_max_poll_interval", module.params.get("wait_max_poll_interval"))
+    if error:
+        module.fail_json(msg=error)

@@ -322,8 +322,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.validation import 
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     WaitTimeout,
+    check_wait_options,
     wait_for,
-    wait_options_error,
 )
 
 NOT_FOUND = ("DBClusterNotFoundFault",)
@@ -1003,8 +1003,7 @@ def main():
         mutually_exclusive=[("restore_from_snapshot", "restore_from_cluster")],
         required_by={"restore_to_time": "restore_from_cluster"},
     )
-    if wait_options_error(module.params):
-        module.fail_json(msg=wait_options_error(module.params))
+    check_wait_options(module)
     validate(module)
     api = AwsApi(module, "rds")
     if module.params["state"] == "absent":

@@ -88,8 +88,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import FAI
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     WaitTimeout,
+    check_wait_options,
     wait_for,
-    wait_options_error,
 )
 
 
@@ -130,8 +130,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if wait_options_error(module.params):
-        module.fail_json(msg=wait_options_error(module.params))
+    check_wait_options(module)
     identifier = module.params["db_cluster_identifier"]
     target = module.params["target_db_instance_identifier"]
     api = AwsApi(module, "rds")

@@ -122,8 +122,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi,
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     WaitTimeout,
+    check_wait_options,
     wait_for,
-    wait_options_error,
 )
 
 
@@ -215,8 +215,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if wait_options_error(module.params):
-        module.fail_json(msg=wait_options_error(module.params))
+    check_wait_options(module)
     identifier = module.params["db_cluster_identifier"]
     api = AwsApi(module, "rds")
     if module.params["wait"] and not module.check_mode:

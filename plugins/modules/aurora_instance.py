@@ -214,8 +214,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.validation import 
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     WaitTimeout,
+    check_wait_options,
     wait_for,
-    wait_options_error,
 )
 
 NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
@@ -595,8 +595,7 @@ def main():
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    if wait_options_error(module.params):
-        module.fail_json(msg=wait_options_error(module.params))
+    check_wait_options(module)
     validate(module)
     api = AwsApi(module, "rds")
     if module.params["state"] == "absent":

@@ -2,9 +2,9 @@ import pytest
 
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WaitTimeout,
+    check_wait_options,
     delays,
     wait_for,
-    wait_options_error,
 )
 
 
@@ -86,8 +86,15 @@ def test_a_lower_poll_bound_reads_sooner_and_never_pauses_longer():
     ("value", "valid"), [(0.1, True), (20.0, True), (300, True), (0, False), (0.05, False), (301, False)]
 )
 def test_poll_interval_rule_names_the_option_and_value(value, valid):
-    error = wait_options_error({"wait_max_poll_interval": value})
+    class Module:
+        params = {"wait_max_poll_interval": value}
+
+        def fail_json(self, msg):
+            raise AssertionError(msg)
+
     if valid:
-        assert error is None
+        check_wait_options(Module())
     else:
-        assert error == f"wait_max_poll_interval={value} is out of range: 0.1 to 300 seconds"
+        with pytest.raises(AssertionError) as raised:
+            check_wait_options(Module())
+        assert str(raised.value) == f"wait_max_poll_interval={value} is out of range: 0.1 to 300 seconds"
