@@ -303,21 +303,21 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     IMPOSSIBLE,
     MAJOR_UPGRADE,
     ONLINE,
-    PENDING_REBOOT,
-    REBOOT,
-    Attribute,
     diff_of,
     impossible,
     impossible_message,
-    mark_deferred,
     modify_params,
-    plan_changes,
 )
-from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
-    engine_major,
-    identifier_error,
-    version_tuple,
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    ATTRIBUTES,
+    MAJOR_UPGRADE_DOWNTIME,
+    desired_state,
+    effective_state,
+    key_matches,
+    master_secret_key,
+    plan_cluster_changes,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
@@ -328,64 +328,6 @@ from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
 
 NOT_FOUND = ("DBClusterNotFoundFault",)
 ALREADY_EXISTS = ("DBClusterAlreadyExistsFault",)
-# Keys of PendingModifiedValues that hold a later value of a top-level attribute.
-PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod")
-
-
-def key_matches(current, wanted):
-    """A KMS key as AWS reports it (an ARN) against one as a user names it (ID, ARN or alias ARN)."""
-    if current is None or wanted is None:
-        return current == wanted
-    return current == wanted or current.endswith("/" + wanted)
-
-
-def security_group_ids(cluster):
-    return [g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups") or []]
-
-
-def master_secret_key(cluster):
-    return (cluster.get("MasterUserSecret") or {}).get("KmsKeyId")
-
-
-ATTRIBUTES = [
-    # Cannot be changed in place: a difference fails the run (no modify_param).
-    Attribute("engine", "Engine"),
-    Attribute("database_name", "DatabaseName"),
-    Attribute("master_username", "MasterUsername"),
-    Attribute("storage_encrypted", "StorageEncrypted"),
-    Attribute("db_subnet_group_name", "DBSubnetGroup"),
-    # Changed with ModifyDBCluster.
-    Attribute("port", "Port", "Port", REBOOT),
-    Attribute(
-        "db_cluster_parameter_group_name", "DBClusterParameterGroup", "DBClusterParameterGroupName", PENDING_REBOOT
-    ),
-    Attribute("vpc_security_group_ids", security_group_ids, "VpcSecurityGroupIds", ONLINE, unordered=True),
-    Attribute("backup_retention_period", "BackupRetentionPeriod", "BackupRetentionPeriod"),
-    Attribute("preferred_backup_window", "PreferredBackupWindow", "PreferredBackupWindow"),
-    Attribute(
-        "preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow", normalize=str.lower
-    ),
-    Attribute("copy_tags_to_snapshot", "CopyTagsToSnapshot", "CopyTagsToSnapshot", default_when_absent=False),
-    Attribute("deletion_protection", "DeletionProtection", "DeletionProtection", default_when_absent=False),
-    Attribute(
-        "enable_iam_database_authentication",
-        "IAMDatabaseAuthenticationEnabled",
-        "EnableIAMDatabaseAuthentication",
-        default_when_absent=False,
-        deferrable=True,
-    ),
-    Attribute(
-        "enable_cloudwatch_logs_exports",
-        lambda c: c.get("EnabledCloudwatchLogsExports") or [],
-        "CloudwatchLogsExportConfiguration",
-        unordered=True,
-    ),
-    Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
-]
-
-# Compared by engine_version_change (minor versions only move up); listed for its deferral.
-ENGINE_VERSION = Attribute("engine_version", "EngineVersion", "EngineVersion", REBOOT, deferrable=True)
-
 RESTORE_REMEDY = (
     "Create a new cluster from a snapshot (restore) with the new setting, move clients, then remove the old one."
 )
@@ -400,63 +342,6 @@ def read_cluster(api, identifier):
     )
     clusters = (response or {}).get("DBClusters") or []
     return clusters[0] if clusters else None
-
-
-def effective_state(cluster):
-    """The cluster as it will be once accepted changes apply: pending values count as done."""
-    pending = cluster.get("PendingModifiedValues") or {}
-    merged = dict(cluster)
-    for key in PENDING_OVERRIDES:
-        if key in pending:
-            merged[key] = pending[key]
-    return merged
-
-
-MAJOR_UPGRADE_DOWNTIME = (
-    "every instance restarts at once: the cluster is unavailable until the upgrade ends "
-    "(typically 10 to 30 minutes; take a snapshot first)"
-)
-
-
-def engine_version_change(running, wanted):
-    """(change or None, notice or None, error or None) for the engine version."""
-    if not wanted or not running:
-        return None, None, None
-    if engine_major(running) != engine_major(wanted):
-        if int(engine_major(wanted)) < int(engine_major(running)):
-            return (
-                None,
-                None,
-                (
-                    f"engine_version={wanted!r}: the cluster runs {running}; a lower major version is impossible "
-                    "in place. Restore a snapshot taken before the upgrade into a new cluster instead."
-                ),
-            )
-        if "." not in wanted:
-            return (
-                None,
-                None,
-                (
-                    f"engine_version={wanted!r}: a major version upgrade from {running} needs the target minor "
-                    f"version (for example {engine_major(wanted)}.4), as AWS upgrades to a named version"
-                ),
-            )
-        change = {"attribute": "engine_version", "before": running, "after": wanted, "impact": MAJOR_UPGRADE}
-        return dict(change, when="now", downtime=MAJOR_UPGRADE_DOWNTIME), None, None
-    if "." not in wanted or version_tuple(running) == version_tuple(wanted):
-        return None, None, None
-    if version_tuple(running) > version_tuple(wanted):
-        return (
-            None,
-            f"running {running}, newer than the configured {wanted} within major {engine_major(wanted)}; kept",
-            None,
-        )
-    return {"attribute": "engine_version", "before": running, "after": wanted, "impact": REBOOT}, None, None
-
-
-def desired_state(params):
-    desired = {attribute.option: params.get(attribute.option) for attribute in ATTRIBUTES}
-    return desired
 
 
 def check_immutable_keys(module, kms, cluster):
@@ -680,27 +565,19 @@ def ensure_present(module, api, kms):
         # converge the cluster that exists instead of failing or creating a second one.
         cluster = cluster if restored else read_cluster(api, identifier)
 
-    current = effective_state(cluster)
-    changes = plan_changes(ATTRIBUTES, current, desired_state(params))
-    version_change, notice, version_error = engine_version_change(
-        current.get("EngineVersion"), params["engine_version"]
-    )
+    changes, major_upgrade, notice, version_error = plan_cluster_changes(cluster, params)
     if version_error:
         module.fail_json(
             msg=version_error,
             changes=[
                 {
                     "attribute": "engine_version",
-                    "before": current.get("EngineVersion"),
+                    "before": effective_state(cluster).get("EngineVersion"),
                     "after": params["engine_version"],
                     "impact": IMPOSSIBLE,
                 }
             ],
         )
-    major_upgrade = version_change if version_change and version_change["impact"] == MAJOR_UPGRADE else None
-    if version_change and not major_upgrade:
-        changes.append(version_change)
-    mark_deferred(ATTRIBUTES + [ENGINE_VERSION], changes, params["apply_immediately"])
     if major_upgrade:
         changes = plan_major_upgrade(module, major_upgrade, changes, check_mode=module.check_mode)
     changes.extend(check_immutable_keys(module, kms, cluster))

@@ -116,17 +116,15 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import IMPOSSIBLE, ONLINE, PENDING_REBOOT, diff_of
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
+from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
+    parameter_value,
+    plan_parameter_changes,
+)
 
 NOT_FOUND = ("DBParameterGroupNotFound", "DBParameterGroupNotFoundFault")
 ALREADY_EXISTS = ("DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault")
 # ModifyDBClusterParameterGroup and ResetDBClusterParameterGroup take at most 20 parameters a call.
 PARAMETERS_PER_CALL = 20
-
-
-def parameter_value(value):
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
 
 
 def read_group(api, name):
@@ -168,19 +166,6 @@ def apply_method(described):
     if described and described.get("ApplyType") == "dynamic":
         return "immediate"
     return "pending-reboot"
-
-
-def plan_parameter_changes(current, desired, purge):
-    changes = []
-    for name in sorted(desired):
-        if current.get(name) != desired[name]:
-            changes.append(
-                {"attribute": f"parameters.{name}", "name": name, "before": current.get(name), "after": desired[name]}
-            )
-    if purge:
-        for name in sorted(set(current) - set(desired)):
-            changes.append({"attribute": f"parameters.{name}", "name": name, "before": current[name], "after": None})
-    return changes
 
 
 def classify(changes, catalog, complete, group_name):

@@ -196,18 +196,18 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     to_snake,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
-    IMPOSSIBLE,
     ONLINE,
-    PENDING_REBOOT,
     REBOOT,
-    UNKNOWN,
-    Attribute,
     diff_of,
     impossible,
     impossible_message,
-    mark_deferred,
     modify_params,
-    plan_changes,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
+    ATTRIBUTES,
+    desired_state,
+    planned_changes,
+    waits_for_reboot,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import instance_class_error
@@ -220,74 +220,6 @@ from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
 
 NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
 ALREADY_EXISTS = ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault")
-# Keys of PendingModifiedValues that hold a later value of a top-level attribute.
-PENDING_OVERRIDES = ("DBInstanceClass", "CACertificateIdentifier")
-
-
-def parameter_group_name(instance):
-    groups = instance.get("DBParameterGroups") or []
-    return groups[0].get("DBParameterGroupName") if groups else None
-
-
-def performance_insights_setting(instance, key):
-    """A Performance Insights setting as AWS reports it.
-
-    AWS always says whether Performance Insights is on, and reports its retention and key
-    only while it is on: with it off they are None (enabling it plans them too). A description
-    that leaves out even PerformanceInsightsEnabled, or a setting while it is on, is incomplete:
-    the setting is then unknown, and no change is planned for it.
-    """
-    enabled = instance.get("PerformanceInsightsEnabled")
-    if enabled is False:
-        return None
-    if enabled is None or key not in instance:
-        return UNKNOWN
-    return instance[key]
-
-
-def kms_key_id(value):
-    """A KMS key ARN reduced to its key ID, so that an ARN and an ID of the same key compare equal."""
-    if isinstance(value, str) and value.startswith("arn:") and ":key/" in value:
-        return value.split(":key/", 1)[1]
-    return value
-
-
-ATTRIBUTES = [
-    Attribute("engine", "Engine"),
-    Attribute("db_cluster_identifier", "DBClusterIdentifier"),
-    Attribute("availability_zone", "AvailabilityZone"),
-    Attribute("db_instance_class", "DBInstanceClass", "DBInstanceClass", REBOOT, deferrable=True),
-    Attribute("publicly_accessible", "PubliclyAccessible", "PubliclyAccessible", default_when_absent=False),
-    Attribute("promotion_tier", "PromotionTier", "PromotionTier"),
-    Attribute("db_parameter_group_name", parameter_group_name, "DBParameterGroupName", PENDING_REBOOT),
-    Attribute("auto_minor_version_upgrade", "AutoMinorVersionUpgrade", "AutoMinorVersionUpgrade"),
-    Attribute(
-        "preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow", normalize=str.lower
-    ),
-    Attribute(
-        "ca_certificate_identifier", "CACertificateIdentifier", "CACertificateIdentifier", REBOOT, deferrable=True
-    ),
-    Attribute(
-        "enable_performance_insights",
-        "PerformanceInsightsEnabled",
-        "EnablePerformanceInsights",
-        unknown_when_absent=True,
-    ),
-    Attribute(
-        "performance_insights_retention_period",
-        lambda instance: performance_insights_setting(instance, "PerformanceInsightsRetentionPeriod"),
-        "PerformanceInsightsRetentionPeriod",
-    ),
-    Attribute(
-        "performance_insights_kms_key_id",
-        lambda instance: performance_insights_setting(instance, "PerformanceInsightsKMSKeyId"),
-        "PerformanceInsightsKMSKeyId",
-        normalize=kms_key_id,
-    ),
-    Attribute("monitoring_interval", "MonitoringInterval", "MonitoringInterval", default_when_absent=0),
-    Attribute("monitoring_role_arn", "MonitoringRoleArn", "MonitoringRoleArn"),
-]
-
 REMEDY = (
     "Create a new instance with the new setting in the cluster, then remove this one; for the Performance "
     "Insights KMS key, turn Performance Insights off, then on again with the new key."
@@ -304,35 +236,6 @@ def read_instance(api, identifier):
     )
     instances = (response or {}).get("DBInstances") or []
     return instances[0] if instances else None
-
-
-def effective_state(instance):
-    pending = instance.get("PendingModifiedValues") or {}
-    merged = dict(instance)
-    for key in PENDING_OVERRIDES:
-        if key in pending:
-            merged[key] = pending[key]
-    return merged
-
-
-def desired_state(params):
-    desired = {attribute.option: params.get(attribute.option) for attribute in ATTRIBUTES}
-    desired["publicly_accessible"] = False
-    if params.get("enable_performance_insights") is False:
-        # Retention and key mean nothing while Performance Insights is off.
-        desired["performance_insights_retention_period"] = None
-        desired["performance_insights_kms_key_id"] = None
-    return desired
-
-
-def planned_changes(instance, params):
-    """The attribute changes, each with its impact, from the instance as AWS describes it."""
-    changes = plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params))
-    for change in changes:
-        # AWS takes a key when Performance Insights is turned on, and keeps it while it stays on.
-        if change["attribute"] == "performance_insights_kms_key_id" and change["before"] is not None:
-            change["impact"] = IMPOSSIBLE
-    return mark_deferred(ATTRIBUTES, changes, params["apply_immediately"])
 
 
 def modify_request(params, attribute_changes):
@@ -505,7 +408,7 @@ def applied(attribute_changes, params):
 
 def pending_reboot(api, instance):
     """Whether parameter changes wait for this instance to reboot (instance or cluster parameter group)."""
-    if any(g.get("ParameterApplyStatus") == "pending-reboot" for g in instance.get("DBParameterGroups") or []):
+    if waits_for_reboot(instance, None):
         return True
     cluster_id = instance.get("DBClusterIdentifier")
     if not cluster_id:
@@ -516,11 +419,8 @@ def pending_reboot(api, instance):
         not_found=("DBClusterNotFoundFault",),
         context=f"cluster {cluster_id}",
     )
-    for cluster in (response or {}).get("DBClusters") or []:
-        for member in cluster.get("DBClusterMembers") or []:
-            if member.get("DBInstanceIdentifier") == instance.get("DBInstanceIdentifier"):
-                return member.get("DBClusterParameterGroupStatus") == "pending-reboot"
-    return False
+    clusters = (response or {}).get("DBClusters") or []
+    return bool(clusters) and waits_for_reboot(instance, clusters[0])
 
 
 def ensure_absent(module, api):

@@ -2,6 +2,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ansible_collections.vitality.aurora.plugins.module_utils import cluster_settings
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     IMPOSSIBLE,
@@ -61,7 +62,7 @@ DESCRIBED = {
 
 def plan(params=None, described=None):
     desired = m.desired_state(dict(BASE_PARAMS, **(params or {})))
-    return plan_changes(m.ATTRIBUTES, m.effective_state(dict(DESCRIBED, **(described or {}))), desired)
+    return plan_changes(m.ATTRIBUTES, cluster_settings.effective_state(dict(DESCRIBED, **(described or {}))), desired)
 
 
 def test_described_cluster_matching_inputs_has_no_changes():
@@ -135,23 +136,23 @@ def test_create_request_with_own_password():
 
 
 def test_newer_running_minor_is_kept_never_downgraded():
-    change, notice, error = m.engine_version_change("16.8", "16.6")
+    change, notice, error = cluster_settings.engine_version_change("16.8", "16.6")
     assert change is None and error is None
     assert "16.8" in notice and "kept" in notice
 
 
 def test_major_only_version_accepts_any_minor():
-    assert m.engine_version_change("16.8", "16") == (None, None, None)
+    assert cluster_settings.engine_version_change("16.8", "16") == (None, None, None)
 
 
 def test_higher_minor_is_an_upgrade_with_reboot():
-    change, notice, error = m.engine_version_change("16.4", "16.6")
+    change, notice, error = cluster_settings.engine_version_change("16.4", "16.6")
     assert change == {"attribute": "engine_version", "before": "16.4", "after": "16.6", "impact": REBOOT}
     assert m.modify_request("c", [change], BASE_PARAMS)["EngineVersion"] == "16.6"
 
 
 def test_a_higher_major_version_is_a_major_upgrade_applied_now():
-    change, notice, error = m.engine_version_change("16.6", "17.4")
+    change, notice, error = cluster_settings.engine_version_change("16.6", "17.4")
     assert (notice, error) == (None, None)
     assert change["impact"] == MAJOR_UPGRADE and change["when"] == "now"
     assert (change["before"], change["after"]) == ("16.6", "17.4")
@@ -159,9 +160,9 @@ def test_a_higher_major_version_is_a_major_upgrade_applied_now():
 
 
 def test_a_lower_major_version_or_a_bare_major_target_is_refused():
-    change, notice, error = m.engine_version_change("17.4", "16.6")
+    change, notice, error = cluster_settings.engine_version_change("17.4", "16.6")
     assert change is None and "lower major version is impossible" in error
-    change, notice, error = m.engine_version_change("16.6", "17")
+    change, notice, error = cluster_settings.engine_version_change("16.6", "17")
     assert change is None and "needs the target minor version" in error
 
 
@@ -175,7 +176,7 @@ class FailingModule:
 
 
 def upgrade_and_group_change():
-    upgrade = m.engine_version_change("16.6", "17.4")[0]
+    upgrade = cluster_settings.engine_version_change("16.6", "17.4")[0]
     group = {"attribute": "db_cluster_parameter_group_name", "before": "pg16", "after": "pg17", "impact": "x"}
     return upgrade, group
 

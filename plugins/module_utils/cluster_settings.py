@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What an Aurora cluster's settings are, as AWS describes them and as the user asks for them.
+
+Shared by the aurora_cluster module (which changes them) and aurora_stack_drift (which only
+compares), so that both see the same differences.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
+    MAJOR_UPGRADE,
+    ONLINE,
+    PENDING_REBOOT,
+    REBOOT,
+    Attribute,
+    mark_deferred,
+    plan_changes,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, version_tuple
+
+# Keys of PendingModifiedValues that hold a later value of a top-level attribute.
+PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod")
+
+
+def key_matches(current, wanted):
+    """A KMS key as AWS reports it (an ARN) against one as a user names it (ID, ARN or alias ARN)."""
+    if current is None or wanted is None:
+        return current == wanted
+    return current == wanted or current.endswith("/" + wanted)
+
+
+def security_group_ids(cluster):
+    return [g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups") or []]
+
+
+def master_secret_key(cluster):
+    return (cluster.get("MasterUserSecret") or {}).get("KmsKeyId")
+
+
+ATTRIBUTES = [
+    # Cannot be changed in place: a difference fails the run (no modify_param).
+    Attribute("engine", "Engine"),
+    Attribute("database_name", "DatabaseName"),
+    Attribute("master_username", "MasterUsername"),
+    Attribute("storage_encrypted", "StorageEncrypted"),
+    Attribute("db_subnet_group_name", "DBSubnetGroup"),
+    # Changed with ModifyDBCluster.
+    Attribute("port", "Port", "Port", REBOOT),
+    Attribute(
+        "db_cluster_parameter_group_name", "DBClusterParameterGroup", "DBClusterParameterGroupName", PENDING_REBOOT
+    ),
+    Attribute("vpc_security_group_ids", security_group_ids, "VpcSecurityGroupIds", ONLINE, unordered=True),
+    Attribute("backup_retention_period", "BackupRetentionPeriod", "BackupRetentionPeriod"),
+    Attribute("preferred_backup_window", "PreferredBackupWindow", "PreferredBackupWindow"),
+    Attribute(
+        "preferred_maintenance_window", "PreferredMaintenanceWindow", "PreferredMaintenanceWindow", normalize=str.lower
+    ),
+    Attribute("copy_tags_to_snapshot", "CopyTagsToSnapshot", "CopyTagsToSnapshot", default_when_absent=False),
+    Attribute("deletion_protection", "DeletionProtection", "DeletionProtection", default_when_absent=False),
+    Attribute(
+        "enable_iam_database_authentication",
+        "IAMDatabaseAuthenticationEnabled",
+        "EnableIAMDatabaseAuthentication",
+        default_when_absent=False,
+        deferrable=True,
+    ),
+    Attribute(
+        "enable_cloudwatch_logs_exports",
+        lambda c: c.get("EnabledCloudwatchLogsExports") or [],
+        "CloudwatchLogsExportConfiguration",
+        unordered=True,
+    ),
+    Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
+]
+
+# Compared by engine_version_change (minor versions only move up); listed for its deferral.
+ENGINE_VERSION = Attribute("engine_version", "EngineVersion", "EngineVersion", REBOOT, deferrable=True)
+
+
+def effective_state(cluster):
+    """The cluster as it will be once accepted changes apply: pending values count as done."""
+    pending = cluster.get("PendingModifiedValues") or {}
+    merged = dict(cluster)
+    for key in PENDING_OVERRIDES:
+        if key in pending:
+            merged[key] = pending[key]
+    return merged
+
+
+MAJOR_UPGRADE_DOWNTIME = (
+    "every instance restarts at once: the cluster is unavailable until the upgrade ends "
+    "(typically 10 to 30 minutes; take a snapshot first)"
+)
+
+
+def engine_version_change(running, wanted):
+    """(change or None, notice or None, error or None) for the engine version."""
+    if not wanted or not running:
+        return None, None, None
+    if engine_major(running) != engine_major(wanted):
+        if int(engine_major(wanted)) < int(engine_major(running)):
+            return (
+                None,
+                None,
+                (
+                    f"engine_version={wanted!r}: the cluster runs {running}; a lower major version is impossible "
+                    "in place. Restore a snapshot taken before the upgrade into a new cluster instead."
+                ),
+            )
+        if "." not in wanted:
+            return (
+                None,
+                None,
+                (
+                    f"engine_version={wanted!r}: a major version upgrade from {running} needs the target minor "
+                    f"version (for example {engine_major(wanted)}.4), as AWS upgrades to a named version"
+                ),
+            )
+        change = {"attribute": "engine_version", "before": running, "after": wanted, "impact": MAJOR_UPGRADE}
+        return dict(change, when="now", downtime=MAJOR_UPGRADE_DOWNTIME), None, None
+    if "." not in wanted or version_tuple(running) == version_tuple(wanted):
+        return None, None, None
+    if version_tuple(running) > version_tuple(wanted):
+        return (
+            None,
+            f"running {running}, newer than the configured {wanted} within major {engine_major(wanted)}; kept",
+            None,
+        )
+    return {"attribute": "engine_version", "before": running, "after": wanted, "impact": REBOOT}, None, None
+
+
+def desired_state(params):
+    desired = {attribute.option: params.get(attribute.option) for attribute in ATTRIBUTES}
+    return desired
+
+
+def plan_cluster_changes(cluster, params):
+    """What converging ``cluster`` (as AWS describes it) to ``params`` takes, before tags and KMS keys.
+
+    Returns (changes, major_upgrade, notice, error): the attribute changes with their impact
+    and timing; the major version upgrade, planned apart as it is applied on its own; a note
+    when the running minor version is kept; an error when the version cannot be reached.
+    """
+    current = effective_state(cluster)
+    changes = plan_changes(ATTRIBUTES, current, desired_state(params))
+    version_change, notice, error = engine_version_change(current.get("EngineVersion"), params.get("engine_version"))
+    major_upgrade = version_change if version_change and version_change["impact"] == MAJOR_UPGRADE else None
+    if version_change and not major_upgrade:
+        changes.append(version_change)
+    mark_deferred(ATTRIBUTES + [ENGINE_VERSION], changes, params.get("apply_immediately"))
+    return changes, major_upgrade, notice, error
