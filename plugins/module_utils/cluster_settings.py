@@ -8,6 +8,7 @@ compares), so that both see the same differences.
 
 from __future__ import annotations
 
+from ansible_collections.vitality.aurora.plugins.module_utils.api import to_snake
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     MAJOR_UPGRADE,
     ONLINE,
@@ -19,6 +20,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, version_tuple
 
+CLUSTER_NOT_FOUND = ("DBClusterNotFoundFault",)
 # Keys of PendingModifiedValues that hold a later value of a top-level attribute.
 PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod")
 
@@ -150,3 +152,37 @@ def plan_cluster_changes(cluster, params):
         changes.append(version_change)
     mark_deferred(ATTRIBUTES + [ENGINE_VERSION], changes, params.get("apply_immediately"))
     return changes, major_upgrade, notice, error
+
+
+def read_cluster(api, identifier):
+    response = api.call(
+        "describe_db_clusters",
+        DBClusterIdentifier=identifier,
+        not_found=CLUSTER_NOT_FOUND,
+        context=f"cluster {identifier}",
+    )
+    clusters = (response or {}).get("DBClusters") or []
+    return clusters[0] if clusters else None
+
+
+def read_members(api, identifier):
+    return api.paginate(
+        "describe_db_instances",
+        "DBInstances",
+        Filters=[{"Name": "db-cluster-id", "Values": [identifier]}],
+        context=f"instances of cluster {identifier}",
+    )
+
+
+def describe_members(cluster, instances):
+    """Each instance, snake_cased, with the role and parameter status the cluster reports for it."""
+    membership = {m.get("DBInstanceIdentifier"): m for m in cluster.get("DBClusterMembers") or []}
+    described = []
+    for instance in sorted(instances, key=lambda i: i.get("DBInstanceIdentifier", "")):
+        member = membership.get(instance.get("DBInstanceIdentifier"), {})
+        entry = to_snake(instance)
+        entry["role"] = "writer" if member.get("IsClusterWriter") else "reader"
+        entry["cluster_parameter_group_status"] = member.get("DBClusterParameterGroupStatus")
+        entry["pending_modified_values"] = to_snake(instance.get("PendingModifiedValues") or {})
+        described.append(entry)
+    return described

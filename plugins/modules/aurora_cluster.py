@@ -316,6 +316,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     key_matches,
     master_secret_key,
     plan_cluster_changes,
+    read_cluster,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
@@ -331,17 +332,6 @@ ALREADY_EXISTS = ("DBClusterAlreadyExistsFault",)
 RESTORE_REMEDY = (
     "Create a new cluster from a snapshot (restore) with the new setting, move clients, then remove the old one."
 )
-
-
-def read_cluster(api, identifier):
-    response = api.call(
-        "describe_db_clusters",
-        DBClusterIdentifier=identifier,
-        not_found=NOT_FOUND,
-        context=f"cluster {identifier}",
-    )
-    clusters = (response or {}).get("DBClusters") or []
-    return clusters[0] if clusters else None
 
 
 def check_immutable_keys(module, kms, cluster):

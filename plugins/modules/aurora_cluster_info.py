@@ -119,46 +119,17 @@ endpoints:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, tags_to_dict, to_snake
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    describe_members,
+    read_cluster,
+    read_members,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     WaitTimeout,
     check_wait_options,
     wait_for,
 )
-
-
-def read_cluster(api, identifier):
-    response = api.call(
-        "describe_db_clusters",
-        DBClusterIdentifier=identifier,
-        not_found=("DBClusterNotFoundFault",),
-        context=f"cluster {identifier}",
-    )
-    clusters = (response or {}).get("DBClusters") or []
-    return clusters[0] if clusters else None
-
-
-def read_members(api, identifier):
-    return api.paginate(
-        "describe_db_instances",
-        "DBInstances",
-        Filters=[{"Name": "db-cluster-id", "Values": [identifier]}],
-        context=f"instances of cluster {identifier}",
-    )
-
-
-def describe_members(cluster, instances):
-    """Each instance, snake_cased, with the role and parameter status the cluster reports for it."""
-    membership = {m.get("DBInstanceIdentifier"): m for m in cluster.get("DBClusterMembers") or []}
-    described = []
-    for instance in sorted(instances, key=lambda i: i.get("DBInstanceIdentifier", "")):
-        member = membership.get(instance.get("DBInstanceIdentifier"), {})
-        entry = to_snake(instance)
-        entry["role"] = "writer" if member.get("IsClusterWriter") else "reader"
-        entry["cluster_parameter_group_status"] = member.get("DBClusterParameterGroupStatus")
-        entry["pending_modified_values"] = to_snake(instance.get("PendingModifiedValues") or {})
-        described.append(entry)
-    return described
 
 
 def clusters_tagged(api, tags):

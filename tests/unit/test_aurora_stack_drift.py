@@ -1,0 +1,351 @@
+"""aurora_stack_drift's comparison on canned AWS descriptions (the same shapes AWS returns)."""
+
+import copy
+
+import pytest
+
+from ansible_collections.vitality.aurora.plugins.module_utils import security_group_rules as rules
+from ansible_collections.vitality.aurora.plugins.modules import aurora_stack_drift as m
+
+APP_SG = "sg-app"
+DB_SG = "sg-db"
+TAGS = {"Stack": "s", "ManagedBy": "vitality.aurora"}
+
+
+class CannedApi:
+    """call()/paginate() answering from a dict of method -> response; records the calls."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def call(self, method, not_found=(), context="", **params):
+        self.calls.append(method)
+        return copy.deepcopy(self.answers.get(method))
+
+    def paginate(self, method, result_key, not_found=(), context="", **params):
+        self.calls.append(method)
+        return copy.deepcopy((self.answers.get(method) or {}).get(result_key) or [])
+
+
+def tag_list(tags):
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def params():
+    return {
+        "vpc_name": "vpc",
+        "private_subnet_names": ["a", "b"],
+        "app_security_group_name": "app",
+        "security_group": {
+            "name": "db",
+            "app_port": 5432,
+            "app_rule_description": "from app",
+            "extra_ingress": [],
+            "egress": [],
+            "tags": dict(TAGS, Name="db"),
+        },
+        "subnet_group": {"name": "subnets", "description": "private", "tags": TAGS},
+        "parameter_group": {
+            "name": "pg",
+            "family": "aurora-postgresql16",
+            "parameters": {"rds.force_ssl": 1},
+            "tags": TAGS,
+        },
+        "cluster": {
+            "db_cluster_identifier": "c",
+            "engine": "aurora-postgresql",
+            "engine_version": "16.6",
+            "port": 5432,
+            "db_subnet_group_name": "subnets",
+            "db_cluster_parameter_group_name": "pg",
+            "backup_retention_period": 7,
+            "deletion_protection": True,
+            "apply_immediately": False,
+            "tags": TAGS,
+        },
+        "instances": {
+            "writer_identifier": "w",
+            "reader_identifier_prefix": "r-",
+            "reader_count": 1,
+            "allow_rolling_reboot": False,
+            "db_instance_class": "db.r6g.large",
+            "enable_performance_insights": False,
+            "monitoring_interval": 0,
+            "apply_immediately": False,
+            "tags": TAGS,
+        },
+    }
+
+
+def instance(identifier, zone, tier, role, **extra):
+    described = {
+        "DBInstanceIdentifier": identifier,
+        "DBClusterIdentifier": "c",
+        "Engine": "aurora-postgresql",
+        "DBInstanceStatus": "available",
+        "DBInstanceClass": "db.r6g.large",
+        "AvailabilityZone": zone,
+        "PromotionTier": tier,
+        "PubliclyAccessible": False,
+        "PerformanceInsightsEnabled": False,
+        "MonitoringInterval": 0,
+        "TagList": tag_list(dict(TAGS, Role=role)),
+    }
+    described.update(extra)
+    return described
+
+
+def in_sync_answers():
+    ec2 = {
+        "describe_vpcs": {"Vpcs": [{"VpcId": "vpc-1"}]},
+        "describe_subnets": {
+            "Subnets": [
+                {"SubnetId": "subnet-b", "AvailabilityZone": "us-east-1d", "Tags": tag_list({"Name": "b"})},
+                {"SubnetId": "subnet-a", "AvailabilityZone": "us-east-1c", "Tags": tag_list({"Name": "a"})},
+            ]
+        },
+        "describe_security_groups": {
+            "SecurityGroups": [
+                {"GroupName": "app", "GroupId": APP_SG},
+                {
+                    "GroupName": "db",
+                    "GroupId": DB_SG,
+                    "IpPermissions": [
+                        {
+                            "IpProtocol": "tcp",
+                            "FromPort": 5432,
+                            "ToPort": 5432,
+                            "UserIdGroupPairs": [{"GroupId": APP_SG, "Description": "from app"}],
+                        }
+                    ],
+                    "IpPermissionsEgress": [],
+                    "Tags": tag_list(dict(TAGS, Name="db")),
+                },
+            ]
+        },
+    }
+    rds = {
+        "describe_db_subnet_groups": {
+            "DBSubnetGroups": [
+                {
+                    "DBSubnetGroupArn": "arn:sg",
+                    "DBSubnetGroupDescription": "private",
+                    "Subnets": [{"SubnetIdentifier": "subnet-a"}, {"SubnetIdentifier": "subnet-b"}],
+                }
+            ]
+        },
+        "list_tags_for_resource": {"TagList": tag_list(TAGS)},
+        "describe_db_cluster_parameter_groups": {
+            "DBClusterParameterGroups": [
+                {"DBClusterParameterGroupArn": "arn:pg", "DBParameterGroupFamily": "aurora-postgresql16"}
+            ]
+        },
+        "describe_db_cluster_parameters": {
+            "Parameters": [{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "Source": "user"}]
+        },
+        "describe_db_clusters": {
+            "DBClusters": [
+                {
+                    "DBClusterIdentifier": "c",
+                    "Status": "available",
+                    "Engine": "aurora-postgresql",
+                    "EngineVersion": "16.6",
+                    "Port": 5432,
+                    "DBSubnetGroup": "subnets",
+                    "DBClusterParameterGroup": "pg",
+                    "VpcSecurityGroups": [{"VpcSecurityGroupId": DB_SG}],
+                    "BackupRetentionPeriod": 7,
+                    "DeletionProtection": True,
+                    "Endpoint": "c.cluster",
+                    "ReaderEndpoint": "c.cluster-ro",
+                    "TagList": tag_list(TAGS),
+                    "DBClusterMembers": [
+                        {"DBInstanceIdentifier": "w", "IsClusterWriter": True},
+                        {"DBInstanceIdentifier": "r-1", "IsClusterWriter": False},
+                    ],
+                }
+            ]
+        },
+        "describe_db_instances": {
+            "DBInstances": [instance("w", "us-east-1c", 0, "writer"), instance("r-1", "us-east-1d", 1, "reader")]
+        },
+    }
+    return ec2, rds
+
+
+def compare(ec2_answers, rds_answers, wanted=None):
+    ec2, rds = CannedApi(ec2_answers), CannedApi(rds_answers)
+    found, drift, unchecked = m.compare_stack(ec2, rds, wanted or params())
+    return found, drift, unchecked, ec2.calls + rds.calls
+
+
+def test_a_stack_as_desired_is_in_sync_in_ten_reads():
+    found, drift, unchecked, calls = compare(*in_sync_answers())
+    assert (drift, unchecked) == ([], [])
+    assert len(calls) == 10
+    assert found["writer"] == "w" and found["readers"] == ["r-1"]
+    assert found["security_group_id"] == DB_SG
+    assert found["endpoints"] == {"writer": "c.cluster", "reader": "c.cluster-ro", "port": 5432}
+    assert [s["availability_zone"] for s in found["network"]["subnets"]] == ["us-east-1c", "us-east-1d"]
+
+
+def drift_after(change, wanted=None):
+    ec2, rds = in_sync_answers()
+    change(ec2, rds)
+    _found, drift, unchecked, _calls = compare(ec2, rds, wanted)
+    assert unchecked == []
+    assert len(drift) == 1
+    return drift[0]["resource"], drift[0]["attribute"]
+
+
+def db_group(ec2):
+    return ec2["describe_security_groups"]["SecurityGroups"][1]
+
+
+def cluster(rds):
+    return rds["describe_db_clusters"]["DBClusters"][0]
+
+
+def writer(rds):
+    return rds["describe_db_instances"]["DBInstances"][0]
+
+
+DRIFTS = {
+    "ssh opened": (
+        lambda ec2, rds: db_group(ec2)["IpPermissions"].append(
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+        ),
+        ("security group db", "ingress"),
+    ),
+    "rule description": (
+        lambda ec2, rds: db_group(ec2)["IpPermissions"][0]["UserIdGroupPairs"][0].update(Description="x"),
+        ("security group db", "ingress"),
+    ),
+    "egress opened": (
+        lambda ec2, rds: db_group(ec2)["IpPermissionsEgress"].append(
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+        ),
+        ("security group db", "egress"),
+    ),
+    "group tag": (
+        lambda ec2, rds: db_group(ec2)["Tags"].append({"Key": "x", "Value": "y"}),
+        ("security group db", "tags"),
+    ),
+    "group missing": (
+        lambda ec2, rds: ec2["describe_security_groups"]["SecurityGroups"].pop(),
+        ("security group db", "exists"),
+    ),
+    "subnet removed": (
+        lambda ec2, rds: rds["describe_db_subnet_groups"]["DBSubnetGroups"][0]["Subnets"].pop(),
+        ("DB subnet group subnets", "subnets"),
+    ),
+    "tls off": (
+        lambda ec2, rds: rds["describe_db_cluster_parameters"]["Parameters"][0].update(ParameterValue="0"),
+        ("parameter group pg", "parameters"),
+    ),
+    "parameter added": (
+        lambda ec2, rds: rds["describe_db_cluster_parameters"]["Parameters"].append(
+            {"ParameterName": "log_statement", "ParameterValue": "all", "Source": "user"}
+        ),
+        ("parameter group pg", "parameters"),
+    ),
+    "retention": (
+        lambda ec2, rds: cluster(rds).update(BackupRetentionPeriod=1),
+        ("cluster c", "backup_retention_period"),
+    ),
+    "cluster modifying": (lambda ec2, rds: cluster(rds).update(Status="modifying"), ("cluster c", "status")),
+    "older minor": (lambda ec2, rds: cluster(rds).update(EngineVersion="16.4"), ("cluster c", "engine_version")),
+    "cluster tag": (lambda ec2, rds: cluster(rds)["TagList"].pop(), ("cluster c", "tags")),
+    "class": (
+        lambda ec2, rds: writer(rds).update(DBInstanceClass="db.r6g.xlarge"),
+        ("instance w", "db_instance_class"),
+    ),
+    "tier": (lambda ec2, rds: writer(rds).update(PromotionTier=4), ("instance w", "promotion_tier")),
+    "public": (lambda ec2, rds: writer(rds).update(PubliclyAccessible=True), ("instance w", "publicly_accessible")),
+    "role tag": (lambda ec2, rds: writer(rds)["TagList"].pop(), ("instance w", "tags")),
+    "reader missing": (lambda ec2, rds: rds["describe_db_instances"]["DBInstances"].pop(), ("instance r-1", "exists")),
+    "extra reader": (
+        lambda ec2, rds: rds["describe_db_instances"]["DBInstances"].append(instance("r-2", "us-east-1d", 2, "reader")),
+        ("cluster c", "readers"),
+    ),
+    "writer moved": (
+        lambda ec2, rds: [
+            member.update(IsClusterWriter=not member["IsClusterWriter"]) for member in cluster(rds)["DBClusterMembers"]
+        ],
+        ("cluster c", "writer"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DRIFTS))
+def test_each_drift_is_found_and_named(name):
+    change, expected = DRIFTS[name]
+    assert drift_after(change) == expected
+
+
+def test_a_newer_running_minor_is_in_sync_with_the_notice():
+    ec2, rds = in_sync_answers()
+    cluster(rds)["EngineVersion"] = "16.8"
+    found, drift, unchecked, _calls = compare(ec2, rds)
+    assert (drift, unchecked) == ([], [])
+    assert "16.8" in found["engine_version_notice"]
+
+
+def test_pending_reboot_is_drift_only_when_rolling_reboots_are_allowed():
+    def pending(ec2, rds):
+        cluster(rds)["DBClusterMembers"][1]["DBClusterParameterGroupStatus"] = "pending-reboot"
+
+    ec2, rds = in_sync_answers()
+    pending(ec2, rds)
+    assert compare(ec2, rds)[1] == []
+    wanted = params()
+    wanted["instances"]["allow_rolling_reboot"] = True
+    assert drift_after(pending, wanted) == ("instance r-1", "parameters")
+
+
+def test_what_is_not_compared_here_is_left_to_the_modules():
+    wanted = params()
+    wanted["cluster"]["kms_key_id"] = "alias/db"
+    found, drift, unchecked, _calls = compare(*in_sync_answers(), wanted)
+    assert drift == [] and unchecked and "kms_key_id" in unchecked[0]
+    wanted = params()
+    wanted["security_group"]["extra_ingress"] = [{"proto": "tcp", "ports": [5432], "group_name": "bastion"}]
+    assert "group_name" in compare(*in_sync_answers(), wanted)[2][0]
+
+
+def test_missing_network_stops_before_any_rds_call():
+    ec2, rds = in_sync_answers()
+    ec2["describe_vpcs"]["Vpcs"] = []
+    found, drift, _unchecked, calls = compare(ec2, rds)
+    assert drift[0]["resource"] == "VPC vpc" and "network" not in found
+    assert calls == ["describe_vpcs"]
+
+
+def test_rules_in_the_modules_format_flatten_like_aws_describes_them():
+    wanted = rules.flatten_rules(
+        [
+            {"proto": "tcp", "ports": ["5432", "6000-6001"], "cidr_ip": ["10.0.0.0/16"], "rule_desc": "d"},
+            {"proto": "all", "cidr_ipv6": "::1/128"},
+            {"proto": 6, "from_port": 1, "to_port": 2, "group_id": "sg-1"},
+        ]
+    )
+    described = rules.flatten_permissions(
+        [
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "d"}],
+            },
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 6000,
+                "ToPort": 6001,
+                "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "d"}],
+            },
+            {"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::1/128"}]},
+            {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "UserIdGroupPairs": [{"GroupId": "sg-1"}]},
+        ]
+    )
+    assert wanted == described
