@@ -10,7 +10,7 @@ version_added: 0.2.0
 description:
   - Reads the network, the database security group, the DB subnet group, the cluster parameter group, the cluster
     and its instances in one process (at most ten AWS calls, all reads), and compares each with its desired state
-    the way the modules that converge them do: the cluster, instance and parameter comparisons are the very code
+    the way the modules that converge them do. The cluster, instance and parameter comparisons are the very code
     of M(vitality.aurora.aurora_cluster), M(vitality.aurora.aurora_instance) and
     M(vitality.aurora.aurora_cluster_parameter_group).
   - Stops at the first resource that differs, is missing or is not C(available), and names it in RV(drift).
@@ -38,7 +38,7 @@ options:
   security_group:
     description:
       - The database security group as the role converges it with M(amazon.aws.ec2_security_group) (rules and
-        tags purged): keys C(name), C(app_port), C(app_rule_description), C(extra_ingress) and C(egress) (rules in
+        tags purged), with keys C(name), C(app_port), C(app_rule_description), C(extra_ingress) and C(egress) (rules in
         that module's format) and C(tags).
     type: dict
     required: true
