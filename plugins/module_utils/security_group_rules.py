@@ -37,7 +37,7 @@ def _port_ranges(rule):
         ranges = []
         for port in ports:
             text = str(port)
-            low, _, high = text.partition("-")
+            low, _dash, high = text.partition("-")
             ranges.append((int(low), int(high or low)))
         return ranges
     if rule.get("from_port") is None and rule.get("to_port") is None:

@@ -62,7 +62,7 @@ options:
         subnets' Availability Zones as the P(vitality.aurora.instance_layout#filter) filter does;
         C(allow_rolling_reboot) says whether an instance waiting for a reboot is a difference.
       - Every other key is an option M(vitality.aurora.aurora_instance) is given for each instance (tags purged);
-        each instance's tags are O(instances.tags) plus C(Role) (C(writer) or C(reader)), as the role tags them.
+        each instance's tags are the C(tags) given here plus C(Role) (C(writer) or C(reader)), as the role tags them.
     type: dict
     required: true
 extends_documentation_fragment:
@@ -171,7 +171,7 @@ endpoints:
   type: dict
 engine_version_notice:
   description: Why the running engine version, newer than the configured one, is kept.
-  returned: when the cluster runs a newer minor version than O(cluster.engine_version)
+  returned: when the cluster runs a newer minor version than the configured C(engine_version)
   type: str
 """
 
