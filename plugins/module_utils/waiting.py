@@ -73,3 +73,21 @@ def check_wait_options(module):
     error = poll_interval_error("wait_max_poll_interval", module.params.get("wait_max_poll_interval"))
     if error:
         module.fail_json(msg=error)
+
+
+def wait_or_fail(module, read_state, is_done, what, wanted, timeout_message=None):
+    """wait_for with the module's wait_timeout and wait_max_poll_interval; a timeout fails the module.
+
+    ``timeout_message(error)`` may say more than the WaitTimeout does (what is still not ready).
+    """
+    try:
+        return wait_for(
+            read_state,
+            is_done,
+            what=what,
+            wanted=wanted,
+            timeout=module.params["wait_timeout"],
+            max_delay=module.params["wait_max_poll_interval"],
+        )
+    except WaitTimeout as e:
+        module.fail_json(msg=timeout_message(e) if timeout_message else str(e))

@@ -322,9 +322,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import engi
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
-    WaitTimeout,
     check_wait_options,
-    wait_for,
+    wait_or_fail,
 )
 
 NOT_FOUND = ("DBClusterNotFoundFault",)
@@ -452,33 +451,25 @@ def restore_request(identifier, params):
 def wait_available(module, api, identifier):
     if not module.params["wait"]:
         return read_cluster(api, identifier)
-    try:
-        return wait_for(
-            lambda: read_cluster(api, identifier),
-            lambda c: c is not None and c.get("Status") == "available",
-            what=f"cluster {identifier}",
-            wanted="available",
-            timeout=module.params["wait_timeout"],
-            max_delay=module.params["wait_max_poll_interval"],
-        )
-    except WaitTimeout as e:
-        module.fail_json(msg=str(e))
+    return wait_or_fail(
+        module,
+        lambda: read_cluster(api, identifier),
+        lambda c: c is not None and c.get("Status") == "available",
+        what=f"cluster {identifier}",
+        wanted="available",
+    )
 
 
 def wait_gone(module, api, identifier):
     if not module.params["wait"]:
         return
-    try:
-        wait_for(
-            lambda: read_cluster(api, identifier),
-            lambda c: c is None,
-            what=f"cluster {identifier}",
-            wanted="deleted",
-            timeout=module.params["wait_timeout"],
-            max_delay=module.params["wait_max_poll_interval"],
-        )
-    except WaitTimeout as e:
-        module.fail_json(msg=str(e))
+    wait_or_fail(
+        module,
+        lambda: read_cluster(api, identifier),
+        lambda c: c is None,
+        what=f"cluster {identifier}",
+        wanted="deleted",
+    )
 
 
 def result_of(cluster):
@@ -684,17 +675,13 @@ def apply_major_upgrade(module, api, cluster, upgrade):
     api.call("modify_db_cluster", context=f"cluster {identifier}", **request)
     if not params["wait"]:
         return read_cluster(api, identifier)
-    try:
-        return wait_for(
-            lambda: read_cluster(api, identifier),
-            lambda c: c is not None and c.get("Status") == "available" and c.get("EngineVersion") == upgrade["after"],
-            what=f"cluster {identifier}",
-            wanted=f"available on engine version {upgrade['after']}",
-            timeout=params["wait_timeout"],
-            max_delay=params["wait_max_poll_interval"],
-        )
-    except WaitTimeout as e:
-        module.fail_json(msg=str(e))
+    return wait_or_fail(
+        module,
+        lambda: read_cluster(api, identifier),
+        lambda c: c is not None and c.get("Status") == "available" and c.get("EngineVersion") == upgrade["after"],
+        what=f"cluster {identifier}",
+        wanted=f"available on engine version {upgrade['after']}",
+    )
 
 
 def final_snapshot_name(params, now=None):
@@ -778,17 +765,13 @@ def tag_final_snapshot(module, api, snapshot, tags):
         found = (response or {}).get("DBClusterSnapshots") or []
         return found[0] if found else None
 
-    try:
-        described = wait_for(
-            read,
-            lambda s: s is not None,
-            what=context,
-            wanted="created",
-            timeout=module.params["wait_timeout"],
-            max_delay=module.params["wait_max_poll_interval"],
-        )
-    except WaitTimeout as e:
-        module.fail_json(msg=str(e))
+    described = wait_or_fail(
+        module,
+        read,
+        lambda s: s is not None,
+        what=context,
+        wanted="created",
+    )
     to_set = tag_changes(tags_to_dict(described.get("TagList")), tags, purge=False)[0]
     apply_rds_tags(api, described["DBClusterSnapshotArn"], to_set, [], context)
 

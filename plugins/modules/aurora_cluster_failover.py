@@ -87,9 +87,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import FAILOVER
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
-    WaitTimeout,
     check_wait_options,
-    wait_for,
+    wait_or_fail,
 )
 
 
@@ -157,17 +156,13 @@ def main():
         context=f"cluster {identifier}",
     )
     if module.params["wait"]:
-        try:
-            wait_for(
-                lambda: read_cluster(api, identifier),
-                lambda c: c is not None and failover_done(c, target),
-                what=f"cluster {identifier} failing over to {target}",
-                wanted=f"available with {target} as writer",
-                timeout=module.params["wait_timeout"],
-                max_delay=module.params["wait_max_poll_interval"],
-            )
-        except WaitTimeout as e:
-            module.fail_json(msg=str(e))
+        wait_or_fail(
+            module,
+            lambda: read_cluster(api, identifier),
+            lambda c: c is not None and failover_done(c, target),
+            what=f"cluster {identifier} failing over to {target}",
+            wanted=f"available with {target} as writer",
+        )
     module.exit_json(changed=True, writer=target, previous_writer=before, changes=changes, diff=diff)
 
 

@@ -126,9 +126,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
-    WaitTimeout,
     check_wait_options,
-    wait_for,
+    wait_or_fail,
 )
 
 
@@ -158,21 +157,21 @@ def wait_ready(module, api, identifier):
         cluster = read_cluster(api, identifier)
         return cluster, (read_members(api, identifier) if cluster else [])
 
-    try:
-        return wait_for(
-            read_state,
-            lambda state: state[0] is not None and not not_ready(*state),
-            what=f"cluster {identifier} and its instances",
-            wanted="available",
-            timeout=module.params["wait_timeout"],
-            max_delay=module.params["wait_max_poll_interval"],
-        )
-    except WaitTimeout as e:
+    def still_waiting(error):
         cluster, instances = read_state()
-        module.fail_json(
-            msg=f"Timed out after {e.waited:.0f}s waiting for cluster {identifier} and its instances to be available; "
+        return (
+            f"Timed out after {error.waited:.0f}s waiting for cluster {identifier} and its instances to be available; "
             f"still waiting for: {', '.join(not_ready(cluster, instances)) or 'the cluster to exist'}"
         )
+
+    return wait_or_fail(
+        module,
+        read_state,
+        lambda state: state[0] is not None and not not_ready(*state),
+        what=f"cluster {identifier} and its instances",
+        wanted="available",
+        timeout_message=still_waiting,
+    )
 
 
 def main():

@@ -213,9 +213,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import iden
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import instance_class_error
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
-    WaitTimeout,
     check_wait_options,
-    wait_for,
+    wait_or_fail,
 )
 
 NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
@@ -275,17 +274,13 @@ def create_request(params):
 def wait_until(module, api, identifier, done, wanted):
     if not module.params["wait"]:
         return read_instance(api, identifier)
-    try:
-        return wait_for(
-            lambda: read_instance(api, identifier),
-            done,
-            what=f"instance {identifier}",
-            wanted=wanted,
-            timeout=module.params["wait_timeout"],
-            max_delay=module.params["wait_max_poll_interval"],
-        )
-    except WaitTimeout as e:
-        module.fail_json(msg=str(e))
+    return wait_or_fail(
+        module,
+        lambda: read_instance(api, identifier),
+        done,
+        what=f"instance {identifier}",
+        wanted=wanted,
+    )
 
 
 def is_available(instance):

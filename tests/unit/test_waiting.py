@@ -5,6 +5,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     check_wait_options,
     delays,
     wait_for,
+    wait_or_fail,
 )
 
 
@@ -98,3 +99,42 @@ def test_poll_interval_rule_names_the_option_and_value(value, valid):
         with pytest.raises(AssertionError) as raised:
             check_wait_options(Module())
         assert str(raised.value) == f"wait_max_poll_interval={value} is out of range: 0.1 to 300 seconds"
+
+
+class Failed(Exception):
+    pass
+
+
+class WaitingModule:
+    """The module side of wait_or_fail: its two wait options, and fail_json that stops."""
+
+    def __init__(self, timeout):
+        self.params = {"wait_timeout": timeout, "wait_max_poll_interval": 0.1}
+
+    def fail_json(self, msg):
+        raise Failed(msg)
+
+
+def test_wait_or_fail_returns_the_state_that_satisfied_the_wait():
+    states = iter([{"Status": "creating"}, {"Status": "available"}])
+    state = wait_or_fail(
+        WaitingModule(timeout=5), lambda: next(states), lambda s: s["Status"] == "available", "cluster c", "available"
+    )
+    assert state == {"Status": "available"}
+
+
+def test_wait_or_fail_fails_the_module_with_the_timeout_or_a_better_message():
+    def never_ready():
+        return {"Status": "modifying"}
+
+    with pytest.raises(Failed, match=r"waiting for cluster c to be available; its last state was 'modifying'"):
+        wait_or_fail(WaitingModule(timeout=0.05), never_ready, lambda s: False, "cluster c", "available")
+    with pytest.raises(Failed, match=r"^still waiting for: instance i \(modifying\) after 0s$"):
+        wait_or_fail(
+            WaitingModule(timeout=0.05),
+            never_ready,
+            lambda s: False,
+            "cluster c",
+            "available",
+            timeout_message=lambda e: f"still waiting for: instance i ({e.last_state}) after {e.waited:.0f}s",
+        )
