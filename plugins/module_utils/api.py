@@ -74,6 +74,12 @@ class AwsApi:
                 return None
             self.module.fail_json_aws(e, msg=self.failure_message(method, context))
 
+    def describe_one(self, method, result_key, not_found=(), context="", **params):
+        """The one resource a describe call by name or identifier returns, or None when there is none."""
+        response = self.call(method, not_found=not_found, context=context, **params)
+        found = (response or {}).get(result_key) or []
+        return found[0] if found else None
+
     def paginate(self, method, result_key, not_found=(), context="", **params):
         """All pages of a paginated call, concatenated; None when not found."""
         items = []

@@ -155,14 +155,13 @@ def plan_cluster_changes(cluster, params):
 
 
 def read_cluster(api, identifier):
-    response = api.call(
+    return api.describe_one(
         "describe_db_clusters",
+        "DBClusters",
         DBClusterIdentifier=identifier,
         not_found=CLUSTER_NOT_FOUND,
         context=f"cluster {identifier}",
     )
-    clusters = (response or {}).get("DBClusters") or []
-    return clusters[0] if clusters else None
 
 
 def read_members(api, identifier):

@@ -119,35 +119,14 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import iden
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     parameter_value,
     plan_parameter_changes,
+    read_group,
+    read_parameters,
+    user_parameters,
 )
 
-NOT_FOUND = ("DBParameterGroupNotFound", "DBParameterGroupNotFoundFault")
 ALREADY_EXISTS = ("DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault")
 # ModifyDBClusterParameterGroup and ResetDBClusterParameterGroup take at most 20 parameters a call.
 PARAMETERS_PER_CALL = 20
-
-
-def read_group(api, name):
-    response = api.call(
-        "describe_db_cluster_parameter_groups",
-        DBClusterParameterGroupName=name,
-        not_found=NOT_FOUND,
-        context=f"parameter group {name}",
-    )
-    groups = (response or {}).get("DBClusterParameterGroups") or []
-    return groups[0] if groups else None
-
-
-def read_parameters(api, name, source=None):
-    params = {"DBClusterParameterGroupName": name}
-    if source:
-        params["Source"] = source
-    return api.paginate("describe_db_cluster_parameters", "Parameters", context=f"parameter group {name}", **params)
-
-
-def user_parameters(api, name):
-    listed = read_parameters(api, name, source="user") or []
-    return {p["ParameterName"]: p.get("ParameterValue") for p in listed if p.get("Source", "user") == "user"}
 
 
 def parameter_catalog(api, name):

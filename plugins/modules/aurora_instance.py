@@ -227,14 +227,13 @@ PERFORMANCE_INSIGHTS_RETENTION = (7, *range(31, 31 * 23 + 1, 31), 731)
 
 
 def read_instance(api, identifier):
-    response = api.call(
+    return api.describe_one(
         "describe_db_instances",
+        "DBInstances",
         DBInstanceIdentifier=identifier,
         not_found=NOT_FOUND,
         context=f"instance {identifier}",
     )
-    instances = (response or {}).get("DBInstances") or []
-    return instances[0] if instances else None
 
 
 def modify_request(params, attribute_changes):

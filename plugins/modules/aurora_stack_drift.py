@@ -194,6 +194,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.layout import inst
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     parameter_value,
     plan_parameter_changes,
+    read_group,
+    user_parameters,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
     UnsupportedRule,
@@ -291,16 +293,15 @@ def check_security_group(spec, group, app_group_id):
 def check_subnet_group(rds, spec, subnet_ids):
     name = spec["name"]
     resource = f"DB subnet group {name}"
-    response = rds.call(
+    group = rds.describe_one(
         "describe_db_subnet_groups",
+        "DBSubnetGroups",
         DBSubnetGroupName=name,
         not_found=("DBSubnetGroupNotFoundFault",),
         context=resource,
     )
-    groups = (response or {}).get("DBSubnetGroups") or []
-    if not groups:
+    if group is None:
         raise Drift(resource, "exists", False, True)
-    group = groups[0]
     have = sorted(s.get("SubnetIdentifier") for s in group.get("Subnets") or [])
     if have != sorted(subnet_ids):
         raise Drift(resource, "subnets", have, sorted(subnet_ids))
@@ -313,32 +314,16 @@ def check_subnet_group(rds, spec, subnet_ids):
 def check_parameter_group(rds, spec):
     name = spec["name"]
     resource = f"parameter group {name}"
-    response = rds.call(
-        "describe_db_cluster_parameter_groups",
-        DBClusterParameterGroupName=name,
-        not_found=("DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"),
-        context=resource,
-    )
-    groups = (response or {}).get("DBClusterParameterGroups") or []
-    if not groups:
+    group = read_group(rds, name)
+    if group is None:
         raise Drift(resource, "exists", False, True)
-    group = groups[0]
     if group.get("DBParameterGroupFamily") not in (None, spec["family"]):
         raise Drift(resource, "family", group.get("DBParameterGroupFamily"), spec["family"])
-    listed = rds.paginate(
-        "describe_db_cluster_parameters",
-        "Parameters",
-        DBClusterParameterGroupName=name,
-        Source="user",
-        context=resource,
-    )
-    current = {p["ParameterName"]: p.get("ParameterValue") for p in listed or [] if p.get("Source", "user") == "user"}
     desired = {key: parameter_value(value) for key, value in (spec.get("parameters") or {}).items()}
-    changes = plan_parameter_changes(current, desired, purge=True)
+    changes = plan_parameter_changes(user_parameters(rds, name), desired, purge=True)
     if changes:
-        raise Drift(
-            resource, "parameters", {c["name"]: c["before"] for c in changes}, {c["name"]: c["after"] for c in changes}
-        )
+        before = {c["name"]: c["before"] for c in changes}
+        raise Drift(resource, "parameters", before, {c["name"]: c["after"] for c in changes})
     tags = rds.call("list_tags_for_resource", ResourceName=group["DBClusterParameterGroupArn"], context=resource)
     tags_drift(resource, tags_to_dict(tags.get("TagList")), spec.get("tags"))
 

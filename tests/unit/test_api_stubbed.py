@@ -75,3 +75,25 @@ def test_create_that_fails_otherwise_returns_none_only_when_the_resource_is_ther
     assert api.create("create_db_cluster", exists=lambda: True, **request) is None
     with pytest.raises(Failed, match="AWS rds CreateDBCluster failed for cluster c"):
         api.create("create_db_cluster", exists=lambda: False, context="cluster c", **request)
+
+
+def test_describe_one_returns_the_resource_or_none(rds):
+    client, stubber = rds
+    stubber.add_response("describe_db_subnet_groups", {"DBSubnetGroups": [{"DBSubnetGroupName": "g"}]})
+    stubber.add_response("describe_db_subnet_groups", {"DBSubnetGroups": []})
+    stubber.add_client_error(
+        "describe_db_subnet_groups", service_error_code="DBSubnetGroupNotFoundFault", http_status_code=404
+    )
+    api = AwsApi(FakeModule(), "rds", client=client)
+
+    def describe():
+        return api.describe_one(
+            "describe_db_subnet_groups",
+            "DBSubnetGroups",
+            DBSubnetGroupName="g",
+            not_found=("DBSubnetGroupNotFoundFault",),
+        )
+
+    assert describe() == {"DBSubnetGroupName": "g"}
+    assert describe() is None
+    assert describe() is None

@@ -23,6 +23,10 @@ class CannedApi:
         self.calls.append(method)
         return copy.deepcopy(self.answers.get(method))
 
+    def describe_one(self, method, result_key, not_found=(), context="", **params):
+        found = (self.call(method, **params) or {}).get(result_key) or []
+        return found[0] if found else None
+
     def paginate(self, method, result_key, not_found=(), context="", **params):
         self.calls.append(method)
         return copy.deepcopy((self.answers.get(method) or {}).get(result_key) or [])
