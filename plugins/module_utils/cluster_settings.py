@@ -8,7 +8,7 @@ compares), so that both see the same differences.
 
 from __future__ import annotations
 
-from ansible_collections.vitality.aurora.plugins.module_utils.api import to_snake
+from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to_tags, drop_none, to_snake
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     MAJOR_UPGRADE,
     ONLINE,
@@ -185,3 +185,33 @@ def describe_members(cluster, instances):
         entry["pending_modified_values"] = to_snake(instance.get("PendingModifiedValues") or {})
         described.append(entry)
     return described
+
+
+def create_request(identifier, params):
+    request = {
+        "DBClusterIdentifier": identifier,
+        "Engine": params.get("engine"),
+        "EngineVersion": params.get("engine_version"),
+        "Port": params.get("port"),
+        "DatabaseName": params.get("database_name"),
+        "MasterUsername": params.get("master_username"),
+        "StorageEncrypted": params.get("storage_encrypted"),
+        "KmsKeyId": params.get("kms_key_id"),
+        "DBSubnetGroupName": params.get("db_subnet_group_name"),
+        "VpcSecurityGroupIds": params.get("vpc_security_group_ids"),
+        "DBClusterParameterGroupName": params.get("db_cluster_parameter_group_name"),
+        "BackupRetentionPeriod": params.get("backup_retention_period"),
+        "PreferredBackupWindow": params.get("preferred_backup_window"),
+        "PreferredMaintenanceWindow": params.get("preferred_maintenance_window"),
+        "CopyTagsToSnapshot": params.get("copy_tags_to_snapshot"),
+        "DeletionProtection": params.get("deletion_protection"),
+        "EnableIAMDatabaseAuthentication": params.get("enable_iam_database_authentication"),
+        "EnableCloudwatchLogsExports": params.get("enable_cloudwatch_logs_exports"),
+        "Tags": dict_to_tags(params.get("tags")) if params.get("tags") else None,
+    }
+    if params.get("manage_master_user_password"):
+        request["ManageMasterUserPassword"] = True
+        request["MasterUserSecretKmsKeyId"] = params.get("master_user_secret_kms_key_id")
+    else:
+        request["MasterUserPassword"] = params.get("master_user_password")
+    return drop_none(request)

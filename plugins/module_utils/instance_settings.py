@@ -8,6 +8,7 @@ compares), so that both see the same differences.
 
 from __future__ import annotations
 
+from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to_tags, drop_none
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     IMPOSSIBLE,
     PENDING_REBOOT,
@@ -130,3 +131,29 @@ def waits_for_reboot(instance, cluster):
         return True
     member = member_of(cluster, instance.get("DBInstanceIdentifier"))
     return bool(member) and member.get("DBClusterParameterGroupStatus") == "pending-reboot"
+
+
+def create_request(params):
+    request = {
+        "DBInstanceIdentifier": params.get("db_instance_identifier"),
+        "DBClusterIdentifier": params.get("db_cluster_identifier"),
+        "Engine": params.get("engine"),
+        "DBInstanceClass": params.get("db_instance_class"),
+        "PubliclyAccessible": False,
+        "AvailabilityZone": params.get("availability_zone"),
+        "PromotionTier": params.get("promotion_tier"),
+        "DBParameterGroupName": params.get("db_parameter_group_name"),
+        "AutoMinorVersionUpgrade": params.get("auto_minor_version_upgrade"),
+        "PreferredMaintenanceWindow": params.get("preferred_maintenance_window"),
+        "CACertificateIdentifier": params.get("ca_certificate_identifier"),
+        "EnablePerformanceInsights": params.get("enable_performance_insights"),
+        "PerformanceInsightsRetentionPeriod": params.get("performance_insights_retention_period"),
+        "PerformanceInsightsKMSKeyId": params.get("performance_insights_kms_key_id"),
+        "MonitoringInterval": params.get("monitoring_interval"),
+        "MonitoringRoleArn": params.get("monitoring_role_arn"),
+        "Tags": dict_to_tags(params.get("tags")) if params.get("tags") else None,
+    }
+    if not params.get("enable_performance_insights"):
+        request.pop("PerformanceInsightsRetentionPeriod")
+        request.pop("PerformanceInsightsKMSKeyId")
+    return drop_none(request)

@@ -311,6 +311,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     ATTRIBUTES,
     MAJOR_UPGRADE_DOWNTIME,
+    create_request,
     desired_state,
     effective_state,
     key_matches,
@@ -385,36 +386,6 @@ def modify_request(identifier, changes, params):
     request["DBClusterIdentifier"] = identifier
     request["ApplyImmediately"] = params["apply_immediately"]
     return request
-
-
-def create_request(identifier, params):
-    request = {
-        "DBClusterIdentifier": identifier,
-        "Engine": params["engine"],
-        "EngineVersion": params["engine_version"],
-        "Port": params["port"],
-        "DatabaseName": params["database_name"],
-        "MasterUsername": params["master_username"],
-        "StorageEncrypted": params["storage_encrypted"],
-        "KmsKeyId": params["kms_key_id"],
-        "DBSubnetGroupName": params["db_subnet_group_name"],
-        "VpcSecurityGroupIds": params["vpc_security_group_ids"],
-        "DBClusterParameterGroupName": params["db_cluster_parameter_group_name"],
-        "BackupRetentionPeriod": params["backup_retention_period"],
-        "PreferredBackupWindow": params["preferred_backup_window"],
-        "PreferredMaintenanceWindow": params["preferred_maintenance_window"],
-        "CopyTagsToSnapshot": params["copy_tags_to_snapshot"],
-        "DeletionProtection": params["deletion_protection"],
-        "EnableIAMDatabaseAuthentication": params["enable_iam_database_authentication"],
-        "EnableCloudwatchLogsExports": params["enable_cloudwatch_logs_exports"],
-        "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
-    }
-    if params["manage_master_user_password"]:
-        request["ManageMasterUserPassword"] = True
-        request["MasterUserSecretKmsKeyId"] = params["master_user_secret_kms_key_id"]
-    else:
-        request["MasterUserPassword"] = params["master_user_password"]
-    return drop_none(request)
 
 
 def restore_request(identifier, params):

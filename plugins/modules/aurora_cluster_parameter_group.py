@@ -114,80 +114,19 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     tags_to_dict,
     to_snake,
 )
-from ansible_collections.vitality.aurora.plugins.module_utils.changes import IMPOSSIBLE, ONLINE, PENDING_REBOOT, diff_of
+from ansible_collections.vitality.aurora.plugins.module_utils.changes import IMPOSSIBLE, ONLINE, diff_of
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
+    apply_parameter_changes,
+    classify,
+    parameter_catalog,
     parameter_value,
     plan_parameter_changes,
     read_group,
-    read_parameters,
     user_parameters,
 )
 
 ALREADY_EXISTS = ("DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault")
-# ModifyDBClusterParameterGroup and ResetDBClusterParameterGroup take at most 20 parameters a call.
-PARAMETERS_PER_CALL = 20
-
-
-def parameter_catalog(api, name):
-    """Name -> description of every parameter the group lists, and whether the list is complete.
-
-    AWS lists every parameter of the family with its ApplyType. An endpoint that
-    lists only user-set parameters gives no such catalogue; then unknown
-    parameters are neither refused nor assumed dynamic.
-    """
-    listed = read_parameters(api, name) or []
-    complete = any(p.get("Source") not in (None, "user") for p in listed)
-    return {p["ParameterName"]: p for p in listed}, complete
-
-
-def apply_method(described):
-    if described and described.get("ApplyType") == "dynamic":
-        return "immediate"
-    return "pending-reboot"
-
-
-def classify(changes, catalog, complete, group_name):
-    """Set each change's impact and apply method; return the problems that stop the run."""
-    problems = []
-    for change in changes:
-        described = catalog.get(change["name"])
-        if described is None and complete and change["after"] is not None:
-            problems.append(f"parameters.{change['name']} is not a parameter of parameter group {group_name}")
-            continue
-        if described is not None and described.get("IsModifiable") is False:
-            problems.append(f"parameters.{change['name']} cannot be modified (AWS marks it not modifiable)")
-            continue
-        change["apply_method"] = apply_method(described)
-        change["impact"] = ONLINE if change["apply_method"] == "immediate" else PENDING_REBOOT
-    return problems
-
-
-def batches(items, size=PARAMETERS_PER_CALL):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def apply_parameter_changes(api, name, changes):
-    to_set = [c for c in changes if c["after"] is not None]
-    to_reset = [c for c in changes if c["after"] is None]
-    for batch in batches(to_set):
-        api.call(
-            "modify_db_cluster_parameter_group",
-            DBClusterParameterGroupName=name,
-            Parameters=[
-                {"ParameterName": c["name"], "ParameterValue": c["after"], "ApplyMethod": c["apply_method"]}
-                for c in batch
-            ],
-            context=f"parameter group {name}",
-        )
-    for batch in batches(to_reset):
-        api.call(
-            "reset_db_cluster_parameter_group",
-            DBClusterParameterGroupName=name,
-            Parameters=[{"ParameterName": c["name"], "ApplyMethod": c["apply_method"]} for c in batch],
-            context=f"parameter group {name}",
-        )
 
 
 def public_change(change):

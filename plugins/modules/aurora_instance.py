@@ -189,7 +189,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
-    dict_to_tags,
     drop_none,
     tag_changes,
     tags_to_dict,
@@ -205,6 +204,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     ATTRIBUTES,
+    create_request,
     desired_state,
     planned_changes,
     waits_for_reboot,
@@ -242,32 +242,6 @@ def modify_request(params, attribute_changes):
         request["PerformanceInsightsKMSKeyId"] = params["performance_insights_kms_key_id"]  # as given, not reduced
     request.update(DBInstanceIdentifier=params["db_instance_identifier"], ApplyImmediately=params["apply_immediately"])
     return request
-
-
-def create_request(params):
-    request = {
-        "DBInstanceIdentifier": params["db_instance_identifier"],
-        "DBClusterIdentifier": params["db_cluster_identifier"],
-        "Engine": params["engine"],
-        "DBInstanceClass": params["db_instance_class"],
-        "PubliclyAccessible": False,
-        "AvailabilityZone": params["availability_zone"],
-        "PromotionTier": params["promotion_tier"],
-        "DBParameterGroupName": params["db_parameter_group_name"],
-        "AutoMinorVersionUpgrade": params["auto_minor_version_upgrade"],
-        "PreferredMaintenanceWindow": params["preferred_maintenance_window"],
-        "CACertificateIdentifier": params["ca_certificate_identifier"],
-        "EnablePerformanceInsights": params["enable_performance_insights"],
-        "PerformanceInsightsRetentionPeriod": params["performance_insights_retention_period"],
-        "PerformanceInsightsKMSKeyId": params["performance_insights_kms_key_id"],
-        "MonitoringInterval": params["monitoring_interval"],
-        "MonitoringRoleArn": params["monitoring_role_arn"],
-        "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
-    }
-    if not params["enable_performance_insights"]:
-        request.pop("PerformanceInsightsRetentionPeriod")
-        request.pop("PerformanceInsightsKMSKeyId")
-    return drop_none(request)
 
 
 def wait_until(module, api, identifier, done, wanted):
