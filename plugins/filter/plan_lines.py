@@ -37,7 +37,7 @@ _value:
 
 
 # Changes whose attribute is the resource itself: its creation or deletion.
-WHOLE_RESOURCES = ("cluster", "instance", "parameter_group", "subscription")
+WHOLE_RESOURCES = ("cluster", "instance", "parameter_group", "security_group", "subnet_group", "subscription")
 
 
 def _value(value):

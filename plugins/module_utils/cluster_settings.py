@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What an Aurora cluster's settings are, as AWS describes them and as the user asks for them.
 
-Shared by the aurora_cluster module (which changes them) and aurora_stack_drift (which only
+Shared by the aurora_cluster module (which changes them) and aurora_stack (which only
 compares), so that both see the same differences.
 """
 

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where the writer and each reader go: used by the instance_layout filter and aurora_stack_drift."""
+"""Where the writer and each reader go: used by the instance_layout filter and aurora_stack."""
 
 from __future__ import annotations
 

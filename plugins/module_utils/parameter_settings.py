@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A cluster parameter group's parameters: how values compare and what changes them.
 
-Shared by aurora_cluster_parameter_group and aurora_stack_drift.
+Shared by aurora_cluster_parameter_group and aurora_stack.
 """
 
 from __future__ import annotations

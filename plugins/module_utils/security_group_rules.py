@@ -99,3 +99,24 @@ def describe_rule(flat):
     ports = "all ports" if low is None else (str(low) if low == high else f"{low}-{high}")
     text = f"{protocol} {ports} {kind} {target}"
     return f"{text} ({description})" if description else text
+
+
+_PERMISSION_LISTS = {
+    "cidr": ("IpRanges", "CidrIp"),
+    "cidr6": ("Ipv6Ranges", "CidrIpv6"),
+    "group": ("UserIdGroupPairs", "GroupId"),
+}
+
+
+def to_permission(flat):
+    """One IpPermissions entry (for Authorize/Revoke) from a flattened rule."""
+    protocol, low, high, kind, target, description = flat
+    permission = {"IpProtocol": protocol}
+    if low is not None:
+        permission["FromPort"], permission["ToPort"] = low, high
+    list_key, target_key = _PERMISSION_LISTS[kind]
+    entry = {target_key: target}
+    if description:
+        entry["Description"] = description
+    permission[list_key] = [entry]
+    return permission

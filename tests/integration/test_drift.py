@@ -1,4 +1,4 @@
-"""The one-pass comparison (aurora_stack_drift) against the local AWS.
+"""The one-pass comparison (aurora_stack) against the local AWS.
 
 Out-of-band changes are made through boto3, one resource after another in the reverse of the
 order the comparison reads them, so that each new change is the first difference it meets: each
@@ -13,7 +13,7 @@ import json
 import pytest
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
-from ansible_collections.vitality.aurora.plugins.modules import aurora_stack_drift
+from ansible_collections.vitality.aurora.plugins.modules import aurora_stack
 from local_aws import RecordedAws
 from local_aws import run_playbook as run_local
 
@@ -62,7 +62,7 @@ def dev(recorded_aws, run_playbook, tmp_path_factory):
 def compare(local_aws, arguments):
     ec2 = AwsApi(FailingModule(), "ec2", client=local_aws.client("ec2"))
     rds = AwsApi(FailingModule(), "rds", client=local_aws.client("rds"))
-    return aurora_stack_drift.compare_stack(ec2, rds, arguments)
+    return aurora_stack.compare_stack(ec2, rds, arguments)
 
 
 def out_of_band_changes(local_aws, zone):

@@ -20,7 +20,7 @@ def task_args(file_name, module):
     raise AssertionError(f"no {module} task in {file_name}")
 
 
-DRIFT = task_args("drift.yml", "vitality.aurora.aurora_stack_drift")
+DRIFT = task_args("drift.yml", "vitality.aurora.aurora_stack")
 
 
 def assert_same(drift_options, converge_args, compared):
@@ -35,6 +35,8 @@ def test_cluster_options_match_the_cluster_task():
     compared += ["engine_version", "apply_immediately", "tags", "kms_key_id", "master_user_secret_kms_key_id"]
     assert_same(DRIFT["cluster"], converge, compared)
     assert converge["purge_tags"] is True
+    # The password the cluster is created with, when the role does not leave it to Secrets Manager.
+    assert DRIFT["master_user_password"] == converge["master_user_password"]
     # Every option drift.yml gives is given the same way to the cluster task.
     assert_same(DRIFT["cluster"], converge, DRIFT["cluster"])
 
@@ -55,6 +57,7 @@ def test_instance_options_match_the_instance_task():
 def test_network_security_subnet_and_parameter_groups_match_their_tasks():
     sg = task_args("security_group.yml", "amazon.aws.ec2_security_group")
     assert DRIFT["security_group"]["name"] == sg["name"]
+    assert DRIFT["security_group"]["description"] == sg["description"]
     assert DRIFT["security_group"]["tags"] == sg["tags"]
     assert DRIFT["security_group"]["egress"] == sg["rules_egress"]
     assert sg["rules"] == "{{ aurora_cluster_app_ingress + aurora_cluster_db_security_group_extra_ingress }}"
@@ -64,6 +67,6 @@ def test_network_security_subnet_and_parameter_groups_match_their_tasks():
     for key in ("name", "description", "tags"):
         assert DRIFT["subnet_group"][key] == subnet[key], key
     parameters = task_args("parameter_group.yml", "vitality.aurora.aurora_cluster_parameter_group")
-    for key in ("name", "family", "parameters", "tags"):
+    for key in ("name", "family", "description", "parameters", "tags"):
         assert DRIFT["parameter_group"][key] == parameters[key], key
     assert parameters["purge_parameters"] is True

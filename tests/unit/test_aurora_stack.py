@@ -1,11 +1,11 @@
-"""aurora_stack_drift's comparison on canned AWS descriptions (the same shapes AWS returns)."""
+"""aurora_stack's comparison on canned AWS descriptions (the same shapes AWS returns)."""
 
 import copy
 
 import pytest
 
 from ansible_collections.vitality.aurora.plugins.module_utils import security_group_rules as rules
-from ansible_collections.vitality.aurora.plugins.modules import aurora_stack_drift as m
+from ansible_collections.vitality.aurora.plugins.modules import aurora_stack as m
 
 APP_SG = "sg-app"
 DB_SG = "sg-db"
@@ -18,10 +18,17 @@ class CannedApi:
     def __init__(self, answers):
         self.answers = answers
         self.calls = []
+        self.requests = []
 
     def call(self, method, not_found=(), context="", **params):
         self.calls.append(method)
+        self.requests.append((method, params))
         return copy.deepcopy(self.answers.get(method))
+
+    def create(self, method, exists, already_exists=(), context="", **params):
+        """None, as AwsApi.create answers, when the canned answer is a resource that exists already."""
+        response = self.call(method, **params)
+        return None if response == "exists" else response
 
     def describe_one(self, method, result_key, not_found=(), context="", **params):
         found = (self.call(method, **params) or {}).get(result_key) or []
@@ -43,6 +50,7 @@ def params():
         "app_security_group_name": "app",
         "security_group": {
             "name": "db",
+            "description": "database",
             "app_port": 5432,
             "app_rule_description": "from app",
             "extra_ingress": [],
@@ -53,6 +61,7 @@ def params():
         "parameter_group": {
             "name": "pg",
             "family": "aurora-postgresql16",
+            "description": "parameters",
             "parameters": {"rds.force_ssl": 1},
             "tags": TAGS,
         },
@@ -60,6 +69,7 @@ def params():
             "db_cluster_identifier": "c",
             "engine": "aurora-postgresql",
             "engine_version": "16.6",
+            "manage_master_user_password": True,
             "port": 5432,
             "db_subnet_group_name": "subnets",
             "db_cluster_parameter_group_name": "pg",
@@ -163,6 +173,7 @@ def in_sync_answers():
                     "DeletionProtection": True,
                     "Endpoint": "c.cluster",
                     "ReaderEndpoint": "c.cluster-ro",
+                    "MasterUserSecret": {"SecretArn": "arn:aws:secretsmanager:us-east-1:1:secret:rds!cluster-c"},
                     "TagList": tag_list(TAGS),
                     "DBClusterMembers": [
                         {"DBInstanceIdentifier": "w", "IsClusterWriter": True},
@@ -353,3 +364,126 @@ def test_rules_in_the_modules_format_flatten_like_aws_describes_them():
         ]
     )
     assert wanted == described
+
+
+class FailingModule:
+    def fail_json(self, msg):
+        raise AssertionError(msg)
+
+
+def empty_stack_answers():
+    """The network exists; nothing of the stack does. Creates answer as AWS does."""
+    ec2, rds = in_sync_answers()
+    ec2["describe_security_groups"]["SecurityGroups"].pop()
+    ec2["create_security_group"] = {"GroupId": "sg-new"}
+    rds.update(
+        describe_db_subnet_groups={"DBSubnetGroups": []},
+        describe_db_cluster_parameter_groups={"DBClusterParameterGroups": []},
+        describe_db_clusters={"DBClusters": []},
+        describe_db_instances={"DBInstances": []},
+        describe_db_cluster_parameters={"Parameters": []},
+        create_db_subnet_group={"DBSubnetGroup": {}},
+        create_db_cluster_parameter_group={"DBClusterParameterGroup": {}},
+        create_db_cluster={"DBCluster": {}},
+        create_db_instance={"DBInstance": {}},
+    )
+    return ec2, rds
+
+
+def create(ec2_answers, rds_answers):
+    ec2, rds = CannedApi(ec2_answers), CannedApi(rds_answers)
+    found, drift, _unchecked = m.compare_stack(ec2, rds, params())
+    if not m.nothing_of_the_stack_exists(rds, params(), drift):
+        return None, ec2, rds
+    try:
+        return m.create_stack(FailingModule(), ec2, rds, params(), found["network"]), ec2, rds
+    except m.MadeMeanwhile as stopped:
+        return str(stopped), ec2, rds
+
+
+def requests(api, method):
+    return [request for name, request in api.requests if name == method]
+
+
+def test_an_absent_stack_is_created_in_order_with_the_modules_requests():
+    (group_id, plan), ec2, rds = create(*empty_stack_answers())
+    assert group_id == "sg-new"
+    created = [name for name, _request in ec2.requests + rds.requests if name.startswith(("create_", "modify_"))]
+    assert created == [
+        "create_security_group",
+        "create_db_subnet_group",
+        "create_db_cluster_parameter_group",
+        "modify_db_cluster_parameter_group",
+        "create_db_cluster",
+        "create_db_instance",
+        "create_db_instance",
+    ]
+    (ingress,) = requests(ec2, "authorize_security_group_ingress")
+    assert ingress["IpPermissions"] == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 5432,
+            "ToPort": 5432,
+            "UserIdGroupPairs": [{"GroupId": APP_SG, "Description": "from app"}],
+        }
+    ]
+    (revoked,) = requests(ec2, "revoke_security_group_egress")
+    assert revoked["IpPermissions"] == [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    assert requests(ec2, "authorize_security_group_egress") == []
+    (subnets,) = requests(rds, "create_db_subnet_group")
+    assert sorted(subnets["SubnetIds"]) == ["subnet-a", "subnet-b"]
+    (modified,) = requests(rds, "modify_db_cluster_parameter_group")
+    assert [(p["ParameterName"], p["ParameterValue"]) for p in modified["Parameters"]] == [("rds.force_ssl", "1")]
+    (cluster,) = requests(rds, "create_db_cluster")
+    assert cluster["VpcSecurityGroupIds"] == ["sg-new"]
+    assert cluster["ManageMasterUserPassword"] is True and "MasterUserPassword" not in cluster
+    assert (cluster["DBSubnetGroupName"], cluster["DBClusterParameterGroupName"]) == ("subnets", "pg")
+    writer, reader = requests(rds, "create_db_instance")
+    assert (writer["DBInstanceIdentifier"], writer["AvailabilityZone"], writer["PromotionTier"]) == (
+        "w",
+        "us-east-1c",
+        0,
+    )
+    assert (reader["DBInstanceIdentifier"], reader["AvailabilityZone"], reader["PromotionTier"]) == (
+        "r-1",
+        "us-east-1d",
+        1,
+    )
+    assert {"Key": "Role", "Value": "reader"} in reader["Tags"] and reader["PubliclyAccessible"] is False
+    assert [entry["resource"] for entry in plan] == [
+        "security group db (sg-new)",
+        "DB subnet group subnets",
+        "parameter group pg",
+        "cluster c",
+        "instance w",
+        "instance r-1",
+    ]
+
+
+@pytest.mark.parametrize(
+    "existing",
+    ["subnet group", "parameter group", "cluster", "cluster of the stack under another identifier"],
+)
+def test_any_part_of_the_stack_existing_leaves_it_all_to_the_modules(existing):
+    ec2, rds = empty_stack_answers()
+    if existing == "subnet group":
+        rds["describe_db_subnet_groups"] = {"DBSubnetGroups": [{"DBSubnetGroupName": "subnets"}]}
+    elif existing == "parameter group":
+        rds["describe_db_cluster_parameter_groups"] = {
+            "DBClusterParameterGroups": [{"DBClusterParameterGroupName": "pg"}]
+        }
+    elif existing == "cluster":
+        rds["describe_db_clusters"] = {"DBClusters": [{"DBClusterIdentifier": "c"}]}
+    else:
+        rds["describe_db_clusters"] = {"DBClusters": [{"DBClusterIdentifier": "old", "TagList": tag_list(TAGS)}]}
+    result, ec2_api, rds_api = create(ec2, rds)
+    assert result is None
+    assert [name for name, _r in ec2_api.requests + rds_api.requests if not name.startswith("describe_")] == []
+
+
+def test_a_create_that_meets_a_resource_made_meanwhile_stops_there():
+    ec2, rds = empty_stack_answers()
+    rds["create_db_cluster_parameter_group"] = "exists"
+    stopped, _ec2_api, rds_api = create(ec2, rds)
+    assert stopped == "parameter group pg"
+    assert requests(rds_api, "create_db_cluster") == []
