@@ -1,8 +1,9 @@
-"""The one-pass comparison (aurora_stack) against the local AWS.
+"""The one-pass comparison and creation (aurora_stack) against the local AWS.
 
-Out-of-band changes are made through boto3, one resource after another in the reverse of the
-order the comparison reads them, so that each new change is the first difference it meets: each
-must be found and named. One provision run must then repair them all, after which the comparison
+The stack is created in the one pass (nothing existed), and every converge task, run after it,
+must find nothing to change. Out-of-band changes are then made through boto3, one resource after
+another in the reverse of the order the comparison reads them, so that each new change is the
+first difference it meets: each must be found and named. One provision run must then repair them all, after which the comparison
 is in sync again; and a re-run with nothing to do must make at most ten AWS calls, all reads.
 The comparison is called in-process with the exact arguments the role gives it (written by
 tests/integration/playbooks/drift_arguments.yml).
@@ -50,6 +51,9 @@ def dev(recorded_aws, run_playbook, tmp_path_factory):
     zone = recorded_aws.reset_and_seed(("dev",))["dev"]
     first = run_playbook("playbooks/provision.yml")
     assert first.returncode == 0, first.stdout[-4000:]
+    # Nothing existed: the stack was created in the one pass, and no converge task ran.
+    assert "Wait for the stack created in one pass" in first.stdout
+    assert "Converge the instance" not in first.stdout
     arguments_file = tmp_path_factory.mktemp("drift") / "arguments.json"
     recorded = run_playbook(
         "tests/integration/playbooks/drift_arguments.yml",
@@ -161,6 +165,13 @@ def out_of_band_changes(local_aws, zone):
     ]
 
 
+def test_the_stack_created_in_one_pass_is_what_the_converge_tasks_would_build(dev, run_playbook):
+    full = run_playbook("playbooks/provision.yml", extra_vars={"aurora_cluster_drift_check": False})
+    assert full.returncode == 0, full.stdout[-4000:]
+    assert full.recap["vitality-dev"]["changed"] == 0, full.stdout[-4000:]
+    assert "Converge the instance" in full.stdout
+
+
 def test_each_out_of_band_change_is_found_and_one_run_repairs_them_all(dev, recorded_aws, run_playbook):
     zone, arguments = dev
     found, drift, unchecked = compare(recorded_aws, arguments)
@@ -193,10 +204,3 @@ def test_a_rerun_with_nothing_to_do_is_at_most_ten_reads(dev, recorded_aws, run_
     actions = [action for action, _params in recorded_aws.calls()]
     assert 0 < len(actions) <= 10, actions
     assert [a for a in actions if not a.startswith(READ_PREFIXES)] == []
-
-
-def test_with_the_check_off_every_converge_task_runs_and_changes_nothing(dev, run_playbook):
-    full = run_playbook("playbooks/provision.yml", extra_vars={"aurora_cluster_drift_check": False})
-    assert full.returncode == 0, full.stdout[-4000:]
-    assert full.recap["vitality-dev"]["changed"] == 0, full.stdout[-4000:]
-    assert "Converge the instance" in full.stdout
