@@ -947,6 +947,8 @@ def create_stack(module, ec2, rds, params, network):
 
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if not module.params["cluster"]["manage_master_user_password"] and not module.params["master_user_password"]:
+        module.fail_json(msg="cluster.manage_master_user_password=false needs master_user_password")
     ec2 = AwsApi(module, "ec2")
     rds = AwsApi(module, "rds")
     params = module.params
