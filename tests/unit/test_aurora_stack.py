@@ -487,3 +487,13 @@ def test_a_create_that_meets_a_resource_made_meanwhile_stops_there():
     stopped, _ec2_api, rds_api = create(ec2, rds)
     assert stopped == "parameter group pg"
     assert requests(rds_api, "create_db_cluster") == []
+
+
+def test_a_parameter_the_family_lacks_fails_the_create_as_the_module_does():
+    ec2, rds = empty_stack_answers()
+    # AWS lists the family's parameters (engine defaults among them): the catalogue is complete.
+    rds["describe_db_cluster_parameters"] = {
+        "Parameters": [{"ParameterName": "log_statement", "Source": "engine-default", "ApplyType": "dynamic"}]
+    }
+    with pytest.raises(AssertionError, match=r"parameters\.rds\.force_ssl is not a parameter of parameter group pg"):
+        create(ec2, rds)
