@@ -20,6 +20,28 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, version_tuple
 
+# The cluster's settings as options, the same in aurora_cluster and in aurora_stack's cluster option.
+SETTING_OPTIONS = dict(
+    port=dict(type="int"),
+    database_name=dict(type="str"),
+    master_username=dict(type="str"),
+    manage_master_user_password=dict(type="bool", default=True, no_log=False),
+    master_user_secret_kms_key_id=dict(type="str"),
+    storage_encrypted=dict(type="bool", default=True),
+    kms_key_id=dict(type="str"),
+    db_subnet_group_name=dict(type="str"),
+    db_cluster_parameter_group_name=dict(type="str"),
+    backup_retention_period=dict(type="int"),
+    preferred_backup_window=dict(type="str"),
+    preferred_maintenance_window=dict(type="str"),
+    copy_tags_to_snapshot=dict(type="bool"),
+    deletion_protection=dict(type="bool"),
+    enable_iam_database_authentication=dict(type="bool"),
+    enable_cloudwatch_logs_exports=dict(type="list", elements="str"),
+    apply_immediately=dict(type="bool", default=False),
+)
+
+
 CLUSTER_NOT_FOUND = ("DBClusterNotFoundFault",)
 # Keys of PendingModifiedValues that hold a later value of a top-level attribute.
 PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod")

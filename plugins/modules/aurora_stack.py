@@ -390,13 +390,14 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import ONLINE
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
-    create_request as cluster_create_request,
-)
-from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    SETTING_OPTIONS,
     describe_members,
     plan_cluster_changes,
     read_cluster,
     read_members,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    create_request as cluster_create_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     create_request as instance_create_request,
@@ -470,24 +471,8 @@ ARGUMENT_SPEC = dict(
             db_cluster_identifier=dict(type="str", required=True),
             engine=dict(type="str", choices=["aurora-postgresql"], default="aurora-postgresql"),
             engine_version=dict(type="str", required=True),
-            port=dict(type="int"),
-            database_name=dict(type="str"),
-            master_username=dict(type="str"),
-            manage_master_user_password=dict(type="bool", default=True, no_log=False),
-            master_user_secret_kms_key_id=dict(type="str"),
-            storage_encrypted=dict(type="bool", default=True),
-            kms_key_id=dict(type="str"),
-            db_subnet_group_name=dict(type="str"),
-            db_cluster_parameter_group_name=dict(type="str"),
-            backup_retention_period=dict(type="int"),
-            preferred_backup_window=dict(type="str"),
-            preferred_maintenance_window=dict(type="str"),
-            copy_tags_to_snapshot=dict(type="bool"),
-            deletion_protection=dict(type="bool"),
-            enable_iam_database_authentication=dict(type="bool"),
-            enable_cloudwatch_logs_exports=dict(type="list", elements="str"),
-            apply_immediately=dict(type="bool", default=False),
             tags=TAGS,
+            **SETTING_OPTIONS,
         ),
     ),
     master_user_password=dict(type="str", no_log=True),
