@@ -21,7 +21,7 @@ description:
     retried request) stops there, with RV(created=false), and the per-resource modules then converge what exists.
   - The M(vitality.aurora.aurora_cluster) role runs it first, and skips its converge tasks when RV(in_sync) or
     RV(created) is true.
-  - Settings it does not compare (a named KMS key, a monitoring role, a security group rule it does not model) make
+  - Settings it does not compare (a named KMS key, Enhanced Monitoring, a security group rule it does not model) make
     RV(in_sync) false with the reason in RV(unchecked), so that the modules that converge the stack decide.
   - Check mode compares only, and never creates.
 author:
