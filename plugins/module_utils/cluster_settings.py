@@ -8,7 +8,7 @@ compares), so that both see the same differences.
 
 from __future__ import annotations
 
-from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to_tags, drop_none, to_snake
+from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to_tags, drop_none, tags_to_dict, to_snake
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     MAJOR_UPGRADE,
     ONLINE,
@@ -237,3 +237,14 @@ def create_request(identifier, params):
     else:
         request["MasterUserPassword"] = params.get("master_user_password")
     return drop_none(request)
+
+
+def clusters_tagged(api, tags):
+    """Identifiers of the clusters carrying every one of ``tags``."""
+    wanted = {str(k): str(v) for k, v in tags.items()}
+    found = []
+    for cluster in api.paginate("describe_db_clusters", "DBClusters", context="clusters of the stack"):
+        have = tags_to_dict(cluster.get("TagList"))
+        if all(have.get(k) == v for k, v in wanted.items()):
+            found.append(cluster.get("DBClusterIdentifier"))
+    return sorted(found)

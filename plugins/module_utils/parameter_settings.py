@@ -16,6 +16,16 @@ def parameter_value(value):
     return str(value)
 
 
+def desired_parameters(parameters):
+    """Name -> value as AWS reports it (a string), from the parameters the user gives."""
+    return {key: parameter_value(value) for key, value in (parameters or {}).items()}
+
+
+def public_change(change):
+    """A parameter change as modules return it (without the name and apply method they work with)."""
+    return {key: change[key] for key in ("attribute", "before", "after", "impact") if key in change}
+
+
 def plan_parameter_changes(current, desired, purge):
     changes = []
     for name in sorted(desired):

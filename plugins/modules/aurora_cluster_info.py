@@ -118,8 +118,9 @@ endpoints:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, tags_to_dict, to_snake
+from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, to_snake
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    clusters_tagged,
     describe_members,
     read_cluster,
     read_members,
@@ -129,16 +130,6 @@ from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     check_wait_options,
     wait_or_fail,
 )
-
-
-def clusters_tagged(api, tags):
-    wanted = {str(k): str(v) for k, v in tags.items()}
-    found = []
-    for cluster in api.paginate("describe_db_clusters", "DBClusters", context="clusters of the stack"):
-        have = tags_to_dict(cluster.get("TagList"))
-        if all(have.get(k) == v for k, v in wanted.items()):
-            found.append(cluster.get("DBClusterIdentifier"))
-    return sorted(found)
 
 
 def not_ready(cluster, instances):

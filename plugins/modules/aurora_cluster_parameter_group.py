@@ -119,18 +119,15 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import iden
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     apply_parameter_changes,
     classify,
+    desired_parameters,
     parameter_catalog,
-    parameter_value,
     plan_parameter_changes,
+    public_change,
     read_group,
     user_parameters,
 )
 
 ALREADY_EXISTS = ("DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault")
-
-
-def public_change(change):
-    return {key: change[key] for key in ("attribute", "before", "after", "impact") if key in change}
 
 
 def ensure_absent(module, api, name):
@@ -147,7 +144,7 @@ def ensure_absent(module, api, name):
 
 def ensure_present(module, api, name):
     params = module.params
-    desired = {key: parameter_value(value) for key, value in (params["parameters"] or {}).items()}
+    desired = desired_parameters(params["parameters"])
     group = read_group(api, name)
     changes = []
     created = group is None

@@ -391,6 +391,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import ONLINE
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     SETTING_OPTIONS,
+    clusters_tagged,
     describe_members,
     plan_cluster_changes,
     read_cluster,
@@ -410,9 +411,10 @@ from ansible_collections.vitality.aurora.plugins.module_utils.layout import inst
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     apply_parameter_changes,
     classify,
+    desired_parameters,
     parameter_catalog,
-    parameter_value,
     plan_parameter_changes,
+    public_change,
     read_group,
     user_parameters,
 )
@@ -581,16 +583,20 @@ def check_security_group(spec, group, app_group_id):
     tags_drift(resource, tags_to_dict(group.get("Tags")), spec.get("tags"))
 
 
-def check_subnet_group(rds, spec, subnet_ids):
-    name = spec["name"]
-    resource = f"DB subnet group {name}"
-    group = rds.describe_one(
+def read_subnet_group(rds, name):
+    return rds.describe_one(
         "describe_db_subnet_groups",
         "DBSubnetGroups",
         DBSubnetGroupName=name,
         not_found=("DBSubnetGroupNotFoundFault",),
-        context=resource,
+        context=f"DB subnet group {name}",
     )
+
+
+def check_subnet_group(rds, spec, subnet_ids):
+    name = spec["name"]
+    resource = f"DB subnet group {name}"
+    group = read_subnet_group(rds, name)
     if group is None:
         raise Drift(resource, "exists", False, True)
     have = sorted(s.get("SubnetIdentifier") for s in group.get("Subnets") or [])
@@ -610,7 +616,7 @@ def check_parameter_group(rds, spec):
         raise Drift(resource, "exists", False, True)
     if group.get("DBParameterGroupFamily") not in (None, spec["family"]):
         raise Drift(resource, "family", group.get("DBParameterGroupFamily"), spec["family"])
-    desired = {key: parameter_value(value) for key, value in (spec.get("parameters") or {}).items()}
+    desired = desired_parameters(spec.get("parameters"))
     changes = plan_parameter_changes(user_parameters(rds, name), desired, purge=True)
     if changes:
         before = {c["name"]: c["before"] for c in changes}
@@ -630,7 +636,7 @@ def check_cluster(rds, spec, security_group_id):
         raise Drift(resource, "exists", False, True)
     if cluster.get("Status") != "available":
         raise Drift(resource, "status", cluster.get("Status"), "available")
-    params = dict(spec, engine=spec.get("engine") or "aurora-postgresql", vpc_security_group_ids=[security_group_id])
+    params = dict(spec, vpc_security_group_ids=[security_group_id])
     changes, major_upgrade, notice, error = plan_cluster_changes(cluster, params)
     if error or major_upgrade or changes:
         first = (changes or [major_upgrade or {"attribute": "engine_version"}])[0]
@@ -639,45 +645,50 @@ def check_cluster(rds, spec, security_group_id):
     return cluster, notice
 
 
-def check_instances(rds, spec, cluster, zones):
+def instances_wanted(spec, cluster_identifier, zones):
+    """Each instance of the layout with the aurora_instance options it is converged (or created) with."""
     settings = {key: value for key, value in spec.items() if key not in LAYOUT_KEYS}
-    named = [option for option in UNCHECKED_INSTANCE_OPTIONS if settings.get(option)]
-    if named or int(settings.get("monitoring_interval") or 0) > 0:
+    layout = instance_layout(zones, spec["writer_identifier"], spec["reader_identifier_prefix"], spec["reader_count"])
+    return [
+        dict(
+            settings,
+            engine="aurora-postgresql",
+            db_instance_identifier=entry["id"],
+            db_cluster_identifier=cluster_identifier,
+            availability_zone=entry["az"],
+            promotion_tier=entry["tier"],
+            tags=dict(settings.get("tags") or {}, Role=entry["role"]),
+        )
+        for entry in layout
+    ]
+
+
+def check_instances(rds, spec, cluster, zones):
+    named = [option for option in UNCHECKED_INSTANCE_OPTIONS if spec.get(option)]
+    if named or int(spec.get("monitoring_interval") or 0) > 0:
         raise Unchecked(f"instances: {', '.join(named) or 'monitoring_interval'} compared by aurora_instance only")
     identifier = cluster["DBClusterIdentifier"]
     members = read_members(rds, identifier)
     by_id = {i.get("DBInstanceIdentifier"): i for i in members}
-    layout = instance_layout(
-        zones, spec["writer_identifier"], spec["reader_identifier_prefix"], int(spec.get("reader_count") or 0)
-    )
-    wanted_ids = {entry["id"] for entry in layout}
+    wanted = instances_wanted(spec, identifier, zones)
+    wanted_ids = {params["db_instance_identifier"] for params in wanted}
     # The role removes readers numbered beyond reader_count; instances named otherwise are left alone.
     numbered = re.compile(re.escape(spec["reader_identifier_prefix"]) + r"[0-9]+$")
     extra = sorted(i for i in by_id if i not in wanted_ids and numbered.match(i))
     if extra:
         raise Drift(f"cluster {identifier}", "readers", sorted(by_id), sorted(wanted_ids))
-    for entry in layout:
-        resource = f"instance {entry['id']}"
-        instance = by_id.get(entry["id"])
+    for params in wanted:
+        resource = f"instance {params['db_instance_identifier']}"
+        instance = by_id.get(params["db_instance_identifier"])
         if instance is None:
             raise Drift(resource, "exists", False, True)
         if instance.get("DBInstanceStatus") != "available":
             raise Drift(resource, "status", instance.get("DBInstanceStatus"), "available")
-        params = dict(
-            settings,
-            engine="aurora-postgresql",
-            db_instance_identifier=entry["id"],
-            db_cluster_identifier=identifier,
-            availability_zone=entry["az"],
-            promotion_tier=entry["tier"],
-            apply_immediately=bool(settings.get("apply_immediately")),
-        )
         changes = planned_changes(instance, params)
         if changes:
             first = changes[0]
             raise Drift(resource, first["attribute"], first["before"], first["after"])
-        tags = dict(settings.get("tags") or {}, Role=entry["role"])
-        tags_drift(resource, tags_to_dict(instance.get("TagList")), tags)
+        tags_drift(resource, tags_to_dict(instance.get("TagList")), params["tags"])
         if spec.get("allow_rolling_reboot") and waits_for_reboot(instance, cluster):
             raise Drift(resource, "parameters", "pending-reboot", "in-sync")
     described = describe_members(cluster, members)
@@ -748,25 +759,14 @@ def nothing_of_the_stack_exists(rds, params, drift):
     """The comparison stopped at a missing database security group, and nothing else of the stack exists."""
     if not drift or drift[0]["attribute"] != "exists" or not drift[0]["resource"].startswith("security group "):
         return False
-    subnet_group = params["subnet_group"]["name"]
-    if rds.describe_one(
-        "describe_db_subnet_groups",
-        "DBSubnetGroups",
-        DBSubnetGroupName=subnet_group,
-        not_found=("DBSubnetGroupNotFoundFault",),
-        context=f"DB subnet group {subnet_group}",
-    ):
+    if read_subnet_group(rds, params["subnet_group"]["name"]):
         return False
     if read_group(rds, params["parameter_group"]["name"]):
         return False
-    identifier = params["cluster"]["db_cluster_identifier"]
+    if read_cluster(rds, params["cluster"]["db_cluster_identifier"]):
+        return False
     stack = (params["cluster"].get("tags") or {}).get("Stack")
-    for cluster in rds.paginate("describe_db_clusters", "DBClusters", context="clusters of the stack"):
-        if cluster.get("DBClusterIdentifier") == identifier:
-            return False
-        if stack and tags_to_dict(cluster.get("TagList")).get("Stack") == stack:
-            return False
-    return True
+    return not (stack and clusters_tagged(rds, {"Stack": stack}))
 
 
 def create_security_group(ec2, spec, network):
@@ -826,16 +826,7 @@ def create_subnet_group(rds, spec, subnet_ids):
     create_or_stop(
         rds,
         "create_db_subnet_group",
-        exists=lambda: (
-            rds.describe_one(
-                "describe_db_subnet_groups",
-                "DBSubnetGroups",
-                DBSubnetGroupName=name,
-                not_found=("DBSubnetGroupNotFoundFault",),
-                context=context,
-            )
-            is not None
-        ),
+        exists=lambda: read_subnet_group(rds, name) is not None,
         already_exists=("DBSubnetGroupAlreadyExists", "DBSubnetGroupAlreadyExistsFault"),
         DBSubnetGroupName=name,
         DBSubnetGroupDescription=spec["description"],
@@ -859,7 +850,7 @@ def create_parameter_group(module, rds, spec):
         Tags=dict_to_tags(spec.get("tags")),
         context=context,
     )
-    desired = {key: parameter_value(value) for key, value in (spec.get("parameters") or {}).items()}
+    desired = desired_parameters(spec.get("parameters"))
     changes = plan_parameter_changes({}, desired, purge=False)
     if changes:
         catalog, complete = parameter_catalog(rds, name)
@@ -882,9 +873,7 @@ def create_stack(module, ec2, rds, params, network):
     parameter_group = params["parameter_group"]["name"]
     parameters = create_parameter_group(module, rds, params["parameter_group"])
     plan.append(created_entry(f"parameter group {parameter_group}", "parameter_group", parameter_group))
-    plan[-1]["changes"].extend(
-        {key: change[key] for key in ("attribute", "before", "after", "impact")} for change in parameters
-    )
+    plan[-1]["changes"].extend(public_change(change) for change in parameters)
 
     cluster = dict(
         params["cluster"],
@@ -902,31 +891,20 @@ def create_stack(module, ec2, rds, params, network):
     )
     plan.append(created_entry(f"cluster {identifier}", "cluster", identifier))
 
-    spec = params["instances"]
-    settings = {key: value for key, value in spec.items() if key not in LAYOUT_KEYS}
     zones = [s["availability_zone"] for s in network["subnets"]]
-    layout = instance_layout(zones, spec["writer_identifier"], spec["reader_identifier_prefix"], spec["reader_count"])
-    for entry in layout:
-        instance = dict(
-            settings,
-            engine="aurora-postgresql",
-            db_instance_identifier=entry["id"],
-            db_cluster_identifier=identifier,
-            availability_zone=entry["az"],
-            promotion_tier=entry["tier"],
-            tags=dict(settings.get("tags") or {}, Role=entry["role"]),
-        )
+    for instance in instances_wanted(params["instances"], identifier, zones):
+        instance_id = instance["db_instance_identifier"]
         create_or_stop(
             rds,
             "create_db_instance",
-            exists=lambda entry=entry: (
-                entry["id"] in {i.get("DBInstanceIdentifier") for i in read_members(rds, identifier) or []}
+            exists=lambda instance_id=instance_id: (
+                instance_id in {i.get("DBInstanceIdentifier") for i in read_members(rds, identifier) or []}
             ),
             already_exists=("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"),
-            context=f"instance {entry['id']}",
+            context=f"instance {instance_id}",
             **instance_create_request(instance),
         )
-        plan.append(created_entry(f"instance {entry['id']}", "instance", entry["id"]))
+        plan.append(created_entry(f"instance {instance_id}", "instance", instance_id))
     return group_id, plan
 
 

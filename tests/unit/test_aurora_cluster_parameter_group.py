@@ -4,9 +4,9 @@ from ansible_collections.vitality.aurora.plugins.modules import aurora_cluster_p
 
 
 def test_values_are_compared_as_aws_strings():
-    assert m.parameter_value(True) == "1"
-    assert m.parameter_value(False) == "0"
-    assert m.parameter_value(2000) == "2000"
+    assert parameter_settings.parameter_value(True) == "1"
+    assert parameter_settings.parameter_value(False) == "0"
+    assert parameter_settings.parameter_value(2000) == "2000"
 
 
 def test_same_values_plan_nothing():

@@ -31,7 +31,9 @@ class CannedApi:
         return None if response == "exists" else response
 
     def describe_one(self, method, result_key, not_found=(), context="", **params):
+        """The first canned resource whose identifier matches the one asked for, as AWS filters by it."""
         found = (self.call(method, **params) or {}).get(result_key) or []
+        found = [item for item in found if all(item.get(key, value) == value for key, value in params.items())]
         return found[0] if found else None
 
     def paginate(self, method, result_key, not_found=(), context="", **params):
