@@ -49,8 +49,8 @@ def test_instance_options_match_the_instance_task():
     compared.remove("monitoring_role_arn")  # with monitoring on, drift.yml does not run
     compared.append("apply_immediately")
     assert_same(DRIFT["instances"], converge, compared)
-    assert converge["tags"] == "{{ aurora_cluster_all_tags | combine({'Role': aurora_cluster_instance.role}) }}"
-    assert DRIFT["instances"]["tags"] == "{{ aurora_cluster_all_tags }}"
+    assert converge["tags"] == "{{ __aurora_cluster_all_tags | combine({'Role': __aurora_cluster_instance.role}) }}"
+    assert DRIFT["instances"]["tags"] == "{{ __aurora_cluster_all_tags }}"
     assert converge["purge_tags"] is True
 
 
@@ -60,8 +60,8 @@ def test_network_security_subnet_and_parameter_groups_match_their_tasks():
     assert DRIFT["security_group"]["description"] == sg["description"]
     assert DRIFT["security_group"]["tags"] == sg["tags"]
     assert DRIFT["security_group"]["egress"] == sg["rules_egress"]
-    assert sg["rules"] == "{{ aurora_cluster_app_ingress + aurora_cluster_db_security_group_extra_ingress }}"
-    assert DRIFT["security_group"]["extra_ingress"] == "{{ aurora_cluster_db_security_group_extra_ingress }}"
+    assert sg["rules"] == "{{ __aurora_cluster_app_ingress + __aurora_cluster_db_security_group_extra_ingress }}"
+    assert DRIFT["security_group"]["extra_ingress"] == "{{ __aurora_cluster_db_security_group_extra_ingress }}"
     assert sg["purge_rules"] is True and sg["purge_rules_egress"] is True and sg["purge_tags"] is True
     subnet = task_args("subnet_group.yml", "amazon.aws.rds_subnet_group")
     for key in ("name", "description", "tags"):

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place where the aurora_cluster role's variables are typed and checked.
+
+Runs on the controller (no module is sent anywhere): reads every ``aurora_cluster_*`` variable
+the play sees, converts each to the type the role's argument_specs.yml declares, refuses unknown
+ones, checks the rules of RDS and PostgreSQL on the typed values, and sets the typed values as
+``__aurora_cluster_*`` facts, the only ones the role's tasks read. Extra vars outrank facts, so the
+typed copies need names of their own. Secrets (``no_log`` variables) are typed and checked but
+never set as facts: a fact is printed by ``-v``.
+"""
+
+from __future__ import annotations
+
+from ansible.plugins import action as _action
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vitality.aurora.plugins.module_utils.validation import stack_errors
+from ansible_collections.vitality.aurora.plugins.plugin_utils.role_settings import (
+    ROLE_PREFIX,
+    convert_all,
+    load_role_spec,
+    unknown_variable_messages,
+)
+
+# Facts the role sets for its users (documented outputs): not inputs, yet not unknown either.
+ROLE_OUTPUT_FACTS = frozenset(["aurora_cluster_outputs", "aurora_cluster_plan"])
+UNKNOWN_VARIABLES = "aurora_cluster_unknown_variables"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        entry_point = self._task.args.get("entry_point", "main")
+        specs = load_role_spec()
+        if entry_point not in specs:
+            result.update(failed=True, msg=f"entry_point={entry_point!r} is not one of {', '.join(sorted(specs))}")
+            return result
+        spec = specs[entry_point]
+        known = set().union(*specs.values()) | ROLE_OUTPUT_FACTS
+
+        raw = self._templar.template({name: task_vars[name] for name in spec if name in task_vars})
+        typed, errors = convert_all(raw, spec)
+
+        unknown = unknown_variable_messages([name for name in task_vars if name.startswith(ROLE_PREFIX)], known)
+        if unknown:
+            if typed.get(UNKNOWN_VARIABLES, "error") == "warn":
+                for message in unknown:
+                    self._display.warning(f"{message} (ignored: {UNKNOWN_VARIABLES}=warn)")
+            else:
+                errors.extend(f"{message} (set {UNKNOWN_VARIABLES}=warn to only warn)" for message in unknown)
+        if not errors and entry_point == "main":
+            errors.extend(stack_errors(typed))
+        if errors:
+            result.update(failed=True, errors=errors, msg="Invalid settings, nothing was changed: " + "; ".join(errors))
+            return result
+
+        secrets = {name for name, attributes in spec.items() if attributes.get("no_log")}
+        facts = {"__" + name: value for name, value in typed.items() if name not in secrets}
+        layer = getattr(_action, "VariableLayer", None)
+        if layer is not None and hasattr(self, "register_host_variables"):
+            # ansible-core >= 2.20: host variables like set_fact's, without the deprecated injection
+            # of returned ansible_facts as top-level variables.
+            self.register_host_variables(facts, layer.EPHEMERAL_FACT)
+            result["typed"] = sorted(facts)
+        else:
+            result["ansible_facts"] = facts
+        result["changed"] = False
+        return result

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: aurora_settings
+short_description: Type and check the aurora_cluster role's variables, once, before any AWS call
+version_added: 0.2.0
+description:
+  - Reads every C(aurora_cluster_*) variable the play sees and converts it to the type the role's
+    C(meta/argument_specs.yml) declares (bool, int, float, str, list, dict), with Ansible's boolean words
+    (V(true)/V(false), V(yes)/V(no), V(on)/V(off), V(1)/V(0), any case). A value given as C(-e name=value), in YAML
+    or as C(-e) JSON becomes the same typed value.
+  - Refuses what the conversion would have to guess, naming the variable; a list or dict where text is wanted, a
+    YAML float where text is wanted (an unquoted V(16.10) is read as V(16.1)), a word that is not a boolean.
+  - Refuses a C(aurora_cluster_*) variable the role does not declare, naming the closest declared one, unless
+    C(aurora_cluster_unknown_variables=warn).
+  - For the V(main) entry point, checks the typed values against the rules of RDS and PostgreSQL.
+  - Sets each typed value as the fact C(__aurora_cluster_<name>), except secrets (C(no_log) variables), which are
+    never set as facts.
+  - Runs on the controller as an action plugin; it calls no AWS API.
+author:
+  - Vitality platform team (@vitality)
+options:
+  entry_point:
+    description:
+      - The role entry point whose variables are typed and checked; omitted, V(main).
+    type: str
+    choices: [main, destroy]
+    default: main
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is changed in either mode.
+  action:
+    support: full
+    description: Runs on the controller.
+"""
+
+EXAMPLES = r"""
+- name: Type and check the role's variables before any AWS call
+  vitality.aurora.aurora_settings:
+    entry_point: main
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The typed values, one fact C(__aurora_cluster_<name>) per declared variable that is set, secrets left out.
+  returned: success
+  type: dict
+  sample: {"__aurora_cluster_storage_encrypted": true, "__aurora_cluster_port": 5432}
+errors:
+  description: One message per refused value, naming the variable, the value (never a secret) and the rule.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["aurora_cluster_port='x' (str) is not an integer"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec={"entry_point": {"type": "str", "default": "main"}}, supports_check_mode=True)
+    module.fail_json(msg="vitality.aurora.aurora_settings runs on the controller as an action plugin")
+
+
+if __name__ == "__main__":
+    main()
