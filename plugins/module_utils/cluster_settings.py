@@ -26,6 +26,7 @@ SETTING_OPTIONS = dict(
     database_name=dict(type="str"),
     master_username=dict(type="str"),
     manage_master_user_password=dict(type="bool", default=True, no_log=False),
+    update_password=dict(type="str", choices=["always", "on_create"], default="on_create", no_log=False),
     master_user_secret_kms_key_id=dict(type="str"),
     storage_encrypted=dict(type="bool", default=True),
     kms_key_id=dict(type="str"),
@@ -98,6 +99,41 @@ ATTRIBUTES = [
     Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
 ]
 
+# AWS never returns a password: what a planned password change shows instead of it.
+HIDDEN = "(hidden)"
+ALWAYS_SENT = (
+    "update_password=always: AWS never returns the password to compare it, so it is sent, and reported as a change, "
+    "on every run"
+)
+
+
+def password_change(cluster, params):
+    """The master password change that update_password=always plans, or None.
+
+    AWS never returns a password, so it cannot be compared: with a self-managed password it is
+    sent on every run. A cluster whose password Secrets Manager still holds gets it with the
+    manage_master_user_password switch instead (AWS requires it there, whatever update_password says).
+    The change is applied with ApplyImmediately: on Aurora it takes effect without a reboot or an outage.
+    """
+    if params.get("update_password") != "always" or params.get("manage_master_user_password", True):
+        return None
+    if cluster.get("MasterUserSecret"):
+        return None
+    change = {
+        "attribute": "master_user_password",
+        "before": HIDDEN,
+        "after": HIDDEN,
+        "impact": ONLINE,
+        "when": "now",
+        "note": ALWAYS_SENT,
+    }
+    held = sorted(key for key in cluster.get("PendingModifiedValues") or {} if key != "MasterUserPassword")
+    if held and not params.get("apply_immediately"):
+        # Older ModifyDBCluster documentation says ApplyImmediately also applies what is pending.
+        change["note"] += f"; it is sent with ApplyImmediately, which may also apply the pending {', '.join(held)} now"
+    return change
+
+
 # Compared by engine_version_change (minor versions only move up); listed for its deferral.
 ENGINE_VERSION = Attribute("engine_version", "EngineVersion", "EngineVersion", REBOOT, deferrable=True)
 
@@ -163,7 +199,8 @@ def plan_cluster_changes(cluster, params):
     """What converging ``cluster`` (as AWS describes it) to ``params`` takes, before tags and KMS keys.
 
     Returns (changes, major_upgrade, notice, error): the attribute changes with their impact
-    and timing; the major version upgrade, planned apart as it is applied on its own; a note
+    and timing (with update_password=always and a self-managed password, the master password
+    too, its values hidden); the major version upgrade, planned apart as it is applied on its own; a note
     when the running minor version is kept; an error when the version cannot be reached.
     """
     current = effective_state(cluster)
@@ -173,6 +210,9 @@ def plan_cluster_changes(cluster, params):
     if version_change and not major_upgrade:
         changes.append(version_change)
     mark_deferred(ATTRIBUTES + [ENGINE_VERSION], changes, params.get("apply_immediately"))
+    password = password_change(cluster, params)
+    if password:
+        changes.append(password)
     return changes, major_upgrade, notice, error
 
 

@@ -21,7 +21,9 @@ description:
   - A higher major version in O(engine_version) is a major version upgrade, impact V(major-upgrade). It runs only
     with O(allow_major_version_upgrade=true), at once, with the new family's parameter group in
     O(db_cluster_parameter_group_name), and the module waits until the cluster runs the new version.
-  - The master password is managed in AWS Secrets Manager by default.
+  - The master password is managed in AWS Secrets Manager by default. A password of your own
+    (O(manage_master_user_password=false)) is sent when the cluster is created; a changed one is applied only with
+    O(update_password=always), and then on every run, as AWS cannot say whether it changed.
 author:
   - Vitality platform team (@vitality)
 options:
@@ -84,9 +86,29 @@ options:
   master_user_password:
     description:
       - The master password, when O(manage_master_user_password=false).
-      - Set when the cluster is created, or when the cluster moves from a managed password to this one.
-        It is never read back, so it is not compared on later runs.
+      - Set when the cluster is created, or when the cluster moves from a managed password to this one, and on every
+        run with O(update_password=always). AWS never returns it, so it is never compared.
+      - It never appears in the result, the diff or an error message.
     type: str
+  update_password:
+    description:
+      - When O(master_user_password) is sent to AWS. Omitting it is V(on_create).
+      - V(on_create) sends it only when the cluster is created, and when the cluster moves from a password kept in
+        Secrets Manager to this one (AWS needs the password for that move). A changed O(master_user_password) is not
+        applied, and a re-run reports no change.
+      - V(always) also sends it to an existing cluster whose password is self-managed, with ModifyDBCluster and
+        ApplyImmediately, so a new password takes effect at once; on Aurora this needs no reboot and causes no
+        outage. AWS never returns a password, so the module cannot tell whether it differs, and every run with
+        V(always), check mode included, plans the change and reports C(changed). RV(changes) lists it as
+        C(master_user_password) with impact V(online) and the placeholder "(hidden)" as its before and after values,
+        and a note that says so. Use V(always) for the run that changes the password, not on every run.
+      - With V(always), when the same run has changes held for the maintenance window (O(apply_immediately=false)),
+        the password is sent first in a request of its own, so that those changes stay held; the module then waits
+        until the cluster is available again, whatever O(wait) says, as AWS modifies no cluster that is modifying.
+      - Ignored with O(manage_master_user_password=true), where RDS keeps the password in Secrets Manager.
+    type: str
+    choices: [always, on_create]
+    default: on_create
   master_user_secret_kms_key_id:
     description:
       - KMS key for the Secrets Manager secret that holds the master password. Defaults to the account's
@@ -200,6 +222,8 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 notes:
   - Supports check mode and diff mode. The master password never appears in the result or the diff.
+  - With O(update_password=always) and O(manage_master_user_password=false), every run reports C(changed) and sends the
+    password again, as AWS gives no way to compare it.
   - Instances are never publicly accessible; see M(vitality.aurora.aurora_instance).
 """
 
@@ -238,6 +262,13 @@ EXAMPLES = r"""
     vpc_security_group_ids: [sg-0123456789abcdef0]
     db_cluster_parameter_group_name: vitality-dev-aurora-pg16
 
+- name: Apply a new self-managed master password now (reports changed on every run with update_password=always)
+  vitality.aurora.aurora_cluster:
+    db_cluster_identifier: vitality-dev-aurora
+    manage_master_user_password: false
+    master_user_password: "{{ vault_aurora_master_password }}"
+    update_password: always
+
 - name: Delete the cluster, keeping a final snapshot
   vitality.aurora.aurora_cluster:
     db_cluster_identifier: vitality-dev-aurora
@@ -260,7 +291,10 @@ cluster:
     master_user_secret:
       secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-abc
 changes:
-  description: What the run changed, or in check mode would change, each with its impact.
+  description:
+    - What the run changed, or in check mode would change, each with its impact.
+    - A master password sent with O(update_password=always) is listed as C(master_user_password), with the placeholder
+      "(hidden)" as before and after, C(when=now) and a C(note) saying it is sent on every run; never the password.
   returned: always
   type: list
   elements: dict
@@ -269,6 +303,14 @@ changes:
       before: 7
       after: 14
       impact: online
+    - attribute: master_user_password
+      before: (hidden)
+      after: (hidden)
+      impact: online
+      when: now
+      note: >-
+        update_password=always: AWS never returns the password to compare it, so it is sent, and reported as a
+        change, on every run
 pending_modified_values:
   description: Changes AWS has accepted but will apply later (maintenance window or reboot).
   returned: when O(state=present)
@@ -380,12 +422,16 @@ def modify_request(identifier, changes, params):
         elif change["attribute"] == "master_user_secret_kms_key_id":
             request["MasterUserSecretKmsKeyId"] = change["after"]
             request["ManageMasterUserPassword"] = True
+        elif change["attribute"] == "master_user_password":
+            request["MasterUserPassword"] = params["master_user_password"]
     if request.get("ManageMasterUserPassword") is True and params["master_user_secret_kms_key_id"]:
         request["MasterUserSecretKmsKeyId"] = params["master_user_secret_kms_key_id"]
     if request.get("ManageMasterUserPassword") is False:
         request["MasterUserPassword"] = params["master_user_password"]
     request["DBClusterIdentifier"] = identifier
-    request["ApplyImmediately"] = params["apply_immediately"]
+    # A password sent with update_password=always takes effect now: it is why the run was asked for.
+    password_now = any(change["attribute"] == "master_user_password" for change in changes)
+    request["ApplyImmediately"] = True if password_now else params["apply_immediately"]
     return request
 
 
@@ -423,6 +469,11 @@ def restore_request(identifier, params):
 def wait_available(module, api, identifier):
     if not module.params["wait"]:
         return read_cluster(api, identifier)
+    return wait_modifiable(module, api, identifier)
+
+
+def wait_modifiable(module, api, identifier):
+    """Wait, whatever wait says, until the cluster is available: AWS modifies no cluster that is modifying."""
     return wait_or_fail(
         module,
         lambda: read_cluster(api, identifier),
@@ -578,6 +629,13 @@ def ensure_present(module, api, kms):
     if attribute_changes and cluster.get("Status") != "available":
         # AWS refuses to modify a cluster that is still creating or modifying.
         cluster = wait_available(module, api, identifier)
+    password = [c for c in attribute_changes if c["attribute"] == "master_user_password"]
+    if password and any(c.get("when") == "maintenance-window" for c in attribute_changes):
+        # ApplyImmediately applies every change of its request: the password goes alone, first, so that
+        # the changes held for the maintenance window stay held.
+        api.call("modify_db_cluster", context=context, **modify_request(identifier, password, params))
+        attribute_changes = [c for c in attribute_changes if c["attribute"] != "master_user_password"]
+        cluster = wait_modifiable(module, api, identifier)
     if attribute_changes:
         api.call("modify_db_cluster", context=context, **modify_request(identifier, attribute_changes, params))
     apply_rds_tags(api, cluster["DBClusterArn"], to_set, to_remove, context)

@@ -24,6 +24,10 @@ description:
   - Settings it does not compare (a named KMS key, Enhanced Monitoring, a security group rule it does not model) make
     RV(in_sync) false with the reason in RV(unchecked), so that the modules that converge the stack decide.
   - Check mode compares only, and never creates.
+  - It never modifies a resource that exists. With O(cluster.update_password=always) and a self-managed master
+    password (O(cluster.manage_master_user_password=false)), an existing cluster is therefore never in sync, as AWS
+    never returns the password to compare it; RV(drift) names C(master_user_password) (its values hidden) on every
+    run, and the M(vitality.aurora.aurora_cluster) task, given the same O(cluster.update_password), applies it.
 author:
   - Vitality platform team (@vitality)
 options:
@@ -148,6 +152,20 @@ options:
         description: Whether AWS Secrets Manager holds the master password.
         type: bool
         default: true
+      update_password:
+        description:
+          - When O(master_user_password) is sent to AWS, as in M(vitality.aurora.aurora_cluster). Omitting it is
+            V(on_create).
+          - V(on_create) sends it only in the request that creates the cluster; a changed password is not a
+            difference, so an existing cluster can be in sync.
+          - V(always) makes an existing cluster with a self-managed password a difference on every run (RV(drift)
+            names C(master_user_password), its values hidden, and RV(in_sync) is false), so that the role's
+            M(vitality.aurora.aurora_cluster) task applies it. Creating the stack sends the password once, with the
+            cluster's create request, whatever this says.
+          - Ignored with O(cluster.manage_master_user_password=true).
+        type: str
+        choices: [always, on_create]
+        default: on_create
       master_user_secret_kms_key_id:
         description: The KMS key of the secret.
         type: str
@@ -195,7 +213,9 @@ options:
         type: dict
   master_user_password:
     description:
-      - The master password, when O(cluster.manage_master_user_password=false); used only to create the cluster.
+      - The master password, when O(cluster.manage_master_user_password=false); sent only to create the cluster, as
+        this module never modifies an existing one (see O(cluster.update_password)).
+      - It never appears in the result.
     type: str
   instances:
     description:
@@ -309,7 +329,10 @@ in_sync:
   returned: always
   type: bool
 drift:
-  description: What differs on the first resource found differing (the check stops there).
+  description:
+    - What differs on the first resource found differing (the check stops there).
+    - A master password to send with O(cluster.update_password=always) is C(attribute=master_user_password), with
+      the placeholder "(hidden)" as before and after.
   returned: always
   type: list
   elements: dict

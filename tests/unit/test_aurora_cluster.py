@@ -1,3 +1,6 @@
+import inspect
+import json
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -239,3 +242,202 @@ def test_final_snapshot_names_are_unique_per_second_and_overridable():
     params = {"db_cluster_identifier": "vitality-dev-aurora", "final_snapshot_identifier": None}
     assert m.final_snapshot_name(params, when) == "vitality-dev-aurora-final-20261125-061500"
     assert m.final_snapshot_name(dict(params, final_snapshot_identifier="mine")) == "mine"
+
+
+# --- update_password: the whole run against botocore's Stubber, which fails on any call not expected ---
+
+PASSWORD = "N3w-Self-Managed-Passw0rd"
+ARN = "arn:aws:rds:us-east-1:123456789012:cluster:c"
+# A cluster whose master password is self-managed: AWS describes no MasterUserSecret.
+SELF_MANAGED = dict(
+    {key: value for key, value in DESCRIBED.items() if key != "MasterUserSecret"},
+    Status="available",
+    DBClusterArn=ARN,
+    TagList=[{"Key": "Project", "Value": "vitality"}],
+)
+
+
+class Exited(Exception):
+    def __init__(self, result):
+        super().__init__("exit_json")
+        self.result = result
+
+
+class RunModule:
+    """What ensure_present uses of AnsibleAWSModule; exit_json and fail_json end the run with the result."""
+
+    def __init__(self, check_mode=False, **params):
+        self.check_mode = check_mode
+        self.params = {
+            **BASE_PARAMS,
+            "manage_master_user_password": False,
+            "master_user_password": PASSWORD,
+            "update_password": "on_create",
+            "allow_major_version_upgrade": False,
+            "db_instance_parameter_group_name": None,
+            "restore_from_snapshot": None,
+            "restore_from_cluster": None,
+            "purge_tags": True,
+            "wait": True,
+            "wait_timeout": 60,
+            "wait_max_poll_interval": 0.1,
+            **params,
+        }
+
+    def exit_json(self, **result):
+        raise Exited(result)
+
+    def fail_json(self, **result):
+        raise Exited(dict(result, failed=True))
+
+    def fail_json_aws(self, exception, msg):
+        raise Exited({"failed": True, "msg": f"{msg}: {exception}"})
+
+
+def no_kms():
+    raise AssertionError("no KMS call expected")
+
+
+@pytest.fixture
+def rds():
+    client = boto3.client("rds", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def expect_describe(stubber, cluster):
+    stubber.add_response("describe_db_clusters", {"DBClusters": [cluster]}, {"DBClusterIdentifier": "c"})
+
+
+def converge(client, module):
+    with pytest.raises(Exited) as exited:
+        m.ensure_present(module, AwsApi(module, "rds", client=client), no_kms)
+    return exited.value.result
+
+
+def assert_password_hidden(result):
+    assert PASSWORD not in json.dumps(result, default=str)
+
+
+def test_on_create_never_sends_a_changed_password_to_an_existing_cluster(rds):
+    client, stubber = rds
+    expect_describe(stubber, SELF_MANAGED)  # the only call: no ModifyDBCluster
+    result = converge(client, RunModule(update_password="on_create"))
+    assert result["changed"] is False and result["changes"] == []
+    assert_password_hidden(result)
+
+
+def test_always_sends_the_password_in_one_modify_applied_immediately(rds):
+    client, stubber = rds
+    expect_describe(stubber, SELF_MANAGED)
+    stubber.add_response(
+        "modify_db_cluster",
+        {"DBCluster": SELF_MANAGED},
+        {"DBClusterIdentifier": "c", "MasterUserPassword": PASSWORD, "ApplyImmediately": True},
+    )
+    expect_describe(stubber, SELF_MANAGED)  # the wait until available
+    # apply_immediately=false does not hold the password: the run was asked to apply it.
+    result = converge(client, RunModule(update_password="always", apply_immediately=False))
+    assert result["changed"] is True
+    (change,) = result["changes"]
+    assert change["attribute"] == "master_user_password"
+    assert (change["before"], change["after"], change["impact"], change["when"]) == (
+        "(hidden)",
+        "(hidden)",
+        "online",
+        "now",
+    )
+    assert "every run" in change["note"]
+    assert "master_user_password" not in result["diff"]["after"]
+    assert_password_hidden(result)
+
+
+def test_always_in_check_mode_plans_the_change_without_any_modifying_call(rds):
+    client, stubber = rds
+    expect_describe(stubber, SELF_MANAGED)  # the only call
+    result = converge(client, RunModule(check_mode=True, update_password="always"))
+    assert result["changed"] is True
+    assert [(c["attribute"], c["impact"]) for c in result["changes"]] == [("master_user_password", "online")]
+    assert_password_hidden(result)
+
+
+def test_always_sends_the_password_alone_first_when_other_changes_wait_for_the_maintenance_window(rds):
+    client, stubber = rds
+    expect_describe(stubber, SELF_MANAGED)
+    stubber.add_response(
+        "modify_db_cluster",
+        {"DBCluster": SELF_MANAGED},
+        {"DBClusterIdentifier": "c", "MasterUserPassword": PASSWORD, "ApplyImmediately": True},
+    )
+    expect_describe(stubber, SELF_MANAGED)  # available again before the next modification
+    stubber.add_response(
+        "modify_db_cluster",
+        {"DBCluster": SELF_MANAGED},
+        {"DBClusterIdentifier": "c", "EngineVersion": "16.8", "ApplyImmediately": False},
+    )
+    expect_describe(stubber, SELF_MANAGED)
+    result = converge(client, RunModule(update_password="always", apply_immediately=False, engine_version="16.8"))
+    when = {c["attribute"]: c["when"] for c in result["changes"]}
+    assert when == {"engine_version": "maintenance-window", "master_user_password": "now"}
+    assert_password_hidden(result)
+
+
+def test_always_warns_that_applying_now_may_also_apply_what_is_pending():
+    pending = dict(SELF_MANAGED, PendingModifiedValues={"EngineVersion": "16.8"})
+    change = cluster_settings.password_change(
+        pending, dict(update_password="always", manage_master_user_password=False)
+    )
+    assert "pending EngineVersion" in change["note"]
+    change = cluster_settings.password_change(
+        pending, dict(update_password="always", manage_master_user_password=False, apply_immediately=True)
+    )
+    assert "pending" not in change["note"]
+
+
+@pytest.mark.parametrize("update_password", ["on_create", "always"])
+def test_taking_over_a_managed_password_sends_it_once_with_the_switch(rds, update_password):
+    """AWS needs MasterUserPassword to turn ManageMasterUserPassword off; update_password changes nothing there."""
+    client, stubber = rds
+    managed = dict(SELF_MANAGED, MasterUserSecret={"SecretArn": "arn:secret", "KmsKeyId": "k"})
+    expect_describe(stubber, managed)
+    stubber.add_response(
+        "modify_db_cluster",
+        {"DBCluster": SELF_MANAGED},
+        {
+            "DBClusterIdentifier": "c",
+            "ManageMasterUserPassword": False,
+            "MasterUserPassword": PASSWORD,
+            "ApplyImmediately": True,
+        },
+    )
+    expect_describe(stubber, SELF_MANAGED)
+    result = converge(client, RunModule(update_password=update_password))
+    assert [c["attribute"] for c in result["changes"]] == ["manage_master_user_password"]
+    assert_password_hidden(result)
+
+
+def test_a_managed_password_is_never_sent_whatever_update_password_says():
+    managed = dict(SELF_MANAGED, MasterUserSecret={"SecretArn": "arn:secret"})
+    params = dict(BASE_PARAMS, update_password="always")
+    changes, _upgrade, _notice, _error = cluster_settings.plan_cluster_changes(managed, params)
+    assert changes == []
+
+
+def test_a_failed_password_change_does_not_quote_the_password(rds):
+    client, stubber = rds
+    expect_describe(stubber, SELF_MANAGED)
+    stubber.add_client_error(
+        "modify_db_cluster", service_error_code="InvalidParameterValue", service_message="The password is invalid"
+    )
+    result = converge(client, RunModule(update_password="always"))
+    assert result["failed"] is True and "ModifyDBCluster failed for cluster c" in result["msg"]
+    assert_password_hidden(result)
+
+
+def test_update_password_is_on_create_when_omitted_and_the_password_stays_secret():
+    assert cluster_settings.SETTING_OPTIONS["update_password"] == dict(
+        type="str", choices=["always", "on_create"], default="on_create", no_log=False
+    )
+    assert "update_password" in m.DOCUMENTATION and "default: on_create" in m.DOCUMENTATION
+    assert 'master_user_password=dict(type="str", no_log=True)' in inspect.getsource(m.main)

@@ -1,6 +1,7 @@
 """aurora_stack's comparison on canned AWS descriptions (the same shapes AWS returns)."""
 
 import copy
+import json
 
 import pytest
 
@@ -499,3 +500,110 @@ def test_a_parameter_the_family_lacks_fails_the_create_as_the_module_does():
     }
     with pytest.raises(AssertionError, match=r"parameters\.rds\.force_ssl is not a parameter of parameter group pg"):
         create(ec2, rds)
+
+
+# --- cluster.update_password: aurora_stack never modifies an existing cluster, so `always` is a difference ---
+
+PASSWORD = "N3w-Self-Managed-Passw0rd"
+
+
+def self_managed(update_password):
+    """Answers and wanted state of an in-sync stack whose cluster has a self-managed master password."""
+    ec2, rds = in_sync_answers()
+    del cluster(rds)["MasterUserSecret"]
+    cluster(rds)["StorageEncrypted"] = True  # the argument spec's default, which main() applies
+    wanted = params()
+    wanted["cluster"].update(manage_master_user_password=False, update_password=update_password)
+    wanted["master_user_password"] = PASSWORD
+    return ec2, rds, wanted
+
+
+def test_on_create_leaves_a_self_managed_password_in_sync():
+    ec2, rds, wanted = self_managed("on_create")
+    _found, drift, unchecked, _calls = compare(ec2, rds, wanted)
+    assert (drift, unchecked) == ([], [])
+
+
+def test_always_makes_a_self_managed_password_a_difference_its_values_hidden():
+    ec2, rds, wanted = self_managed("always")
+    found, drift, unchecked, _calls = compare(ec2, rds, wanted)
+    assert unchecked == []
+    assert drift == [
+        {"resource": "cluster c", "attribute": "master_user_password", "before": "(hidden)", "after": "(hidden)"}
+    ]
+    assert PASSWORD not in json.dumps([found, drift])
+
+
+def test_always_leaves_a_password_kept_in_secrets_manager_alone():
+    wanted = params()
+    wanted["cluster"]["update_password"] = "always"
+    assert compare(*in_sync_answers(), wanted)[1:3] == ([], [])
+
+
+class StackModule:
+    """AnsibleAWSModule as main() uses it: the argument spec's own validation and defaults, exit_json ends the run."""
+
+    given = {}
+
+    def __init__(self, argument_spec, supports_check_mode):
+        from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+        validated = ArgumentSpecValidator(argument_spec).validate(self.given)
+        assert validated.error_messages == []
+        self.params = validated.validated_parameters
+        self.check_mode = False
+
+    def exit_json(self, **result):
+        raise Exited(result)
+
+    def fail_json(self, msg, **result):
+        raise AssertionError(msg)
+
+
+class Exited(Exception):
+    def __init__(self, result):
+        super().__init__("exit_json")
+        self.result = result
+
+
+def run_main(monkeypatch, ec2_answers, rds_answers, given):
+    apis = {"ec2": CannedApi(ec2_answers), "rds": CannedApi(rds_answers)}
+    monkeypatch.setattr(StackModule, "given", given)
+    monkeypatch.setattr(m, "AnsibleAWSModule", StackModule)
+    monkeypatch.setattr(m, "AwsApi", lambda module, service: apis[service])
+    with pytest.raises(Exited) as exited:
+        m.main()
+    return exited.value.result, apis
+
+
+def test_the_module_reports_always_as_not_in_sync_without_any_call_that_modifies(monkeypatch):
+    ec2, rds, wanted = self_managed("always")
+    result, apis = run_main(monkeypatch, ec2, rds, wanted)
+    assert (result["in_sync"], result["changed"], result["created"]) == (False, False, False)
+    assert result["drift"][0]["attribute"] == "master_user_password"
+    assert [
+        name for name, _r in apis["ec2"].requests + apis["rds"].requests if not name.startswith(("describe_", "list_"))
+    ] == []
+    assert PASSWORD not in json.dumps(result, default=str)
+
+
+def test_update_password_defaults_to_on_create(monkeypatch):
+    assert m.ARGUMENT_SPEC["master_user_password"]["no_log"] is True
+    assert m.ARGUMENT_SPEC["cluster"]["options"]["update_password"]["default"] == "on_create"
+    ec2, rds, wanted = self_managed("on_create")
+    del wanted["cluster"]["update_password"]
+    result, _apis = run_main(monkeypatch, ec2, rds, wanted)
+    assert result["in_sync"] is True and result["drift"] == []
+
+
+def test_creating_the_stack_sends_the_password_once_whatever_update_password_says(monkeypatch):
+    ec2, rds = empty_stack_answers()
+    wanted = params()
+    wanted["cluster"].update(manage_master_user_password=False, update_password="always")
+    wanted.update(master_user_password=PASSWORD, create_when_absent=True)
+    result, apis = run_main(monkeypatch, ec2, rds, wanted)
+    assert result["created"] is True
+    (created,) = requests(apis["rds"], "create_db_cluster")
+    assert created["MasterUserPassword"] == PASSWORD and "ManageMasterUserPassword" not in created
+    assert requests(apis["rds"], "modify_db_cluster") == []
+    assert PASSWORD not in json.dumps(result, default=str)
