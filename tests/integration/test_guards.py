@@ -1,0 +1,169 @@
+"""Every safety guard holds whatever form its value takes: a YAML boolean, a YAML string, `-e name=value`
+(always a string) or `-e` JSON. Each refusal names the variable and the rule, and makes no mutating AWS call;
+each override lifts exactly its own guard, and an override given as "false" in any form lifts nothing.
+
+The YAML forms run as one playbook over one host per case (host variables in a generated inventory), the `-e`
+forms as one run each (extra vars apply to every host). Lifted guards run in check mode: they must pass the
+checks and still change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from local_aws import REPO_ROOT, RecordedAws
+
+DEV_VARS = yaml.safe_load((REPO_ROOT / "inventories/dev/group_vars/aurora.yml").read_text())
+PUBLIC_RULE = [{"proto": "tcp", "ports": [5432], "cidr_ip": "0.0.0.0/1"}]
+
+# guard: (variables that trip it, as typed values; text the refusal contains; override variable or None)
+GUARDS = {
+    "encryption": (
+        {"aurora_cluster_storage_encrypted": False},
+        "aurora_cluster_storage_encrypted=false would store data unencrypted",
+        "aurora_cluster_allow_unencrypted_storage",
+    ),
+    "tls": (
+        {"aurora_cluster_parameters": {"rds.force_ssl": 0}},
+        "set aurora_cluster_allow_plaintext_transport=true",
+        "aurora_cluster_allow_plaintext_transport",
+    ),
+    "prod-deletion-protection": (
+        {"aurora_cluster_environment": "prod", "aurora_cluster_deletion_protection": False},
+        "aurora_cluster_deletion_protection=false in prod",
+        "aurora_cluster_allow_prod_without_deletion_protection",
+    ),
+    "public-ingress": (
+        {"aurora_cluster_db_security_group_extra_ingress": PUBLIC_RULE},
+        "aurora_cluster_db_security_group_extra_ingress[0].cidr_ip='0.0.0.0/1'",
+        "aurora_cluster_allow_public_ingress",
+    ),
+    "managed-password": (
+        {"aurora_cluster_manage_master_user_password": False},
+        "aurora_cluster_master_user_password is empty while aurora_cluster_manage_master_user_password=false",
+        None,
+    ),
+}
+
+
+def yaml_string(value):
+    """The value as a YAML user would quote it: booleans and numbers as strings."""
+    if isinstance(value, bool):
+        return "false" if not value else "yes"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: yaml_string(item) for key, item in value.items()}
+    return value
+
+
+def key_value(value):
+    """The text after `name=` on an `-e name=value` command line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    with RecordedAws(tmp_path_factory.mktemp("recording") / "moto_recording") as aws:
+        aws.reset_and_seed()
+        yield aws
+
+
+def mutating(aws):
+    reads = ("Describe", "List", "Get")
+    return [action for action, unused in aws.calls() if not action.startswith(reads)]
+
+
+def host_failures(stdout):
+    """{host: the failure line} for every host that failed."""
+    failures = {}
+    for line in stdout.splitlines():
+        if line.startswith("fatal: ["):
+            failures[line[len("fatal: [") : line.index("]")]] = line
+    return failures
+
+
+def write_inventory(directory: Path, cases: dict[str, dict]) -> Path:
+    hosts = {name: dict(DEV_VARS, ansible_connection="local", **variables) for name, variables in cases.items()}
+    path = directory / "hosts.yml"
+    path.write_text(yaml.safe_dump({"aurora": {"hosts": hosts}}))
+    return path
+
+
+def run(aws, inventory, extra_vars=None, check=False):
+    aws.record_from_now()
+    result = aws.run_playbook("playbooks/provision.yml", inventory, extra_vars=extra_vars, check=check)
+    return result, mutating(aws)
+
+
+def test_yaml_forms_trip_every_guard_and_only_a_true_override_lifts_it(recorded, tmp_path):
+    cases, expected = {}, {}
+    for guard, (variables, message, override) in GUARDS.items():
+        cases[f"{guard}-yaml-typed"] = variables
+        cases[f"{guard}-yaml-string"] = {k: yaml_string(v) for k, v in variables.items()}
+        expected[f"{guard}-yaml-typed"] = expected[f"{guard}-yaml-string"] = message
+        if override:
+            for form, no in (("typed", False), ("string", "false"), ("word", "No")):
+                cases[f"{guard}-override-{form}-false"] = dict(variables, **{override: no})
+                expected[f"{guard}-override-{form}-false"] = message
+    result, calls = run(recorded, write_inventory(tmp_path, cases))
+    failures = host_failures(result.stdout)
+    assert calls == [], calls
+    for host, message in expected.items():
+        assert host in failures, f"{host} was not refused\n{result.stdout[-3000:]}"
+        assert message in failures[host], failures[host]
+        assert "Type and check every setting" in result.stdout
+
+
+def test_yaml_forms_of_a_true_override_lift_only_their_guard(recorded, tmp_path):
+    cases = {}
+    for guard, (variables, _message, override) in GUARDS.items():
+        if override:
+            cases[f"{guard}-override-typed"] = dict(variables, **{override: True})
+            cases[f"{guard}-override-string"] = dict(variables, **{override: "yes"})
+    cases["managed-password-on-as-string"] = {"aurora_cluster_manage_master_user_password": "True"}
+    result, calls = run(recorded, write_inventory(tmp_path, cases), check=True)
+    assert calls == [], calls
+    # Each lifted guard passed the checks; whatever else fails later (one stack name for many hosts in check
+    # mode), it is not the settings check.
+    failures = host_failures(result.stdout)
+    for host in cases:
+        assert "Invalid settings" not in failures.get(host, ""), failures[host]
+
+
+def extra_vars(form, variables):
+    if form == "json":
+        return json.dumps({k: yaml_string(v) for k, v in variables.items()})
+    return " ".join(f"{k}='{key_value(v)}'" for k, v in variables.items())
+
+
+@pytest.mark.parametrize("form", ["key=value", "json"])
+@pytest.mark.parametrize("guard", sorted(GUARDS))
+def test_extra_vars_forms_trip_every_guard_and_a_false_override_lifts_nothing(recorded, guard, form):
+    variables, message, override = GUARDS[guard]
+    attempts = [variables] + ([dict(variables, **{override: False})] if override else [])
+    for attempt in attempts:
+        result, calls = run(recorded, "inventories/dev", extra_vars=extra_vars(form, attempt))
+        assert result.returncode != 0
+        assert message in result.stdout, result.stdout[-3000:]
+        assert calls == [], calls
+
+
+@pytest.mark.parametrize("form", ["key=value", "json"])
+@pytest.mark.parametrize("guard", sorted(g for g in GUARDS if GUARDS[g][2]))
+def test_extra_vars_forms_of_a_true_override_lift_the_guard(recorded, guard, form):
+    variables, _message, override = GUARDS[guard]
+    result, calls = run(
+        recorded, "inventories/dev", extra_vars=extra_vars(form, dict(variables, **{override: True})), check=True
+    )
+    assert "Invalid settings" not in result.stdout, result.stdout[-3000:]
+    assert "TASK [vitality.aurora.aurora_cluster : Compare the whole stack" in result.stdout
+    assert calls == [], calls
