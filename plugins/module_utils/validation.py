@@ -5,11 +5,18 @@
 Every check returns a message naming the setting, the offending value (never
 for a secret) and the rule, or None. The role calls ``stack_errors`` through
 the ``vitality.aurora.stack_errors`` filter; the modules call the single checks.
+
+``stack_errors`` judges typed values only: each variable it reads must already
+have the Python type ``roles/aurora_cluster/meta/argument_specs.yml`` declares
+(``SETTING_TYPES``). A string where a bool belongs ("false") is a programming
+error of the caller and raises TypeError instead of being read for its truth.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import unicodedata
 
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import poll_interval_error
@@ -31,21 +38,149 @@ AURORA_POSTGRESQL_16_INSTANCE_CLASSES = frozenset(
     + ["db.t3.medium", "db.t3.large", "db.t4g.medium", "db.t4g.large", "db.serverless"]
 )
 
-# Names RDS keeps for itself, and PostgreSQL keywords that cannot name a database or a role.
-RDS_RESERVED_NAMES = frozenset(
-    [
-        "rdsadmin",
-        "rds_superuser",
-        "rdsrepladmin",
-        "rds_replication",
-        "rds_password",
-        "rdstopmgr",
-        "postgres",
-        "template0",
-        "template1",
-        "pg_signal_backend",
-    ]
-)
+# The type argument_specs.yml declares for every variable stack_errors reads: "str", "int", "float", "bool",
+# "dict", or "list[<element type>]". tests/unit/test_validation_guards.py fails when the two disagree.
+SETTING_TYPES = {
+    "aurora_cluster_environment": "str",
+    "aurora_cluster_aws_region": "str",
+    "aurora_cluster_identifier": "str",
+    "aurora_cluster_writer_identifier": "str",
+    "aurora_cluster_reader_identifier_prefix": "str",
+    "aurora_cluster_reader_count": "int",
+    "aurora_cluster_parameter_group_name": "str",
+    "aurora_cluster_parameter_group_family": "str",
+    "aurora_cluster_subnet_group_name": "str",
+    "aurora_cluster_database_name": "str",
+    "aurora_cluster_master_username": "str",
+    "aurora_cluster_manage_master_user_password": "bool",
+    "aurora_cluster_master_user_password": "str",
+    "aurora_cluster_master_user_secret_kms_key_id": "str",
+    "aurora_cluster_engine_version": "str",
+    "aurora_cluster_instance_class": "str",
+    "aurora_cluster_private_subnet_names": "list[str]",
+    "aurora_cluster_backup_retention_period": "int",
+    "aurora_cluster_port": "int",
+    "aurora_cluster_preferred_backup_window": "str",
+    "aurora_cluster_preferred_maintenance_window": "str",
+    "aurora_cluster_db_security_group_extra_ingress": "list[dict]",
+    "aurora_cluster_default_parameters": "dict",
+    "aurora_cluster_parameters": "dict",
+    "aurora_cluster_storage_encrypted": "bool",
+    "aurora_cluster_kms_key_id": "str",
+    "aurora_cluster_deletion_protection": "bool",
+    "aurora_cluster_cloudwatch_logs_exports": "list[str]",
+    "aurora_cluster_performance_insights_enabled": "bool",
+    "aurora_cluster_performance_insights_retention_period": "int",
+    "aurora_cluster_performance_insights_kms_key_id": "str",
+    "aurora_cluster_monitoring_interval": "int",
+    "aurora_cluster_backup_start_window_minutes": "int",
+    "aurora_cluster_backup_retention_days": "int",
+    "aurora_cluster_default_tags": "dict",
+    "aurora_cluster_tags": "dict",
+    "aurora_cluster_wait_timeout": "int",
+    "aurora_cluster_wait_max_poll_interval": "float",
+    "aurora_cluster_allow_plaintext_transport": "bool",
+    "aurora_cluster_allow_unencrypted_storage": "bool",
+    "aurora_cluster_allow_prod_without_deletion_protection": "bool",
+    "aurora_cluster_allow_public_ingress": "bool",
+}
+
+# What stack_errors assumes for a variable the caller leaves out: the argument spec's default where it is a
+# constant; "" for the Region (required by the spec; without it the Region of a KMS key ARN is not compared) and
+# {} for the default tags (a template in the spec). Every other variable it reads must be given.
+SETTING_DEFAULTS = {
+    "aurora_cluster_aws_region": "",
+    "aurora_cluster_master_user_password": "",
+    "aurora_cluster_master_user_secret_kms_key_id": "",
+    "aurora_cluster_db_security_group_extra_ingress": [],
+    "aurora_cluster_default_parameters": {"rds.force_ssl": 1},
+    "aurora_cluster_parameters": {},
+    "aurora_cluster_kms_key_id": "",
+    "aurora_cluster_cloudwatch_logs_exports": ["postgresql"],
+    "aurora_cluster_performance_insights_enabled": False,
+    "aurora_cluster_performance_insights_retention_period": 7,
+    "aurora_cluster_performance_insights_kms_key_id": "",
+    "aurora_cluster_monitoring_interval": 0,
+    "aurora_cluster_backup_start_window_minutes": 60,
+    "aurora_cluster_backup_retention_days": 35,
+    "aurora_cluster_default_tags": {},
+    "aurora_cluster_tags": {},
+    "aurora_cluster_wait_timeout": 3600,
+    "aurora_cluster_wait_max_poll_interval": 20.0,
+    "aurora_cluster_allow_plaintext_transport": False,
+    "aurora_cluster_allow_unencrypted_storage": False,
+    "aurora_cluster_allow_prod_without_deletion_protection": False,
+    "aurora_cluster_allow_public_ingress": False,
+}
+
+# Never quoted in a message, not even in a TypeError.
+SECRET_SETTINGS = frozenset(["aurora_cluster_master_user_password"])
+
+# A float setting takes an int too (20 is 20.0); bool is never an int here although Python says it is one.
+_PYTHON_TYPES = {"str": (str,), "int": (int,), "float": (float, int), "bool": (bool,), "list": (list,), "dict": (dict,)}
+_EMPTY = {"str": str, "list": list, "dict": dict}
+
+
+def _declared(key):
+    kind, _, element = SETTING_TYPES[key].partition("[")
+    return kind, element.rstrip("]") or None
+
+
+def _has_type(value, kind):
+    if isinstance(value, bool) and kind != "bool":
+        return False
+    return isinstance(value, _PYTHON_TYPES[kind])
+
+
+def _shown(key, value):
+    return "(value hidden)" if key in SECRET_SETTINGS else repr(value)
+
+
+def setting_type_errors(settings):
+    """Raise TypeError for a value of another type than its declaration; return the messages for null values.
+
+    A null (a YAML key with no value) reaches us untyped from the user: a str, list or dict one counts as
+    empty, a bool, int or float one or a null list element is refused with a message, as a user's mistake.
+    """
+    nulls = []
+    for key in SETTING_TYPES:
+        if key not in settings:
+            continue
+        value = settings[key]
+        kind, element = _declared(key)
+        if value is None:
+            if kind not in _EMPTY:
+                nulls.append(f"{key} is null (a YAML key with no value): give a {kind} or leave the variable out")
+            continue
+        if not _has_type(value, kind):
+            raise TypeError(
+                f"stack_errors: {key} is {type(value).__name__} {_shown(key, value)}, but argument_specs.yml "
+                f"declares it {kind}: convert every setting to its declared type before checking it"
+            )
+        for index, item in enumerate(value if element else ()):
+            if item is None:
+                nulls.append(f"{key}[{index}] is null (a YAML list item with no value): give a {element}")
+            elif not _has_type(item, element):
+                raise TypeError(
+                    f"stack_errors: {key}[{index}] is {type(item).__name__} {_shown(key, item)}, but "
+                    f"argument_specs.yml declares the elements of {key} {element}"
+                )
+    return nulls
+
+
+def _value(settings, key):
+    """The typed value of ``key``: its default when left out, an empty str/list/dict for a null one."""
+    value = settings.get(key, SETTING_DEFAULTS[key]) if key in SETTING_DEFAULTS else settings[key]
+    if value is None:
+        return _EMPTY[_declared(key)[0]]()
+    return value
+
+
+# --- Names -----------------------------------------------------------------------------------------------------
+
+# PostgreSQL's reserved key words (PostgreSQL 16 documentation, Appendix C, "reserved" and "reserved (can be
+# function or type)"). AWS documents for both DatabaseName and MasterUsername "Can't be a reserved word for the
+# chosen database engine" without a list of its own: these are that engine's reserved words.
 POSTGRESQL_RESERVED_WORDS = frozenset(
     """all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate
     collation column concurrently constraint create cross current_catalog current_date current_role
@@ -57,38 +192,88 @@ POSTGRESQL_RESERVED_WORDS = frozenset(
     when where window with""".split()
 )
 
-_PG_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
-_SUBNET_GROUP = re.compile(r"^[A-Za-z0-9._ -]{1,255}$")
-_PASSWORD_FORBIDDEN = set("/\"'@ ")
-_BACKUP_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-_MAINTENANCE_WINDOW = re.compile(
-    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
+# MasterUsername: 1 to 16 letters, digits or underscores, a letter first, not a word the engine reserves
+# (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/rds/aws.sdk.kotlin.services.rds.model/-create-db-instance-request/master-username.html).
+# Roles RDS creates in every Aurora PostgreSQL cluster: the master user cannot take one of their names
+# (rdsadmin is refused by CreateDBCluster itself; the others already exist when the master user is created).
+RDS_ROLE_NAMES = frozenset(
+    ["rdsadmin", "rds_superuser", "rdsrepladmin", "rds_replication", "rds_password", "rdstopmgr", "rds_iam", "rds_ad"]
 )
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MINUTES_PER_DAY = 24 * 60
-MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
-OPEN_TO_THE_WORLD = ("0.0.0.0/0", "::/0")
+# Names CreateDBCluster answers "cannot be used as it is a reserved word used by the engine" for Aurora
+# PostgreSQL although PostgreSQL does not reserve them. "postgres", the console's default, is accepted
+# (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.html;
+# admin refused, rdsadmin refused, postgres accepted, tried on AWS: https://github.com/aws-cloudformation/cfn-lint/pull/4425).
+RDS_RESERVED_MASTER_USERNAMES = frozenset(["admin"])
+# PostgreSQL refuses CREATE ROLE for these two names ("role name ... is reserved"), and every name starting
+# with pg_ (RDS answers 'role names starting with "pg_" are reserved by the PostgreSQL engine':
+# https://github.com/DataShades/ckan-aws-templates/issues/6).
+POSTGRESQL_RESERVED_ROLE_NAMES = frozenset(["public", "none"])
+# DatabaseName for Aurora PostgreSQL: 1 to 63 letters, digits or underscores, a letter first, not a word the engine
+# reserves (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/rds/aws.sdk.kotlin.services.rds.model/-create-db-instance-request/db-name.html).
+# Databases every Aurora PostgreSQL cluster already has besides postgres: creating one of these names again
+# fails. "postgres" itself is accepted by AWS (it is the database always created) and so here.
+EXISTING_DATABASES = frozenset(["template0", "template1", "rdsadmin"])
+
+_DATABASE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_MASTER_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
+_SUBNET_GROUP = re.compile(r"^[A-Za-z][A-Za-z0-9._ -]{0,254}$")
 
 
 def subnet_group_name_error(option, value):
     if not value or not _SUBNET_GROUP.match(value) or value.lower() == "default":
         return (
             f"{option}={value!r} is invalid: a DB subnet group name is 1 to 255 letters, digits, periods, "
-            "underscores, spaces or hyphens, and not 'default'"
+            "underscores, spaces or hyphens, starts with a letter, and is not 'default'"
         )
     return None
 
 
-def pg_name_error(option, value, what):
-    rule = (
-        f"a {what} is 1 to 63 letters, digits or underscores, starts with a letter, and is not a name RDS reserves "
-        "or a PostgreSQL reserved word"
-    )
-    if not value or not _PG_IDENTIFIER.match(value):
-        return f"{option}={value!r} is invalid: {rule}"
-    if value.lower() in RDS_RESERVED_NAMES or value.lower() in POSTGRESQL_RESERVED_WORDS:
-        return f"{option}={value!r} is reserved: {rule}"
+def lower_case_error(option, value, kind):
+    """RDS stores these names in lower case: one with capitals is never found again under the name asked for.
+
+    "This parameter is stored as a lowercase string" (DBClusterIdentifier, DBInstanceIdentifier,
+    DBClusterParameterGroupName, DBSubnetGroupName in the RDS API reference).
+    """
+    if value and value != value.lower():
+        return (
+            f"{option}={value!r} has upper-case letters: AWS stores a {kind} name in lower case, so the run "
+            f"would not find it again to compare; use {value.lower()!r}"
+        )
     return None
+
+
+def database_name_error(option, value):
+    rule = (
+        "a database name is 1 to 63 letters, digits or underscores, starts with a letter, and is not a PostgreSQL "
+        "reserved word"
+    )
+    if not value or not _DATABASE_NAME.match(value):
+        return f"{option}={value!r} is invalid: {rule}"
+    lower = value.lower()
+    if lower in POSTGRESQL_RESERVED_WORDS:
+        return f"{option}={value!r} is reserved: {rule}"
+    if lower in EXISTING_DATABASES:
+        return f"{option}={value!r} is reserved: every Aurora PostgreSQL cluster already has a database of that name"
+    return None
+
+
+def master_username_error(option, value):
+    rule = "a master user name is 1 to 16 letters, digits or underscores and starts with a letter"
+    if not value or not _MASTER_USERNAME.match(value):
+        return f"{option}={value!r} is invalid: {rule}"
+    lower = value.lower()
+    if lower in RDS_ROLE_NAMES:
+        return f"{option}={value!r} is reserved: RDS keeps that role name for itself"
+    if lower in RDS_RESERVED_MASTER_USERNAMES:
+        return f"{option}={value!r} is reserved: AWS refuses it as an Aurora PostgreSQL master user name"
+    if lower.startswith("pg_") or lower in POSTGRESQL_RESERVED_ROLE_NAMES:
+        return f"{option}={value!r} is reserved: PostgreSQL reserves public, none and every role name starting with pg_"
+    if lower in POSTGRESQL_RESERVED_WORDS:
+        return f"{option}={value!r} is reserved: {rule}, and is not a PostgreSQL reserved word"
+    return None
+
+
+_PASSWORD_FORBIDDEN = set("/\"'@ ")
 
 
 def password_error(option, value):
@@ -110,6 +295,35 @@ def instance_class_error(option, value):
             "(for example db.r6g.large, db.r7g.xlarge, db.t4g.medium)"
         )
     return None
+
+
+# An engine version is compared as text: "16.10" and "16.1" are different versions.
+_ENGINE_VERSION = re.compile(r"^(0|[1-9]\d*)(\.(0|[1-9]\d*))?$")
+
+
+def engine_version_errors(version_option, version, family_option, family):
+    major = version.split(".", 1)[0]
+    if not _ENGINE_VERSION.match(version) or major not in SUPPORTED_MAJOR_VERSIONS:
+        return [
+            f"{version_option}={version!r} is invalid: must be 16 or 16.x (Aurora PostgreSQL 16), "
+            "or 17.x for a major version upgrade"
+        ]
+    if family != f"aurora-postgresql{major}":
+        return [
+            f"{family_option}={family!r} does not match {version_option}={version!r}: must be aurora-postgresql{major}"
+        ]
+    return []
+
+
+# --- Windows ---------------------------------------------------------------------------------------------------
+
+_BACKUP_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_MAINTENANCE_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
+)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
 
 def backup_window_minutes(value):
@@ -178,45 +392,280 @@ def window_errors(backup_option, backup, maintenance_option, maintenance):
     return []
 
 
-def world_open_rule_errors(option, rules):
+# --- Ingress ---------------------------------------------------------------------------------------------------
+
+# Networks that never reach the internet: RFC 1918, RFC 6598 (carrier-grade NAT) and IPv6 unique local addresses.
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+_PRIVATE_TEXT = ", ".join(str(network) for network in PRIVATE_NETWORKS)
+# EC2 takes a CIDR as address/prefix length only: a bare address or a netmask is refused.
+_CIDR_TEXT = re.compile(r"^[0-9A-Fa-f:.]+/\d{1,3}$")
+
+
+def normalise_cidr(value):
+    """The canonical text of a CIDR, for comparing rules: '10.1.2.3/8' -> '10.0.0.0/8', 'FD00:0::/8' -> 'fd00::/8'.
+
+    Raises ValueError when ``value`` is not an IPv4 or IPv6 network.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a CIDR")
+    return str(ipaddress.ip_network(value.strip(), strict=False))
+
+
+def is_private_network(network):
+    """True when every address of ``network`` (an ipaddress network) is in PRIVATE_NETWORKS."""
+    return any(network.version == private.version and network.subnet_of(private) for private in PRIVATE_NETWORKS)
+
+
+def _cidr_error(where, cidr, version, allow_public):
+    example = "10.0.0.0/16" if version == 4 else "fd00::/8"
+    malformed = (
+        f"{where}={cidr!r} is malformed: a CIDR is an IPv{version} address, '/' and a prefix length "
+        f"(for example {example})"
+    )
+    if not isinstance(cidr, str) or not _CIDR_TEXT.match(cidr.strip()):
+        return malformed
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        return malformed
+    if network.version != version:
+        return f"{where}={cidr!r} is an IPv{network.version} CIDR: cidr_ip takes IPv4 CIDRs, cidr_ipv6 IPv6 ones"
+    if not allow_public and not is_private_network(network):
+        return (
+            f"{where}={cidr!r} is refused: {network} reaches addresses outside the private ranges ({_PRIVATE_TEXT}), "
+            "and the database is never open to the internet; allow a security group or a private CIDR instead, "
+            "or set aurora_cluster_allow_public_ingress=true to accept the risk"
+        )
+    return None
+
+
+def ingress_rule_errors(option, rules, allow_public=False):
+    """Every cidr_ip/cidr_ipv6 of the rules parsed as a network; one outside the private ranges is refused
+    unless ``allow_public``."""
     errors = []
     for index, rule in enumerate(rules or []):
-        for key in ("cidr_ip", "cidr_ipv6"):
-            values = rule.get(key) or []
-            for cidr in [values] if isinstance(values, str) else values:
-                if cidr in OPEN_TO_THE_WORLD:
-                    errors.append(
-                        f"{option}[{index}].{key}={cidr!r} is refused: the database is never open to the internet; "
-                        "allow a security group or a private CIDR instead"
-                    )
+        for key, version in (("cidr_ip", 4), ("cidr_ipv6", 6)):
+            values = rule.get(key)
+            if values is None or values == "" or values == []:
+                continue
+            if isinstance(values, list):
+                cidrs = [(f"{option}[{index}].{key}[{position}]", cidr) for position, cidr in enumerate(values)]
+            else:
+                cidrs = [(f"{option}[{index}].{key}", values)]
+            for where, cidr in cidrs:
+                error = _cidr_error(where, cidr, version, allow_public)
+                if error:
+                    errors.append(error)
     return errors
 
 
-def stack_errors(settings):
-    """Every rule the role's settings break. ``settings`` is a dict of the role's variables."""
-    s = settings
+# --- KMS -------------------------------------------------------------------------------------------------------
+
+_KMS_KEY_ID = re.compile(
+    r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|mrk-[0-9A-Fa-f]{32})$"
+)
+_KMS_ARN = re.compile(r"^arn:aws[-a-z]*:kms:((?:[a-z]+-){2,3}\d+):(\d{12}):(.+)$")
+# KMS: an alias name is alias/ then letters, digits, '/', '_' or '-', 256 characters at most; alias/aws/ names
+# AWS managed keys only (https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html). Key IDs, mrk-
+# multi-Region key IDs, key and alias ARNs: https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/kms/aws.sdk.kotlin.services.kms.model/-describe-key-request/key-id.html
+_KMS_ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]+$")
+AWS_MANAGED_KEY_ALIASES = {"rds": "alias/aws/rds", "secretsmanager": "alias/aws/secretsmanager"}
+
+
+def kms_key_error(option, value, service, region=""):
+    """A KMS key given as key ID, multi-Region key ID, key ARN, alias name or alias ARN; empty means the AWS
+    managed key of ``service`` (rds, secretsmanager). Whether the key exists is not known here."""
+    if not value:
+        return None
+    managed = AWS_MANAGED_KEY_ALIASES[service]
+    invalid = (
+        f"{option}={value!r} is not a KMS key: give a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region "
+        "key ID (mrk- and 32 hex digits), a key ARN (arn:aws:kms:<region>:<account>:key/<key ID>), an alias name "
+        "(alias/<letters, digits, / _ ->) or an alias ARN (arn:aws:kms:<region>:<account>:alias/<name>); "
+        f"empty uses the AWS managed key {managed}"
+    )
+    arn = _KMS_ARN.match(value)
+    resource = arn.group(3) if arn else value
+    if arn and resource.startswith("key/"):
+        if not _KMS_KEY_ID.match(resource[len("key/") :]):
+            return invalid
+    elif resource.startswith("alias/"):
+        if len(resource) > 256 or not _KMS_ALIAS.match(resource):
+            return invalid
+        if resource.startswith("alias/aws/") and resource != managed:
+            return (
+                f"{option}={value!r} is refused: alias/aws/ names the keys AWS manages for each service, and only "
+                f"{managed} serves here; give it, a customer managed key, or nothing"
+            )
+    elif not _KMS_KEY_ID.match(value):
+        return invalid
+    if arn and region and arn.group(1) != region:
+        return (
+            f"{option}={value!r} is a key in {arn.group(1)}: the key must be in the stack's Region, "
+            f"aurora_cluster_aws_region={region!r}"
+        )
+    return None
+
+
+# --- Logs, retention, intervals --------------------------------------------------------------------------------
+
+# The log types Aurora PostgreSQL exports to CloudWatch Logs, as the RDS API reference lists them for
+# CreateDBCluster EnableCloudwatchLogsExports ("Aurora PostgreSQL - instance | postgresql | iam-db-auth-error"):
+# https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/rds/aws.sdk.kotlin.services.rds.model/-create-db-cluster-request/enable-cloudwatch-logs-exports.html
+AURORA_POSTGRESQL_LOG_EXPORTS = ("postgresql", "instance", "iam-db-auth-error")
+
+
+def log_exports_errors(option, values):
     errors = []
+    for value in values:
+        if value not in AURORA_POSTGRESQL_LOG_EXPORTS:
+            errors.append(
+                f"{option} names {value!r}: Aurora PostgreSQL exports only the log types "
+                f"{', '.join(AURORA_POSTGRESQL_LOG_EXPORTS)}"
+            )
+    duplicates = sorted({value for value in values if values.count(value) > 1})
+    if duplicates:
+        errors.append(f"{option} names {', '.join(map(repr, duplicates))} more than once: each log type once")
+    return errors
+
+
+# RDS: 7 (free), 31 times 1 to 23 months, or 731 days
+# (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/rds/aws.sdk.kotlin.services.rds.model/-restore-db-cluster-from-snapshot-request/performance-insights-retention-period.html).
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = (7,) + tuple(31 * months for months in range(1, 24)) + (731,)
+# https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/rds/aws.sdk.kotlin.services.rds.model/-create-db-instance-request/monitoring-interval.html
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+# AWS Backup: StartWindowMinutes is at least 60 and at most 100 years
+# (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/backup/aws.sdk.kotlin.services.backup.model/-backup-rule-input/start-window-minutes.html).
+BACKUP_START_WINDOW_MINUTES = (60, 52_560_000)
+
+
+# --- Tags ------------------------------------------------------------------------------------------------------
+
+# RDS tags: key 1 to 128 characters, not prefixed aws: or rds:, value 0 to 256, both of Unicode letters, digits,
+# white space and _ . : / = + - @ (https://docs.aws.amazon.com/sdk-for-python/v4/reference/clients/rds/structures/Tag/;
+# RDS enforces the characters: https://github.com/cloud-custodian/cloud-custodian/issues/4674). aws: in any case is
+# reserved, and a resource has at most 50 tags (AWS tag restrictions).
+TAGS_PER_RESOURCE = 50
+# The tag keys the role adds itself: Environment on every resource (vars/main.yml), Name on the database security
+# group (security_group.yml) and Role on each instance (instance.yml).
+ROLE_TAG_KEYS = ("Environment",)
+ROLE_TAG_KEYS_BY_RESOURCE = {"the database security group": "Name", "each instance": "Role"}
+_TAG_SYMBOLS = frozenset("_.:/=+-@")
+_TAG_TEXT = "Unicode letters, digits, spaces and _ . : / = + - @"
+
+
+def _tag_text_ok(text):
+    """RDS takes only Unicode letters, digits, white space and _ . : / = + - @ in tag keys and values."""
+    return all(unicodedata.category(ch)[0] in "LNZ" or ch in _TAG_SYMBOLS for ch in text)
+
+
+def _tag_key_error(option, key):
+    if not isinstance(key, str):
+        return f"{option} has the key {key!r} ({type(key).__name__}): a tag key is text; quote it"
+    if not 1 <= len(key) <= 128:
+        return f"{option} has the key {key!r}: a tag key is 1 to 128 characters"
+    if key.lower().startswith("aws:") or key.startswith("rds:"):
+        return f"{option} has the key {key!r}: the prefixes aws: and rds: are reserved for AWS"
+    if not _tag_text_ok(key):
+        return f"{option} has the key {key!r}: a tag key is made of {_TAG_TEXT}"
+    return None
+
+
+def _tag_value_error(option, key, value):
+    where = f"{option}[{key!r}]"
+    if value is None:
+        return (
+            f"{where} is null (a YAML key with no value): a tag value is text, a number or a boolean; write '' for none"
+        )
+    if not isinstance(value, (str, int, float, bool)):
+        return f"{where}={value!r} is a {type(value).__name__}: a tag value is text, a number or a boolean"
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > 256:
+        return f"{where}={value!r} is too long: a tag value is 0 to 256 characters"
+    if not _tag_text_ok(text):
+        return f"{where}={value!r} is invalid: a tag value is made of {_TAG_TEXT}"
+    return None
+
+
+def tag_errors(default_tags, tags):
+    """The rules AWS applies to the tags the role puts on every resource: aurora_cluster_default_tags, overridden
+    by aurora_cluster_tags, with the keys the role adds."""
+    errors = []
+    for option, source in (("aurora_cluster_default_tags", default_tags), ("aurora_cluster_tags", tags)):
+        for key, value in source.items():
+            if option == "aurora_cluster_default_tags" and key in tags:
+                continue  # aurora_cluster_tags gives this one
+            error = _tag_key_error(option, key) or _tag_value_error(option, key, value)
+            if error:
+                errors.append(error)
+    keys = set(default_tags) | set(tags) | set(ROLE_TAG_KEYS)
+    for resource, key in ROLE_TAG_KEYS_BY_RESOURCE.items():
+        count = len(keys | {key})
+        if count > TAGS_PER_RESOURCE:
+            errors.append(
+                f"aurora_cluster_default_tags and aurora_cluster_tags give {resource} {count} tags, counting "
+                f"{' and '.join(ROLE_TAG_KEYS + (key,))}, which the role adds: AWS allows at most {TAGS_PER_RESOURCE} "
+                "tags on a resource"
+            )
+            break
+    return errors
+
+
+# --- TLS -------------------------------------------------------------------------------------------------------
+
+
+def force_ssl_on(value):
+    """rds.force_ssl read for its meaning: 1, true and on (in any case, as int, bool or text) turn it on."""
+    return str(value).strip().lower() in ("1", "true", "on")
+
+
+# --- All of it -------------------------------------------------------------------------------------------------
+
+
+def stack_errors(settings):
+    """Every rule the role's settings break. ``settings`` is a dict of the role's variables, typed as declared.
+
+    Raises TypeError when a value is not of its declared type (SETTING_TYPES): the caller's mistake.
+    """
+    s = settings
+    errors = setting_type_errors(s)
+    if errors:
+        return errors
+
+    def get(key):
+        return _value(s, key)
 
     def check(message):
         if message:
             errors.append(message)
 
-    check(identifier_error("aurora_cluster_identifier", s["aurora_cluster_identifier"], "cluster"))
-    check(identifier_error("aurora_cluster_writer_identifier", s["aurora_cluster_writer_identifier"], "instance"))
-    highest_reader = f"{s['aurora_cluster_reader_identifier_prefix']}{max(int(s['aurora_cluster_reader_count']), 1)}"
-    check(identifier_error("aurora_cluster_reader_identifier_prefix", highest_reader, "instance"))
+    for option, kind, label in (
+        ("aurora_cluster_identifier", "cluster", "DB cluster"),
+        ("aurora_cluster_writer_identifier", "instance", "DB instance"),
+        ("aurora_cluster_parameter_group_name", "parameter group", "DB cluster parameter group"),
+    ):
+        value = get(option)
+        check(identifier_error(option, value, kind) or lower_case_error(option, value, label))
+    prefix = get("aurora_cluster_reader_identifier_prefix")
+    highest_reader = f"{prefix}{max(get('aurora_cluster_reader_count'), 1)}"
     check(
-        identifier_error(
-            "aurora_cluster_parameter_group_name", s["aurora_cluster_parameter_group_name"], "parameter group"
-        )
+        identifier_error("aurora_cluster_reader_identifier_prefix", highest_reader, "instance")
+        or lower_case_error("aurora_cluster_reader_identifier_prefix", prefix, "DB instance")
     )
-    check(subnet_group_name_error("aurora_cluster_subnet_group_name", s["aurora_cluster_subnet_group_name"]))
-    check(pg_name_error("aurora_cluster_database_name", s["aurora_cluster_database_name"], "database name"))
-    check(pg_name_error("aurora_cluster_master_username", s["aurora_cluster_master_username"], "master user name"))
-    check(instance_class_error("aurora_cluster_instance_class", s["aurora_cluster_instance_class"]))
+    subnet_group = get("aurora_cluster_subnet_group_name")
+    check(
+        subnet_group_name_error("aurora_cluster_subnet_group_name", subnet_group)
+        or lower_case_error("aurora_cluster_subnet_group_name", subnet_group, "DB subnet group")
+    )
+    check(database_name_error("aurora_cluster_database_name", get("aurora_cluster_database_name")))
+    check(master_username_error("aurora_cluster_master_username", get("aurora_cluster_master_username")))
+    check(instance_class_error("aurora_cluster_instance_class", get("aurora_cluster_instance_class")))
 
-    password = s.get("aurora_cluster_master_user_password") or ""
-    if s["aurora_cluster_manage_master_user_password"]:
+    password = get("aurora_cluster_master_user_password")
+    if get("aurora_cluster_manage_master_user_password"):
         if password:
             errors.append(
                 "aurora_cluster_master_user_password is set while aurora_cluster_manage_master_user_password=true: "
@@ -230,21 +679,16 @@ def stack_errors(settings):
     else:
         check(password_error("aurora_cluster_master_user_password", password))
 
-    version = str(s["aurora_cluster_engine_version"])
-    family = s["aurora_cluster_parameter_group_family"]
-    major = version.split(".", 1)[0]
-    if not re.match(r"^\d+(\.\d+)?$", version) or major not in SUPPORTED_MAJOR_VERSIONS:
-        errors.append(
-            f"aurora_cluster_engine_version={version!r} is invalid: must be 16 or 16.x (Aurora PostgreSQL 16), "
-            "or 17.x for a major version upgrade"
+    errors.extend(
+        engine_version_errors(
+            "aurora_cluster_engine_version",
+            get("aurora_cluster_engine_version"),
+            "aurora_cluster_parameter_group_family",
+            get("aurora_cluster_parameter_group_family"),
         )
-    elif family != f"aurora-postgresql{major}":
-        errors.append(
-            f"aurora_cluster_parameter_group_family={family!r} does not match aurora_cluster_engine_version={version!r}: "
-            f"must be aurora-postgresql{major}"
-        )
+    )
 
-    subnets = s["aurora_cluster_private_subnet_names"] or []
+    subnets = get("aurora_cluster_private_subnet_names")
     if len(subnets) < 2 or len(set(subnets)) != len(subnets):
         errors.append(
             f"aurora_cluster_private_subnet_names={subnets!r} is invalid: at least two distinct private subnets, "
@@ -254,41 +698,71 @@ def stack_errors(settings):
         ("aurora_cluster_reader_count", 0, 15, ""),
         ("aurora_cluster_backup_retention_period", 1, 35, " days"),
         ("aurora_cluster_port", 1150, 65535, ""),
+        ("aurora_cluster_backup_start_window_minutes", *BACKUP_START_WINDOW_MINUTES, " minutes (AWS Backup)"),
     ):
-        if not low <= int(s[option]) <= high:
-            errors.append(f"{option}={s[option]} is out of range: {low} to {high}{unit}")
-    check(poll_interval_error("aurora_cluster_wait_max_poll_interval", s.get("aurora_cluster_wait_max_poll_interval")))
+        if not low <= get(option) <= high:
+            errors.append(f"{option}={get(option)} is out of range: {low} to {high}{unit}")
+    for option, unit in (
+        ("aurora_cluster_wait_timeout", " seconds"),
+        ("aurora_cluster_backup_retention_days", " days"),
+    ):
+        if get(option) < 1:
+            errors.append(f"{option}={get(option)} is out of range: at least 1{unit}")
+    check(poll_interval_error("aurora_cluster_wait_max_poll_interval", get("aurora_cluster_wait_max_poll_interval")))
+    if get("aurora_cluster_monitoring_interval") not in MONITORING_INTERVALS:
+        errors.append(
+            f"aurora_cluster_monitoring_interval={get('aurora_cluster_monitoring_interval')} is invalid: "
+            f"Enhanced Monitoring takes one of {', '.join(map(str, MONITORING_INTERVALS))} seconds (0 is off)"
+        )
+    retention = get("aurora_cluster_performance_insights_retention_period")
+    if get("aurora_cluster_performance_insights_enabled") and retention not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
+        errors.append(
+            f"aurora_cluster_performance_insights_retention_period={retention} is invalid: Performance Insights "
+            "keeps its data 7 days, a multiple of 31 up to 713 (31 times 1 to 23 months), or 731 days"
+        )
+    errors.extend(
+        log_exports_errors("aurora_cluster_cloudwatch_logs_exports", get("aurora_cluster_cloudwatch_logs_exports"))
+    )
+    region = get("aurora_cluster_aws_region")
+    for option, service in (
+        ("aurora_cluster_kms_key_id", "rds"),
+        ("aurora_cluster_performance_insights_kms_key_id", "rds"),
+        ("aurora_cluster_master_user_secret_kms_key_id", "secretsmanager"),
+    ):
+        check(kms_key_error(option, get(option), service, region))
+    errors.extend(tag_errors(get("aurora_cluster_default_tags"), get("aurora_cluster_tags")))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",
-            s["aurora_cluster_preferred_backup_window"],
+            get("aurora_cluster_preferred_backup_window"),
             "aurora_cluster_preferred_maintenance_window",
-            s["aurora_cluster_preferred_maintenance_window"],
+            get("aurora_cluster_preferred_maintenance_window"),
         )
     )
     errors.extend(
-        world_open_rule_errors(
-            "aurora_cluster_db_security_group_extra_ingress", s.get("aurora_cluster_db_security_group_extra_ingress")
+        ingress_rule_errors(
+            "aurora_cluster_db_security_group_extra_ingress",
+            get("aurora_cluster_db_security_group_extra_ingress"),
+            allow_public=get("aurora_cluster_allow_public_ingress"),
         )
     )
 
-    parameters = dict(s.get("aurora_cluster_default_parameters") or {})
-    parameters.update(s.get("aurora_cluster_parameters") or {})
-    force_ssl = str(parameters.get("rds.force_ssl", "0")).lower() in ("1", "true", "on")
-    if not force_ssl and not s.get("aurora_cluster_allow_plaintext_transport"):
+    parameters = dict(get("aurora_cluster_default_parameters"))
+    parameters.update(get("aurora_cluster_parameters"))
+    if not force_ssl_on(parameters.get("rds.force_ssl", 0)) and not get("aurora_cluster_allow_plaintext_transport"):
         errors.append(
             f"rds.force_ssl={parameters.get('rds.force_ssl')!r} (aurora_cluster_parameters) would allow plaintext "
             "connections: keep it 1, or set aurora_cluster_allow_plaintext_transport=true to accept the risk"
         )
-    if not s["aurora_cluster_storage_encrypted"] and not s.get("aurora_cluster_allow_unencrypted_storage"):
+    if not get("aurora_cluster_storage_encrypted") and not get("aurora_cluster_allow_unencrypted_storage"):
         errors.append(
             "aurora_cluster_storage_encrypted=false would store data unencrypted: keep it true, or set "
             "aurora_cluster_allow_unencrypted_storage=true to accept the risk"
         )
     if (
-        s["aurora_cluster_environment"] == "prod"
-        and not s["aurora_cluster_deletion_protection"]
-        and not s.get("aurora_cluster_allow_prod_without_deletion_protection")
+        get("aurora_cluster_environment") == "prod"
+        and not get("aurora_cluster_deletion_protection")
+        and not get("aurora_cluster_allow_prod_without_deletion_protection")
     ):
         errors.append(
             "aurora_cluster_deletion_protection=false in prod: keep it true, or set "
