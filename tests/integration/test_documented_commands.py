@@ -1,0 +1,63 @@
+"""Every `ansible-playbook` command line that the README and the user guide show in a shell block runs, exactly as
+written, in the order each document gives it, against the local AWS, and succeeds.
+
+The only thing added is where the local AWS is (`-e aurora_cluster_aws_endpoint_url=...`, replacing the demo's
+port where the command names it): the documents are for real AWS or the demo, the test has a local AWS of its own.
+`-e name=value` stays the string it is on a real command line, which is how the README's teardown of a protected
+prod stack once failed while the tests, passing real booleans, passed.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from local_aws import ENDPOINT_VAR, REPO_ROOT, ansible_env, parse_recap
+
+DOCUMENTS = ["README.md", "docs/user-guide.md"]
+SHELL_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
+
+
+def documented_commands(document: str) -> list[str]:
+    commands = []
+    for block in SHELL_BLOCK.findall((REPO_ROOT / document).read_text()):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if re.match(r"^(\S*/)?ansible-playbook ", line):
+                commands.append(" ".join(line.split()))
+    return commands
+
+
+def localised(command: str, endpoint: str) -> list[str]:
+    args = shlex.split(command)
+    args[0] = str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook")
+    for index, arg in enumerate(args):
+        if arg.startswith(f"{ENDPOINT_VAR}="):
+            args[index] = f"{ENDPOINT_VAR}={endpoint}"
+            return args
+    return [*args, "-e", f"{ENDPOINT_VAR}={endpoint}"]
+
+
+def test_the_documents_show_commands():
+    assert any(
+        "destroy" in c and "aurora_cluster_destroy_disable_deletion_protection=true" in c
+        for c in documented_commands("docs/user-guide.md")
+    )
+    assert any("provision" in c for c in documented_commands("README.md"))
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_documented_command_runs_as_written(local_aws, document, tmp_path):
+    local_aws.reset_and_seed()
+    env = ansible_env(local_aws.endpoint_url)
+    for command in documented_commands(document):
+        args = localised(command, local_aws.endpoint_url)
+        # Outputs go to the test's own directory, not the repository's.
+        args += ["-e", f"aurora_cluster_outputs_file={tmp_path}/outputs.json"]
+        proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)  # noqa: S603
+        recap = parse_recap(proc.stdout)
+        assert proc.returncode == 0 and recap, f"$ {command}\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+        assert all(counts["failed"] == 0 for counts in recap.values()), f"$ {command}\n{proc.stdout[-4000:]}"
