@@ -43,8 +43,16 @@ def load_role_spec(path=SPEC_PATH):
     return {entry: dict(spec.get("options") or {}) for entry, spec in specs.items()}
 
 
+def _type_name(value):
+    # Ansible wraps values in its own subclasses (_AnsibleTaggedStr...): name the plain type.
+    for kind in (bool, int, float, str, list, dict):
+        if isinstance(value, kind):
+            return kind.__name__
+    return type(value).__name__
+
+
 def _describe(value):
-    return f"{value!r} ({type(value).__name__})"
+    return f"{value!r} ({_type_name(value)})"
 
 
 def to_bool(name, value):

@@ -3,6 +3,8 @@ and leaves the local AWS exactly as it was."""
 
 import pytest
 
+from local_aws import RecordedAws
+
 SECRET = "Bad pass/with-forbidden@chars"
 
 # (extra vars, text the failure must contain)
@@ -14,6 +16,33 @@ BAD_INPUTS = [
     ({"aurora_cluster_subnet_group_name": "default"}, "aurora_cluster_subnet_group_name='default' is invalid"),
     ({"aurora_cluster_database_name": "2db"}, "aurora_cluster_database_name='2db' is invalid"),
     ({"aurora_cluster_master_username": "rdsadmin"}, "aurora_cluster_master_username='rdsadmin' is reserved"),
+    ({"aurora_cluster_master_username": "a" * 17}, "aurora_cluster_master_username='aaaaaaaaaaaaaaaaa' is invalid"),
+    ({"aurora_cluster_tags": {"aws:owner": "x"}}, "aurora_cluster_tags"),
+    ({"aurora_cluster_tags": {"k" * 129: "x"}}, "aurora_cluster_tags"),
+    ({"aurora_cluster_tags": {"Owner": "v" * 300}}, "aurora_cluster_tags"),
+    ({"aurora_cluster_tags": {"Owner": None}}, "aurora_cluster_tags"),
+    ({"aurora_cluster_tags": {f"T{i}": "x" for i in range(50)}}, "aurora_cluster_tags"),
+    ({"aurora_cluster_tags": "Owner"}, "aurora_cluster_tags='Owner' is not a dict"),
+    (
+        {"aurora_cluster_instance_class": ["db.r6g.large"]},
+        "aurora_cluster_instance_class=['db.r6g.large'] (list) is not text",
+    ),
+    ({"aurora_cluster_engine_version": 16.1}, "aurora_cluster_engine_version=16.1 is a number where text is wanted"),
+    ({"aurora_cluster_instnce_class": "db.r6g.xlarge"}, "did you mean aurora_cluster_instance_class?"),
+    ({"aurora_cluster_storage_encrypted": "nope"}, "aurora_cluster_storage_encrypted='nope' (str) is not a boolean"),
+    ({"aurora_cluster_port": "5432x"}, "aurora_cluster_port='5432x' (str) is not an integer"),
+    ({"aurora_cluster_identifier": "Vitality-Dev"}, "aurora_cluster_identifier='Vitality-Dev'"),
+    ({"aurora_cluster_cloudwatch_logs_exports": ["slowquery"]}, "aurora_cluster_cloudwatch_logs_exports"),
+    ({"aurora_cluster_kms_key_id": "not-a-key"}, "aurora_cluster_kms_key_id='not-a-key'"),
+    ({"aurora_cluster_wait_timeout": 0}, "aurora_cluster_wait_timeout=0"),
+    (
+        {"aurora_cluster_db_security_group_extra_ingress": [{"proto": "tcp", "ports": [5432], "cidr_ip": "0.0.0.1/0"}]},
+        "aurora_cluster_db_security_group_extra_ingress[0].cidr_ip='0.0.0.1/0'",
+    ),
+    (
+        {"aurora_cluster_db_security_group_extra_ingress": [{"proto": "tcp", "ports": [5432], "cidr_ipv6": "::0/0"}]},
+        "aurora_cluster_db_security_group_extra_ingress[0].cidr_ipv6='::0/0'",
+    ),
     (
         {"aurora_cluster_manage_master_user_password": False, "aurora_cluster_master_user_password": SECRET},
         "aurora_cluster_master_user_password is invalid (value hidden)",
@@ -78,15 +107,24 @@ def inventory_of(local_aws):
 
 
 @pytest.fixture(scope="module")
-def seeded(local_aws):
-    local_aws.reset_and_seed()
-    return inventory_of(local_aws)
+def recorded(tmp_path_factory):
+    with RecordedAws(tmp_path_factory.mktemp("recording") / "moto_recording") as aws:
+        aws.reset_and_seed()
+        yield aws
 
 
-@pytest.mark.parametrize("extra_vars, expected", BAD_INPUTS, ids=[str(sorted(e[0])) for e in BAD_INPUTS])
-def test_bad_input_fails_clearly_and_creates_nothing(seeded, local_aws, run_playbook, extra_vars, expected):
-    result = run_playbook("playbooks/provision.yml", "inventories/dev", extra_vars=extra_vars)
+@pytest.fixture(scope="module")
+def seeded(recorded):
+    return inventory_of(recorded)
+
+
+@pytest.mark.parametrize("extra_vars, expected", BAD_INPUTS, ids=[str(sorted(e[0]))[:60] for e in BAD_INPUTS])
+def test_bad_input_fails_clearly_and_creates_nothing(seeded, recorded, extra_vars, expected):
+    recorded.record_from_now()
+    result = recorded.run_playbook("playbooks/provision.yml", "inventories/dev", extra_vars=extra_vars)
     assert result.returncode != 0
     assert expected in result.stdout, result.stdout[-3000:]
     assert SECRET not in result.stdout + result.stderr
-    assert inventory_of(local_aws) == seeded
+    mutating = [a for a, unused in recorded.calls() if not a.startswith(("Describe", "List", "Get"))]
+    assert mutating == []
+    assert inventory_of(recorded) == seeded
