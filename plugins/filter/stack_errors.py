@@ -7,15 +7,19 @@ name: stack_errors
 short_description: The rules the aurora_cluster role's settings break
 version_added: 0.1.0
 description:
-  - Checks the settings of the M(vitality.aurora.aurora_cluster) role against the rules of RDS and PostgreSQL
-    (identifiers, database and user names, password, engine version and family, instance class, subnets,
-    ranges, backup and maintenance windows, open ingress, encryption, TLS, deletion protection in prod).
+  - Checks the settings of the C(vitality.aurora.aurora_cluster) role against the rules of RDS, AWS and PostgreSQL
+    (identifiers, database and user names, password, engine version and family, instance class, subnets, ranges,
+    backup and maintenance windows, tags, KMS key forms, log exports, public ingress, encryption, TLS, deletion
+    protection in prod).
+  - The settings must already be typed as the role's C(meta/argument_specs.yml) declares (a bool a Python bool, an
+    int an int, ...); a value of another type is a TypeError, never a pass. The role itself runs these rules through
+    M(vitality.aurora.aurora_settings), which types the variables first.
   - Returns one message per broken rule, naming the variable, its value (never a secret) and the rule.
 author:
   - Vitality platform team (@vitality)
 options:
   _input:
-    description: The role's variables, name to value.
+    description: The role's variables, name to typed value.
     type: dict
     required: true
 """
