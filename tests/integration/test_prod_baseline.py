@@ -1,7 +1,8 @@
 """The prod stack against the local AWS: its topology (a writer and two readers across the private AZs),
 its operations baseline (Performance Insights, Enhanced Monitoring and its IAM role, the AWS Backup
-vault, plan and selection, RDS event notifications to SNS), day-2 changes of the baseline, the guards
-on destroy and the teardown, and dev without the baseline.  One prod converge serves them all.
+vault, plan and selection, RDS event notifications of the cluster, the instances and their parameter
+group to an SNS topic encrypted with a customer managed KMS key), day-2 changes of the baseline, the
+guards on destroy and the teardown, and dev without the baseline.  One prod converge serves them all.
 
 The local AWS is moto with the calls it lacks added (scripts/moto_server_ext.py). moto leaves
 PerformanceInsightsEnabled (and, after a create, the retention) out of DescribeDBInstances, so what
@@ -26,8 +27,12 @@ BACKUP_ROLE = "vitality-prod-aws-backup"
 BACKUP_PLAN = "vitality-prod-aurora"
 TOPIC = "vitality-prod-db-events"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:{TOPIC}"
+TOPIC_KEY_ALIAS = f"alias/{TOPIC}"
 CLUSTER_EVENTS = f"{CLUSTER}-cluster-events"
 INSTANCE_EVENTS = f"{CLUSTER}-instance-events"
+PARAMETER_GROUP_EVENTS = f"{CLUSTER}-parameter-group-events"
+# inventories/prod: the cluster's and the instances' categories, and the parameter group's only one.
+PROD_CATEGORIES = ["configuration change", "failover", "failure", "maintenance", "notification"]
 MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 
@@ -151,24 +156,58 @@ def test_backup_plan_schedules_the_cluster_with_its_retention(prod, local_aws):
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "backup.amazonaws.com"}]
 
 
-def test_failure_and_maintenance_events_of_cluster_and_instances_go_to_the_topic(prod, local_aws):
+def test_events_of_cluster_instances_and_parameter_group_go_to_the_topic(prod, local_aws):
     sns = local_aws.client("sns")
     assert TOPIC_ARN in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
     policy = json.loads(sns.get_topic_attributes(TopicArn=TOPIC_ARN)["Attributes"]["Policy"])
     rds_statement = [s for s in policy["Statement"] if s["Principal"] == {"Service": "events.rds.amazonaws.com"}]
     assert rds_statement and rds_statement[0]["Action"] == "sns:Publish"
     found = subscriptions(local_aws.client("rds"))
+    assert sorted(found) == sorted([CLUSTER_EVENTS, INSTANCE_EVENTS, PARAMETER_GROUP_EVENTS])
     cluster_events, instance_events = found[CLUSTER_EVENTS], found[INSTANCE_EVENTS]
     assert cluster_events["SourceType"] == "db-cluster"
     assert cluster_events["SourceIdsList"] == [CLUSTER]
     assert instance_events["SourceType"] == "db-instance"
     assert sorted(instance_events["SourceIdsList"]) == sorted([WRITER, *READERS])
     for subscription in (cluster_events, instance_events):
+        assert sorted(subscription["EventCategoriesList"]) == PROD_CATEGORIES
+    # RDS has no source type for cluster parameter groups: the instances' DB parameter group (the family's default).
+    parameter_group_events = found[PARAMETER_GROUP_EVENTS]
+    assert parameter_group_events["SourceType"] == "db-parameter-group"
+    assert parameter_group_events["SourceIdsList"] == ["default.aurora-postgresql16"]
+    assert parameter_group_events["EventCategoriesList"] == ["configuration change"]
+    for subscription in found.values():
         assert subscription["SnsTopicArn"] == TOPIC_ARN
-        assert sorted(subscription["EventCategoriesList"]) == ["failure", "maintenance"]
         assert subscription["Enabled"] is True
-    tags = local_aws.client("rds").list_tags_for_resource(ResourceName=cluster_events["EventSubscriptionArn"])
-    assert tags_of(tags["TagList"])["Stack"] == "vitality-prod"
+        tags = local_aws.client("rds").list_tags_for_resource(ResourceName=subscription["EventSubscriptionArn"])
+        assert tags_of(tags["TagList"])["Stack"] == "vitality-prod"
+
+
+def topic_key(kms, alias=TOPIC_KEY_ALIAS):
+    (found,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == alias]
+    return kms.describe_key(KeyId=found["TargetKeyId"])["KeyMetadata"]
+
+
+def test_the_topic_is_encrypted_with_a_customer_managed_key_rds_may_use(prod, local_aws):
+    attributes = local_aws.client("sns").get_topic_attributes(TopicArn=TOPIC_ARN)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == TOPIC_KEY_ALIAS
+    kms = local_aws.client("kms")
+    key = topic_key(kms)
+    assert key["KeyManager"] == "CUSTOMER"
+    assert key["KeySpec"] == "SYMMETRIC_DEFAULT" and key["KeyState"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}
+    assert tags["Stack"] == "vitality-prod" and tags["Environment"] == "prod"
+    policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+    assert statements["AccountAdministersTheKey"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert statements["AccountAdministersTheKey"]["Action"] == "kms:*"
+    rds = statements["RdsEventsUseTheKey"]
+    assert rds["Effect"] == "Allow"
+    assert rds["Principal"] == {"Service": "events.rds.amazonaws.com"}
+    assert sorted(rds["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert rds["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert len(statements) == 2
 
 
 def test_second_run_changes_nothing(prod, run_playbook):
@@ -190,24 +229,22 @@ def test_day2_check_mode_plans_baseline_changes_and_calls_nothing_mutating(prod,
         "inventories/prod",
         check=True,
         diff=True,
-        extra_vars={"aurora_cluster_event_categories": ["failure"], "aurora_cluster_backup_retention_days": 60},
+        extra_vars={"aurora_cluster_cluster_event_categories": ["failure"], "aurora_cluster_backup_retention_days": 60},
     )
     assert planned.returncode == 0, planned.stdout[-5000:]
     plan = plan_of(planned)
-    assert f"event subscription {CLUSTER_EVENTS}: event_categories [failure, maintenance] -> [failure] [online]" in plan
+    before = "[" + ", ".join(PROD_CATEGORIES) + "]"
+    assert f"event subscription {CLUSTER_EVENTS}: event_categories {before} -> [failure] [online]" in plan
     assert f"backup plan {BACKUP_PLAN}: schedule and retention [online]" in plan
     mutating = [a for a, unused_params in local_aws.calls() if not a.startswith(("Describe", "List", "Get"))]
     assert mutating == [], mutating
-    assert sorted(subscriptions(local_aws.client("rds"))[CLUSTER_EVENTS]["EventCategoriesList"]) == [
-        "failure",
-        "maintenance",
-    ]
+    assert sorted(subscriptions(local_aws.client("rds"))[CLUSTER_EVENTS]["EventCategoriesList"]) == PROD_CATEGORIES
 
 
 def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aws, run_playbook):
     settings = {
         "aurora_cluster_reader_count": 3,
-        "aurora_cluster_event_categories": ["failure"],
+        "aurora_cluster_cluster_event_categories": ["failure"],
         "aurora_cluster_backup_retention_days": 60,
     }
     local_aws.record_from_now()
@@ -231,7 +268,7 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     assert back.returncode == 0, back.stdout[-6000:]
     found = subscriptions(local_aws.client("rds"))
     assert sorted(found[INSTANCE_EVENTS]["SourceIdsList"]) == sorted([WRITER, *READERS])
-    assert sorted(found[CLUSTER_EVENTS]["EventCategoriesList"]) == ["failure", "maintenance"]
+    assert sorted(found[CLUSTER_EVENTS]["EventCategoriesList"]) == PROD_CATEGORIES
 
 
 def test_destroy_needs_confirmation_and_honours_deletion_protection(prod, local_aws, run_playbook):
@@ -270,6 +307,8 @@ def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws,
     roles = [r["RoleName"] for r in local_aws.client("iam").list_roles()["Roles"]]
     assert MONITORING_ROLE not in roles and BACKUP_ROLE not in roles
     assert TOPIC_ARN in [t["TopicArn"] for t in local_aws.client("sns").list_topics()["Topics"]]
+    # The topic's messages are encrypted with its key: the key stays with the topic.
+    assert topic_key(local_aws.client("kms"))["KeyState"] == "Enabled"
 
     again = run_playbook(
         "playbooks/destroy.yml",
@@ -293,6 +332,8 @@ def test_dev_keeps_the_cheaper_settings(local_aws, run_playbook):
     actions = {a for a, unused_params in calls}
     assert not actions & {"CreateRole", "CreateTopic", "CreateEventSubscription"}
     assert [r for r in local_aws.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("vitality-dev")] == []
+    aliases = [a["AliasName"] for a in local_aws.client("kms").list_aliases()["Aliases"]]
+    assert [a for a in aliases if a.startswith("alias/vitality-dev")] == []
     assert [s for s in subscriptions(local_aws.client("rds")) if s.startswith("vitality-dev")] == []
     plans = local_aws.client("backup").list_backup_plans()["BackupPlansList"]
     assert [p for p in plans if p["BackupPlanName"].startswith("vitality-dev")] == []

@@ -1,4 +1,5 @@
-"""aurora_event_subscription against botocore's Stubber: create, no-op, modify, sources, tags, check mode, delete.
+"""aurora_event_subscription against botocore's Stubber: create, no-op, modify, sources, tags, check mode, delete,
+the check of event categories, and the topic's encryption.
 
 moto 5.2.5 implements neither ModifyEventSubscription nor the source identifier calls; the
 local AWS of the integration tests adds them (scripts/moto_server_ext.py), and these tests pin
@@ -40,6 +41,7 @@ class FakeModule:
             "enabled": True,
             "tags": {"Stack": "vitality-prod"},
             "purge_tags": True,
+            "sns_topic_kms_key_id": None,
         }
         self.params.update(overrides)
 
@@ -51,6 +53,9 @@ class FakeModule:
 
     def fail_json_aws(self, exception, msg):
         raise Failed(f"{msg}: {exception}")
+
+    def warn(self, message):
+        self.warnings = [*getattr(self, "warnings", []), message]
 
 
 def described(**fields):
@@ -234,3 +239,246 @@ def test_source_changes():
     assert m.source_changes({"SourceIdsList": ["a", "b"]}, ["b", "c"]) == (["c"], ["a"])
     assert m.source_changes({}, ["a"]) == (["a"], [])
     assert m.source_changes({"SourceIdsList": ["a"]}, None) == ([], [])
+
+
+# -- event categories -------------------------------------------------------------------------
+
+CREATE_PARAMS = {
+    "SubscriptionName": NAME,
+    "SnsTopicArn": TOPIC,
+    "SourceType": "db-instance",
+    "SourceIds": ["w", "r-1"],
+    "Enabled": True,
+    "Tags": [{"Key": "Stack", "Value": "vitality-prod"}],
+}
+
+
+def expect_categories(stubber, source_type, categories):
+    stubber.add_response(
+        "describe_event_categories",
+        {"EventCategoriesMapList": [{"SourceType": source_type, "EventCategories": categories}]},
+        {"SourceType": source_type},
+    )
+
+
+def test_known_categories_need_no_aws_call(rds):
+    # The Stubber fails on any call it was not told about: no DescribeEventCategories here.
+    client, stubber = rds
+    expect_describe(stubber, None)
+    stubber.add_response(
+        "create_event_subscription",
+        {"EventSubscription": described()},
+        {**CREATE_PARAMS, "EventCategories": ["failover", "failure", "configuration change"]},
+    )
+    expect_describe(stubber, described())
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    module = FakeModule(event_categories=["failover", "failure", "configuration change"])
+    assert run(module, client)["changed"] is True
+
+
+def test_a_category_the_module_does_not_know_is_asked_of_rds(rds):
+    client, stubber = rds
+    expect_describe(stubber, None)
+    expect_categories(stubber, "db-instance", ["failure", "brand new"])
+    stubber.add_response(
+        "create_event_subscription",
+        {"EventSubscription": described()},
+        {**CREATE_PARAMS, "EventCategories": ["failure", "brand new"]},
+    )
+    expect_describe(stubber, described())
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    assert run(FakeModule(event_categories=["failure", "brand new"]), client)["changed"] is True
+
+
+def test_a_category_rds_does_not_offer_fails_before_any_change(rds):
+    client, stubber = rds
+    expect_describe(stubber, None)
+    expect_categories(stubber, "db-instance", ["failure", "maintenance", "notification"])
+    with pytest.raises(Failed) as failed:
+        m.ensure_present(
+            FakeModule(event_categories=["failure", "failrue"]), AwsApi(FakeModule(), "rds", client=client)
+        )
+    message = str(failed.value)
+    assert "'failrue'" in message and "db-instance" in message
+    assert "it offers failure, maintenance, notification" in message
+    assert "Nothing was changed" in message
+
+
+def test_a_category_checked_where_rds_cannot_say_fails_naming_the_known_ones(rds):
+    client, stubber = rds
+    expect_describe(stubber, None)
+    stubber.add_client_error("describe_event_categories", service_error_code="AccessDenied", http_status_code=403)
+    with pytest.raises(Failed) as failed:
+        m.ensure_present(FakeModule(event_categories=["failrue"]), AwsApi(FakeModule(), "rds", client=client))
+    message = str(failed.value)
+    assert "'failrue'" in message and "could not be read" in message and "DescribeEventCategories" in message
+    assert "availability, backtrack, backup" in message
+
+
+def test_changing_categories_checks_them_before_modify(rds):
+    client, stubber = rds
+    expect_describe(stubber, described(EventCategoriesList=["failure"]))
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    expect_categories(stubber, "db-instance", ["failure"])
+    with pytest.raises(Failed, match="'nope'"):
+        m.ensure_present(FakeModule(event_categories=["failure", "nope"]), AwsApi(FakeModule(), "rds", client=client))
+
+
+def test_categories_already_in_place_are_not_checked_again(rds):
+    client, stubber = rds
+    expect_describe(stubber, described(EventCategoriesList=["some other"]))
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    assert run(FakeModule(event_categories=["some other"]), client)["changed"] is False
+
+
+def test_parameter_group_events_are_configuration_changes():
+    assert m.KNOWN_EVENT_CATEGORIES["db-parameter-group"] == ("configuration change",)
+    for source_type in m.KNOWN_EVENT_CATEGORIES:
+        assert source_type in m.SOURCE_TYPES
+
+
+def test_categories_need_a_source_type():
+    with pytest.raises(Failed, match="event_categories needs source_type"):
+        m.validate(FakeModule(source_type=None, source_ids=None))
+
+
+# -- the topic's encryption -----------------------------------------------------------------------
+
+KEY = "alias/vitality-prod-db-events"
+
+
+def stubbed(service):
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    return client, Stubber(client)
+
+
+@pytest.fixture
+def sns_kms():
+    sns, sns_stub = stubbed("sns")
+    kms, kms_stub = stubbed("kms")
+    with sns_stub, kms_stub:
+        yield sns, sns_stub, kms, kms_stub
+        sns_stub.assert_no_pending_responses()
+        kms_stub.assert_no_pending_responses()
+
+
+def expect_topic(stubber, key=None):
+    attributes = {"TopicArn": TOPIC, **({"KmsMasterKeyId": key} if key else {})}
+    stubber.add_response("get_topic_attributes", {"Attributes": attributes}, {"TopicArn": TOPIC})
+
+
+def expect_key(stubber, key_id=KEY, **metadata):
+    stubber.add_response(
+        "describe_key",
+        {
+            "KeyMetadata": {
+                "KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
+                "KeyManager": "CUSTOMER",
+                "KeySpec": "SYMMETRIC_DEFAULT",
+                "KeyState": "Enabled",
+                **metadata,
+            }
+        },
+        {"KeyId": key_id},
+    )
+
+
+def run_with_topic(module, rds_client, sns, kms):
+    with pytest.raises(Exited) as exited:
+        m.ensure_present(
+            module,
+            AwsApi(module, "rds", client=rds_client),
+            sns=AwsApi(module, "sns", client=sns),
+            kms=AwsApi(module, "kms", client=kms),
+        )
+    return exited.value.result
+
+
+def test_the_topic_is_encrypted_before_the_subscription_is_created(rds, sns_kms):
+    client, stubber = rds
+    sns, sns_stub, kms, kms_stub = sns_kms
+    order = []
+    sns.meta.events.register("before-parameter-build.sns.*", lambda model, **kw: order.append(model.name))
+    client.meta.events.register("before-parameter-build.rds.*", lambda model, **kw: order.append(model.name))
+    expect_describe(stubber, None)
+    expect_topic(sns_stub, key=None)
+    expect_key(kms_stub)
+    sns_stub.add_response(
+        "set_topic_attributes",
+        {},
+        {"TopicArn": TOPIC, "AttributeName": "KmsMasterKeyId", "AttributeValue": KEY},
+    )
+    stubber.add_response(
+        "create_event_subscription",
+        {"EventSubscription": described()},
+        {**CREATE_PARAMS, "EventCategories": ["failure", "maintenance"]},
+    )
+    expect_describe(stubber, described())
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    result = run_with_topic(FakeModule(sns_topic_kms_key_id=KEY), client, sns, kms)
+    assert result["changes"][0] == {
+        "attribute": "sns_topic_kms_key_id",
+        "before": None,
+        "after": KEY,
+        "impact": "online",
+    }
+    assert order.index("SetTopicAttributes") < order.index("CreateEventSubscription")
+
+
+def test_a_topic_already_on_the_key_is_only_read(rds, sns_kms):
+    client, stubber = rds
+    sns, sns_stub, kms, kms_stub = sns_kms
+    expect_describe(stubber, described())
+    expect_tags(stubber, {"Stack": "vitality-prod"})
+    expect_topic(sns_stub, key=KEY)
+    result = run_with_topic(FakeModule(sns_topic_kms_key_id=KEY), client, sns, kms)
+    assert result["changed"] is False
+
+
+def test_check_mode_plans_the_key_of_a_topic_and_key_not_yet_created(rds, sns_kms):
+    client, stubber = rds
+    sns, sns_stub, kms, kms_stub = sns_kms
+    expect_describe(stubber, None)
+    sns_stub.add_client_error("get_topic_attributes", service_error_code="NotFound", http_status_code=404)
+    kms_stub.add_client_error("describe_key", service_error_code="NotFoundException", http_status_code=400)
+    result = run_with_topic(FakeModule(check_mode=True, sns_topic_kms_key_id=KEY), client, sns, kms)
+    assert [c["attribute"] for c in result["changes"]] == ["sns_topic_kms_key_id", "subscription"]
+    assert result["diff"]["after"]["sns_topic_kms_key_id"] == KEY
+
+
+def test_a_missing_topic_fails_outside_check_mode(rds, sns_kms):
+    client, stubber = rds
+    sns, sns_stub, kms, kms_stub = sns_kms
+    expect_describe(stubber, None)
+    sns_stub.add_client_error("get_topic_attributes", service_error_code="NotFound", http_status_code=404)
+    with pytest.raises(Failed, match="does not exist"):
+        run_with_topic(FakeModule(sns_topic_kms_key_id=KEY), client, sns, kms)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "reason"),
+    [
+        ({"KeyManager": "AWS"}, "AWS managed key"),
+        ({"KeySpec": "RSA_2048"}, "symmetric"),
+        ({"KeyState": "PendingDeletion"}, "PendingDeletion"),
+    ],
+)
+def test_a_key_rds_could_not_use_is_refused_before_any_change(rds, sns_kms, metadata, reason):
+    client, stubber = rds
+    sns, sns_stub, kms, kms_stub = sns_kms
+    expect_describe(stubber, None)
+    expect_topic(sns_stub, key=None)
+    expect_key(kms_stub, **metadata)
+    with pytest.raises(Failed, match=reason):
+        run_with_topic(FakeModule(sns_topic_kms_key_id=KEY), client, sns, kms)
+
+
+@pytest.mark.parametrize("key", ["alias/aws/sns", "arn:aws:kms:us-east-1:123456789012:alias/aws/sns"])
+def test_the_aws_managed_sns_key_is_refused_before_any_aws_call(key):
+    with pytest.raises(Failed, match="AWS managed key of SNS"):
+        m.validate(FakeModule(sns_topic_kms_key_id=key))
+
+
+def test_a_key_needs_its_topic():
+    with pytest.raises(Failed, match="needs sns_topic_arn"):
+        m.validate(FakeModule(sns_topic_kms_key_id=KEY, sns_topic_arn=None))
