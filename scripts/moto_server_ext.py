@@ -17,6 +17,10 @@ moto's server unchanged:
   RemoveSourceIdentifierFromSubscription, which moto does not implement.
 * AWS managed IAM policies (MOTO_IAM_LOAD_MANAGED_POLICIES=true unless set otherwise), so that
   arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole can be attached.
+* RDS DescribeDBEngineVersions and DescribeEngineDefaultClusterParameters, which moto does not
+  implement (HTTP 500): they answer as an endpoint without these catalogues would, with empty
+  lists (no engine versions; no parameters for the family asked for), never with made-up data.
+  vitality.aurora.aurora_preflight then uses its shipped catalogue, and says so.
 
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
@@ -216,6 +220,18 @@ def respond_remove_source_identifier(response):
     return ActionResult({"EventSubscription": found})
 
 
+# -- RDS engine and parameter catalogues -----------------------------------------------------
+
+
+def respond_describe_db_engine_versions(response):
+    return ActionResult({"DBEngineVersions": []})
+
+
+def respond_describe_engine_default_cluster_parameters(response):
+    family = response.params.get("DBParameterGroupFamily")
+    return ActionResult({"EngineDefaults": {"DBParameterGroupFamily": family, "Parameters": []}})
+
+
 def extend_moto() -> None:
     BackupBackend.delete_backup_plan = delete_backup_plan
     BackupBackend.describe_backup_vault = describe_backup_vault
@@ -227,6 +243,8 @@ def extend_moto() -> None:
     RDSResponse.modify_event_subscription = respond_modify_event_subscription
     RDSResponse.add_source_identifier_to_subscription = respond_add_source_identifier
     RDSResponse.remove_source_identifier_from_subscription = respond_remove_source_identifier
+    RDSResponse.describe_db_engine_versions = respond_describe_db_engine_versions
+    RDSResponse.describe_engine_default_cluster_parameters = respond_describe_engine_default_cluster_parameters
 
 
 if __name__ == "__main__":
