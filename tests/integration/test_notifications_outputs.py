@@ -18,6 +18,7 @@ import subprocess
 
 import pytest
 
+from aws_proxy import AwsProxy, fault
 from local_aws import OUTPUTS_VAR, REPO_ROOT, parse_recap, playbook_command
 
 ACCOUNT = "123456789012"
@@ -197,7 +198,36 @@ def test_an_existing_directory_keeps_its_mode_and_an_existing_file_becomes_owner
     assert mode_of(shared) == 0o755
 
 
-# -- last: a fresh account -------------------------------------------------------------------------
+# -- last: a fresh account each -------------------------------------------------------------------
+
+
+def test_creates_whose_answer_is_lost_converge_to_one_key_topic_and_subscription_each(local_aws):
+    """Every create of the notifications takes effect but its answer is lost (drop-after): botocore retries it."""
+    lost = ["CreateKey", "CreateAlias", "CreateTopic", "SetTopicAttributes", "CreateEventSubscription"]
+    local_aws.reset_and_seed(("dev",))
+    with AwsProxy(local_aws.endpoint_url) as proxy:
+        proxy.set_rules(*(fault("drop-after", action=action, nth=1) for action in lost))
+        result = proxy.front(local_aws).run_playbook(
+            "playbooks/provision.yml", "inventories/dev", extra_vars=NOTIFICATIONS
+        )
+        calls = proxy.calls
+    assert result.returncode == 0, result.stdout[-6000:]
+    for action in lost:
+        attempts = [c for c in calls if c.action == action]
+        assert attempts and attempts[0].fault == "drop-after" and len(attempts) >= 2, (action, attempts)
+    kms = local_aws.client("kms")
+    (alias,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/vitality-dev-db-events"]
+    attributes = local_aws.client("sns").get_topic_attributes(TopicArn=TOPIC_ARN)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/vitality-dev-db-events"
+    assert [t["TopicArn"] for t in local_aws.client("sns").list_topics()["Topics"]] == [TOPIC_ARN]
+    assert sorted(subscriptions(local_aws)) == [CLUSTER_EVENTS, INSTANCE_EVENTS]
+    # The one thing a lost CreateKey leaves behind: the key of the first request, which no alias names and nothing
+    # uses (CreateKey has no idempotency token). Known limitation, reported.
+    keys = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
+    made = [k["KeyId"] for k in keys if k.get("Description", "").endswith("(SNS topic vitality-dev-db-events)")]
+    assert alias["TargetKeyId"] in made and len(made) == 2, made
+    again = local_aws.run_playbook("playbooks/provision.yml", "inventories/dev", extra_vars=NOTIFICATIONS)
+    assert again.recap["vitality-dev"]["changed"] == 0, again.stdout[-8000:]
 
 
 def test_a_check_mode_plan_of_a_fresh_prod_names_the_key_topic_and_subscriptions_and_creates_none(
