@@ -73,14 +73,14 @@ options:
   sns_topic_kms_key_id:
     description:
       - The KMS key the SNS topic O(sns_topic_arn) must encrypt messages at rest with (the topic's
-        C(KmsMasterKeyId) attribute): a key ID, key ARN, alias name (C(alias/...)) or alias ARN of a symmetric
+        C(KmsMasterKeyId) attribute), given as a key ID, key ARN, alias name (C(alias/...)) or alias ARN of a symmetric
         customer managed key whose key policy lets C(events.rds.amazonaws.com) use C(kms:GenerateDataKey*) and
         C(kms:Decrypt).
       - The topic's attributes are read, and C(KmsMasterKeyId) is set (SetTopicAttributes, impact V(online))
         when it differs, before the subscription is created or changed. The key is described first and refused
         when it is AWS managed, not symmetric or not enabled.
-      - The AWS managed key C(alias/aws/sns) is refused before any AWS call: its key policy cannot be changed to let
-        RDS use it, so RDS could not publish to the topic
+      - The AWS managed key C(alias/aws/sns) is refused before any AWS call, as its key policy cannot be changed to
+        let RDS use it, so RDS could not publish to the topic
         (U(https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services)).
       - Omitted, the topic's encryption is left as it is.
     type: str
