@@ -32,7 +32,14 @@ def assert_same(drift_options, converge_args, compared):
 def test_cluster_options_match_the_cluster_task():
     converge = task_args("cluster.yml", "vitality.aurora.aurora_cluster")
     compared = [a.option for a in cluster_settings.ATTRIBUTES if a.option != "vpc_security_group_ids"]
-    compared += ["engine_version", "apply_immediately", "tags", "kms_key_id", "master_user_secret_kms_key_id", "update_password"]
+    compared += [
+        "engine_version",
+        "apply_immediately",
+        "tags",
+        "kms_key_id",
+        "master_user_secret_kms_key_id",
+        "update_password",
+    ]
     assert_same(DRIFT["cluster"], converge, compared)
     assert converge["purge_tags"] is True
     # The password the cluster is created with, when the role does not leave it to Secrets Manager.
