@@ -72,6 +72,7 @@ SETTING_TYPES = {
     "aurora_cluster_performance_insights_enabled": "bool",
     "aurora_cluster_performance_insights_retention_period": "int",
     "aurora_cluster_performance_insights_kms_key_id": "str",
+    "aurora_cluster_event_topic_kms_key_id": "str",
     "aurora_cluster_monitoring_interval": "int",
     "aurora_cluster_backup_start_window_minutes": "int",
     "aurora_cluster_backup_retention_days": "int",
@@ -100,6 +101,7 @@ SETTING_DEFAULTS = {
     "aurora_cluster_performance_insights_enabled": False,
     "aurora_cluster_performance_insights_retention_period": 7,
     "aurora_cluster_performance_insights_kms_key_id": "",
+    "aurora_cluster_event_topic_kms_key_id": "",
     "aurora_cluster_monitoring_interval": 0,
     "aurora_cluster_backup_start_window_minutes": 60,
     "aurora_cluster_backup_retention_days": 35,
@@ -480,12 +482,15 @@ def kms_key_error(option, value, service, region=""):
     managed key of ``service`` (rds, secretsmanager). Whether the key exists is not known here."""
     if not value:
         return None
-    managed = AWS_MANAGED_KEY_ALIASES[service]
+    managed = AWS_MANAGED_KEY_ALIASES.get(service)
+    empty = (
+        f"empty uses the AWS managed key {managed}" if managed else "empty lets the role create a customer managed key"
+    )
     invalid = (
         f"{option}={value!r} is not a KMS key: give a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region "
         "key ID (mrk- and 32 hex digits), a key ARN (arn:aws:kms:<region>:<account>:key/<key ID>), an alias name "
         "(alias/<letters, digits, / _ ->) or an alias ARN (arn:aws:kms:<region>:<account>:alias/<name>); "
-        f"empty uses the AWS managed key {managed}"
+        f"{empty}"
     )
     arn = _KMS_ARN.match(value)
     resource = arn.group(3) if arn else value
@@ -496,6 +501,12 @@ def kms_key_error(option, value, service, region=""):
         if len(resource) > 256 or not _KMS_ALIAS.match(resource):
             return invalid
         if resource.startswith("alias/aws/") and resource != managed:
+            if not managed:
+                return (
+                    f"{option}={value!r} is refused: RDS event notifications cannot publish to a topic encrypted with "
+                    "a key AWS manages (its key policy cannot let events.rds.amazonaws.com use it); give a customer "
+                    "managed key, or nothing"
+                )
             return (
                 f"{option}={value!r} is refused: alias/aws/ names the keys AWS manages for each service, and only "
                 f"{managed} serves here; give it, a customer managed key, or nothing"
@@ -728,6 +739,8 @@ def stack_errors(settings):
         ("aurora_cluster_kms_key_id", "rds"),
         ("aurora_cluster_performance_insights_kms_key_id", "rds"),
         ("aurora_cluster_master_user_secret_kms_key_id", "secretsmanager"),
+        # The events topic: no AWS managed key works (see the SNS guide's compatibility with AWS services).
+        ("aurora_cluster_event_topic_kms_key_id", "rds-events"),
     ):
         check(kms_key_error(option, get(option), service, region))
     errors.extend(tag_errors(get("aurora_cluster_default_tags"), get("aurora_cluster_tags")))

@@ -349,3 +349,15 @@ def test_the_private_ranges_are_the_documented_ones():
     ]
     assert v.is_private_network(ipaddress.ip_network("10.0.0.0/8"))
     assert not v.is_private_network(ipaddress.ip_network("10.0.0.0/7"))
+
+
+@pytest.mark.parametrize("key", ["alias/aws/sns", "arn:aws:kms:us-east-1:123456789012:alias/aws/sns", "alias/aws/rds"])
+def test_the_events_topic_refuses_every_aws_managed_key(key):
+    errors = v.stack_errors(dict(VALID, aurora_cluster_event_topic_kms_key_id=key))
+    assert any(e.startswith(f"aurora_cluster_event_topic_kms_key_id={key!r} is refused") for e in errors), errors
+
+
+def test_the_events_topic_accepts_a_customer_managed_key_or_none():
+    for key in ("", "alias/vitality-prod-db-events", "1234abcd-12ab-34cd-56ef-1234567890ab"):
+        errors = v.stack_errors(dict(VALID, aurora_cluster_event_topic_kms_key_id=key))
+        assert not [e for e in errors if "event_topic_kms_key_id" in e], errors
