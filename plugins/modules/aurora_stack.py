@@ -19,6 +19,13 @@ description:
     one process, with the requests of the modules that converge each resource, and does not wait for the cluster
     and its instances (RV(created)). A create that meets a resource made meanwhile (by another run, or by its own
     retried request) stops there, with RV(created=false), and the per-resource modules then converge what exists.
+  - A create that fails (an AWS error, with or without a part of the stack already created in this run) fails the
+    module with a message naming the resource it failed at, the AWS error, each resource created in this run and
+    left in place (kind and identifier, also in RV(created_resources)) and those not created, and the two ways
+    forward. Nothing is rolled back; a re-run finds what exists and converges it without a duplicate, and the
+    teardown (C(playbooks/destroy.yml)) removes it.
+  - With O(report_existing=true), it only reads which of the stack's resources exist (RV(existing)), and compares
+    nothing and creates nothing. The role runs it so after a failed converge.
   - The M(vitality.aurora.aurora_cluster) role runs it first, and skips its converge tasks when RV(in_sync) or
     RV(created) is true.
   - Settings it does not compare (a named KMS key, Enhanced Monitoring, a security group rule it does not model) make
@@ -272,6 +279,14 @@ options:
     description: Create the whole stack in this one pass when none of it exists (never in check mode).
     type: bool
     default: false
+  report_existing:
+    description:
+      - Only list which of the stack's resources exist (RV(existing)) and compare nothing, create nothing (RV(in_sync)
+        is then false). Of the options, only the names are used; the required ones must still be given.
+      - Reads the VPC (to find the database security group in it), the database security group, the DB subnet group,
+        the cluster parameter group, the cluster and the instances of the cluster.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -386,6 +401,51 @@ created:
   description: Whether this run created the stack (O(create_when_absent)); its instances are then still being created.
   returned: always
   type: bool
+created_resources:
+  description:
+    - Each resource this run created, in the order it was created. When the one-pass create fails part-way, the
+      failure returns it too, with what exists because of this run (a security group whose rule could not be added,
+      a parameter group whose parameters could not be set, are listed).
+  returned: always (also when creating the stack failed)
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: >-
+        C(security_group), C(db_subnet_group), C(db_cluster_parameter_group), C(db_cluster) or C(db_instance).
+      type: str
+    id:
+      description: Its identifier (the group ID of the security group; the name or identifier of the others).
+      type: str
+    name:
+      description: The security group's name.
+      type: str
+      returned: for the security group
+    label:
+      description: Kind and identifier in words, as the failure message names it.
+      type: str
+  sample:
+    - {kind: security_group, id: sg-0123456789abcdef0, name: vitality-dev-db,
+       label: security group sg-0123456789abcdef0 (vitality-dev-db)}
+    - {kind: db_subnet_group, id: vitality-dev-db-subnets, label: DB subnet group vitality-dev-db-subnets}
+failed_at:
+  description: The resource whose create failed (C(kind), C(id), C(label)).
+  returned: when creating the stack failed
+  type: dict
+not_created:
+  description: The resources of the stack not created because the create stopped (same keys as RV(created_resources)).
+  returned: when creating the stack failed
+  type: list
+  elements: dict
+existing:
+  description:
+    - With O(report_existing=true), each of the stack's resources that exists (same keys as RV(created_resources)),
+      whoever created it.
+    - The database security group is looked up in the VPC of O(vpc_name) only; when that VPC is not found, it is
+      not listed.
+  returned: when O(report_existing=true)
+  type: list
+  elements: dict
 changes:
   description: When RV(created), each resource created, in the role's plan format.
   returned: always
@@ -401,7 +461,10 @@ engine_version_notice:
 """
 
 import re
+import traceback
+from contextlib import contextmanager
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
@@ -520,6 +583,7 @@ ARGUMENT_SPEC = dict(
         ),
     ),
     create_when_absent=dict(type="bool", default=False),
+    report_existing=dict(type="bool", default=False),
 )
 
 
@@ -759,6 +823,146 @@ class MadeMeanwhile(Exception):
     """A create met a resource made meanwhile: the per-resource modules converge what exists."""
 
 
+class CreateFailed(Exception):
+    """A call of the one-pass create failed: what AwsApi, or a check, would have ended the module with."""
+
+    def __init__(self, msg, exception=None, result=None):
+        super().__init__(msg)
+        self.msg = msg or ""
+        self.exception = exception
+        self.result = result or {}
+
+    def text(self):
+        """The failure in words, as AnsibleAWSModule.fail_json_aws words it: the call, then AWS's error."""
+        if self.exception is None:
+            return self.msg
+        detail = str(getattr(self.exception, "message", None) or self.exception)
+        return f"{self.msg}: {detail}" if self.msg else detail
+
+
+class RaisingModule:
+    """The module as the create sees it: a failure raises CreateFailed, so that what was created can be named."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def fail_json(self, msg, **result):
+        raise CreateFailed(msg, result=result)
+
+    def fail_json_aws(self, exception, msg=None, **result):
+        raise CreateFailed(msg, exception=exception, result=result)
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+@contextmanager
+def failures_raised(module, *apis):
+    """While creating, the AwsApi clients raise CreateFailed instead of failing the module."""
+    raising = RaisingModule(module)
+    saved = [(api, getattr(api, "module", None)) for api in apis]
+    for api, _module in saved:
+        api.module = raising
+    try:
+        yield raising
+    finally:
+        for api, original in saved:
+            api.module = original
+
+
+# The kinds of the stack's resources, as the results and the messages name them.
+KINDS = {
+    "security_group": "security group",
+    "db_subnet_group": "DB subnet group",
+    "db_cluster_parameter_group": "DB cluster parameter group",
+    "db_cluster": "DB cluster",
+    "db_instance": "DB instance",
+}
+
+
+def resource_entry(kind, identifier, name=None):
+    """{kind, id, label} (and name, for the security group, whose ID AWS gives it); id is None before it exists."""
+    words = f"{KINDS[kind]} {identifier or name}" + (f" ({name})" if identifier and name else "")
+    entry = {"kind": kind, "id": identifier, "label": words}
+    if name is not None:
+        entry["name"] = name
+    return entry
+
+
+def entry_key(entry):
+    return entry["kind"], entry.get("name") or entry["id"]
+
+
+class Progress:
+    """What the one-pass create has made so far, and the resource it is at."""
+
+    def __init__(self, planned=()):
+        self.planned = list(planned)
+        self.created = []
+        self.at = None
+
+    def start(self, entry):
+        self.at = entry
+
+    def made(self, entry):
+        self.created.append(entry)
+        self.at = entry
+
+
+def planned_resources(params, zones):
+    """Every resource the one-pass create makes, in order, none of them existing yet."""
+    identifier = params["cluster"]["db_cluster_identifier"]
+    return [
+        resource_entry("security_group", None, params["security_group"]["name"]),
+        resource_entry("db_subnet_group", params["subnet_group"]["name"]),
+        resource_entry("db_cluster_parameter_group", params["parameter_group"]["name"]),
+        resource_entry("db_cluster", identifier),
+    ] + [
+        resource_entry("db_instance", instance["db_instance_identifier"])
+        for instance in instances_wanted(params["instances"], identifier, zones)
+    ]
+
+
+def creation_failure(progress, error):
+    """(msg, result) of a one-pass create that failed: where, AWS's error, what it left and the ways forward."""
+    created = list(progress.created)
+    made = {entry_key(entry) for entry in created}
+    not_created = [entry for entry in progress.planned if entry_key(entry) not in made]
+    where = f" at the {progress.at['label']}" if progress.at else ""
+    msg = f"Creating the stack failed{where}: {error.rstrip().rstrip('.')}."
+    if created:
+        msg += f" Created in this run and left in place: {', '.join(e['label'] for e in created)}."
+        if not_created:
+            msg += f" Not created: {', '.join(e['label'] for e in not_created)}."
+        msg += (
+            " Re-run provision to converge them (nothing is duplicated), or run playbooks/destroy.yml to remove them."
+        )
+    else:
+        msg += " Nothing of the stack was created in this run; re-run provision once the cause is fixed."
+    result = dict(
+        changed=bool(created),
+        created=False,
+        created_resources=created,
+        not_created=not_created,
+        failed_at=progress.at,
+        in_sync=False,
+        drift=[],
+        unchecked=[],
+        changes=[],
+    )
+    return msg, result
+
+
+def fail_creation(module, progress, error, failure=None, trace=None):
+    msg, result = creation_failure(progress, error)
+    if failure is not None:
+        result.update(failure.result)
+        response = getattr(failure.exception, "response", None)
+        if response:
+            result.update(camel_dict_to_snake_dict(response))
+    module.fail_json(msg=msg, exception=trace, **result)
+
+
 # The rule AWS gives every new VPC security group.
 DEFAULT_EGRESS = ("-1", None, None, "cidr", "0.0.0.0/0", None)
 
@@ -792,7 +996,36 @@ def nothing_of_the_stack_exists(rds, params, drift):
     return not (stack and clusters_tagged(rds, {"Stack": stack}))
 
 
-def create_security_group(ec2, spec, network):
+def existing_resources(ec2, rds, params):
+    """Each of the stack's resources that exists now, whoever made it (O(report_existing))."""
+    existing = []
+    vpc_name = params["vpc_name"]
+    vpcs = ec2.call("describe_vpcs", Filters=[{"Name": "tag:Name", "Values": [vpc_name]}], context=f"VPC {vpc_name}")
+    vpcs = (vpcs or {}).get("Vpcs") or []
+    if len(vpcs) == 1:
+        name = params["security_group"]["name"]
+        groups = ec2.call(
+            "describe_security_groups",
+            Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}, {"Name": "group-name", "Values": [name]}],
+            context=f"security group {name}",
+        )
+        existing += [
+            resource_entry("security_group", group["GroupId"], group.get("GroupName", name))
+            for group in (groups or {}).get("SecurityGroups") or []
+        ]
+    if read_subnet_group(rds, params["subnet_group"]["name"]):
+        existing.append(resource_entry("db_subnet_group", params["subnet_group"]["name"]))
+    if read_group(rds, params["parameter_group"]["name"]):
+        existing.append(resource_entry("db_cluster_parameter_group", params["parameter_group"]["name"]))
+    identifier = params["cluster"]["db_cluster_identifier"]
+    if read_cluster(rds, identifier):
+        existing.append(resource_entry("db_cluster", identifier))
+        members = sorted(i.get("DBInstanceIdentifier") for i in read_members(rds, identifier) or [])
+        existing += [resource_entry("db_instance", member) for member in members]
+    return existing
+
+
+def create_security_group(ec2, spec, network, progress=None):
     name = spec["name"]
     context = f"security group {name}"
     ingress, egress = wanted_rules(spec, network["app_security_group_id"])
@@ -816,6 +1049,8 @@ def create_security_group(ec2, spec, network):
         VpcId=network["vpc_id"],
         TagSpecifications=[{"ResourceType": "security-group", "Tags": dict_to_tags(spec.get("tags"))}],
     )["GroupId"]
+    if progress is not None:
+        progress.made(resource_entry("security_group", group_id, name))
     # A retried request whose first answer was lost meets its own rule: that is success.
     ec2.call(
         "authorize_security_group_ingress",
@@ -859,7 +1094,7 @@ def create_subnet_group(rds, spec, subnet_ids):
     )
 
 
-def create_parameter_group(module, rds, spec):
+def create_parameter_group(module, rds, spec, progress=None):
     name = spec["name"]
     context = f"parameter group {name}"
     create_or_stop(
@@ -873,6 +1108,8 @@ def create_parameter_group(module, rds, spec):
         Tags=dict_to_tags(spec.get("tags")),
         context=context,
     )
+    if progress is not None:
+        progress.made(resource_entry("db_cluster_parameter_group", name))
     desired = desired_parameters(spec.get("parameters"))
     changes = plan_parameter_changes({}, desired, purge=False)
     if changes:
@@ -884,17 +1121,25 @@ def create_parameter_group(module, rds, spec):
     return changes
 
 
-def create_stack(module, ec2, rds, params, network):
-    """Create every resource of the stack, in order, without waiting; the plan entries of what was created."""
-    group_id = create_security_group(ec2, params["security_group"], network)
+def create_stack(module, ec2, rds, params, network, progress=None):
+    """Create every resource of the stack, in order, without waiting; the plan entries of what was created.
+
+    ``progress`` (a Progress) learns each resource as it comes to exist, so that a failure can name them.
+    """
+    progress = progress if progress is not None else Progress()
+    progress.start(resource_entry("security_group", None, params["security_group"]["name"]))
+    group_id = create_security_group(ec2, params["security_group"], network, progress)
     plan = [
         created_entry(f"security group {params['security_group']['name']} ({group_id})", "security_group", group_id)
     ]
     subnet_group = params["subnet_group"]["name"]
+    progress.start(resource_entry("db_subnet_group", subnet_group))
     create_subnet_group(rds, params["subnet_group"], [s["subnet_id"] for s in network["subnets"]])
+    progress.made(resource_entry("db_subnet_group", subnet_group))
     plan.append(created_entry(f"DB subnet group {subnet_group}", "subnet_group", subnet_group))
     parameter_group = params["parameter_group"]["name"]
-    parameters = create_parameter_group(module, rds, params["parameter_group"])
+    progress.start(resource_entry("db_cluster_parameter_group", parameter_group))
+    parameters = create_parameter_group(module, rds, params["parameter_group"], progress)
     plan.append(created_entry(f"parameter group {parameter_group}", "parameter_group", parameter_group))
     plan[-1]["changes"].extend(public_change(change) for change in parameters)
 
@@ -904,6 +1149,7 @@ def create_stack(module, ec2, rds, params, network):
         master_user_password=params.get("master_user_password"),
     )
     identifier = cluster["db_cluster_identifier"]
+    progress.start(resource_entry("db_cluster", identifier))
     create_or_stop(
         rds,
         "create_db_cluster",
@@ -912,11 +1158,13 @@ def create_stack(module, ec2, rds, params, network):
         context=f"cluster {identifier}",
         **cluster_create_request(identifier, cluster),
     )
+    progress.made(resource_entry("db_cluster", identifier))
     plan.append(created_entry(f"cluster {identifier}", "cluster", identifier))
 
     zones = [s["availability_zone"] for s in network["subnets"]]
     for instance in instances_wanted(params["instances"], identifier, zones):
         instance_id = instance["db_instance_identifier"]
+        progress.start(resource_entry("db_instance", instance_id))
         create_or_stop(
             rds,
             "create_db_instance",
@@ -927,19 +1175,50 @@ def create_stack(module, ec2, rds, params, network):
             context=f"instance {instance_id}",
             **instance_create_request(instance),
         )
+        progress.made(resource_entry("db_instance", instance_id))
         plan.append(created_entry(f"instance {instance_id}", "instance", instance_id))
     return group_id, plan
 
 
+def create_in_one_pass(module, ec2, rds, params, network):
+    """(security group ID, plan, created resources) of the stack created; None when a resource was made meanwhile.
+
+    A failed create fails the module naming what this run created and left in place, and what it did not create.
+    """
+    zones = [s["availability_zone"] for s in network["subnets"]]
+    progress = Progress(planned_resources(params, zones))
+    try:
+        with failures_raised(module, ec2, rds) as raising:
+            group_id, plan = create_stack(raising, ec2, rds, params, network, progress)
+    except CreateFailed as failure:
+        fail_creation(module, progress, failure.text(), failure, traceback.format_exc())
+    except (MadeMeanwhile, Unchecked):
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever stopped the create, what it made must be named
+        fail_creation(module, progress, f"{type(error).__name__}: {error}", trace=traceback.format_exc())
+    return group_id, plan, progress.created
+
+
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if not module.params["cluster"]["manage_master_user_password"] and not module.params["master_user_password"]:
-        module.fail_json(msg="cluster.manage_master_user_password=false needs master_user_password")
     ec2 = AwsApi(module, "ec2")
     rds = AwsApi(module, "rds")
     params = module.params
+    if params["report_existing"]:
+        module.exit_json(
+            changed=False,
+            in_sync=False,
+            created=False,
+            changes=[],
+            drift=[],
+            unchecked=["report_existing: the stack was not compared"],
+            created_resources=[],
+            existing=existing_resources(ec2, rds, params),
+        )
+    if not params["cluster"]["manage_master_user_password"] and not params["master_user_password"]:
+        module.fail_json(msg="cluster.manage_master_user_password=false needs master_user_password")
     found, drift, unchecked = compare_stack(ec2, rds, params)
-    created, plan = False, []
+    created, plan, created_resources = False, [], []
     if (
         params["create_when_absent"]
         and not module.check_mode
@@ -947,7 +1226,9 @@ def main():
         and nothing_of_the_stack_exists(rds, params, drift)
     ):
         try:
-            found["security_group_id"], plan = create_stack(module, ec2, rds, params, found["network"])
+            found["security_group_id"], plan, created_resources = create_in_one_pass(
+                module, ec2, rds, params, found["network"]
+            )
             created = True
         except (MadeMeanwhile, Unchecked) as reason:
             unchecked = [f"not created in one pass: {reason}"]
@@ -956,6 +1237,7 @@ def main():
         in_sync=not drift and not unchecked,
         created=created,
         changes=plan,
+        created_resources=created_resources,
         drift=drift,
         unchecked=unchecked,
         **found,

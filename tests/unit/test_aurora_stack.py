@@ -607,3 +607,219 @@ def test_creating_the_stack_sends_the_password_once_whatever_update_password_say
     assert created["MasterUserPassword"] == PASSWORD and "ManageMasterUserPassword" not in created
     assert requests(apis["rds"], "modify_db_cluster") == []
     assert PASSWORD not in json.dumps(result, default=str)
+
+
+# --- a one-pass create that fails part-way names what it created and what it did not ---
+
+
+class OperationNames:
+    """botocore's method_to_api_mapping: create_db_cluster -> CreateDBCluster."""
+
+    def get(self, method, default=None):
+        return "".join(word.capitalize() for word in method.split("_")).replace("Db", "DB")
+
+
+class CannedClient:
+    """A boto3 client answering from canned responses, through the real AwsApi; the calls in ``failing`` raise
+    AWS's error, as botocore raises it once its retries are spent."""
+
+    def __init__(self, answers, failing=None):
+        self.answers = answers
+        self.failing = failing or {}
+        self.calls = []
+        self.meta = type("Meta", (), {"method_to_api_mapping": OperationNames()})()
+
+    def _answer(self, method, params):
+        self.calls.append(method)
+        code, message, only = self.failing.get(method, (None, None, None))
+        if code and all(params.get(key) == value for key, value in (only or {}).items()):
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": code, "Message": message}}, OperationNames().get(method))
+        answer = copy.deepcopy(self.answers.get(method) or {})
+        names = [f["Values"] for f in params.get("Filters") or [] if f["Name"] == "group-name"]
+        if method == "describe_security_groups" and names:  # AWS filters by name
+            answer["SecurityGroups"] = [g for g in answer["SecurityGroups"] if g["GroupName"] in names[0]]
+        return answer
+
+    def __getattr__(self, method):
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda **params: self._answer(method, params)
+
+    def get_paginator(self, method):
+        client = self
+
+        class Pages:
+            def paginate(self, **params):
+                return [client._answer(method, params)]
+
+        return Pages()
+
+
+class Failed(Exception):
+    def __init__(self, msg, result):
+        super().__init__(msg)
+        self.msg = msg
+        self.result = result
+
+
+class CreatingModule(StackModule):
+    """StackModule whose failure keeps the result it was given, as Ansible would report it."""
+
+    def fail_json(self, msg, **result):
+        raise Failed(msg, result)
+
+    def fail_json_aws(self, exception, msg=None, **result):
+        raise Failed(f"{msg}: {exception}", result)
+
+
+def create_through_main(monkeypatch, failing, wanted=None, answers=None):
+    """main() with create_when_absent over real AwsApi clients answering from canned AWS; (outcome, clients)."""
+    from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
+
+    ec2_answers, rds_answers = answers or empty_stack_answers()
+    clients = {"ec2": CannedClient(ec2_answers, failing), "rds": CannedClient(rds_answers, failing)}
+    monkeypatch.setattr(CreatingModule, "given", dict(wanted or params(), create_when_absent=True))
+    monkeypatch.setattr(m, "AnsibleAWSModule", CreatingModule)
+    monkeypatch.setattr(m, "AwsApi", lambda module, service: AwsApi(module, service, client=clients[service]))
+    try:
+        m.main()
+    except Exited as exited:
+        return exited.result, clients
+    except Failed as failed:
+        return failed, clients
+    raise AssertionError("main() neither exited nor failed")
+
+
+def creates(clients):
+    return [c for c in clients["ec2"].calls + clients["rds"].calls if c.startswith(("create_", "modify_"))]
+
+
+QUOTA = ("DBClusterParameterGroupQuotaExceeded", "The quota of cluster parameter groups is reached.", None)
+SG_ENTRY = {"kind": "security_group", "id": "sg-new", "name": "db", "label": "security group sg-new (db)"}
+SUBNETS_ENTRY = {"kind": "db_subnet_group", "id": "subnets", "label": "DB subnet group subnets"}
+PG_ENTRY = {"kind": "db_cluster_parameter_group", "id": "pg", "label": "DB cluster parameter group pg"}
+CLUSTER_ENTRY = {"kind": "db_cluster", "id": "c", "label": "DB cluster c"}
+WRITER_ENTRY = {"kind": "db_instance", "id": "w", "label": "DB instance w"}
+READER_ENTRY = {"kind": "db_instance", "id": "r-1", "label": "DB instance r-1"}
+
+
+def test_a_failed_create_names_what_it_created_and_left_and_what_it_did_not(monkeypatch):
+    failed, clients = create_through_main(monkeypatch, {"create_db_cluster_parameter_group": QUOTA})
+    assert isinstance(failed, Failed), failed
+    assert failed.msg == (
+        "Creating the stack failed at the DB cluster parameter group pg: AWS rds CreateDBClusterParameterGroup failed"
+        " for parameter group pg: An error occurred (DBClusterParameterGroupQuotaExceeded) when calling the"
+        " CreateDBClusterParameterGroup operation: The quota of cluster parameter groups is reached."
+        " Created in this run and left in place: security group sg-new (db), DB subnet group subnets."
+        " Not created: DB cluster parameter group pg, DB cluster c, DB instance w, DB instance r-1."
+        " Re-run provision to converge them (nothing is duplicated), or run playbooks/destroy.yml to remove them."
+    )
+    result = failed.result
+    assert [(e["kind"], e["id"]) for e in result["created_resources"]] == [
+        ("security_group", "sg-new"),
+        ("db_subnet_group", "subnets"),
+    ]
+    assert result["created_resources"] == [SG_ENTRY, SUBNETS_ENTRY]
+    assert result["not_created"] == [PG_ENTRY, CLUSTER_ENTRY, WRITER_ENTRY, READER_ENTRY]
+    assert result["failed_at"] == PG_ENTRY
+    assert (result["changed"], result["created"], result["in_sync"]) == (True, False, False)
+    assert result["error"]["code"] == "DBClusterParameterGroupQuotaExceeded"
+    assert "ClientError" in result["exception"]
+    # Nothing after the failed call was attempted.
+    assert creates(clients) == ["create_security_group", "create_db_subnet_group", "create_db_cluster_parameter_group"]
+
+
+def test_a_failure_after_a_resource_was_made_lists_it_as_created(monkeypatch):
+    # The group exists; setting its parameters failed.
+    denied = ("InvalidParameterValue", "Invalid parameter value.", None)
+    failed, _clients = create_through_main(monkeypatch, {"modify_db_cluster_parameter_group": denied})
+    assert failed.msg.startswith(
+        "Creating the stack failed at the DB cluster parameter group pg: AWS rds ModifyDBClusterParameterGroup failed"
+    )
+    assert failed.result["created_resources"] == [SG_ENTRY, SUBNETS_ENTRY, PG_ENTRY]
+    assert failed.result["failed_at"] == PG_ENTRY
+    assert (
+        "Created in this run and left in place: security group sg-new (db), DB subnet group subnets, DB cluster"
+        " parameter group pg. Not created: DB cluster c, DB instance w, DB instance r-1." in failed.msg
+    )
+    # So is the security group whose rule could not be added.
+    denied = ("RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group is reached.", None)
+    failed, clients = create_through_main(monkeypatch, {"authorize_security_group_ingress": denied})
+    assert failed.result["created_resources"] == [SG_ENTRY]
+    assert failed.msg.startswith("Creating the stack failed at the security group sg-new (db): AWS ec2")
+    assert creates(clients) == ["create_security_group"]
+
+
+def test_a_failed_instance_names_the_cluster_and_the_writer_made_before_it(monkeypatch):
+    quota = ("InstanceQuotaExceeded", "The DB instance quota is reached.", {"DBInstanceIdentifier": "r-1"})
+    failed, _clients = create_through_main(monkeypatch, {"create_db_instance": quota})
+    assert failed.result["created_resources"] == [SG_ENTRY, SUBNETS_ENTRY, PG_ENTRY, CLUSTER_ENTRY, WRITER_ENTRY]
+    assert failed.result["not_created"] == [READER_ENTRY]
+    assert failed.msg.startswith("Creating the stack failed at the DB instance r-1: AWS rds CreateDBInstance failed")
+    assert " Not created: DB instance r-1. Re-run provision" in failed.msg
+
+
+def test_a_create_failing_at_its_first_call_says_nothing_was_created(monkeypatch):
+    quota = ("SecurityGroupLimitExceeded", "The maximum number of security groups is reached.", None)
+    failed, _clients = create_through_main(monkeypatch, {"create_security_group": quota})
+    assert failed.msg == (
+        "Creating the stack failed at the security group db: AWS ec2 CreateSecurityGroup failed for security group db:"
+        " An error occurred (SecurityGroupLimitExceeded) when calling the CreateSecurityGroup operation: The maximum"
+        " number of security groups is reached. Nothing of the stack was created in this run; re-run provision once"
+        " the cause is fixed."
+    )
+    assert (failed.result["created_resources"], failed.result["changed"]) == ([], False)
+    assert len(failed.result["not_created"]) == 6
+
+
+def test_a_parameter_the_family_lacks_fails_the_create_naming_what_it_left(monkeypatch):
+    ec2, rds = empty_stack_answers()
+    rds["describe_db_cluster_parameters"] = {
+        "Parameters": [{"ParameterName": "log_statement", "Source": "engine-default", "ApplyType": "dynamic"}]
+    }
+    failed, _clients = create_through_main(monkeypatch, {}, answers=(ec2, rds))
+    assert failed.msg.startswith(
+        "Creating the stack failed at the DB cluster parameter group pg: parameters.rds.force_ssl is not a parameter"
+        " of parameter group pg. Created in this run and left in place: security group sg-new (db), DB subnet group"
+        " subnets, DB cluster parameter group pg."
+    )
+
+
+def test_a_created_stack_returns_every_resource_it_created(monkeypatch):
+    result, _clients = create_through_main(monkeypatch, {})
+    assert result["created"] is True
+    assert result["created_resources"] == [SG_ENTRY, SUBNETS_ENTRY, PG_ENTRY, CLUSTER_ENTRY, WRITER_ENTRY, READER_ENTRY]
+
+
+def test_a_create_that_meets_a_resource_made_meanwhile_still_hands_over(monkeypatch):
+    made = ("DBClusterAlreadyExistsFault", "DB cluster already exists", None)
+    result, clients = create_through_main(monkeypatch, {"create_db_cluster": made})
+    assert (result["created"], result["in_sync"]) == (False, False)
+    assert result["unchecked"] == ["not created in one pass: cluster c"]
+    assert "create_db_instance" not in creates(clients)
+
+
+def test_report_existing_lists_what_of_the_stack_exists_and_compares_nothing(monkeypatch):
+    ec2, rds = in_sync_answers()
+    cluster(rds)["Status"] = "creating"  # whatever its state, it exists
+    rds["describe_db_cluster_parameter_groups"] = {"DBClusterParameterGroups": []}
+    # AWS answers the lookup by name with the database security group alone.
+    ec2["describe_security_groups"]["SecurityGroups"] = [db_group(ec2)]
+    result, apis = run_main(monkeypatch, ec2, rds, dict(params(), report_existing=True))
+    assert result["existing"] == [
+        {"kind": "security_group", "id": DB_SG, "name": "db", "label": f"security group {DB_SG} (db)"},
+        SUBNETS_ENTRY,
+        CLUSTER_ENTRY,
+        READER_ENTRY,
+        WRITER_ENTRY,
+    ]
+    assert (result["in_sync"], result["changed"], result["drift"]) == (False, False, [])
+    assert apis["ec2"].calls == ["describe_vpcs", "describe_security_groups"]
+    assert apis["rds"].calls == [
+        "describe_db_subnet_groups",
+        "describe_db_cluster_parameter_groups",
+        "describe_db_clusters",
+        "describe_db_instances",
+    ]
