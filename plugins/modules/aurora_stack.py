@@ -276,9 +276,20 @@ options:
         description: The tags of every instance; each also gets C(Role) (C(writer) or C(reader)), as the role tags them.
         type: dict
   create_when_absent:
-    description: Create the whole stack in this one pass when none of it exists (never in check mode).
+    description:
+      - Create the whole stack in this one pass when none of it exists (never in check mode).
+      - Before the first create, the same read-only checks as M(vitality.aurora.aurora_preflight) run (engine version
+        offered, instance class orderable, cluster parameters known and allowed, KMS keys enabled and symmetric, log
+        types exported); any refusal fails the module with every reason and nothing created.
+      - Omitted, V(false): the stack is only compared.
     type: bool
     default: false
+  variable_prefix:
+    description:
+      - Prefix of the names the pre-create checks' errors give the settings (the role passes V(aurora_cluster_), so an
+        error names C(aurora_cluster_engine_version)); omitted, the errors name the option as the preflight module does.
+    type: str
+    default: ""
   report_existing:
     description:
       - Only list which of the stack's resources exist (RV(existing)) and compare nothing, create nothing (RV(in_sync)
@@ -339,6 +350,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+errors:
+  description: Every refusal of the pre-create checks (see O(create_when_absent)), when they stopped the create.
+  returned: failure, when the pre-create checks refused the stack
+  type: list
+  elements: str
+  sample: ["aurora_cluster_engine_version='16.99' is not an Aurora PostgreSQL version offered in us-east-1"]
 in_sync:
   description: Whether every resource exists, is available and matches its desired state.
   returned: always
@@ -504,6 +521,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings
     read_group,
     user_parameters,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
+from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
 from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
     UnsupportedRule,
     describe_rule,
@@ -584,6 +603,7 @@ ARGUMENT_SPEC = dict(
     ),
     create_when_absent=dict(type="bool", default=False),
     report_existing=dict(type="bool", default=False),
+    variable_prefix=dict(type="str", default=""),
 )
 
 
@@ -1199,6 +1219,37 @@ def create_in_one_pass(module, ec2, rds, params, network):
     return group_id, plan, progress.created
 
 
+def refuse_what_aws_would_refuse(module, rds, params):
+    """The preflight checks on the stack about to be created: fail with every refusal before any create call."""
+    cluster, instances = params["cluster"], params["instances"]
+    keys = {
+        "kms_key_id": cluster.get("kms_key_id") if cluster.get("storage_encrypted") is not False else "",
+        "master_user_secret_kms_key_id": (
+            cluster.get("master_user_secret_kms_key_id") if cluster.get("manage_master_user_password") else ""
+        ),
+        "performance_insights_kms_key_id": (
+            instances.get("performance_insights_kms_key_id") if instances.get("enable_performance_insights") else ""
+        ),
+    }
+    prefix = params["variable_prefix"]
+    checks = {
+        "engine": cluster["engine"],
+        "engine_version": cluster["engine_version"],
+        "parameter_group_family": params["parameter_group"]["family"],
+        "instance_classes": [instances["db_instance_class"]],
+        "parameters": params["parameter_group"]["parameters"],
+        "kms_keys": {f"{prefix}{name}": key for name, key in keys.items() if key},
+        "cloudwatch_logs_exports": cluster.get("enable_cloudwatch_logs_exports") or [],
+        "variable_prefix": prefix,
+    }
+    kms = AwsApi(module, "kms") if checks["kms_keys"] else None
+    preflight = Preflight(checks, rds, kms, module.region).run()
+    for warning in preflight.warnings:
+        module.warn(warning)
+    if preflight.errors:
+        module.fail_json(msg=PREFLIGHT_FAILURE + "; ".join(preflight.errors), errors=preflight.errors, changed=False)
+
+
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     ec2 = AwsApi(module, "ec2")
@@ -1225,6 +1276,7 @@ def main():
         and "network" in found
         and nothing_of_the_stack_exists(rds, params, drift)
     ):
+        refuse_what_aws_would_refuse(module, rds, params)
         try:
             found["security_group_id"], plan, created_resources = create_in_one_pass(
                 module, ec2, rds, params, found["network"]

@@ -35,6 +35,13 @@ BAD_INPUTS = [
     ({"aurora_cluster_cloudwatch_logs_exports": ["slowquery"]}, "aurora_cluster_cloudwatch_logs_exports"),
     ({"aurora_cluster_kms_key_id": "not-a-key"}, "aurora_cluster_kms_key_id='not-a-key'"),
     ({"aurora_cluster_wait_timeout": 0}, "aurora_cluster_wait_timeout=0"),
+    # Read-only catalogue checks (aurora_preflight's, run by the one-pass create): the local AWS lists no versions or
+    # parameters, so the shipped catalogue answers.
+    ({"aurora_cluster_engine_version": "16.99"}, "aurora_cluster_engine_version='16.99' is not"),
+    (
+        {"aurora_cluster_parameters": {"rds.force_ssl": 1, "log_statement": "everything"}},
+        "aurora_cluster_parameters.log_statement",
+    ),
     (
         {"aurora_cluster_db_security_group_extra_ingress": [{"proto": "tcp", "ports": [5432], "cidr_ip": "0.0.0.1/0"}]},
         "aurora_cluster_db_security_group_extra_ingress[0].cidr_ip='0.0.0.1/0'",

@@ -164,3 +164,21 @@ def test_a_family_other_than_the_versions_is_refused(aws):
         "aurora_cluster_engine_version='17.4': Aurora PostgreSQL 17.4 takes parameter groups of family "
         "'aurora-postgresql17'"
     ]
+
+
+def test_the_role_refuses_a_change_aws_would_refuse_before_touching_the_existing_stack(aws):
+    """Day 2: a differing setting sends the run down the converge path, whose first task is the preflight."""
+    aws.reset_and_seed()
+    assert aws.run_playbook("playbooks/provision.yml", "inventories/dev").ok
+    aws.record_from_now()
+    refused = aws.run_playbook(
+        "playbooks/provision.yml",
+        "inventories/dev",
+        extra_vars={"aurora_cluster_engine_version": "16.99", "aurora_cluster_kms_key_id": "alias/vitality-missing"},
+    )
+    assert refused.returncode != 0
+    assert "Invalid settings, nothing was changed: " in refused.stdout
+    assert "aurora_cluster_engine_version='16.99'" in refused.stdout
+    assert "aurora_cluster_kms_key_id" in refused.stdout
+    mutating = [a for a, unused in aws.calls() if not a.startswith(("Describe", "List", "Get"))]
+    assert mutating == []

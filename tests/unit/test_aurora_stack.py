@@ -540,10 +540,35 @@ def test_always_leaves_a_password_kept_in_secrets_manager_alone():
     assert compare(*in_sync_answers(), wanted)[1:3] == ([], [])
 
 
+class FakePreflight:
+    """The pre-create checks (tested on their own in test_preflight.py): records what they were given; refuses with
+    ``errors``."""
+
+    errors = []
+    given = []
+
+    def __init__(self, checks, rds, kms, region):
+        FakePreflight.given.append(checks)
+        self.warnings = []
+
+    def run(self):
+        self.errors = list(FakePreflight.errors)
+        return self
+
+
+@pytest.fixture(autouse=True)
+def preflight(monkeypatch):
+    monkeypatch.setattr(FakePreflight, "errors", [])
+    monkeypatch.setattr(FakePreflight, "given", [])
+    monkeypatch.setattr(m, "Preflight", FakePreflight)
+    return FakePreflight
+
+
 class StackModule:
     """AnsibleAWSModule as main() uses it: the argument spec's own validation and defaults, exit_json ends the run."""
 
     given = {}
+    region = "us-east-1"
 
     def __init__(self, argument_spec, supports_check_mode):
         from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -823,3 +848,27 @@ def test_report_existing_lists_what_of_the_stack_exists_and_compares_nothing(mon
         "describe_db_clusters",
         "describe_db_instances",
     ]
+
+
+def test_a_stack_aws_would_refuse_is_not_created_and_every_refusal_is_named(monkeypatch, preflight):
+    refusals = ["aurora_cluster_engine_version='16.99' is not offered", "aurora_cluster_parameters.x is unknown"]
+    monkeypatch.setattr(preflight, "errors", refusals)
+    wanted = dict(params(), variable_prefix="aurora_cluster_")
+    failed, clients = create_through_main(monkeypatch, {}, wanted=wanted)
+    assert isinstance(failed, Failed), failed
+    assert failed.msg == "Invalid settings, nothing was changed: " + "; ".join(refusals)
+    assert failed.result["errors"] == refusals
+    assert creates(clients) == []
+    (checks,) = preflight.given
+    assert checks["engine_version"] == wanted["cluster"]["engine_version"]
+    assert checks["instance_classes"] == [wanted["instances"]["db_instance_class"]]
+    assert checks["parameter_group_family"] == wanted["parameter_group"]["family"]
+    assert checks["parameters"] == wanted["parameter_group"]["parameters"]
+    assert checks["variable_prefix"] == "aurora_cluster_"
+
+
+def test_the_pre_create_checks_are_not_run_when_nothing_is_created(monkeypatch, preflight):
+    ec2, rds = empty_stack_answers()
+    result, unused = run_main(monkeypatch, ec2, rds, params())  # create_when_absent is off
+    assert result["created"] is False
+    assert preflight.given == []
