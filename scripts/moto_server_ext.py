@@ -9,6 +9,12 @@ moto's server unchanged:
 * AWS Backup selections (CreateBackupSelection, GetBackupSelection, ListBackupSelections,
   DeleteBackupSelection), which moto answers with HTTP 500; and, as AWS does, DeleteBackupPlan
   refuses a plan that still has selections.
+* The idempotency token (CreatorRequestId) of CreateBackupPlan and CreateBackupSelection, which
+  moto ignores: a request repeating the token and the body of an earlier one answers the plan or
+  selection that request made, instead of AlreadyExistsException or a second selection.  AWS
+  documents it ("If the request includes a CreatorRequestId that matches an existing backup plan,
+  that plan is returned"); botocore fills the token in and sends the same one on each retry, so a
+  create whose answer was lost is retried without running twice.
 * UpdateBackupPlan, which moto does not implement (a new version of the plan's rules).
 * DescribeBackupVault of a vault that does not exist answers AccessDeniedException (HTTP 403),
   as AWS does, where moto answers ResourceNotFoundException (amazon.aws.backup_vault expects AWS's
@@ -60,12 +66,23 @@ def backup_selections(backend: BackupBackend, plan_id: str) -> dict[str, dict]:
     return store.setdefault(plan_id, {})
 
 
+def request_fingerprint(*parts) -> str:
+    """The body of a create request, to tell a retry (same token, same body) from another request."""
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
 def create_backup_selection(backend, plan_id, selection, creator_request_id):
     selections = backup_selections(backend, plan_id)
     if not selection.get("SelectionName") or not selection.get("IamRoleArn"):
         raise InvalidRequestException(msg="SelectionName and IamRoleArn are required")
+    fingerprint = request_fingerprint(plan_id, selection)
+    if creator_request_id:
+        for earlier in selections.values():
+            if earlier["CreatorRequestId"] == creator_request_id and earlier["vitality_request"] == fingerprint:
+                return earlier  # the retry of the request that made it
     selection_id = str(uuid.uuid4())
     selections[selection_id] = {
+        "vitality_request": fingerprint,
         "SelectionId": selection_id,
         "BackupPlanId": plan_id,
         "CreationDate": unix_time(),
@@ -92,6 +109,24 @@ def get_backup_selection(backend, plan_id, selection_id):
 def delete_backup_selection(backend, plan_id, selection_id):
     get_backup_selection(backend, plan_id, selection_id)
     del backup_selections(backend, plan_id)[selection_id]
+
+
+original_create_backup_plan = BackupBackend.create_backup_plan
+
+
+def create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_id):
+    fingerprint = request_fingerprint(backup_plan, backup_plan_tags)
+    if creator_request_id:
+        for plan in backend.plans.values():
+            if (
+                plan.deletion_date is None
+                and plan.creator_request_id == creator_request_id
+                and getattr(plan, "vitality_request", None) == fingerprint
+            ):
+                return plan  # the retry of the request that made it
+    plan = original_create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_id)
+    plan.vitality_request = fingerprint
+    return plan
 
 
 original_delete_backup_plan = BackupBackend.delete_backup_plan
@@ -159,7 +194,8 @@ def respond_create_backup_selection(response):
 
 
 def respond_get_backup_selection(response):
-    return json.dumps(get_backup_selection(response.backup_backend, *selection_path(response)))
+    selection = get_backup_selection(response.backup_backend, *selection_path(response))
+    return json.dumps({key: value for key, value in selection.items() if not key.startswith("vitality_")})
 
 
 def respond_list_backup_selections(response):
@@ -233,6 +269,7 @@ def respond_describe_engine_default_cluster_parameters(response):
 
 
 def extend_moto() -> None:
+    BackupBackend.create_backup_plan = create_backup_plan
     BackupBackend.delete_backup_plan = delete_backup_plan
     BackupBackend.describe_backup_vault = describe_backup_vault
     BackupResponse.update_backup_plan = respond_update_backup_plan

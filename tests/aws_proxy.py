@@ -16,6 +16,8 @@ Recording
     arrival order: ``time`` (time.time() at arrival), ``service`` (from the SigV4 credential
     scope of the Authorization header), ``action`` (the form field ``Action`` of the query
     protocol, or the operation of the ``X-Amz-Target`` header of the JSON protocol),
+    ``operation`` (the action, or for a REST call of a service in :data:`REST_OPERATIONS` (AWS
+    Backup) the operation its method and path name, e.g. ``CreateBackupPlan``; rules match it),
     ``read`` (True for Describe*/List*/Get*), ``params`` (parameter NAMES only, sorted, never
     their values), ``identifiers`` ({name: value} of the identifier parameters only:
     :data:`IDENTIFIER_PARAMS`), ``fault`` (the injected fault kind or None), ``held``
@@ -24,8 +26,10 @@ Recording
     ``answered`` or ``dropped``).  :meth:`AwsProxy.clear_calls` forgets them.
 
 Rules (:meth:`AwsProxy.set_rules`, replacing every earlier rule and restarting the counts)
-    Built with :func:`fault`, :func:`rate` and :func:`hold`.  Calls are counted per action
+    Built with :func:`fault`, :func:`rate` and :func:`hold`.  Calls are counted per operation
     from the moment the rules were set; every HTTP attempt counts (a retry is a new call).
+    ``action=`` in a rule names an operation: a query/JSON action, or a REST operation of
+    :data:`REST_OPERATIONS` (``action`` of the recorded call stays "" for those, as before).
 
     * ``fault(kind, action=..., nth=1)``: inject ``kind`` into the Nth call of ``action``.
     * ``rate(0.2, kinds=FAULT_KINDS, seed=7, actions=None)``: inject into each call with the
@@ -73,6 +77,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 __all__ = [
     "FAULT_KINDS",
     "IDENTIFIER_PARAMS",
+    "REST_OPERATIONS",
     "AwsProxy",
     "Call",
     "Rule",
@@ -94,6 +99,30 @@ IDENTIFIER_PARAMS = frozenset(
     }
 )
 READ_PREFIXES = ("Describe", "List", "Get")
+# REST-protocol operations named from their method and path (the service's API reference), by the
+# service of the SigV4 scope.  The call's ``action`` stays "" (the bench counts those as REST calls);
+# its ``operation`` is the name, which rules match.
+REST_OPERATIONS = {
+    "backup": (
+        ("PUT", r"/backup/plans/?", "CreateBackupPlan"),
+        ("GET", r"/backup/plans/?", "ListBackupPlans"),
+        ("PUT", r"/backup/plans/[^/]+/selections/?", "CreateBackupSelection"),
+        ("GET", r"/backup/plans/[^/]+/selections/?", "ListBackupSelections"),
+        ("GET", r"/backup/plans/[^/]+/selections/[^/]+/?", "GetBackupSelection"),
+        ("DELETE", r"/backup/plans/[^/]+/selections/[^/]+/?", "DeleteBackupSelection"),
+        ("GET", r"/backup/plans/[^/]+/versions/?", "ListBackupPlanVersions"),
+        ("POST", r"/backup/plans/[^/]+/?", "UpdateBackupPlan"),
+        ("GET", r"/backup/plans/[^/]+/?", "GetBackupPlan"),
+        ("DELETE", r"/backup/plans/[^/]+/?", "DeleteBackupPlan"),
+        ("GET", r"/backup-vaults/?", "ListBackupVaults"),
+        ("PUT", r"/backup-vaults/[^/]+/?", "CreateBackupVault"),
+        ("GET", r"/backup-vaults/[^/]+/?", "DescribeBackupVault"),
+        ("DELETE", r"/backup-vaults/[^/]+/?", "DeleteBackupVault"),
+        ("POST", r"/tags/.+", "TagResource"),
+        ("POST", r"/untag/.+", "UntagResource"),
+        ("GET", r"/tags/.+", "ListTags"),
+    ),
+}
 _ERRORS = {  # kind: (HTTP status, error code, message)
     "throttle": (400, "Throttling", "Rate exceeded"),
     "500": (500, "InternalFailure", "The request processing has failed because of an unknown error."),
@@ -162,10 +191,20 @@ class Call:
     status: int | None = None
     state: str = "received"
     extra: dict = field(default_factory=dict)
+    operation: str = ""
 
     @property
     def mutating(self) -> bool:
         return not self.read
+
+
+def rest_operation(service: str, method: str, path: str) -> str:
+    """The REST operation of :data:`REST_OPERATIONS` that ``method`` and ``path`` name, or ""."""
+    path = urllib.parse.urlsplit(path).path
+    for route_method, pattern, operation in REST_OPERATIONS.get(service, ()):
+        if method == route_method and re.fullmatch(pattern, path):
+            return operation
+    return ""
 
 
 def _parse(headers, body: bytes) -> tuple[str, str, tuple[str, ...], dict[str, str]]:
@@ -317,17 +356,17 @@ class AwsProxy:
     def _decide(self, call: Call) -> tuple[str | None, Rule | None]:
         """(fault kind or None, hold or error-after rule or None) for this call; counts it."""
         with self._lock:
-            count = self._counts.get(call.action, 0) + 1
-            self._counts[call.action] = count
+            count = self._counts.get(call.operation, 0) + 1
+            self._counts[call.operation] = count
             for rule in self._rules:
-                if rule.kind != "rate" and rule.action == call.action and rule.nth == count:
+                if rule.kind != "rate" and rule.action == call.operation and rule.nth == count:
                     if rule.kind == "hold":
                         return None, rule
                     if rule.kind == "error-after":
                         return rule.kind, rule
                     return rule.kind, None
             for index, rule in enumerate(self._rules):
-                if rule.kind == "rate" and (rule.actions is None or call.action in rule.actions):
+                if rule.kind == "rate" and (rule.actions is None or call.operation in rule.actions):
                     rng = self._randoms[index]
                     if rng.random() < rule.probability:
                         return rng.choice(rule.kinds), None
@@ -347,11 +386,12 @@ class AwsProxy:
             identifiers=identifiers,
         )
         internal = handler.path.startswith("/moto-api")
+        call.operation = action or ("" if internal else rest_operation(service, handler.command, handler.path))
         if not internal:
             with self._lock:
                 self._calls.append(call)
                 self._lock.notify_all()
-        kind, held_by = self._decide(call) if action and not internal else (None, None)
+        kind, held_by = self._decide(call) if call.operation and not internal else (None, None)
 
         errored_by = held_by if kind == "error-after" else None
         if errored_by is not None:

@@ -125,6 +125,13 @@ def test_monitoring_role_trusts_rds_monitoring_with_the_managed_policy(prod, loc
         trust = json.loads(urllib.parse.unquote(trust))
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "monitoring.rds.amazonaws.com"}]
     assert [s["Action"] for s in trust["Statement"]] == ["sts:AssumeRole"]
+    # Confused-deputy protection: RDS assumes it only for this account's DB instances in the region.
+    assert [s["Condition"] for s in trust["Statement"]] == [
+        {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:rds:us-east-1:{ACCOUNT}:db:*"},
+        }
+    ]
     attached = iam.list_attached_role_policies(RoleName=MONITORING_ROLE)["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [MONITORING_POLICY]
     assert tags_of(iam.list_role_tags(RoleName=MONITORING_ROLE)["Tags"])["Stack"] == "vitality-prod"
@@ -154,6 +161,7 @@ def test_backup_plan_schedules_the_cluster_with_its_retention(prod, local_aws):
     if isinstance(trust, str):
         trust = json.loads(urllib.parse.unquote(trust))
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "backup.amazonaws.com"}]
+    assert [s["Condition"] for s in trust["Statement"]] == [{"StringEquals": {"aws:SourceAccount": ACCOUNT}}]
 
 
 def test_events_of_cluster_instances_and_parameter_group_go_to_the_topic(prod, local_aws):
