@@ -124,7 +124,7 @@ _EMPTY = {"str": str, "list": list, "dict": dict}
 
 
 def _declared(key):
-    kind, _, element = SETTING_TYPES[key].partition("[")
+    kind, unused, element = SETTING_TYPES[key].partition("[")
     return kind, element.rstrip("]") or None
 
 
@@ -472,7 +472,8 @@ _KMS_KEY_ID = re.compile(
 _KMS_ARN = re.compile(r"^arn:aws[-a-z]*:kms:((?:[a-z]+-){2,3}\d+):(\d{12}):(.+)$")
 # KMS: an alias name is alias/ then letters, digits, '/', '_' or '-', 256 characters at most; alias/aws/ names
 # AWS managed keys only (https://docs.aws.amazon.com/kms/latest/developerguide/alias-create.html). Key IDs, mrk-
-# multi-Region key IDs, key and alias ARNs: https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/kms/aws.sdk.kotlin.services.kms.model/-describe-key-request/key-id.html
+# multi-Region key IDs, key and alias ARNs:
+# https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/kms/aws.sdk.kotlin.services.kms.model/-describe-key-request/key-id.html
 _KMS_ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]+$")
 AWS_MANAGED_KEY_ALIASES = {"rds": "alias/aws/rds", "secretsmanager": "alias/aws/secretsmanager"}
 

@@ -61,7 +61,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def main():
-    module = AnsibleModule(argument_spec={"entry_point": {"type": "str", "default": "main"}}, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec={"entry_point": {"type": "str", "default": "main", "choices": ["main", "destroy"]}},
+        supports_check_mode=True,
+    )
     module.fail_json(msg="vitality.aurora.aurora_settings runs on the controller as an action plugin")
 
 

@@ -281,7 +281,7 @@ options:
       - Before the first create, the same read-only checks as M(vitality.aurora.aurora_preflight) run (engine version
         offered, instance class orderable, cluster parameters known and allowed, KMS keys enabled and symmetric, log
         types exported); any refusal fails the module with every reason and nothing created.
-      - Omitted, V(false): the stack is only compared.
+      - Omitted, V(false), the stack is only compared.
     type: bool
     default: false
   variable_prefix:

@@ -175,7 +175,7 @@ GUARDS = {
         None,
     ),
 }
-OVERRIDES = sorted(override for _, _, override in GUARDS.values() if override)
+OVERRIDES = sorted(guard[2] for guard in GUARDS.values() if guard[2])
 
 
 @pytest.mark.parametrize("guard", sorted(GUARDS))
