@@ -56,7 +56,7 @@ $(VENV_STAMP): requirements.txt constraints.txt
 	$(VENV)/bin/python -m pip install $(PIP_QUIET) "pip==$(PIP_VERSION)" 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
 	$(VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements.txt -c constraints.txt 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
 	@touch $@
-	@echo "make: $(VENV) ready ($$($(VENV)/bin/ansible --version | head -n1))"
+	@echo "make: $(VENV) ready ($$($(VENV)/bin/ansible --version | sed -n 1p))"
 
 $(COLLECTION_LINK):
 	@mkdir -p $(dir $@)
