@@ -130,7 +130,9 @@ def test_the_aws_managed_sns_key_is_refused(dev, local_aws, run_playbook):
         extra_vars={**NOTIFICATIONS, "aurora_cluster_event_topic_kms_key_id": "alias/aws/sns"},
     )
     assert refused.returncode != 0
-    assert "is the AWS managed key of SNS" in refused.stdout
+    # Refused by the settings check, before any AWS call (the module refuses it too, for other callers).
+    assert "Invalid settings, nothing was changed: " in refused.stdout
+    assert "aurora_cluster_event_topic_kms_key_id='alias/aws/sns' is refused" in refused.stdout
     after = local_aws.client("sns").get_topic_attributes(TopicArn=TOPIC_ARN)["Attributes"].get("KmsMasterKeyId")
     assert after == before != "alias/aws/sns"
 
