@@ -1,0 +1,1218 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The operations baseline in the one planner: read it once, plan it as Actions (plan.py).
+
+The baseline is what the role builds beside the Aurora stack with amazon.aws / community.aws modules and
+our own aurora_event_subscription: the Enhanced Monitoring role, the AWS Backup role, vault, plan and
+selection, the KMS key and SNS topic of the RDS events, and the event subscriptions. Those tasks stay the
+executors; this file predicts, call by call, what each of them would change, so that a run with nothing to
+do runs none of them.
+
+``read_baseline(apis, desired)`` reads the current state (``apis``: {"iam", "backup", "sns", "kms", "rds"},
+each an api.AwsApi; only the services ``desired`` needs are used). ``plan_baseline(current, desired)`` is
+pure: no AWS call. The documents the tasks send (trust policies, key and topic policies, descriptions,
+the backup rule) are built here, one function each (``monitoring_role_request``, ``backup_trust``,
+``topic_policy``, ...), and each Action carries in ``request`` the module parameters of its runner, so the
+role can pass them from the plan instead of building them again in Jinja.
+
+``desired`` (built by the role from its typed variables)::
+
+    {
+      "account_id": "123456789012", "partition": "aws", "region": "us-east-1",
+      "cluster_identifier": "vitality-prod-aurora",
+      "tags": {...},                      # every resource's tags; tags not listed are removed (purge)
+      "monitoring_role": {"name": ...} or None,   # None: monitoring off, or the user gave a role ARN
+      "backup": {"role_name", "vault_name", "plan_name", "schedule", "start_window_minutes",
+                 "retention_days"} or None,
+      "event_topic": {"name", "display_name", "creates_key": bool, "key_alias", "kms_key_id"} or None,
+                                          # None: notifications off, or the user gave a topic ARN
+      "event_subscriptions": [{"name", "source_type", "source_ids", "categories", "topic_arn"}] or None,
+                                          # categories []: the subscription must not exist
+    }
+
+``event_topic.display_name`` defaults to "<cluster_identifier> events" and ``key_alias`` to
+"alias/<topic name>" when absent or empty. The topic's encryption key (``kms_key_id`` or else
+``key_alias``) is set by the first subscription kept (aurora_event_subscription's sns_topic_kms_key_id),
+as notifications.yml does: its Action has resource event_topic but runner event_subscriptions.
+
+``current`` (read_baseline's answer) holds, per resource, None when it does not exist, else a dict of what
+was read. An attribute AWS always returns but that was missing from the answer (moto returns less than AWS
+for some) is left out of that dict: it is unknown, and the plan then proposes no change of it.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict, compare_aws_tags
+
+from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import ONLINE, Action
+
+# The error codes that mean "there is no such resource", per kind of read.
+NOT_FOUND = {
+    "iam_role": ("NoSuchEntity", "NoSuchEntityException"),
+    # amazon.aws.backup_vault treats AccessDeniedException of DescribeBackupVault as "no vault" (AWS Backup
+    # answers it for a vault that does not exist) and then creates one; the plan reads it the same way.
+    "backup_vault": ("ResourceNotFoundException", "AccessDeniedException"),
+    "backup_plan": ("ResourceNotFoundException",),
+    "backup_selection": ("ResourceNotFoundException",),
+    "kms_key": ("NotFoundException",),
+    "event_topic": ("NotFound", "NotFoundException"),
+    "event_subscription": ("SubscriptionNotFound", "SubscriptionNotFoundFault"),
+}
+
+MONITORING_POLICY = "arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+BACKUP_POLICY = "arn:{partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+BACKUP_RULE_NAME = "scheduled"
+# The defaults amazon.aws.backup_plan fills into every rule (its argument spec).
+BACKUP_RULE_DEFAULTS = {
+    "completion_window_minutes": 10080,
+    "schedule_expression_timezone": "Etc/UTC",
+    "enable_continuous_backup": False,
+}
+# amazon.aws.backup_selection compares these fields of the selection, each defaulting to [].
+SELECTION_FIELDS = ("Resources", "ListOfTags", "NotResources", "Conditions")
+EMPTY_CONDITIONS = '{"StringEquals": [], "StringLike": [], "StringNotEquals": [], "StringNotLike": []}'
+
+
+# -- names and ARNs ------------------------------------------------------------------------
+
+
+def role_arn(desired, name):
+    return f"arn:{desired['partition']}:iam::{desired['account_id']}:role/{name}"
+
+
+def cluster_arn(desired):
+    return f"arn:{desired['partition']}:rds:{desired['region']}:{desired['account_id']}:cluster:{desired['cluster_identifier']}"
+
+
+def topic_arn(desired):
+    return (
+        f"arn:{desired['partition']}:sns:{desired['region']}:{desired['account_id']}:{desired['event_topic']['name']}"
+    )
+
+
+def account_root(desired):
+    return f"arn:{desired['partition']}:iam::{desired['account_id']}:root"
+
+
+def key_alias(desired):
+    topic = desired["event_topic"]
+    return topic.get("key_alias") or f"alias/{topic['name']}"
+
+
+def topic_key(desired):
+    """The key the role's topic must be encrypted with: the user's, or the role's own by its alias."""
+    topic = desired["event_topic"]
+    return topic.get("kms_key_id") or key_alias(desired)
+
+
+def all_tags(desired):
+    return {str(key): str(value) for key, value in (desired.get("tags") or {}).items()}
+
+
+# -- the documents the tasks send ----------------------------------------------------------
+
+
+def monitoring_trust(desired):
+    """Confused-deputy protection: RDS may assume the role only for this account's DB instances in the region."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": desired["account_id"]},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{desired['partition']}:rds:{desired['region']}:{desired['account_id']}:db:*"
+                    },
+                },
+            }
+        ],
+    }
+
+
+def backup_trust(desired):
+    """AWS Backup may assume the role only on behalf of this account (it documents no aws:SourceArn here)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "backup.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": desired["account_id"]}},
+            }
+        ],
+    }
+
+
+def topic_key_policy(desired):
+    """The account administers the key; RDS events of this account may use it to publish to the topic."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(desired)},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "RdsEventsUseTheKey",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.rds.amazonaws.com"},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": desired["account_id"]}},
+            },
+        ],
+    }
+
+
+def topic_policy(desired):
+    """The account manages the topic; RDS publishes the events of this account's subscriptions."""
+    arn = topic_arn(desired)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountManagesTheTopic",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(desired)},
+                "Action": [
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
+                    "sns:AddPermission",
+                    "sns:RemovePermission",
+                    "sns:DeleteTopic",
+                    "sns:Subscribe",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:Publish",
+                ],
+                "Resource": arn,
+            },
+            {
+                "Sid": "RdsPublishesEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.rds.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": arn,
+                "Condition": {
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{desired['partition']}:rds:{desired['region']}:{desired['account_id']}:es:*"
+                    },
+                    "StringEquals": {"aws:SourceAccount": desired["account_id"]},
+                },
+            },
+        ],
+    }
+
+
+def monitoring_role_request(desired):
+    """amazon.aws.iam_role's parameters for the Enhanced Monitoring role (monitoring.yml)."""
+    return {
+        "name": desired["monitoring_role"]["name"],
+        "description": f"Lets RDS publish the Enhanced Monitoring metrics of {desired['cluster_identifier']}",
+        "assume_role_policy_document": monitoring_trust(desired),
+        "managed_policies": [MONITORING_POLICY.format(partition=desired["partition"])],
+        "purge_policies": True,
+        "create_instance_profile": False,
+        "tags": all_tags(desired),
+        "purge_tags": True,
+    }
+
+
+def backup_role_request(desired):
+    """amazon.aws.iam_role's parameters for the role AWS Backup uses (backup.yml)."""
+    return {
+        "name": desired["backup"]["role_name"],
+        "description": f"Lets AWS Backup back up {desired['cluster_identifier']}",
+        "assume_role_policy_document": backup_trust(desired),
+        "managed_policies": [BACKUP_POLICY.format(partition=desired["partition"])],
+        "purge_policies": True,
+        "create_instance_profile": False,
+        "tags": all_tags(desired),
+        "purge_tags": True,
+    }
+
+
+def backup_vault_request(desired):
+    return {"backup_vault_name": desired["backup"]["vault_name"], "tags": all_tags(desired), "purge_tags": True}
+
+
+def backup_rule(desired):
+    """The plan's one rule, as amazon.aws.backup_plan takes it (no recovery point tags: see backup.yml)."""
+    backup = desired["backup"]
+    return {
+        "rule_name": BACKUP_RULE_NAME,
+        "target_backup_vault_name": backup["vault_name"],
+        "schedule_expression": backup["schedule"],
+        "start_window_minutes": int(backup["start_window_minutes"]),
+        "lifecycle": {"delete_after_days": int(backup["retention_days"])},
+    }
+
+
+def backup_plan_request(desired):
+    return {"backup_plan_name": desired["backup"]["plan_name"], "rules": [backup_rule(desired)]}
+
+
+def backup_selection_request(desired, iam_role_arn=None):
+    backup = desired["backup"]
+    return {
+        "selection_name": backup["plan_name"],
+        "backup_plan_name": backup["plan_name"],
+        "iam_role_arn": iam_role_arn or role_arn(desired, backup["role_name"]),
+        "resources": [cluster_arn(desired)],
+    }
+
+
+def topic_key_request(desired):
+    """amazon.aws.kms_key's parameters for the role's own key of the events topic (notifications.yml)."""
+    topic = desired["event_topic"]
+    return {
+        "alias": key_alias(desired),
+        "description": f"{desired['cluster_identifier']} RDS event notifications (SNS topic {topic['name']})",
+        "policy": topic_key_policy(desired),
+        "enable_key_rotation": True,
+        "tags": all_tags(desired),
+        "purge_tags": True,
+    }
+
+
+def topic_request(desired):
+    """community.aws.sns_topic's parameters for the events topic (notifications.yml)."""
+    topic = desired["event_topic"]
+    return {
+        "name": topic["name"],
+        "display_name": topic.get("display_name") or f"{desired['cluster_identifier']} events",
+        "policy": topic_policy(desired),
+        "purge_subscriptions": False,
+        "tags": all_tags(desired),
+        "purge_tags": True,
+    }
+
+
+def subscription_request(desired, subscription, key_id=None):
+    """aurora_event_subscription's parameters for one subscription (absent when it has no category)."""
+    if not subscription["categories"]:
+        return {"name": subscription["name"], "state": "absent"}
+    request = {
+        "name": subscription["name"],
+        "state": "present",
+        "sns_topic_arn": subscription["topic_arn"],
+        "source_type": subscription["source_type"],
+        "source_ids": list(subscription["source_ids"]),
+        "event_categories": list(subscription["categories"]),
+        "enabled": True,
+        "tags": all_tags(desired),
+        "purge_tags": True,
+    }
+    if key_id:
+        request["sns_topic_kms_key_id"] = key_id
+    return request
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def policy_document(value):
+    """A policy as AWS returns it (a dict, a JSON string, or a URL-encoded JSON string) as a dict."""
+    if isinstance(value, dict):
+        return value
+    if not value:
+        return None
+    text = value if value.lstrip().startswith("{") else unquote(value)
+    return json.loads(text)
+
+
+def read_role(iam, name):
+    """GetRole (trust, description, tags) and ListAttachedRolePolicies: 2 calls, 1 when there is no role."""
+    response = iam.call("get_role", not_found=NOT_FOUND["iam_role"], context=f"IAM role {name}", RoleName=name)
+    if response is None or not response.get("Role"):
+        return None
+    role = response["Role"]
+    found = {
+        "arn": role.get("Arn"),
+        # IAM leaves Description and Tags out of GetRole when the role has none.
+        "description": role.get("Description"),
+        "tags": boto3_tag_list_to_ansible_dict(role.get("Tags") or []),
+    }
+    if role.get("AssumeRolePolicyDocument"):
+        found["trust"] = policy_document(role["AssumeRolePolicyDocument"])
+    attached = iam.paginate(
+        "list_attached_role_policies",
+        "AttachedPolicies",
+        not_found=NOT_FOUND["iam_role"],
+        context=f"IAM role {name}",
+        RoleName=name,
+    )
+    found["policies"] = sorted(policy["PolicyArn"] for policy in attached or [])
+    return found
+
+
+def read_backup(backup, desired):
+    """The vault (2 calls), the plan (3) and its selection (2); fewer for what does not exist."""
+    names = desired["backup"]
+    found = {"backup_vault": None, "backup_plan": None, "backup_selection": None}
+    vault_name = names["vault_name"]
+    vault = backup.call(
+        "describe_backup_vault",
+        not_found=NOT_FOUND["backup_vault"],
+        context=f"backup vault {vault_name}",
+        BackupVaultName=vault_name,
+    )
+    if vault and vault.get("BackupVaultArn"):
+        tags = backup.call("list_tags", context=f"backup vault {vault_name}", ResourceArn=vault["BackupVaultArn"])
+        found["backup_vault"] = {"arn": vault["BackupVaultArn"], "tags": dict((tags or {}).get("Tags") or {})}
+
+    plan_name = names["plan_name"]
+    listed = backup.paginate("list_backup_plans", "BackupPlansList", context=f"backup plan {plan_name}") or []
+    entry = next((plan for plan in listed if plan.get("BackupPlanName") == plan_name), None)
+    if entry is None:
+        return found
+    plan_id = entry["BackupPlanId"]
+    plan = backup.call(
+        "get_backup_plan", not_found=NOT_FOUND["backup_plan"], context=f"backup plan {plan_name}", BackupPlanId=plan_id
+    )
+    if plan is None:
+        return found
+    plan_arn = plan.get("BackupPlanArn") or entry.get("BackupPlanArn")
+    body = plan.get("BackupPlan") or {}
+    tags = backup.call("list_tags", context=f"backup plan {plan_name}", ResourceArn=plan_arn)
+    found["backup_plan"] = {
+        "id": plan_id,
+        "arn": plan_arn,
+        "rules": [camel_dict_to_snake_dict(rule) for rule in body.get("Rules") or []],
+        "advanced_backup_settings": camel_dict_to_snake_dict({"x": body.get("AdvancedBackupSettings", [])})["x"],
+        "tags": dict((tags or {}).get("Tags") or {}),
+    }
+
+    selections = backup.paginate(
+        "list_backup_selections",
+        "BackupSelectionsList",
+        not_found=NOT_FOUND["backup_plan"],
+        context=f"backup plan {plan_name}",
+        BackupPlanId=plan_id,
+    )
+    chosen = next((s for s in selections or [] if s.get("SelectionName") == plan_name), None)
+    if chosen is not None:
+        selection = backup.call(
+            "get_backup_selection",
+            not_found=NOT_FOUND["backup_selection"],
+            context=f"backup selection {plan_name}",
+            BackupPlanId=plan_id,
+            SelectionId=chosen["SelectionId"],
+        )
+        if selection is not None:
+            found["backup_selection"] = dict(selection.get("BackupSelection") or {}, SelectionId=chosen["SelectionId"])
+    return found
+
+
+def read_topic_key(kms, desired):
+    """DescribeKey by alias, then its tags, policy and rotation: 4 calls, 1 when there is no key."""
+    alias = key_alias(desired)
+    described = kms.call("describe_key", not_found=NOT_FOUND["kms_key"], context=f"KMS key {alias}", KeyId=alias)
+    metadata = (described or {}).get("KeyMetadata")
+    if not metadata:
+        return None
+    key_id = metadata.get("Arn") or metadata["KeyId"]
+    found = {"arn": metadata.get("Arn"), "key_id": metadata.get("KeyId")}
+    if "KeyState" in metadata:
+        found["state"] = metadata["KeyState"]
+    if "Description" in metadata:
+        found["description"] = metadata["Description"]
+    tags = kms.paginate("list_resource_tags", "Tags", context=f"KMS key {alias}", KeyId=key_id)
+    found["tags"] = boto3_tag_list_to_ansible_dict(tags or [], "TagKey", "TagValue")
+    policy = kms.call("get_key_policy", context=f"KMS key {alias}", KeyId=key_id, PolicyName="default")
+    if (policy or {}).get("Policy"):
+        found["policy"] = policy_document(policy["Policy"])
+    rotation = kms.call("get_key_rotation_status", context=f"KMS key {alias}", KeyId=key_id)
+    if "KeyRotationEnabled" in (rotation or {}):
+        found["rotation"] = rotation["KeyRotationEnabled"]
+    return found
+
+
+def read_topic(sns, desired):
+    """GetTopicAttributes on the ARN that follows from the name, and its tags: 2 calls, 1 when there is none."""
+    arn = topic_arn(desired)
+    response = sns.call(
+        "get_topic_attributes", not_found=NOT_FOUND["event_topic"], context=f"SNS topic {arn}", TopicArn=arn
+    )
+    if response is None:
+        return None
+    attributes = response.get("Attributes") or {}
+    found = {"arn": arn, "kms_master_key_id": attributes.get("KmsMasterKeyId") or None}  # absent: none
+    if "DisplayName" in attributes:
+        found["display_name"] = attributes["DisplayName"]
+    if attributes.get("Policy"):
+        found["policy"] = policy_document(attributes["Policy"])
+    tags = sns.call("list_tags_for_resource", context=f"SNS topic {arn}", ResourceArn=arn)
+    found["tags"] = boto3_tag_list_to_ansible_dict((tags or {}).get("Tags") or [])
+    return found
+
+
+def read_subscriptions(rds, desired):
+    """One DescribeEventSubscriptions for all, then the tags of each one to keep: 1 + kept calls."""
+    wanted = {subscription["name"]: subscription for subscription in desired["event_subscriptions"]}
+    listed = rds.paginate("describe_event_subscriptions", "EventSubscriptionsList", context="event subscriptions") or []
+    found = {}
+    for subscription in listed:
+        name = subscription.get("CustSubscriptionId")
+        if name not in wanted:
+            continue
+        entry = dict(subscription)
+        if wanted[name]["categories"] and entry.get("EventSubscriptionArn"):
+            tags = rds.call(
+                "list_tags_for_resource",
+                context=f"event subscription {name}",
+                ResourceName=entry["EventSubscriptionArn"],
+            )
+            entry["tags"] = tags_to_dict((tags or {}).get("TagList"))
+        found[name] = entry
+    return found
+
+
+def read_baseline(apis, desired):
+    """The current state of the baseline ``desired`` asks for, read once (see the module docstring)."""
+    current = {
+        "monitoring_role": None,
+        "backup_role": None,
+        "backup_vault": None,
+        "backup_plan": None,
+        "backup_selection": None,
+        "event_topic_key": None,
+        "event_topic": None,
+        "event_subscriptions": {},
+    }
+    if desired.get("monitoring_role"):
+        current["monitoring_role"] = read_role(apis["iam"], desired["monitoring_role"]["name"])
+    topic = desired.get("event_topic")
+    if topic and topic.get("creates_key"):
+        current["event_topic_key"] = read_topic_key(apis["kms"], desired)
+    if topic:
+        current["event_topic"] = read_topic(apis["sns"], desired)
+    if desired.get("event_subscriptions") is not None:
+        current["event_subscriptions"] = read_subscriptions(apis["rds"], desired)
+    if desired.get("backup"):
+        current["backup_role"] = read_role(apis["iam"], desired["backup"]["role_name"])
+        current.update(read_backup(apis["backup"], desired))
+    return current
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+def principal_words(principal):
+    if not isinstance(principal, dict):
+        return str(principal)
+    return ",".join(str(v) if not isinstance(v, list) else ",".join(map(str, v)) for _k, v in sorted(principal.items()))
+
+
+def policy_summary(policy):
+    """A policy in a few words: each statement's Sid (or effect, principal and actions) and its condition keys."""
+    if not isinstance(policy, dict):
+        return None
+    statements = policy.get("Statement") or []
+    if isinstance(statements, dict):
+        statements = [statements]
+    words = []
+    for statement in statements:
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        text = (
+            statement.get("Sid")
+            or f"{statement.get('Effect')} {principal_words(statement.get('Principal'))} {','.join(map(str, actions))}"
+        )
+        keys = sorted(
+            key for test in (statement.get("Condition") or {}).values() if isinstance(test, dict) for key in test
+        )
+        if keys:
+            text += f" if {','.join(keys)}"
+        words.append(text)
+    return words
+
+
+def tag_actions(resource, name, current, wanted, runner, calls, compare="aws", set_first=False):
+    """Tags removed and tags set, one action each (each kind is one call); ``calls`` = (set, remove)."""
+    current = current or {}
+    if compare == "rds":
+        to_set, to_remove = tag_changes(current, wanted, purge=True)
+    else:
+        to_set, to_remove = compare_aws_tags(current, wanted, purge_tags=True)
+    removed = None
+    if to_remove:
+        removed = Action(
+            resource,
+            name,
+            "remove tags",
+            [{"attribute": f"tags.{key}", "before": current.get(key), "after": None} for key in sorted(to_remove)],
+            impact=ONLINE,
+            runner=runner,
+            calls=[calls[1]],
+        )
+    added = None
+    if to_set:
+        added = Action(
+            resource,
+            name,
+            "set tags",
+            [
+                {"attribute": f"tags.{key}", "before": current.get(key), "after": str(to_set[key])}
+                for key in sorted(to_set)
+            ],
+            impact=ONLINE,
+            runner=runner,
+            calls=[calls[0]],
+        )
+    ordered = [added, removed] if set_first else [removed, added]
+    return [action for action in ordered if action is not None]
+
+
+def action(resource, name, change, changes, runner, calls, request=None, note=""):
+    return Action(
+        resource, name, change, changes, impact=ONLINE, runner=runner, calls=calls, note=note, request=request
+    )
+
+
+def plan_role(resource, current, request, runner):
+    """What amazon.aws.iam_role does, in its order: untag, tag, trust, description, detach, attach."""
+    name = request["name"]
+    trust = request["assume_role_policy_document"]
+    if current is None:
+        created = {"tags": sorted(request["tags"])} if request["tags"] else {}
+        actions = [
+            action(
+                resource,
+                name,
+                "create",
+                [
+                    {"attribute": "role", "before": None, "after": name},
+                    {"attribute": "trust policy", "before": None, "after": policy_summary(trust)},
+                    {"attribute": "description", "before": None, "after": request["description"]},
+                ]
+                + ([{"attribute": "tags", "before": None, "after": created["tags"]}] if created else []),
+                runner,
+                ["CreateRole"],
+                request,
+            )
+        ]
+        for policy in request["managed_policies"]:
+            actions.append(
+                action(
+                    resource,
+                    name,
+                    "attach policy",
+                    [{"attribute": "managed policy", "before": None, "after": policy}],
+                    runner,
+                    ["AttachRolePolicy"],
+                    request,
+                )
+            )
+        return actions
+    actions = tag_actions(resource, name, current.get("tags"), request["tags"], runner, ("TagRole", "UntagRole"))
+    for tagged in actions:
+        tagged.request = request
+    if "trust" in current and compare_policies(current["trust"], trust):
+        actions.append(
+            action(
+                resource,
+                name,
+                "update trust policy",
+                [
+                    {
+                        "attribute": "trust policy",
+                        "before": policy_summary(current["trust"]),
+                        "after": policy_summary(trust),
+                    }
+                ],
+                runner,
+                ["UpdateAssumeRolePolicy"],
+                request,
+            )
+        )
+    if current.get("description") != request["description"]:
+        actions.append(
+            action(
+                resource,
+                name,
+                "update description",
+                [{"attribute": "description", "before": current.get("description"), "after": request["description"]}],
+                runner,
+                ["UpdateRole"],
+                request,
+            )
+        )
+    attached = set(current.get("policies") or [])
+    wanted = set(request["managed_policies"])
+    for policy in sorted(attached - wanted):
+        actions.append(
+            action(
+                resource,
+                name,
+                "detach policy",
+                [{"attribute": "managed policy", "before": policy, "after": None}],
+                runner,
+                ["DetachRolePolicy"],
+                request,
+            )
+        )
+    for policy in sorted(wanted - attached):
+        actions.append(
+            action(
+                resource,
+                name,
+                "attach policy",
+                [{"attribute": "managed policy", "before": None, "after": policy}],
+                runner,
+                ["AttachRolePolicy"],
+                request,
+            )
+        )
+    return actions
+
+
+def plan_topic_key(current, desired):
+    """What amazon.aws.kms_key does, in its order: cancel deletion, enable, alias, description, tags, policy, rotation."""
+    request = topic_key_request(desired)
+    alias = request["alias"]
+    runner = "event_topic"
+    if current is None:
+        return [
+            action(
+                "event_topic_key",
+                alias,
+                "create",
+                [
+                    {"attribute": "key", "before": None, "after": alias},
+                    {"attribute": "description", "before": None, "after": request["description"]},
+                    {"attribute": "key policy", "before": None, "after": policy_summary(request["policy"])},
+                    {"attribute": "tags", "before": None, "after": sorted(request["tags"])},
+                ],
+                runner,
+                ["CreateKey"],
+                request,
+            ),
+            action(
+                "event_topic_key",
+                alias,
+                "create alias",
+                [{"attribute": "alias", "before": None, "after": alias}],
+                runner,
+                ["CreateAlias"],
+                request,
+            ),
+            action(
+                "event_topic_key",
+                alias,
+                "enable rotation",
+                [{"attribute": "rotation", "before": False, "after": True}],
+                runner,
+                ["EnableKeyRotation"],
+                request,
+            ),
+        ]
+    actions = []
+    state = current.get("state")
+    if state == "PendingDeletion":
+        actions.append(
+            action(
+                "event_topic_key",
+                alias,
+                "cancel deletion",
+                [{"attribute": "state", "before": state, "after": "Disabled"}],
+                runner,
+                ["CancelKeyDeletion"],
+                request,
+            )
+        )
+        state = "Disabled"
+    if state is not None and state != "Enabled":
+        actions.append(
+            action(
+                "event_topic_key",
+                alias,
+                "enable",
+                [{"attribute": "state", "before": state, "after": "Enabled"}],
+                runner,
+                ["EnableKey"],
+                request,
+            )
+        )
+    if "description" in current and current["description"] != request["description"]:
+        actions.append(
+            action(
+                "event_topic_key",
+                alias,
+                "update description",
+                [{"attribute": "description", "before": current["description"], "after": request["description"]}],
+                runner,
+                ["UpdateKeyDescription"],
+                request,
+            )
+        )
+    tagged = tag_actions(
+        "event_topic_key", alias, current.get("tags"), request["tags"], runner, ("TagResource", "UntagResource")
+    )
+    for each in tagged:
+        each.request = request
+    actions += tagged
+    # kms_key compares with {} when the policy cannot be read, and then puts it.
+    if compare_policies(current.get("policy") or {}, request["policy"]):
+        actions.append(
+            action(
+                "event_topic_key",
+                alias,
+                "update key policy",
+                [
+                    {
+                        "attribute": "key policy",
+                        "before": policy_summary(current.get("policy")),
+                        "after": policy_summary(request["policy"]),
+                    }
+                ],
+                runner,
+                ["PutKeyPolicy"],
+                request,
+            )
+        )
+    if "rotation" in current and current["rotation"] is not True:
+        actions.append(
+            action(
+                "event_topic_key",
+                alias,
+                "enable rotation",
+                [{"attribute": "rotation", "before": current["rotation"], "after": True}],
+                runner,
+                ["EnableKeyRotation"],
+                request,
+            )
+        )
+    return actions
+
+
+def plan_topic(current, desired):
+    """What community.aws.sns_topic does: create, display name, policy, then tags (set, then removed)."""
+    request = topic_request(desired)
+    name = request["name"]
+    runner = "event_topic"
+    display = {"attribute": "display name", "before": None, "after": request["display_name"]}
+    policy = {"attribute": "policy", "before": None, "after": policy_summary(request["policy"])}
+    if current is None:
+        return [
+            action(
+                "event_topic",
+                name,
+                "create",
+                [
+                    {"attribute": "topic", "before": None, "after": name},
+                    {"attribute": "tags", "before": None, "after": sorted(request["tags"])},
+                ],
+                runner,
+                ["CreateTopic"],
+                request,
+            ),
+            # A new topic has an empty display name and the default policy: sns_topic sets both.
+            action(
+                "event_topic",
+                name,
+                "set display name",
+                [dict(display, before="")],
+                runner,
+                ["SetTopicAttributes"],
+                request,
+            ),
+            action(
+                "event_topic",
+                name,
+                "set policy",
+                [dict(policy, before="(default)")],
+                runner,
+                ["SetTopicAttributes"],
+                request,
+            ),
+        ]
+    actions = []
+    if "display_name" in current and current["display_name"] != request["display_name"]:
+        actions.append(
+            action(
+                "event_topic",
+                name,
+                "set display name",
+                [dict(display, before=current["display_name"])],
+                runner,
+                ["SetTopicAttributes"],
+                request,
+            )
+        )
+    if "policy" in current and compare_policies(request["policy"], current["policy"]):
+        actions.append(
+            action(
+                "event_topic",
+                name,
+                "set policy",
+                [dict(policy, before=policy_summary(current["policy"]))],
+                runner,
+                ["SetTopicAttributes"],
+                request,
+            )
+        )
+    tagged = tag_actions(
+        "event_topic",
+        name,
+        current.get("tags"),
+        request["tags"],
+        runner,
+        ("TagResource", "UntagResource"),
+        set_first=True,
+    )
+    for each in tagged:
+        each.request = request
+    return actions + tagged
+
+
+def plan_topic_encryption(current, desired, first_kept):
+    """The topic's KmsMasterKeyId, set by the first subscription kept (aurora_event_subscription), before it."""
+    if not desired.get("event_topic") or first_kept is None:
+        return []
+    wanted = topic_key(desired)
+    have = (current or {}).get("kms_master_key_id")
+    if have == wanted:
+        return []
+    return [
+        action(
+            "event_topic",
+            desired["event_topic"]["name"],
+            "set encryption key",
+            [{"attribute": "KmsMasterKeyId", "before": have, "after": wanted}],
+            "event_subscriptions",
+            ["SetTopicAttributes"],
+            subscription_request(desired, first_kept, wanted),
+            note=f"set by event subscription {first_kept['name']}",
+        )
+    ]
+
+
+def same_set(have, wanted):
+    return sorted(have or []) == sorted(wanted or [])
+
+
+def plan_subscription(current, desired, subscription, key_id):
+    """What aurora_event_subscription does: create, or modify, add and remove sources, tags; or delete."""
+    name = subscription["name"]
+    runner = "event_subscriptions"
+    request = subscription_request(desired, subscription, key_id)
+    if not subscription["categories"]:
+        if current is None:
+            return []
+        return [
+            action(
+                "event_subscription",
+                name,
+                "delete",
+                [{"attribute": "subscription", "before": name, "after": None}],
+                runner,
+                ["DeleteEventSubscription"],
+                request,
+            )
+        ]
+    if current is None:
+        return [
+            action(
+                "event_subscription",
+                name,
+                "create",
+                [
+                    {"attribute": "subscription", "before": None, "after": name},
+                    {"attribute": "source_type", "before": None, "after": subscription["source_type"]},
+                    {"attribute": "source_ids", "before": None, "after": sorted(subscription["source_ids"])},
+                    {"attribute": "event_categories", "before": None, "after": sorted(subscription["categories"])},
+                    {"attribute": "sns_topic_arn", "before": None, "after": subscription["topic_arn"]},
+                ],
+                runner,
+                ["CreateEventSubscription"],
+                request,
+            )
+        ]
+    modified = []
+    if "SnsTopicArn" in current and current["SnsTopicArn"] != subscription["topic_arn"]:
+        modified.append(
+            {"attribute": "sns_topic_arn", "before": current["SnsTopicArn"], "after": subscription["topic_arn"]}
+        )
+    if current.get("SourceType") != subscription["source_type"]:
+        modified.append(
+            {"attribute": "source_type", "before": current.get("SourceType"), "after": subscription["source_type"]}
+        )
+    if not same_set(current.get("EventCategoriesList"), subscription["categories"]):
+        modified.append(
+            {
+                "attribute": "event_categories",
+                "before": sorted(current.get("EventCategoriesList") or []),
+                "after": sorted(subscription["categories"]),
+            }
+        )
+    if "Enabled" in current and current["Enabled"] is not True:
+        modified.append({"attribute": "enabled", "before": current["Enabled"], "after": True})
+    actions = []
+    if modified:
+        words = {
+            "sns_topic_arn": "change topic",
+            "source_type": "change source type",
+            "event_categories": "update categories",
+            "enabled": "enable",
+        }
+        change = words[modified[0]["attribute"]] if len(modified) == 1 else "modify"
+        actions.append(
+            action("event_subscription", name, change, modified, runner, ["ModifyEventSubscription"], request)
+        )
+    have = set(current.get("SourceIdsList") or [])
+    to_add = sorted(set(subscription["source_ids"]) - have)
+    to_remove = sorted(have - set(subscription["source_ids"]))
+    if to_add:
+        actions.append(
+            action(
+                "event_subscription",
+                name,
+                "add sources",
+                [{"attribute": "source_ids", "before": sorted(have), "after": sorted(have | set(to_add))}],
+                runner,
+                ["AddSourceIdentifierToSubscription"] * len(to_add),
+                request,
+            )
+        )
+    if to_remove:
+        actions.append(
+            action(
+                "event_subscription",
+                name,
+                "remove sources",
+                [{"attribute": "source_ids", "before": sorted(have), "after": sorted(have - set(to_remove))}],
+                runner,
+                ["RemoveSourceIdentifierFromSubscription"] * len(to_remove),
+                request,
+            )
+        )
+    if "tags" in current:
+        tagged = tag_actions(
+            "event_subscription",
+            name,
+            current["tags"],
+            request["tags"],
+            runner,
+            ("AddTagsToResource", "RemoveTagsFromResource"),
+            compare="rds",
+        )
+        for each in tagged:
+            each.request = request
+        actions += tagged
+    return actions
+
+
+def flat(value, prefix=""):
+    """A nested dict as {dotted path: leaf}."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    leaves = {}
+    for key, item in value.items():
+        leaves.update(flat(item, f"{prefix}.{key}" if prefix else key))
+    return leaves
+
+
+def rule_changes(rules, wanted):
+    """amazon.aws.backup_plan's comparison (the rules as JSON, rule_id left out), as attribute changes."""
+    have = [{key: value for key, value in rule.items() if key != "rule_id"} for rule in rules]
+    if json.dumps(have, sort_keys=True) == json.dumps([wanted], sort_keys=True):
+        return []
+    if len(have) != 1 or have[0].get("rule_name") != wanted["rule_name"]:
+        return [
+            {"attribute": "rules", "before": [rule.get("rule_name") for rule in have], "after": [wanted["rule_name"]]}
+        ]
+    before, after = flat(have[0]), flat(wanted)
+    return [
+        {"attribute": f"rule {wanted['rule_name']}: {path}", "before": before.get(path), "after": after.get(path)}
+        for path in sorted(set(before) | set(after))
+        if before.get(path) != after.get(path)
+    ]
+
+
+def selection_changes(current, wanted):
+    """amazon.aws.backup_selection's comparison: role, then Resources, ListOfTags, NotResources, Conditions."""
+    changes = []
+    if current.get("IamRoleArn") != wanted["IamRoleArn"]:
+        changes.append(
+            {"attribute": "iam_role_arn", "before": current.get("IamRoleArn"), "after": wanted["IamRoleArn"]}
+        )
+    for field in SELECTION_FIELDS:
+        have = json.dumps(current.get(field, []), sort_keys=True)
+        want = json.dumps(wanted.get(field, []), sort_keys=True)
+        if have == want or (field == "Conditions" and have == EMPTY_CONDITIONS and want == "[]"):
+            continue
+        changes.append({"attribute": field, "before": current.get(field, []), "after": wanted.get(field, [])})
+    return changes
+
+
+def plan_backup(current, desired):
+    """The backup role, vault (create, untag, tag), plan (create, update, untag) and selection (create or replace)."""
+    runner = "backup"
+    backup = desired["backup"]
+    role = current.get("backup_role")
+    actions = plan_role("backup_role", role, backup_role_request(desired), runner)
+
+    vault_request = backup_vault_request(desired)
+    vault = current.get("backup_vault")
+    if vault is None:
+        actions.append(
+            action(
+                "backup_vault",
+                backup["vault_name"],
+                "create",
+                [
+                    {"attribute": "vault", "before": None, "after": backup["vault_name"]},
+                    {"attribute": "tags", "before": None, "after": sorted(vault_request["tags"])},
+                ],
+                runner,
+                ["CreateBackupVault"],
+                vault_request,
+            )
+        )
+    else:
+        tagged = tag_actions(
+            "backup_vault",
+            backup["vault_name"],
+            vault.get("tags"),
+            vault_request["tags"],
+            runner,
+            ("TagResource", "UntagResource"),
+        )
+        for each in tagged:
+            each.request = vault_request
+        actions += tagged
+
+    plan_request = backup_plan_request(desired)
+    wanted_rule = dict(BACKUP_RULE_DEFAULTS, **backup_rule(desired))
+    plan = current.get("backup_plan")
+    name = backup["plan_name"]
+    if plan is None:
+        actions.append(
+            action(
+                "backup_plan",
+                name,
+                "create",
+                [
+                    {"attribute": f"rule {wanted_rule['rule_name']}: {path}", "before": None, "after": value}
+                    for path, value in sorted(flat(wanted_rule).items())
+                ],
+                runner,
+                ["CreateBackupPlan"],
+                plan_request,
+            )
+        )
+    else:
+        changes = rule_changes(plan.get("rules") or [], wanted_rule)
+        if json.dumps(plan.get("advanced_backup_settings") or [], sort_keys=True) != "[]":
+            changes.append(
+                {"attribute": "advanced_backup_settings", "before": plan["advanced_backup_settings"], "after": []}
+            )
+        if changes:
+            actions.append(
+                action("backup_plan", name, "update rule", changes, runner, ["UpdateBackupPlan"], plan_request)
+            )
+        # backup_plan is given no tags, and with purge_tags (its default) removes any the plan has.
+        if plan.get("tags"):
+            actions.append(
+                action(
+                    "backup_plan",
+                    name,
+                    "remove tags",
+                    [
+                        {"attribute": f"tags.{key}", "before": value, "after": None}
+                        for key, value in sorted(plan["tags"].items())
+                    ],
+                    runner,
+                    ["UntagResource"],
+                    plan_request,
+                )
+            )
+
+    selection_request = backup_selection_request(desired, (role or {}).get("arn"))
+    wanted = {"IamRoleArn": selection_request["iam_role_arn"], "Resources": selection_request["resources"]}
+    selection = current.get("backup_selection") if plan is not None else None
+    if selection is None:
+        actions.append(
+            action(
+                "backup_selection",
+                name,
+                "create",
+                [
+                    {"attribute": "iam_role_arn", "before": None, "after": wanted["IamRoleArn"]},
+                    {"attribute": "Resources", "before": None, "after": wanted["Resources"]},
+                ],
+                runner,
+                ["CreateBackupSelection"],
+                selection_request,
+            )
+        )
+    else:
+        changes = selection_changes(selection, wanted)
+        if changes:
+            # backup_selection replaces a selection that differs: delete, then create.
+            actions.append(
+                action(
+                    "backup_selection",
+                    name,
+                    "delete to replace",
+                    changes,
+                    runner,
+                    ["DeleteBackupSelection"],
+                    selection_request,
+                )
+            )
+            actions.append(
+                action(
+                    "backup_selection",
+                    name,
+                    "create again",
+                    changes,
+                    runner,
+                    ["CreateBackupSelection"],
+                    selection_request,
+                )
+            )
+    return actions
+
+
+def plan_baseline(current, desired):
+    """The baseline's actions, in order: monitoring role; key, topic; the topic's key and subscriptions; backup.
+
+    Pure: no AWS call. ``current`` is read_baseline's answer.
+    """
+    actions = []
+    if desired.get("monitoring_role"):
+        actions += plan_role(
+            "monitoring_role", current.get("monitoring_role"), monitoring_role_request(desired), "monitoring_role"
+        )
+    topic = desired.get("event_topic")
+    if topic and topic.get("creates_key"):
+        actions += plan_topic_key(current.get("event_topic_key"), desired)
+    if topic:
+        actions += plan_topic(current.get("event_topic"), desired)
+    subscriptions = desired.get("event_subscriptions")
+    if subscriptions is not None:
+        kept = [subscription for subscription in subscriptions if subscription["categories"]]
+        first_kept = kept[0] if kept else None
+        key_id = topic_key(desired) if topic else None
+        actions += plan_topic_encryption(current.get("event_topic"), desired, first_kept)
+        existing = current.get("event_subscriptions") or {}
+        for subscription in subscriptions:
+            own_key = key_id if first_kept is not None and subscription["name"] == first_kept["name"] else None
+            actions += plan_subscription(existing.get(subscription["name"]), desired, subscription, own_key)
+    if desired.get("backup"):
+        actions += plan_backup(current, desired)
+    return actions
