@@ -16,6 +16,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     UNKNOWN,
     Attribute,
     mark_deferred,
+    modify_params,
     plan_changes,
 )
 
@@ -157,3 +158,11 @@ def create_request(params):
         request.pop("PerformanceInsightsRetentionPeriod")
         request.pop("PerformanceInsightsKMSKeyId")
     return drop_none(request)
+
+
+def modify_request(params, attribute_changes):
+    request = modify_params(ATTRIBUTES, attribute_changes)
+    if "PerformanceInsightsKMSKeyId" in request:
+        request["PerformanceInsightsKMSKeyId"] = params["performance_insights_kms_key_id"]  # as given, not reduced
+    request.update(DBInstanceIdentifier=params["db_instance_identifier"], ApplyImmediately=params["apply_immediately"])
+    return request

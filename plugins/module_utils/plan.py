@@ -197,22 +197,32 @@ def plan_document(actions, inputs_digest, stack, created_at=None):
     }
 
 
+def unnumbered(line):
+    number_part, dot, rest = str(line).partition(". ")
+    return rest if dot and number_part.isdigit() else str(line)
+
+
 def saved_plan_problems(saved, current):
     """Why a saved plan no longer matches the plan made now ([] when it does): the apply then changes nothing."""
     problems = []
     if not isinstance(saved, dict) or saved.get("schema") != SCHEMA:
         return [f"the saved plan is not a {SCHEMA} document"]
     if saved.get("schema_version") != SCHEMA_VERSION:
-        return [f"the saved plan has schema_version {saved.get('schema_version')!r}, this collection reads {SCHEMA_VERSION}"]
+        return [
+            f"the saved plan has schema_version {saved.get('schema_version')!r}, this collection reads {SCHEMA_VERSION}"
+        ]
     if saved.get("stack") != current["stack"]:
         problems.append(f"it was made for stack {saved.get('stack')!r}, this run is for {current['stack']!r}")
     if saved.get("inputs_digest") != current["inputs_digest"]:
         problems.append("the inventory's settings have changed since it was made")
     if saved.get("actions_digest") != current["actions_digest"]:
-        before = saved.get("lines") or []
-        now = current["lines"]
+        # Without their step numbers: one step more near the start renumbers every later one.
+        before = [unnumbered(line) for line in saved.get("lines") or []]
+        now = [unnumbered(line) for line in current["lines"]]
         gone = [line for line in before if line not in now]
         new = [line for line in now if line not in before]
-        detail = "; ".join([f"no longer planned: {line}" for line in gone] + [f"now also planned: {line}" for line in new])
+        detail = "; ".join(
+            [f"no longer planned: {line}" for line in gone] + [f"now also planned: {line}" for line in new]
+        )
         problems.append("the stack has changed since it was made" + (f" ({detail})" if detail else ""))
     return problems

@@ -335,7 +335,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
-    dict_to_tags,
     drop_none,
     tag_changes,
     tags_to_dict,
@@ -348,10 +347,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     diff_of,
     impossible,
     impossible_message,
-    modify_params,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
-    ATTRIBUTES,
     MAJOR_UPGRADE_DOWNTIME,
     SETTING_OPTIONS,
     create_request,
@@ -359,8 +356,10 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     effective_state,
     key_matches,
     master_secret_key,
+    modify_request,
     plan_cluster_changes,
     read_cluster,
+    restore_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
@@ -405,65 +404,6 @@ def resolve_key(kms, key):
         return key
     response = kms().call("describe_key", KeyId=key, context=f"KMS key {key}")
     return response["KeyMetadata"]["Arn"]
-
-
-def modify_request(identifier, changes, params):
-    request = modify_params(ATTRIBUTES, changes)
-    if "CloudwatchLogsExportConfiguration" in request:
-        change = next(c for c in changes if c["attribute"] == "enable_cloudwatch_logs_exports")
-        before, after = set(change["before"] or []), set(change["after"] or [])
-        request["CloudwatchLogsExportConfiguration"] = {
-            "EnableLogTypes": sorted(after - before),
-            "DisableLogTypes": sorted(before - after),
-        }
-    for change in changes:
-        if change["attribute"] == "engine_version":
-            request["EngineVersion"] = change["after"]
-        elif change["attribute"] == "master_user_secret_kms_key_id":
-            request["MasterUserSecretKmsKeyId"] = change["after"]
-            request["ManageMasterUserPassword"] = True
-        elif change["attribute"] == "master_user_password":
-            request["MasterUserPassword"] = params["master_user_password"]
-    if request.get("ManageMasterUserPassword") is True and params["master_user_secret_kms_key_id"]:
-        request["MasterUserSecretKmsKeyId"] = params["master_user_secret_kms_key_id"]
-    if request.get("ManageMasterUserPassword") is False:
-        request["MasterUserPassword"] = params["master_user_password"]
-    request["DBClusterIdentifier"] = identifier
-    # A password sent with update_password=always takes effect now: it is why the run was asked for.
-    password_now = any(change["attribute"] == "master_user_password" for change in changes)
-    request["ApplyImmediately"] = True if password_now else params["apply_immediately"]
-    return request
-
-
-def restore_request(identifier, params):
-    """The API call and request that create the cluster from a snapshot or a point in time."""
-    common = {
-        "DBClusterIdentifier": identifier,
-        "Port": params["port"],
-        "DBSubnetGroupName": params["db_subnet_group_name"],
-        "VpcSecurityGroupIds": params["vpc_security_group_ids"],
-        "DBClusterParameterGroupName": params["db_cluster_parameter_group_name"],
-        "KmsKeyId": params["kms_key_id"],
-        "EnableIAMDatabaseAuthentication": params["enable_iam_database_authentication"],
-        "EnableCloudwatchLogsExports": params["enable_cloudwatch_logs_exports"],
-        "DeletionProtection": params["deletion_protection"],
-        "CopyTagsToSnapshot": params["copy_tags_to_snapshot"],
-        "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
-    }
-    if params["restore_from_snapshot"]:
-        request = dict(
-            common,
-            SnapshotIdentifier=params["restore_from_snapshot"],
-            Engine=params["engine"],
-            EngineVersion=params["engine_version"] if "." in (params["engine_version"] or "") else None,
-        )
-        return "restore_db_cluster_from_snapshot", drop_none(request)
-    request = dict(common, SourceDBClusterIdentifier=params["restore_from_cluster"])
-    if params["restore_to_time"]:
-        request["RestoreToTime"] = params["restore_to_time"]
-    else:
-        request["UseLatestRestorableTime"] = True
-    return "restore_db_cluster_to_point_in_time", drop_none(request)
 
 
 def wait_available(module, api, identifier):

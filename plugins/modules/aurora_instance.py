@@ -200,12 +200,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     diff_of,
     impossible,
     impossible_message,
-    modify_params,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
-    ATTRIBUTES,
     create_request,
     desired_state,
+    modify_request,
     planned_changes,
     waits_for_reboot,
 )
@@ -234,14 +233,6 @@ def read_instance(api, identifier):
         not_found=NOT_FOUND,
         context=f"instance {identifier}",
     )
-
-
-def modify_request(params, attribute_changes):
-    request = modify_params(ATTRIBUTES, attribute_changes)
-    if "PerformanceInsightsKMSKeyId" in request:
-        request["PerformanceInsightsKMSKeyId"] = params["performance_insights_kms_key_id"]  # as given, not reduced
-    request.update(DBInstanceIdentifier=params["db_instance_identifier"], ApplyImmediately=params["apply_immediately"])
-    return request
 
 
 def wait_until(module, api, identifier, done, wanted):

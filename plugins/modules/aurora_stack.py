@@ -477,7 +477,10 @@ engine_version_notice:
   type: str
 """
 
+
+import datetime
 import re
+import time
 import traceback
 from contextlib import contextmanager
 
@@ -486,12 +489,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
+    apply_rds_tags,
     dict_to_tags,
-    tag_changes,
-    tags_to_dict,
     to_snake,
 )
-from ansible_collections.vitality.aurora.plugins.module_utils.changes import ONLINE
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     SETTING_OPTIONS,
     clusters_tagged,
@@ -499,43 +500,54 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     plan_cluster_changes,
     read_cluster,
     read_members,
+    restore_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     create_request as cluster_create_request,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    modify_request as cluster_modify_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     create_request as instance_create_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
-    planned_changes,
-    waits_for_reboot,
+    modify_request as instance_modify_request,
 )
-from ansible_collections.vitality.aurora.plugins.module_utils.layout import instance_layout
+from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import waits_for_reboot
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     apply_parameter_changes,
     classify,
     desired_parameters,
     parameter_catalog,
     plan_parameter_changes,
-    public_change,
     read_group,
-    user_parameters,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
+    IMPOSSIBLE,
+    STACK,
+    digest,
+    plan_document,
+    saved_plan_problems,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
-from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
-    UnsupportedRule,
-    describe_rule,
-    flatten_permissions,
-    flatten_rules,
-    to_permission,
+from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import to_permission
+from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import (
+    SUBNET_GROUP_NOT_FOUND,
+    NetworkProblem,
+    plan_stack,
+    read_stack,
+    runners_of,
+    wanted_instances,
+    wanted_rules,
 )
-
-# Settings whose comparison needs more than these reads (a KMS alias lookup): when one is given,
-# the converging modules decide.
-UNCHECKED_CLUSTER_OPTIONS = ("kms_key_id", "master_user_secret_kms_key_id")
-UNCHECKED_INSTANCE_OPTIONS = ("performance_insights_kms_key_id",)
-LAYOUT_KEYS = ("writer_identifier", "reader_identifier_prefix", "reader_count", "allow_rolling_reboot")
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
+    WAIT_MAX_POLL_INTERVAL_OPTION,
+    WaitTimeout,
+    check_wait_options,
+    wait_for,
+)
 
 TAGS = dict(type="dict")
 ARGUMENT_SPEC = dict(
@@ -578,6 +590,10 @@ ARGUMENT_SPEC = dict(
             db_cluster_identifier=dict(type="str", required=True),
             engine=dict(type="str", choices=["aurora-postgresql"], default="aurora-postgresql"),
             engine_version=dict(type="str", required=True),
+            allow_major_version_upgrade=dict(type="bool", default=False),
+            restore_from_snapshot=dict(type="str"),
+            restore_from_cluster=dict(type="str"),
+            restore_to_time=dict(type="str"),
             tags=TAGS,
             **SETTING_OPTIONS,
         ),
@@ -597,254 +613,46 @@ ARGUMENT_SPEC = dict(
             performance_insights_retention_period=dict(type="int"),
             performance_insights_kms_key_id=dict(type="str"),
             monitoring_interval=dict(type="int", default=0),
+            monitoring_role_arn=dict(type="str"),
+            monitoring_role_name=dict(type="str"),
+            db_parameter_group_name=dict(type="str"),
             apply_immediately=dict(type="bool", default=False),
             tags=TAGS,
         ),
     ),
-    create_when_absent=dict(type="bool", default=False),
+    need_account=dict(type="bool", default=False),
+    mode=dict(type="str", choices=["plan", "apply"], default="apply"),
+    saved_plan=dict(type="dict"),
+    stack_name=dict(type="str"),
+    wait_timeout=dict(type="int", default=3600),
+    wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
     report_existing=dict(type="bool", default=False),
     variable_prefix=dict(type="str", default=""),
 )
 
+# Optional names the role passes as "" when unset.
+OPTIONAL_NAMES = {
+    "cluster": (
+        "master_user_secret_kms_key_id",
+        "kms_key_id",
+        "restore_from_snapshot",
+        "restore_from_cluster",
+        "restore_to_time",
+    ),
+    "instances": (
+        "performance_insights_kms_key_id",
+        "monitoring_role_arn",
+        "monitoring_role_name",
+        "db_parameter_group_name",
+    ),
+}
 
-class Drift(Exception):
-    """The first difference found: the check stops there."""
-
-    def __init__(self, resource, attribute, before=None, after=None):
-        super().__init__(f"{resource}: {attribute}")
-        self.entry = {"resource": resource, "attribute": attribute, "before": before, "after": after}
-
-
-class Unchecked(Exception):
-    """Something this check does not compare: the converging modules must decide."""
-
-
-def tags_drift(resource, current, desired):
-    to_set, to_remove = tag_changes(current, desired, purge=True)
-    if to_set or to_remove:
-        raise Drift(resource, "tags", current, desired)
-
-
-def find_network(ec2, params):
-    vpcs = ec2.call("describe_vpcs", Filters=[{"Name": "tag:Name", "Values": [params["vpc_name"]]}])["Vpcs"]
-    if len(vpcs) != 1:
-        raise Drift(f"VPC {params['vpc_name']}", "count", len(vpcs), 1)
-    vpc_id = vpcs[0]["VpcId"]
-    names = params["private_subnet_names"]
-    subnets = ec2.call(
-        "describe_subnets",
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "tag:Name", "Values": names}],
-    )["Subnets"]
-    found = sorted(tags_to_dict(s.get("Tags")).get("Name") for s in subnets)
-    zones = {s["AvailabilityZone"] for s in subnets}
-    if sorted(set(names)) != sorted(set(found)) or len(zones) < 2:
-        raise Drift("private subnets", "names and zones", found, sorted(names))
-    groups = ec2.call(
-        "describe_security_groups",
-        Filters=[
-            {"Name": "vpc-id", "Values": [vpc_id]},
-            {"Name": "group-name", "Values": [params["app_security_group_name"], params["security_group"]["name"]]},
-        ],
-    )["SecurityGroups"]
-    by_name = {g["GroupName"]: g for g in groups}
-    app = by_name.get(params["app_security_group_name"])
-    if app is None:
-        raise Drift(f"security group {params['app_security_group_name']}", "exists", False, True)
-    network = {
-        "vpc_id": vpc_id,
-        "subnets": [
-            {"subnet_id": s["SubnetId"], "availability_zone": s["AvailabilityZone"]}
-            for s in sorted(subnets, key=lambda s: (s["AvailabilityZone"], s["SubnetId"]))
-        ],
-        "app_security_group_id": app["GroupId"],
-    }
-    return network, by_name.get(params["security_group"]["name"])
-
-
-def wanted_rules(spec, app_group_id):
-    """(ingress, egress) of the database security group, flattened; Unchecked for a rule not modelled here."""
-    app_rule = {
-        "proto": "tcp",
-        "ports": [spec["app_port"]],
-        "group_id": app_group_id,
-        "rule_desc": spec.get("app_rule_description"),
-    }
-    try:
-        return flatten_rules([app_rule] + list(spec.get("extra_ingress") or [])), flatten_rules(spec.get("egress"))
-    except UnsupportedRule as e:
-        raise Unchecked(f"security group {spec['name']}: {e}") from e
-
-
-def check_security_group(spec, group, app_group_id):
-    resource = f"security group {spec['name']}"
-    if group is None:
-        raise Drift(resource, "exists", False, True)
-    wanted_ingress, wanted_egress = wanted_rules(spec, app_group_id)
-    for attribute, wanted, permissions in (
-        ("ingress", wanted_ingress, group.get("IpPermissions")),
-        ("egress", wanted_egress, group.get("IpPermissionsEgress")),
-    ):
-        have = flatten_permissions(permissions)
-        if have != wanted:
-            raise Drift(resource, attribute, sorted(map(describe_rule, have)), sorted(map(describe_rule, wanted)))
-    tags_drift(resource, tags_to_dict(group.get("Tags")), spec.get("tags"))
-
-
-def read_subnet_group(rds, name):
-    return rds.describe_one(
-        "describe_db_subnet_groups",
-        "DBSubnetGroups",
-        DBSubnetGroupName=name,
-        not_found=("DBSubnetGroupNotFoundFault",),
-        context=f"DB subnet group {name}",
-    )
-
-
-def check_subnet_group(rds, spec, subnet_ids):
-    name = spec["name"]
-    resource = f"DB subnet group {name}"
-    group = read_subnet_group(rds, name)
-    if group is None:
-        raise Drift(resource, "exists", False, True)
-    have = sorted(s.get("SubnetIdentifier") for s in group.get("Subnets") or [])
-    if have != sorted(subnet_ids):
-        raise Drift(resource, "subnets", have, sorted(subnet_ids))
-    if spec.get("description") is not None and group.get("DBSubnetGroupDescription") != spec["description"]:
-        raise Drift(resource, "description", group.get("DBSubnetGroupDescription"), spec["description"])
-    tags = rds.call("list_tags_for_resource", ResourceName=group["DBSubnetGroupArn"], context=resource)
-    tags_drift(resource, tags_to_dict(tags.get("TagList")), spec.get("tags"))
-
-
-def check_parameter_group(rds, spec):
-    name = spec["name"]
-    resource = f"parameter group {name}"
-    group = read_group(rds, name)
-    if group is None:
-        raise Drift(resource, "exists", False, True)
-    if group.get("DBParameterGroupFamily") not in (None, spec["family"]):
-        raise Drift(resource, "family", group.get("DBParameterGroupFamily"), spec["family"])
-    desired = desired_parameters(spec.get("parameters"))
-    changes = plan_parameter_changes(user_parameters(rds, name), desired, purge=True)
-    if changes:
-        before = {c["name"]: c["before"] for c in changes}
-        raise Drift(resource, "parameters", before, {c["name"]: c["after"] for c in changes})
-    tags = rds.call("list_tags_for_resource", ResourceName=group["DBClusterParameterGroupArn"], context=resource)
-    tags_drift(resource, tags_to_dict(tags.get("TagList")), spec.get("tags"))
-
-
-def check_cluster(rds, spec, security_group_id):
-    identifier = spec["db_cluster_identifier"]
-    resource = f"cluster {identifier}"
-    named = [option for option in UNCHECKED_CLUSTER_OPTIONS if spec.get(option)]
-    if named:
-        raise Unchecked(f"{resource}: {', '.join(named)} compared by aurora_cluster only")
-    cluster = read_cluster(rds, identifier)
-    if cluster is None:
-        raise Drift(resource, "exists", False, True)
-    if cluster.get("Status") != "available":
-        raise Drift(resource, "status", cluster.get("Status"), "available")
-    params = dict(spec, vpc_security_group_ids=[security_group_id])
-    changes, major_upgrade, notice, error = plan_cluster_changes(cluster, params)
-    if error or major_upgrade or changes:
-        first = (changes or [major_upgrade or {"attribute": "engine_version"}])[0]
-        raise Drift(resource, first["attribute"], first.get("before"), first.get("after"))
-    tags_drift(resource, tags_to_dict(cluster.get("TagList")), spec.get("tags"))
-    return cluster, notice
-
-
-def instances_wanted(spec, cluster_identifier, zones):
-    """Each instance of the layout with the aurora_instance options it is converged (or created) with."""
-    settings = {key: value for key, value in spec.items() if key not in LAYOUT_KEYS}
-    layout = instance_layout(zones, spec["writer_identifier"], spec["reader_identifier_prefix"], spec["reader_count"])
-    return [
-        dict(
-            settings,
-            engine="aurora-postgresql",
-            db_instance_identifier=entry["id"],
-            db_cluster_identifier=cluster_identifier,
-            availability_zone=entry["az"],
-            promotion_tier=entry["tier"],
-            tags=dict(settings.get("tags") or {}, Role=entry["role"]),
-        )
-        for entry in layout
-    ]
-
-
-def check_instances(rds, spec, cluster, zones):
-    named = [option for option in UNCHECKED_INSTANCE_OPTIONS if spec.get(option)]
-    if named or int(spec.get("monitoring_interval") or 0) > 0:
-        raise Unchecked(f"instances: {', '.join(named) or 'monitoring_interval'} compared by aurora_instance only")
-    identifier = cluster["DBClusterIdentifier"]
-    members = read_members(rds, identifier)
-    by_id = {i.get("DBInstanceIdentifier"): i for i in members}
-    wanted = instances_wanted(spec, identifier, zones)
-    wanted_ids = {params["db_instance_identifier"] for params in wanted}
-    # The role removes readers numbered beyond reader_count; instances named otherwise are left alone.
-    numbered = re.compile(re.escape(spec["reader_identifier_prefix"]) + r"[0-9]+$")
-    extra = sorted(i for i in by_id if i not in wanted_ids and numbered.match(i))
-    if extra:
-        raise Drift(f"cluster {identifier}", "readers", sorted(by_id), sorted(wanted_ids))
-    for params in wanted:
-        resource = f"instance {params['db_instance_identifier']}"
-        instance = by_id.get(params["db_instance_identifier"])
-        if instance is None:
-            raise Drift(resource, "exists", False, True)
-        if instance.get("DBInstanceStatus") != "available":
-            raise Drift(resource, "status", instance.get("DBInstanceStatus"), "available")
-        changes = planned_changes(instance, params)
-        if changes:
-            first = changes[0]
-            raise Drift(resource, first["attribute"], first["before"], first["after"])
-        tags_drift(resource, tags_to_dict(instance.get("TagList")), params["tags"])
-        if spec.get("allow_rolling_reboot") and waits_for_reboot(instance, cluster):
-            raise Drift(resource, "parameters", "pending-reboot", "in-sync")
-    described = describe_members(cluster, members)
-    writers = [i["db_instance_identifier"] for i in described if i["role"] == "writer"]
-    if writers != [spec["writer_identifier"]]:
-        raise Drift(f"cluster {identifier}", "writer", writers[0] if writers else None, spec["writer_identifier"])
-    return described
-
-
-def compare_stack(ec2, rds, params):
-    """(result, drift, unchecked): what was found, the first difference and what could not be compared."""
-    found = {}
-    try:
-        network, db_group = find_network(ec2, params)
-        found["network"] = network
-        if db_group is not None:
-            found["security_group_id"] = db_group["GroupId"]
-        check_security_group(params["security_group"], db_group, network["app_security_group_id"])
-        check_subnet_group(rds, params["subnet_group"], [s["subnet_id"] for s in network["subnets"]])
-        check_parameter_group(rds, params["parameter_group"])
-        cluster, notice = check_cluster(rds, params["cluster"], db_group["GroupId"])
-        if notice:
-            found["engine_version_notice"] = notice
-        instances = check_instances(
-            rds, params["instances"], cluster, [s["availability_zone"] for s in network["subnets"]]
-        )
-    except Drift as drift:
-        return found, [drift.entry], []
-    except Unchecked as reason:
-        return found, [], [str(reason)]
-    found.update(
-        cluster=to_snake(cluster),
-        writer=params["instances"]["writer_identifier"],
-        readers=[i["db_instance_identifier"] for i in instances if i["role"] == "reader"],
-        endpoints={
-            "writer": cluster.get("Endpoint"),
-            "reader": cluster.get("ReaderEndpoint"),
-            "port": cluster.get("Port"),
-        },
-    )
-    return found, [], []
-
-
-class MadeMeanwhile(Exception):
-    """A create met a resource made meanwhile: the per-resource modules converge what exists."""
+# Options that say how to run, not what the stack is: outside the digest a saved plan is matched on.
+NOT_SETTINGS = ("mode", "saved_plan", "master_user_password", "report_existing")
 
 
 class CreateFailed(Exception):
-    """A call of the one-pass create failed: what AwsApi, or a check, would have ended the module with."""
+    """A call of the apply failed: what AwsApi, or a check, would have ended the module with."""
 
     def __init__(self, msg, exception=None, result=None):
         super().__init__(msg)
@@ -861,7 +669,7 @@ class CreateFailed(Exception):
 
 
 class RaisingModule:
-    """The module as the create sees it: a failure raises CreateFailed, so that what was created can be named."""
+    """The module as the apply sees it: a failure raises CreateFailed, so that what was done can be named."""
 
     def __init__(self, module):
         self._module = module
@@ -878,7 +686,7 @@ class RaisingModule:
 
 @contextmanager
 def failures_raised(module, *apis):
-    """While creating, the AwsApi clients raise CreateFailed instead of failing the module."""
+    """While applying, the AwsApi clients raise CreateFailed instead of failing the module."""
     raising = RaisingModule(module)
     saved = [(api, getattr(api, "module", None)) for api in apis]
     for api, _module in saved:
@@ -898,6 +706,14 @@ KINDS = {
     "db_cluster": "DB cluster",
     "db_instance": "DB instance",
 }
+# The plan's resource kinds, as the created resources are named.
+ENTRY_KINDS = {
+    "security_group": "security_group",
+    "subnet_group": "db_subnet_group",
+    "parameter_group": "db_cluster_parameter_group",
+    "cluster": "db_cluster",
+    "instance": "db_instance",
+}
 
 
 def resource_entry(kind, identifier, name=None):
@@ -913,8 +729,15 @@ def entry_key(entry):
     return entry["kind"], entry.get("name") or entry["id"]
 
 
+def planned_entry(action):
+    kind = ENTRY_KINDS[action.resource]
+    if kind == "security_group":
+        return resource_entry(kind, None, action.name)
+    return resource_entry(kind, action.name)
+
+
 class Progress:
-    """What the one-pass create has made so far, and the resource it is at."""
+    """What the apply has made so far, and the resource it is at."""
 
     def __init__(self, planned=()):
         self.planned = list(planned)
@@ -929,22 +752,8 @@ class Progress:
         self.at = entry
 
 
-def planned_resources(params, zones):
-    """Every resource the one-pass create makes, in order, none of them existing yet."""
-    identifier = params["cluster"]["db_cluster_identifier"]
-    return [
-        resource_entry("security_group", None, params["security_group"]["name"]),
-        resource_entry("db_subnet_group", params["subnet_group"]["name"]),
-        resource_entry("db_cluster_parameter_group", params["parameter_group"]["name"]),
-        resource_entry("db_cluster", identifier),
-    ] + [
-        resource_entry("db_instance", instance["db_instance_identifier"])
-        for instance in instances_wanted(params["instances"], identifier, zones)
-    ]
-
-
 def creation_failure(progress, error):
-    """(msg, result) of a one-pass create that failed: where, AWS's error, what it left and the ways forward."""
+    """(msg, result) of a create that failed: where, AWS's error, what it left and the ways forward."""
     created = list(progress.created)
     made = {entry_key(entry) for entry in created}
     not_created = [entry for entry in progress.planned if entry_key(entry) not in made]
@@ -959,61 +768,12 @@ def creation_failure(progress, error):
         )
     else:
         msg += " Nothing of the stack was created in this run; re-run provision once the cause is fixed."
-    result = dict(
-        changed=bool(created),
-        created=False,
-        created_resources=created,
-        not_created=not_created,
-        failed_at=progress.at,
-        in_sync=False,
-        drift=[],
-        unchecked=[],
-        changes=[],
-    )
+    result = dict(changed=bool(created), created_resources=created, not_created=not_created, failed_at=progress.at)
     return msg, result
-
-
-def fail_creation(module, progress, error, failure=None, trace=None):
-    msg, result = creation_failure(progress, error)
-    if failure is not None:
-        result.update(failure.result)
-        response = getattr(failure.exception, "response", None)
-        if response:
-            result.update(camel_dict_to_snake_dict(response))
-    module.fail_json(msg=msg, exception=trace, **result)
 
 
 # The rule AWS gives every new VPC security group.
 DEFAULT_EGRESS = ("-1", None, None, "cidr", "0.0.0.0/0", None)
-
-
-def create_or_stop(api, method, exists, already_exists, context, **request):
-    """The create call's response; MadeMeanwhile when the resource turned out to exist."""
-    response = api.create(method, exists=exists, already_exists=already_exists, context=context, **request)
-    if response is None:
-        raise MadeMeanwhile(context)
-    return response
-
-
-def created_entry(resource, attribute, name):
-    return {
-        "resource": resource,
-        "changes": [{"attribute": attribute, "before": None, "after": name, "impact": ONLINE}],
-    }
-
-
-def nothing_of_the_stack_exists(rds, params, drift):
-    """The comparison stopped at a missing database security group, and nothing else of the stack exists."""
-    if not drift or drift[0]["attribute"] != "exists" or not drift[0]["resource"].startswith("security group "):
-        return False
-    if read_subnet_group(rds, params["subnet_group"]["name"]):
-        return False
-    if read_group(rds, params["parameter_group"]["name"]):
-        return False
-    if read_cluster(rds, params["cluster"]["db_cluster_identifier"]):
-        return False
-    stack = (params["cluster"].get("tags") or {}).get("Stack")
-    return not (stack and clusters_tagged(rds, {"Stack": stack}))
 
 
 def existing_resources(ec2, rds, params):
@@ -1033,8 +793,9 @@ def existing_resources(ec2, rds, params):
             resource_entry("security_group", group["GroupId"], group.get("GroupName", name))
             for group in (groups or {}).get("SecurityGroups") or []
         ]
-    if read_subnet_group(rds, params["subnet_group"]["name"]):
-        existing.append(resource_entry("db_subnet_group", params["subnet_group"]["name"]))
+    subnet_group = params["subnet_group"]["name"]
+    if rds.call("describe_db_subnet_groups", DBSubnetGroupName=subnet_group, not_found=SUBNET_GROUP_NOT_FOUND):
+        existing.append(resource_entry("db_subnet_group", subnet_group))
     if read_group(rds, params["parameter_group"]["name"]):
         existing.append(resource_entry("db_cluster_parameter_group", params["parameter_group"]["name"]))
     identifier = params["cluster"]["db_cluster_identifier"]
@@ -1045,182 +806,398 @@ def existing_resources(ec2, rds, params):
     return existing
 
 
-def create_security_group(ec2, spec, network, progress=None):
-    name = spec["name"]
-    context = f"security group {name}"
-    ingress, egress = wanted_rules(spec, network["app_security_group_id"])
+def is_available(instance):
+    return instance is not None and instance.get("DBInstanceStatus") == "available"
 
-    def exists():
-        groups = ec2.call(
-            "describe_security_groups",
-            Filters=[{"Name": "vpc-id", "Values": [network["vpc_id"]]}, {"Name": "group-name", "Values": [name]}],
-            context=context,
-        )["SecurityGroups"]
-        return bool(groups)
 
-    group_id = create_or_stop(
-        ec2,
-        "create_security_group",
-        exists=exists,
-        already_exists=("InvalidGroup.Duplicate",),
-        context=context,
-        GroupName=name,
-        Description=spec["description"],
-        VpcId=network["vpc_id"],
-        TagSpecifications=[{"ResourceType": "security-group", "Tags": dict_to_tags(spec.get("tags"))}],
-    )["GroupId"]
-    if progress is not None:
-        progress.made(resource_entry("security_group", group_id, name))
-    # A retried request whose first answer was lost meets its own rule: that is success.
-    ec2.call(
-        "authorize_security_group_ingress",
-        GroupId=group_id,
-        IpPermissions=[to_permission(rule) for rule in sorted(ingress, key=str)],
-        not_found=("InvalidPermission.Duplicate",),
-        context=context,
-    )
-    if DEFAULT_EGRESS not in egress:
-        ec2.call(
-            "revoke_security_group_egress",
-            GroupId=group_id,
-            IpPermissions=[to_permission(DEFAULT_EGRESS)],
-            not_found=("InvalidPermission.NotFound",),
-            context=context,
+def writer_of(cluster):
+    for member in (cluster or {}).get("DBClusterMembers") or []:
+        if member.get("IsClusterWriter"):
+            return member.get("DBInstanceIdentifier")
+    return None
+
+
+class Apply:
+    """Carries out the plan's own steps (runner ``stack``), in order, each followed by its wait.
+
+    ``clock`` and ``sleep`` are time.monotonic and time.sleep, or a test's fake clock.
+    """
+
+    def __init__(self, module, ec2, rds, params, snapshot, clock=time.monotonic, sleep=time.sleep):
+        self.module = module
+        self.ec2 = ec2
+        self.rds = rds
+        self.params = params
+        self.snapshot = snapshot
+        self.clock = clock
+        self.sleep = sleep
+        group = snapshot.get("security_group")
+        self.group_id = group["GroupId"] if group else None
+        self.identifier = params["cluster"]["db_cluster_identifier"]
+        self.instances = {i.get("DBInstanceIdentifier"): i for i in snapshot.get("instances") or []}
+        self.created_instances = []
+        self.cluster_created = False
+        self.progress = Progress()
+        self.done = []
+        self.warnings = []
+        self.current = None
+
+    # waiting
+
+    def wait(self, what, wanted, read, done):
+        try:
+            return wait_for(
+                read,
+                done,
+                what=what,
+                wanted=wanted,
+                timeout=self.params["wait_timeout"],
+                max_delay=self.params["wait_max_poll_interval"],
+                clock=self.clock,
+                sleep=self.sleep,
+            )
+        except WaitTimeout as e:
+            raise CreateFailed(str(e)) from e
+
+    def read_cluster(self):
+        return read_cluster(self.rds, self.identifier)
+
+    def read_instance(self, identifier):
+        return self.rds.describe_one(
+            "describe_db_instances",
+            "DBInstances",
+            DBInstanceIdentifier=identifier,
+            not_found=("DBInstanceNotFound", "DBInstanceNotFoundFault"),
+            context=f"instance {identifier}",
         )
-    if egress - {DEFAULT_EGRESS}:
-        ec2.call(
-            "authorize_security_group_egress",
-            GroupId=group_id,
-            IpPermissions=[to_permission(rule) for rule in sorted(egress - {DEFAULT_EGRESS}, key=str)],
+
+    def wait_cluster_available(self):
+        return self.wait(
+            f"cluster {self.identifier}",
+            "available",
+            self.read_cluster,
+            lambda c: c is not None and c.get("Status") == "available",
+        )
+
+    def wait_all_available(self):
+        """The cluster and every member available: after a create, a port change or a minor upgrade."""
+
+        def read():
+            cluster = self.read_cluster()
+            return cluster, (read_members(self.rds, self.identifier) or []) if cluster else []
+
+        def done(state):
+            cluster, members = state
+            return (
+                cluster is not None
+                and cluster.get("Status") == "available"
+                and all(is_available(i) for i in members)
+                and all(i in {m.get("DBInstanceIdentifier") for m in members} for i in self.created_instances)
+            )
+
+        self.wait(f"cluster {self.identifier} and its instances", "available", read, done)
+
+    def wait_creates(self):
+        if self.cluster_created or self.created_instances:
+            self.wait_all_available()
+            self.cluster_created = False
+            self.created_instances = []
+
+    # the steps
+
+    def run(self, actions):
+        steps = [a for a in actions if a.runner == STACK and a.impact != IMPOSSIBLE]
+        self.progress = Progress([planned_entry(a) for a in steps if a.change == "create"])
+        for action in steps:
+            self.current = action
+            if action.change != "create":
+                self.wait_creates()
+            handler = HANDLERS.get(action.change) or HANDLERS[(action.resource, action.change)]
+            handler(self, action)
+            self.done.append(action.order)
+        self.wait_creates()
+
+    def create(self, action, method, exists, already_exists, **request):
+        entry = planned_entry(action)
+        self.progress.start(entry)
+        response = (
+            self.rds.create(method, exists=exists, already_exists=already_exists, context=action.label(), **request)
+            if method != "create_security_group"
+            else self.ec2.create(
+                method, exists=exists, already_exists=already_exists, context=action.label(), **request
+            )
+        )
+        if response is None:
+            # Made meanwhile: by another run, or by this one's retried request whose answer was lost.
+            self.warnings.append(f"{action.label()} was found made meanwhile; a re-run converges its settings")
+        return response
+
+    def create_security_group(self, action):
+        spec = self.params["security_group"]
+        network = self.snapshot["network"]
+        ingress, egress = wanted_rules(spec, network["app_security_group_id"])
+
+        def exists():
+            return self.find_security_group() is not None
+
+        response = self.create(
+            action,
+            "create_security_group",
+            exists,
+            ("InvalidGroup.Duplicate",),
+            GroupName=spec["name"],
+            Description=spec["description"],
+            VpcId=network["vpc_id"],
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": dict_to_tags(spec.get("tags"))}],
+        )
+        self.group_id = response["GroupId"] if response else self.find_security_group()
+        self.progress.made(resource_entry("security_group", self.group_id, spec["name"]))
+        if response is None:
+            return
+        # A retried request whose first answer was lost meets its own rule: that is success.
+        self.ec2.call(
+            "authorize_security_group_ingress",
+            GroupId=self.group_id,
+            IpPermissions=[to_permission(rule) for rule in sorted(ingress, key=str)],
             not_found=("InvalidPermission.Duplicate",),
-            context=context,
+            context=action.label(),
         )
-    return group_id
+        if DEFAULT_EGRESS not in egress:
+            self.ec2.call(
+                "revoke_security_group_egress",
+                GroupId=self.group_id,
+                IpPermissions=[to_permission(DEFAULT_EGRESS)],
+                not_found=("InvalidPermission.NotFound",),
+                context=action.label(),
+            )
+        if egress - {DEFAULT_EGRESS}:
+            self.ec2.call(
+                "authorize_security_group_egress",
+                GroupId=self.group_id,
+                IpPermissions=[to_permission(rule) for rule in sorted(egress - {DEFAULT_EGRESS}, key=str)],
+                not_found=("InvalidPermission.Duplicate",),
+                context=action.label(),
+            )
 
+    def find_security_group(self):
+        network = self.snapshot["network"]
+        groups = self.ec2.call(
+            "describe_security_groups",
+            Filters=[
+                {"Name": "vpc-id", "Values": [network["vpc_id"]]},
+                {"Name": "group-name", "Values": [self.params["security_group"]["name"]]},
+            ],
+            context=f"security group {self.params['security_group']['name']}",
+        )["SecurityGroups"]
+        return groups[0]["GroupId"] if groups else None
 
-def create_subnet_group(rds, spec, subnet_ids):
-    name = spec["name"]
-    context = f"DB subnet group {name}"
-    create_or_stop(
-        rds,
-        "create_db_subnet_group",
-        exists=lambda: read_subnet_group(rds, name) is not None,
-        already_exists=("DBSubnetGroupAlreadyExists", "DBSubnetGroupAlreadyExistsFault"),
-        DBSubnetGroupName=name,
-        DBSubnetGroupDescription=spec["description"],
-        SubnetIds=subnet_ids,
-        Tags=dict_to_tags(spec.get("tags")),
-        context=context,
-    )
-
-
-def create_parameter_group(module, rds, spec, progress=None):
-    name = spec["name"]
-    context = f"parameter group {name}"
-    create_or_stop(
-        rds,
-        "create_db_cluster_parameter_group",
-        exists=lambda: read_group(rds, name) is not None,
-        already_exists=("DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault"),
-        DBClusterParameterGroupName=name,
-        DBParameterGroupFamily=spec["family"],
-        Description=spec["description"],
-        Tags=dict_to_tags(spec.get("tags")),
-        context=context,
-    )
-    if progress is not None:
-        progress.made(resource_entry("db_cluster_parameter_group", name))
-    desired = desired_parameters(spec.get("parameters"))
-    changes = plan_parameter_changes({}, desired, purge=False)
-    if changes:
-        catalog, complete = parameter_catalog(rds, name)
-        problems = classify(changes, catalog, complete, name)
-        if problems:
-            module.fail_json(msg="; ".join(problems))
-        apply_parameter_changes(rds, name, changes)
-    return changes
-
-
-def create_stack(module, ec2, rds, params, network, progress=None):
-    """Create every resource of the stack, in order, without waiting; the plan entries of what was created.
-
-    ``progress`` (a Progress) learns each resource as it comes to exist, so that a failure can name them.
-    """
-    progress = progress if progress is not None else Progress()
-    progress.start(resource_entry("security_group", None, params["security_group"]["name"]))
-    group_id = create_security_group(ec2, params["security_group"], network, progress)
-    plan = [
-        created_entry(f"security group {params['security_group']['name']} ({group_id})", "security_group", group_id)
-    ]
-    subnet_group = params["subnet_group"]["name"]
-    progress.start(resource_entry("db_subnet_group", subnet_group))
-    create_subnet_group(rds, params["subnet_group"], [s["subnet_id"] for s in network["subnets"]])
-    progress.made(resource_entry("db_subnet_group", subnet_group))
-    plan.append(created_entry(f"DB subnet group {subnet_group}", "subnet_group", subnet_group))
-    parameter_group = params["parameter_group"]["name"]
-    progress.start(resource_entry("db_cluster_parameter_group", parameter_group))
-    parameters = create_parameter_group(module, rds, params["parameter_group"], progress)
-    plan.append(created_entry(f"parameter group {parameter_group}", "parameter_group", parameter_group))
-    plan[-1]["changes"].extend(public_change(change) for change in parameters)
-
-    cluster = dict(
-        params["cluster"],
-        vpc_security_group_ids=[group_id],
-        master_user_password=params.get("master_user_password"),
-    )
-    identifier = cluster["db_cluster_identifier"]
-    progress.start(resource_entry("db_cluster", identifier))
-    create_or_stop(
-        rds,
-        "create_db_cluster",
-        exists=lambda: read_cluster(rds, identifier) is not None,
-        already_exists=("DBClusterAlreadyExistsFault",),
-        context=f"cluster {identifier}",
-        **cluster_create_request(identifier, cluster),
-    )
-    progress.made(resource_entry("db_cluster", identifier))
-    plan.append(created_entry(f"cluster {identifier}", "cluster", identifier))
-
-    zones = [s["availability_zone"] for s in network["subnets"]]
-    for instance in instances_wanted(params["instances"], identifier, zones):
-        instance_id = instance["db_instance_identifier"]
-        progress.start(resource_entry("db_instance", instance_id))
-        create_or_stop(
-            rds,
-            "create_db_instance",
-            exists=lambda instance_id=instance_id: (
-                instance_id in {i.get("DBInstanceIdentifier") for i in read_members(rds, identifier) or []}
+    def create_subnet_group(self, action):
+        spec = self.params["subnet_group"]
+        self.create(
+            action,
+            "create_db_subnet_group",
+            lambda: (
+                self.rds.call(
+                    "describe_db_subnet_groups", DBSubnetGroupName=spec["name"], not_found=SUBNET_GROUP_NOT_FOUND
+                )
+                is not None
             ),
-            already_exists=("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"),
-            context=f"instance {instance_id}",
-            **instance_create_request(instance),
+            ("DBSubnetGroupAlreadyExists", "DBSubnetGroupAlreadyExistsFault"),
+            DBSubnetGroupName=spec["name"],
+            DBSubnetGroupDescription=spec["description"],
+            SubnetIds=[s["subnet_id"] for s in self.snapshot["network"]["subnets"]],
+            Tags=dict_to_tags(spec.get("tags")),
         )
-        progress.made(resource_entry("db_instance", instance_id))
-        plan.append(created_entry(f"instance {instance_id}", "instance", instance_id))
-    return group_id, plan
+        self.progress.made(planned_entry(action))
+
+    def create_parameter_group(self, action):
+        spec = self.params["parameter_group"]
+        name = spec["name"]
+        response = self.create(
+            action,
+            "create_db_cluster_parameter_group",
+            lambda: read_group(self.rds, name) is not None,
+            ("DBParameterGroupAlreadyExists", "DBParameterGroupAlreadyExistsFault"),
+            DBClusterParameterGroupName=name,
+            DBParameterGroupFamily=spec["family"],
+            Description=spec["description"],
+            Tags=dict_to_tags(spec.get("tags")),
+        )
+        self.progress.made(planned_entry(action))
+        if response is None:
+            return
+        changes = plan_parameter_changes({}, desired_parameters(spec.get("parameters")), purge=False)
+        if changes:
+            catalog, complete = parameter_catalog(self.rds, name)
+            problems = classify(changes, catalog, complete, name)
+            if problems:
+                raise CreateFailed("; ".join(problems))
+            apply_parameter_changes(self.rds, name, changes)
+
+    def set_parameters(self, action):
+        apply_parameter_changes(self.rds, action.name, action.request["changes"])
+
+    def tags(self, action):
+        arn = self.arn_of(action)
+        to_set = {c["attribute"][len("tags.") :]: c["after"] for c in action.changes if c["after"] is not None}
+        to_remove = [c["attribute"][len("tags.") :] for c in action.changes if c["after"] is None]
+        apply_rds_tags(self.rds, arn, to_set, to_remove, action.label())
+
+    def arn_of(self, action):
+        if action.resource == "parameter_group":
+            return self.snapshot["parameter_group"]["DBClusterParameterGroupArn"]
+        if action.resource == "cluster":
+            return self.snapshot["cluster"]["DBClusterArn"]
+        return self.instances[action.name]["DBInstanceArn"]
+
+    def create_cluster(self, action):
+        spec = dict(
+            self.params["cluster"],
+            vpc_security_group_ids=[self.group_id],
+            master_user_password=self.params.get("master_user_password"),
+        )
+        if action.request.get("restore"):
+            self.restore_cluster(action, spec)
+            return
+        self.create(
+            action,
+            "create_db_cluster",
+            lambda: self.read_cluster() is not None,
+            ("DBClusterAlreadyExistsFault",),
+            **cluster_create_request(self.identifier, spec),
+        )
+        self.progress.made(planned_entry(action))
+        self.cluster_created = True
+
+    def restore_cluster(self, action, spec):
+        method, request = restore_request(self.identifier, spec)
+        self.create(
+            action, method, lambda: self.read_cluster() is not None, ("DBClusterAlreadyExistsFault",), **request
+        )
+        self.progress.made(planned_entry(action))
+        cluster = self.wait_cluster_available()
+        changes, _major, _notice, _error = plan_cluster_changes(cluster, spec)
+        changes = [c for c in changes if c["impact"] != "impossible-in-place"]
+        if changes:
+            self.rds.call(
+                "modify_db_cluster", context=action.label(), **cluster_modify_request(self.identifier, changes, spec)
+            )
+            self.wait_cluster_available()
+        self.snapshot["cluster"] = self.read_cluster()
+
+    def create_instance(self, action):
+        params = action.request["params"]
+        identifier = action.name
+        self.create(
+            action,
+            "create_db_instance",
+            lambda: self.read_instance(identifier) is not None,
+            ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"),
+            **instance_create_request(params),
+        )
+        self.progress.made(planned_entry(action))
+        self.created_instances.append(identifier)
+
+    def modify_cluster(self, action):
+        cluster = self.read_cluster()
+        if cluster is None or cluster.get("Status") != "available":
+            self.wait_cluster_available()
+        spec = dict(
+            self.params["cluster"],
+            vpc_security_group_ids=[self.group_id] if self.group_id else None,
+            master_user_password=self.params.get("master_user_password"),
+        )
+        request = cluster_modify_request(self.identifier, action.request["changes"], spec)
+        self.rds.call("modify_db_cluster", context=action.label(), **request)
+        if action.impact == "all-instances-restart" and action.when == "now":
+            self.wait_all_available()
+        else:
+            self.wait_cluster_available()
+
+    def modify_instance(self, action):
+        identifier = action.name
+        params = dict(action.request["params"], apply_immediately=bool(self.params["instances"]["apply_immediately"]))
+        changes = action.request["changes"]
+        if not is_available(self.read_instance(identifier)):
+            self.wait(f"instance {identifier}", "available", lambda: self.read_instance(identifier), is_available)
+        self.rds.call("modify_db_instance", context=action.label(), **instance_modify_request(params, changes))
+        new_class = next((c["after"] for c in changes if c["attribute"] == "db_instance_class"), None)
+
+        def applied(instance):
+            if not is_available(instance):
+                return False
+            if new_class is None or action.when != "now":
+                return True
+            pending = instance.get("PendingModifiedValues") or {}
+            return instance.get("DBInstanceClass") == new_class and "DBInstanceClass" not in pending
+
+        self.wait(
+            f"instance {identifier}",
+            "available with the change applied",
+            lambda: self.read_instance(identifier),
+            applied,
+        )
+
+    def reboot(self, action):
+        identifier = action.name
+        self.rds.call("reboot_db_instance", DBInstanceIdentifier=identifier, context=action.label())
+
+        def rebooted(instance):
+            return is_available(instance) and not waits_for_reboot(instance, None)
+
+        self.wait(
+            f"instance {identifier}", "available after the reboot", lambda: self.read_instance(identifier), rebooted
+        )
+
+    def failover(self, action):
+        target = action.request["target"]
+        cluster = self.read_cluster()
+        if writer_of(cluster) == target:
+            return
+        self.rds.call(
+            "failover_db_cluster",
+            DBClusterIdentifier=self.identifier,
+            TargetDBInstanceIdentifier=target,
+            context=action.label(),
+        )
+        self.wait(
+            f"cluster {self.identifier} failing over to {target}",
+            f"available with {target} as writer",
+            self.read_cluster,
+            lambda c: c is not None and writer_of(c) == target and c.get("Status") == "available",
+        )
+
+    def delete_instance(self, action):
+        identifier = action.name
+        self.rds.call(
+            "delete_db_instance",
+            DBInstanceIdentifier=identifier,
+            not_found=("DBInstanceNotFound", "DBInstanceNotFoundFault", "InvalidDBInstanceState"),
+            context=action.label(),
+        )
+        self.wait(f"instance {identifier}", "deleted", lambda: self.read_instance(identifier), lambda i: i is None)
 
 
-def create_in_one_pass(module, ec2, rds, params, network):
-    """(security group ID, plan, created resources) of the stack created; None when a resource was made meanwhile.
-
-    A failed create fails the module naming what this run created and left in place, and what it did not create.
-    """
-    zones = [s["availability_zone"] for s in network["subnets"]]
-    progress = Progress(planned_resources(params, zones))
-    try:
-        with failures_raised(module, ec2, rds) as raising:
-            group_id, plan = create_stack(raising, ec2, rds, params, network, progress)
-    except CreateFailed as failure:
-        fail_creation(module, progress, failure.text(), failure, traceback.format_exc())
-    except (MadeMeanwhile, Unchecked):
-        raise
-    except Exception as error:  # noqa: BLE001 - whatever stopped the create, what it made must be named
-        fail_creation(module, progress, f"{type(error).__name__}: {error}", trace=traceback.format_exc())
-    return group_id, plan, progress.created
+HANDLERS = {
+    "set tags": Apply.tags,
+    "remove tags": Apply.tags,
+    ("security_group", "create"): Apply.create_security_group,
+    ("subnet_group", "create"): Apply.create_subnet_group,
+    ("parameter_group", "create"): Apply.create_parameter_group,
+    ("parameter_group", "set parameters"): Apply.set_parameters,
+    ("parameter_group", "reset parameters"): Apply.set_parameters,
+    ("cluster", "create"): Apply.create_cluster,
+    ("cluster", "modify"): Apply.modify_cluster,
+    ("cluster", "failover"): Apply.failover,
+    ("instance", "create"): Apply.create_instance,
+    ("instance", "modify"): Apply.modify_instance,
+    ("instance", "reboot"): Apply.reboot,
+    ("instance", "delete"): Apply.delete_instance,
+}
 
 
 def refuse_what_aws_would_refuse(module, rds, params):
-    """The preflight checks on the stack about to be created: fail with every refusal before any create call."""
+    """The preflight checks: fail with every refusal before any change."""
     cluster, instances = params["cluster"], params["instances"]
     keys = {
         "kms_key_id": cluster.get("kms_key_id") if cluster.get("storage_encrypted") is not False else "",
@@ -1246,54 +1223,251 @@ def refuse_what_aws_would_refuse(module, rds, params):
     preflight = Preflight(checks, rds, kms, module.region).run()
     for warning in preflight.warnings:
         module.warn(warning)
-    if preflight.errors:
-        module.fail_json(msg=PREFLIGHT_FAILURE + "; ".join(preflight.errors), errors=preflight.errors, changed=False)
+    return preflight.errors
+
+
+# What the preflight checks: a plan that touches none of it needs no preflight.
+PREFLIGHT_RESOURCES = ("parameter_group", "cluster", "instance")
+
+
+def settings_digest(params):
+    return digest({key: value for key, value in params.items() if key not in NOT_SETTINGS})
+
+
+def outputs_of(cluster, instances, group_id):
+    described = describe_members(cluster, instances) if cluster else []
+    return {
+        "cluster": to_snake(cluster) if cluster else None,
+        "writer": next((i["db_instance_identifier"] for i in described if i["role"] == "writer"), None),
+        "readers": [i["db_instance_identifier"] for i in described if i["role"] == "reader"],
+        "endpoints": {
+            "writer": (cluster or {}).get("Endpoint"),
+            "reader": (cluster or {}).get("ReaderEndpoint"),
+            "port": (cluster or {}).get("Port"),
+        },
+        "security_group_id": group_id,
+    }
+
+
+def fail_apply(module, applier, error, document, trace=None, failure=None):
+    """The apply stopped: name the step, what was done, what was created, the ways forward."""
+    created = applier.progress.created
+    if applier.current is None or applier.current.change == "create":
+        msg, result = creation_failure(applier.progress, error)
+    else:
+        failed = applier.current
+        msg = (
+            f"Applying the plan failed at step {failed.order} ({failed.label()}: {failed.change}): "
+            f"{error.rstrip().rstrip('.')}. Steps done: {', '.join(map(str, applier.done)) or 'none'}. "
+            "Re-run provision: it plans again from what exists now."
+        )
+        result = dict(changed=bool(applier.done), created_resources=created)
+    if failure is not None:
+        result.update(failure.result)
+        response = getattr(failure.exception, "response", None)
+        if response:
+            result.update(camel_dict_to_snake_dict(response))
+    module.fail_json(msg=msg, exception=trace, plan=document, done=applier.done, **result)
+
+
+def account_of(module, cluster, params):
+    """{account_id, partition}: from the cluster's ARN, or asked of STS when the baseline needs it and there is none."""
+    arn = (cluster or {}).get("DBClusterArn") or ""
+    parts = arn.split(":")
+    if len(parts) > 4 and parts[4]:
+        return {"account_id": parts[4], "partition": parts[1]}
+    needs = params["need_account"] or (
+        int(params["instances"].get("monitoring_interval") or 0) > 0
+        and not params["instances"].get("monitoring_role_arn")
+    )
+    if not needs:
+        return None
+    sts = AwsApi(module, "sts")
+    caller = sts.call("get_caller_identity", context="the account of the stack")
+    return {"account_id": caller["Account"], "partition": caller["Arn"].split(":")[1]}
+
+
+def choose_restore_source(rds, snapshot, params):
+    """For a cluster to create: the snapshot or cluster it is restored from (restore_from_snapshot=latest: the newest final one)."""
+    cluster = params["cluster"]
+    if snapshot["cluster"] is not None or cluster.get("restore_from_snapshot") != "latest":
+        return []
+    identifier = cluster["db_cluster_identifier"]
+    pattern = re.compile(re.escape(identifier) + r"-final-[0-9]{8}-[0-9]{6}$")
+    listed = rds.paginate(
+        "describe_db_cluster_snapshots",
+        "DBClusterSnapshots",
+        DBClusterIdentifier=identifier,
+        SnapshotType="manual",
+        context=f"snapshots of cluster {identifier}",
+    )
+    finals = sorted(
+        s["DBClusterSnapshotIdentifier"]
+        for s in listed or []
+        if pattern.match(s.get("DBClusterSnapshotIdentifier", ""))
+    )
+    if not finals:
+        return [
+            f"restore_from_snapshot=latest: no final snapshot of {identifier} ({identifier}-final-*) exists in this region"
+        ]
+    cluster["restore_from_snapshot"] = finals[-1]
+    return []
+
+
+def renamed_cluster_problems(rds, params):
+    """The stack's cluster exists under another identifier: say how to rename it and its members, or migrate."""
+    identifier = params["cluster"]["db_cluster_identifier"]
+    stack = (params["cluster"].get("tags") or {}).get("Stack")
+    if not stack:
+        return []
+    others = [other for other in clusters_tagged(rds, {"Stack": stack}) if other != identifier]
+    if not others:
+        return []
+    old = others[0]
+    commands = [
+        f"aws rds modify-db-cluster --db-cluster-identifier {old} --new-db-cluster-identifier {identifier} --apply-immediately"
+    ]
+    layout = params["instances"]
+    for member in sorted(read_members(rds, old) or [], key=lambda i: i.get("DBInstanceIdentifier", "")):
+        name = member.get("DBInstanceIdentifier", "")
+        new = name.replace(old, identifier, 1) if name.startswith(old) else None
+        if new and new != name:
+            commands.append(
+                f"aws rds modify-db-instance --db-instance-identifier {name} --new-db-instance-identifier {new} "
+                "--apply-immediately"
+            )
+    prefix = layout["reader_identifier_prefix"]
+    return [
+        f"cluster_identifier={identifier}: the stack {stack} already has cluster {', '.join(others)} "
+        "(impossible-in-place: an identifier names an existing cluster, and changing it would create a second one). "
+        f"To rename it, run, waiting after each until it is available: {'; '.join(commands)}; the instances must end "
+        f"up named {layout['writer_identifier']} and {prefix}N. Then delete the event subscriptions named after "
+        f"{old} (aws rds delete-event-subscription --subscription-name {old}-...), which the next run makes again "
+        "under the new name, and re-run. To migrate instead, restore a snapshot of it under the new identifier and "
+        "destroy the old stack."
+    ]
 
 
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    check_wait_options(module)
+    params = module.params
     ec2 = AwsApi(module, "ec2")
     rds = AwsApi(module, "rds")
-    params = module.params
     if params["report_existing"]:
-        module.exit_json(
-            changed=False,
-            in_sync=False,
-            created=False,
-            changes=[],
-            drift=[],
-            unchecked=["report_existing: the stack was not compared"],
-            created_resources=[],
-            existing=existing_resources(ec2, rds, params),
-        )
+        module.exit_json(changed=False, existing=existing_resources(ec2, rds, params))
     if not params["cluster"]["manage_master_user_password"] and not params["master_user_password"]:
         module.fail_json(msg="cluster.manage_master_user_password=false needs master_user_password")
-    found, drift, unchecked = compare_stack(ec2, rds, params)
-    created, plan, created_resources = False, [], []
-    if (
-        params["create_when_absent"]
-        and not module.check_mode
-        and "network" in found
-        and nothing_of_the_stack_exists(rds, params, drift)
-    ):
-        refuse_what_aws_would_refuse(module, rds, params)
-        try:
-            found["security_group_id"], plan, created_resources = create_in_one_pass(
-                module, ec2, rds, params, found["network"]
-            )
-            created = True
-        except (MadeMeanwhile, Unchecked) as reason:
-            unchecked = [f"not created in one pass: {reason}"]
-    module.exit_json(
-        changed=created,
-        in_sync=not drift and not unchecked,
-        created=created,
-        changes=plan,
-        created_resources=created_resources,
-        drift=drift,
-        unchecked=unchecked,
-        **found,
+
+    for group, names in OPTIONAL_NAMES.items():
+        for name in names:
+            if params[group].get(name) == "":
+                params[group][name] = None
+    try:
+        snapshot = read_stack(ec2, rds, params)
+    except NetworkProblem as problem:
+        module.fail_json(msg=f"{params['variable_prefix']}{problem}")
+    account = account_of(module, snapshot["cluster"], params)
+    instances = params["instances"]
+    if int(instances.get("monitoring_interval") or 0) == 0:
+        instances["monitoring_role_arn"] = None
+    elif not instances.get("monitoring_role_arn") and instances.get("monitoring_role_name"):
+        instances["monitoring_role_arn"] = (
+            f"arn:{account['partition']}:iam::{account['account_id']}:role/{instances['monitoring_role_name']}"
+        )
+    restore_problems = choose_restore_source(rds, snapshot, params)
+    actions, problems, notice = plan_stack(snapshot, params)
+    problems = restore_problems + problems
+    if snapshot["cluster"] is None:
+        problems += renamed_cluster_problems(rds, params)
+    stack_name = params["stack_name"] or params["cluster"]["db_cluster_identifier"]
+    document = plan_document(
+        actions,
+        settings_digest(params),
+        stack_name,
+        datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    facts = {
+        "network": snapshot["network"],
+        "account": account,
+        "runners": runners_of(actions),
+        "instance_layout": [
+            {
+                "id": w["db_instance_identifier"],
+                "az": w["availability_zone"],
+                "tier": w["promotion_tier"],
+                "role": w["role"],
+            }
+            for w in wanted_instances(
+                params["instances"],
+                params["cluster"]["db_cluster_identifier"],
+                [s["availability_zone"] for s in snapshot["network"]["subnets"]],
+            )
+        ],
+    }
+    if notice:
+        facts["engine_version_notice"] = notice
+    group = snapshot["security_group"]
+    result = dict(plan=document, **facts)
+
+    if params["saved_plan"] is not None:
+        stale = saved_plan_problems(params["saved_plan"], document)
+        if params["mode"] == "apply":
+            # Within one run the role's own steps have already run: only the stack's steps must be as planned.
+            stale = (
+                []
+                if stack_steps(params["saved_plan"]) == stack_steps(document)
+                else ["the stack's own steps differ from the plan (something changed it meanwhile)"]
+            )
+        if stale:
+            module.fail_json(
+                msg="The saved plan no longer matches the stack or the inventory, so nothing was changed: "
+                + "; ".join(stale)
+                + ". Make a new plan (--check) and review it.",
+                changed=False,
+                **result,
+            )
+    if any(a.resource in PREFLIGHT_RESOURCES and a.impact != IMPOSSIBLE for a in actions):
+        problems = refuse_what_aws_would_refuse(module, rds, params) + problems
+    if problems:
+        module.fail_json(
+            msg=(PREFLIGHT_FAILURE if not any("impossible-in-place" in p for p in problems) else "")
+            + "; ".join(problems)
+            + ". Nothing was changed.",
+            errors=problems,
+            changed=False,
+            **result,
+        )
+    if module.check_mode or params["mode"] == "plan":
+        result["outputs"] = outputs_of(snapshot["cluster"], snapshot["instances"], group["GroupId"] if group else None)
+        module.exit_json(changed=bool(actions), done=[], **result)
+
+    applier = Apply(module, ec2, rds, params, snapshot)
+    try:
+        with failures_raised(module, ec2, rds):
+            applier.run(actions)
+    except CreateFailed as failure:
+        fail_apply(module, applier, failure.text(), document, traceback.format_exc(), failure)
+    except Exception as error:  # noqa: BLE001 - whatever stopped the apply, what it did must be named
+        fail_apply(module, applier, f"{type(error).__name__}: {error}", document, traceback.format_exc())
+    for warning in applier.warnings:
+        module.warn(warning)
+    identifier = params["cluster"]["db_cluster_identifier"]
+    cluster, instances = snapshot["cluster"], snapshot["instances"]
+    if applier.done:
+        cluster = read_cluster(rds, identifier)
+        instances = read_members(rds, identifier) or [] if cluster else []
+    result["outputs"] = outputs_of(cluster, instances, applier.group_id)
+    result["created_resources"] = applier.progress.created
+    module.exit_json(changed=bool(applier.done), done=applier.done, **result)
+
+
+def stack_steps(document):
+    return [
+        {k: v for k, v in step.items() if k != "order"}
+        for step in (document or {}).get("actions") or []
+        if step.get("runner") == STACK
+    ]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,746 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one planner of the Aurora stack: read everything once, return the ordered actions.
+
+``read_stack`` reads the stack (network, security group, subnet group, parameter group, cluster,
+instances; the operations baseline through baseline_plan) with as few calls as AWS allows.
+``plan_stack`` is pure: from that snapshot and the desired state it returns every difference as
+an Action (plan.py), in the order the apply carries them out, with what each one costs.
+
+The order has three phases, because some steps are carried out by the role's amazon.aws tasks:
+  1. before the stack: security group rules added, subnet group, monitoring role, events topic;
+  2. the stack (aurora_stack's own apply): creates in one pass, parameter group, cluster, instances
+     (rolling: readers one at a time, failover to a changed reader, the former writer, failback),
+     removals of readers;
+  3. after it: security group rules revoked (a port change stops using the old rule only once the
+     cluster listens on the new port), event subscriptions, AWS Backup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
+from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
+    IMPOSSIBLE as CHANGE_IMPOSSIBLE,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.changes import REBOOT as CHANGE_REBOOT
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    plan_cluster_changes,
+    read_cluster,
+    read_members,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
+    planned_changes as planned_instance_changes,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import waits_for_reboot
+from ansible_collections.vitality.aurora.plugins.module_utils.layout import instance_layout
+from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
+    classify,
+    desired_parameters,
+    parameter_catalog,
+    plan_parameter_changes,
+    read_group,
+    user_parameters,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
+    ALL_INSTANCES_RESTART,
+    FAILOVER,
+    IMPOSSIBLE,
+    MAINTENANCE_WINDOW,
+    NEXT_RESTART,
+    NOW,
+    ONLINE,
+    PENDING_REBOOT,
+    REBOOT,
+    STACK,
+    WRITER_RESTART,
+    Action,
+    number,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
+    UnsupportedRule,
+    describe_rule,
+    flatten_permissions,
+    flatten_rules,
+)
+
+# Who carries out an action, in the order the role runs them.
+PHASE_BEFORE = ("security_group", "subnet_group", "monitoring_role", "event_topic")
+PHASE_STACK = (STACK,)
+PHASE_AFTER = ("security_group_revoke", "event_subscriptions", "backup")
+RUNNERS = PHASE_BEFORE + PHASE_STACK + PHASE_AFTER
+
+SUBNET_GROUP_NOT_FOUND = ("DBSubnetGroupNotFoundFault",)
+
+FAILOVER_WORDS = "writes pause while the writer endpoint moves to {target} (typically under 30 s)"
+READER_RESTART_WORDS = "{name} restarts: its connections drop for a few minutes while the other instances serve"
+WRITER_RESTART_WORDS = "{name} is the only instance: the cluster takes no connections while it restarts"
+ALL_RESTART_WORDS = "every instance restarts together: the cluster takes no connections for a few minutes"
+
+
+class NetworkProblem(Exception):
+    """The network the stack goes into is not as the inventory says: nothing can be planned."""
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def read_network(ec2, params):
+    """(network, database security group or None); NetworkProblem names the variable at fault."""
+    vpc_name = params["vpc_name"]
+    vpcs = ec2.call("describe_vpcs", Filters=[{"Name": "tag:Name", "Values": [vpc_name]}], context=f"VPC {vpc_name}")[
+        "Vpcs"
+    ]
+    if len(vpcs) != 1:
+        raise NetworkProblem(f"vpc_name={vpc_name}: expected exactly one VPC tagged Name={vpc_name}, found {len(vpcs)}")
+    vpc_id = vpcs[0]["VpcId"]
+    names = params["private_subnet_names"]
+    subnets = ec2.call(
+        "describe_subnets",
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "tag:Name", "Values": names}],
+        context="private subnets",
+    )["Subnets"]
+    found = sorted({tags_to_dict(s.get("Tags")).get("Name") for s in subnets})
+    missing = sorted(set(names) - set(found))
+    zones = sorted({s["AvailabilityZone"] for s in subnets})
+    if missing or len(zones) < 2:
+        raise NetworkProblem(
+            f"private_subnet_names: subnets not found in VPC {vpc_name} ({vpc_id}): {missing}; "
+            f"found AZs {zones} (at least two are needed)"
+        )
+    wanted_group = params["security_group"]["name"]
+    groups = ec2.call(
+        "describe_security_groups",
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": [params["app_security_group_name"], wanted_group]},
+        ],
+        context="security groups",
+    )["SecurityGroups"]
+    by_name = {g["GroupName"]: g for g in groups}
+    app = by_name.get(params["app_security_group_name"])
+    if app is None:
+        raise NetworkProblem(
+            f"app_security_group_name={params['app_security_group_name']}: no security group of that name in VPC "
+            f"{vpc_name} ({vpc_id})"
+        )
+    network = {
+        "vpc_id": vpc_id,
+        "subnets": [
+            {"subnet_id": s["SubnetId"], "availability_zone": s["AvailabilityZone"]}
+            for s in sorted(subnets, key=lambda s: (s["AvailabilityZone"], s["SubnetId"]))
+        ],
+        "app_security_group_id": app["GroupId"],
+    }
+    return network, by_name.get(wanted_group)
+
+
+def read_tags(rds, arn, context):
+    if not arn:
+        return {}
+    return tags_to_dict((rds.call("list_tags_for_resource", ResourceName=arn, context=context) or {}).get("TagList"))
+
+
+def read_stack(ec2, rds, params):
+    """Everything the core stack's plan needs, read once. The parameter catalogue only when a parameter changes."""
+    network, group = read_network(ec2, params)
+    snapshot = {"network": network, "security_group": group}
+    name = params["subnet_group"]["name"]
+    subnet_group = rds.describe_one(
+        "describe_db_subnet_groups",
+        "DBSubnetGroups",
+        DBSubnetGroupName=name,
+        not_found=SUBNET_GROUP_NOT_FOUND,
+        context=f"DB subnet group {name}",
+    )
+    snapshot["subnet_group"] = subnet_group
+    if subnet_group is not None:
+        snapshot["subnet_group_tags"] = read_tags(rds, subnet_group.get("DBSubnetGroupArn"), f"DB subnet group {name}")
+    spec = params["parameter_group"]
+    group_description = read_group(rds, spec["name"])
+    snapshot["parameter_group"] = group_description
+    if group_description is not None:
+        snapshot["parameter_group_tags"] = read_tags(
+            rds, group_description.get("DBClusterParameterGroupArn"), f"parameter group {spec['name']}"
+        )
+        current = user_parameters(rds, spec["name"])
+        snapshot["parameters"] = current
+        if plan_parameter_changes(current, desired_parameters(spec.get("parameters")), purge=True):
+            snapshot["parameter_catalog"] = parameter_catalog(rds, spec["name"])
+    identifier = params["cluster"]["db_cluster_identifier"]
+    cluster = read_cluster(rds, identifier)
+    snapshot["cluster"] = cluster
+    snapshot["instances"] = (read_members(rds, identifier) or []) if cluster is not None else []
+    return snapshot
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def wanted_rules(spec, app_group_id):
+    """(ingress, egress) of the database security group, flattened."""
+    app_rule = {
+        "proto": "tcp",
+        "ports": [spec["app_port"]],
+        "group_id": app_group_id,
+        "rule_desc": spec.get("app_rule_description"),
+    }
+    return flatten_rules([app_rule] + list(spec.get("extra_ingress") or [])), flatten_rules(spec.get("egress"))
+
+
+def tag_actions(resource, name, current, desired, runner, calls):
+    """Tags set and tags removed, one action each (each is one call)."""
+    to_set, to_remove = tag_changes(current or {}, desired or {}, purge=True)
+    actions = []
+    if to_set:
+        actions.append(
+            Action(
+                resource,
+                name,
+                "set tags",
+                [
+                    {"attribute": f"tags.{k}", "before": (current or {}).get(k), "after": v}
+                    for k, v in sorted(to_set.items())
+                ],
+                runner=runner,
+                calls=[calls[0]],
+            )
+        )
+    if to_remove:
+        actions.append(
+            Action(
+                resource,
+                name,
+                "remove tags",
+                [
+                    {"attribute": f"tags.{k}", "before": (current or {}).get(k), "after": None}
+                    for k in sorted(to_remove)
+                ],
+                runner=runner,
+                calls=[calls[1]],
+            )
+        )
+    return actions
+
+
+def plan_security_group(snapshot, spec):
+    """Rule by rule: additions run before the stack's changes, revocations after them."""
+    network, group = snapshot["network"], snapshot["security_group"]
+    name = spec["name"]
+    try:
+        ingress, egress = wanted_rules(spec, network["app_security_group_id"])
+    except UnsupportedRule as e:
+        raise NetworkProblem(f"security group {name}: {e}") from e
+    if group is None:
+        calls = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress"]
+        if egress:
+            calls.append("AuthorizeSecurityGroupEgress")
+        return [
+            Action(
+                "security_group",
+                name,
+                "create",
+                [{"attribute": "ingress", "before": None, "after": sorted(map(describe_rule, ingress))}],
+                calls=calls,
+                runner=STACK,
+            )
+        ]
+    actions = []
+    for direction, wanted, permissions in (
+        ("ingress", ingress, group.get("IpPermissions")),
+        ("egress", egress, group.get("IpPermissionsEgress")),
+    ):
+        have = flatten_permissions(permissions)
+        operation = "Ingress" if direction == "ingress" else "Egress"
+        added = sorted(map(describe_rule, wanted - have))
+        removed = sorted(map(describe_rule, have - wanted))
+        if added:
+            actions.append(
+                Action(
+                    "security_group",
+                    name,
+                    f"allow {direction}",
+                    [{"attribute": f"{direction} rule", "before": None, "after": rule} for rule in added],
+                    runner="security_group",
+                    calls=[f"AuthorizeSecurityGroup{operation}"],
+                )
+            )
+        if removed:
+            actions.append(
+                Action(
+                    "security_group",
+                    name,
+                    f"revoke {direction}",
+                    [{"attribute": f"{direction} rule", "before": rule, "after": None} for rule in removed],
+                    runner="security_group_revoke",
+                    calls=[f"RevokeSecurityGroup{operation}"],
+                )
+            )
+    actions += tag_actions(
+        "security_group",
+        name,
+        tags_to_dict(group.get("Tags")),
+        spec.get("tags"),
+        "security_group",
+        ("CreateTags", "DeleteTags"),
+    )
+    return actions
+
+
+def plan_subnet_group(snapshot, spec):
+    name = spec["name"]
+    group = snapshot["subnet_group"]
+    wanted = sorted(s["subnet_id"] for s in snapshot["network"]["subnets"])
+    if group is None:
+        return [
+            Action(
+                "subnet_group",
+                name,
+                "create",
+                [{"attribute": "subnets", "before": None, "after": wanted}],
+                runner=STACK,
+                calls=["CreateDBSubnetGroup"],
+            )
+        ]
+    actions = []
+    have = sorted(s.get("SubnetIdentifier") for s in group.get("Subnets") or [])
+    changes = []
+    for subnet in sorted(set(wanted) - set(have)):
+        changes.append({"attribute": "subnet", "before": None, "after": subnet})
+    for subnet in sorted(set(have) - set(wanted)):
+        changes.append({"attribute": "subnet", "before": subnet, "after": None})
+    description = spec.get("description")
+    if description is not None and group.get("DBSubnetGroupDescription") not in (None, description):
+        changes.append(
+            {"attribute": "description", "before": group.get("DBSubnetGroupDescription"), "after": description}
+        )
+    if changes:
+        actions.append(
+            Action("subnet_group", name, "modify", changes, runner="subnet_group", calls=["ModifyDBSubnetGroup"])
+        )
+    actions += tag_actions(
+        "subnet_group",
+        name,
+        snapshot.get("subnet_group_tags"),
+        spec.get("tags"),
+        "subnet_group",
+        ("AddTagsToResource", "RemoveTagsFromResource"),
+    )
+    return actions
+
+
+def plan_parameter_group(snapshot, spec, problems):
+    """Parameter changes, with whether each waits for a restart; whether any static one is set."""
+    name = spec["name"]
+    group = snapshot["parameter_group"]
+    desired = desired_parameters(spec.get("parameters"))
+    if group is None:
+        calls = ["CreateDBClusterParameterGroup"] + ["ModifyDBClusterParameterGroup"] * (-(-len(desired) // 20))
+        changes = [{"attribute": f"parameters.{k}", "before": None, "after": v} for k, v in sorted(desired.items())]
+        return [Action("parameter_group", name, "create", changes, runner=STACK, calls=calls)], False
+    if group.get("DBParameterGroupFamily") not in (None, spec["family"]):
+        problems.append(
+            f"parameter group {name}: its family is {group.get('DBParameterGroupFamily')}, the inventory says "
+            f"{spec['family']} (impossible-in-place: a parameter group's family cannot change; name a new group)"
+        )
+    changes = plan_parameter_changes(snapshot.get("parameters") or {}, desired, purge=True)
+    actions = []
+    static = False
+    if changes:
+        catalog, complete = snapshot.get("parameter_catalog") or ({}, False)
+        problems.extend(classify(changes, catalog, complete, name))
+        to_set = [c for c in changes if c["after"] is not None]
+        to_reset = [c for c in changes if c["after"] is None]
+        for verb, chosen, call in (
+            ("set parameters", to_set, "ModifyDBClusterParameterGroup"),
+            ("reset parameters", to_reset, "ResetDBClusterParameterGroup"),
+        ):
+            for start in range(0, len(chosen), 20):
+                batch = [c for c in chosen[start : start + 20] if "impact" in c]
+                if not batch:
+                    continue
+                pending = any(c["impact"] == PENDING_REBOOT for c in batch)
+                static = static or pending
+                action = Action(
+                    "parameter_group",
+                    name,
+                    verb,
+                    [{"attribute": c["attribute"], "before": c["before"], "after": c["after"]} for c in batch],
+                    impact=PENDING_REBOOT if pending else ONLINE,
+                    when=NEXT_RESTART if pending else NOW,
+                    runner=STACK,
+                    calls=[call],
+                    note="static parameters take effect when each instance restarts" if pending else "",
+                    request={"changes": batch},
+                )
+                actions.append(action)
+    actions += tag_actions(
+        "parameter_group",
+        name,
+        snapshot.get("parameter_group_tags"),
+        spec.get("tags"),
+        STACK,
+        ("AddTagsToResource", "RemoveTagsFromResource"),
+    )
+    return actions, static
+
+
+def cluster_action_impact(change, apply_immediately):
+    """(impact, when) of one cluster attribute change."""
+    attribute = change["attribute"]
+    if attribute == "port":
+        # AWS applies a port change at once and restarts every instance, whatever ApplyImmediately says.
+        return ALL_INSTANCES_RESTART, NOW
+    if attribute == "engine_version":
+        # A minor upgrade restarts every instance together, now or in the cluster's window.
+        return ALL_INSTANCES_RESTART, NOW if apply_immediately else MAINTENANCE_WINDOW
+    if attribute == "db_cluster_parameter_group_name":
+        return PENDING_REBOOT, NEXT_RESTART
+    when = change.get("when") or NOW
+    return ONLINE, MAINTENANCE_WINDOW if when == "maintenance-window" else NOW
+
+
+def plan_cluster(snapshot, spec, security_group_id, problems):
+    identifier = spec["db_cluster_identifier"]
+    cluster = snapshot["cluster"]
+    if cluster is None:
+        source = spec.get("restore_from_snapshot") or spec.get("restore_from_cluster")
+        if source:
+            # A restored cluster carries its source's settings: the same step then converges them to the inventory's.
+            call = (
+                "RestoreDBClusterFromSnapshot" if spec.get("restore_from_snapshot") else "RestoreDBClusterToPointInTime"
+            )
+            return [
+                Action(
+                    "cluster",
+                    identifier,
+                    "create",
+                    [{"attribute": "restored from", "before": None, "after": source}],
+                    runner=STACK,
+                    calls=[call, "ModifyDBCluster"],
+                    note="then its settings are converged to the inventory's (what differs is known once it exists)",
+                    request={"restore": True},
+                )
+            ], None
+        return [Action("cluster", identifier, "create", runner=STACK, calls=["CreateDBCluster"])], None
+    params = dict(spec, vpc_security_group_ids=[security_group_id] if security_group_id else None)
+    changes, major_upgrade, notice, error = plan_cluster_changes(cluster, params)
+    if error:
+        problems.append(error)
+    actions = []
+    if major_upgrade:
+        allowed = spec.get("allow_major_version_upgrade")
+        words = (
+            "set aurora_cluster_allow_major_version_upgrade=true to upgrade (every instance restarts together)"
+            if not allowed
+            else "a major version upgrade is carried out by the aurora_cluster module (playbooks/upgrade runbook)"
+        )
+        problems.append(
+            f"engine_version: cluster {identifier} runs {major_upgrade['before']}, the inventory says "
+            f"{major_upgrade['after']} (impossible-in-place for this run: {words})"
+        )
+        actions.append(
+            Action(
+                "cluster",
+                identifier,
+                "major version upgrade",
+                [{"attribute": "engine_version", "before": major_upgrade["before"], "after": major_upgrade["after"]}],
+                impact=IMPOSSIBLE,
+                note=words,
+            )
+        )
+    impossible_changes = [c for c in changes if c["impact"] == CHANGE_IMPOSSIBLE]
+    for change in impossible_changes:
+        problems.append(
+            f"cluster {identifier}: {change['attribute']} is {change['before']!r}, the inventory says {change['after']!r} "
+            "(impossible-in-place: AWS cannot change it on an existing cluster; restore a snapshot into a new cluster)"
+        )
+        actions.append(
+            Action(
+                "cluster",
+                identifier,
+                f"change {change['attribute']}",
+                [{"attribute": change["attribute"], "before": change["before"], "after": change["after"]}],
+                impact=IMPOSSIBLE,
+            )
+        )
+    possible = [c for c in changes if c["impact"] != CHANGE_IMPOSSIBLE]
+    if possible:
+        apply_immediately = bool(spec.get("apply_immediately"))
+        costs = [cluster_action_impact(c, apply_immediately) for c in possible]
+        order = (ONLINE, PENDING_REBOOT, ALL_INSTANCES_RESTART)
+        impact = max((cost[0] for cost in costs), key=order.index)
+        whens = {cost[1] for cost in costs}
+        when = NOW if NOW in whens else sorted(whens)[0]
+        unavailability = ALL_RESTART_WORDS if impact == ALL_INSTANCES_RESTART else "none"
+        note = "; ".join(c["note"] for c in possible if c.get("note"))
+        deferred = [possible[i]["attribute"] for i, cost in enumerate(costs) if cost[1] == MAINTENANCE_WINDOW]
+        if deferred and when == NOW:
+            note = "; ".join(filter(None, [note, f"{', '.join(deferred)} waits for the maintenance window"]))
+        actions.append(
+            Action(
+                "cluster",
+                identifier,
+                "modify",
+                [{"attribute": c["attribute"], "before": c["before"], "after": c["after"]} for c in possible],
+                impact=impact,
+                when=when,
+                unavailability=unavailability,
+                runner=STACK,
+                calls=["ModifyDBCluster"],
+                note=note,
+                request={"changes": possible},
+            )
+        )
+    actions += tag_actions(
+        "cluster",
+        identifier,
+        tags_to_dict(cluster.get("TagList")),
+        spec.get("tags"),
+        STACK,
+        ("AddTagsToResource", "RemoveTagsFromResource"),
+    )
+    return actions, notice
+
+
+def current_writer(cluster):
+    for member in (cluster or {}).get("DBClusterMembers") or []:
+        if member.get("IsClusterWriter"):
+            return member.get("DBInstanceIdentifier")
+    return None
+
+
+def instance_restarts_now(changes):
+    return any(c["impact"] == CHANGE_REBOOT and c.get("when", NOW) == NOW for c in changes)
+
+
+def wanted_instances(spec, cluster_identifier, zones):
+    """Each instance of the layout with the options it is created or converged with."""
+    layout = instance_layout(zones, spec["writer_identifier"], spec["reader_identifier_prefix"], spec["reader_count"])
+    settings = {
+        k: v
+        for k, v in spec.items()
+        if k not in ("writer_identifier", "reader_identifier_prefix", "reader_count", "allow_rolling_reboot")
+    }
+    wanted = []
+    for entry in layout:
+        wanted.append(
+            dict(
+                settings,
+                engine="aurora-postgresql",
+                db_instance_identifier=entry["id"],
+                db_cluster_identifier=cluster_identifier,
+                availability_zone=entry["az"],
+                promotion_tier=entry["tier"],
+                tags=dict(settings.get("tags") or {}, Role=entry["role"]),
+                role=entry["role"],
+            )
+        )
+    return wanted
+
+
+def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, problems):
+    """Creates, then the rolling work (readers one at a time, failover, former writer, failback), then removals."""
+    zones = [s["availability_zone"] for s in snapshot["network"]["subnets"]]
+    wanted = wanted_instances(spec, cluster_identifier, zones)
+    cluster = snapshot["cluster"]
+    by_id = {i.get("DBInstanceIdentifier"): i for i in snapshot["instances"]}
+    writer_id = spec["writer_identifier"]
+    apply_immediately = bool(spec.get("apply_immediately"))
+    rolling_reboot = bool(spec.get("allow_rolling_reboot"))
+    creates, readers, writer_steps, tags, removals = [], [], [], [], []
+    first = []
+
+    now_writer = current_writer(cluster)
+    if cluster is not None and now_writer and now_writer != writer_id and writer_id in by_id:
+        # AWS moved the writer role (a failover of its own): give it back before any rolling work.
+        first.append(
+            failover_action(
+                cluster_identifier, now_writer, writer_id, "the writer role is back on the configured writer"
+            )
+        )
+
+    reader_ids = [w["db_instance_identifier"] for w in wanted if w["role"] == "reader"]
+    existing_readers = [r for r in reader_ids if r in by_id]
+    for params in wanted:
+        identifier = params["db_instance_identifier"]
+        instance = by_id.get(identifier)
+        if instance is None:
+            creates.append(
+                Action(
+                    "instance",
+                    identifier,
+                    "create",
+                    [{"attribute": "db_instance_class", "before": None, "after": params.get("db_instance_class")}],
+                    runner=STACK,
+                    calls=["CreateDBInstance"],
+                    note=f"{params['role']} in {params['availability_zone']}",
+                    request={"params": params},
+                )
+            )
+            continue
+        changes = planned_instance_changes(instance, params)
+        for change in [c for c in changes if c["impact"] == CHANGE_IMPOSSIBLE]:
+            problems.append(
+                f"instance {identifier}: {change['attribute']} is {change['before']!r}, the inventory says "
+                f"{change['after']!r} (impossible-in-place: AWS keeps it for the instance's life; replace the instance)"
+            )
+            (readers if params["role"] == "reader" else writer_steps).append(
+                Action(
+                    "instance",
+                    identifier,
+                    f"change {change['attribute']}",
+                    [{"attribute": change["attribute"], "before": change["before"], "after": change["after"]}],
+                    impact=IMPOSSIBLE,
+                )
+            )
+        changes = [c for c in changes if c["impact"] != CHANGE_IMPOSSIBLE]
+        is_writer = params["role"] == "writer"
+        restarts_now = instance_restarts_now(changes)
+        pending = waits_for_reboot(instance, cluster) or static_parameters_set
+        steps = readers if not is_writer else writer_steps
+        if changes:
+            steps.append(
+                modify_action(
+                    identifier, instance, params, changes, is_writer, bool(existing_readers), apply_immediately, pending
+                )
+            )
+        if rolling_reboot and pending and not restarts_now:
+            steps.append(
+                Action(
+                    "instance",
+                    identifier,
+                    "reboot",
+                    [{"attribute": "parameters", "before": "pending-reboot", "after": "in-sync"}],
+                    impact=REBOOT if (not is_writer or existing_readers) else WRITER_RESTART,
+                    unavailability=(
+                        READER_RESTART_WORDS if (not is_writer or existing_readers) else WRITER_RESTART_WORDS
+                    ).format(name=identifier),
+                    runner=STACK,
+                    calls=["RebootDBInstance"],
+                    request={"identifier": identifier},
+                )
+            )
+        tags += tag_actions(
+            "instance",
+            identifier,
+            tags_to_dict(instance.get("TagList")),
+            params["tags"],
+            STACK,
+            ("AddTagsToResource", "RemoveTagsFromResource"),
+        )
+
+    # The writer restarts now: with a reader, the writer role moves to the first reader first and comes back after.
+    writer_restarts = any(a.impact in (REBOOT, WRITER_RESTART) and a.when == NOW for a in writer_steps)
+    target = existing_readers[0] if existing_readers else None
+    if writer_restarts and target:
+        writer_steps = (
+            [failover_action(cluster_identifier, writer_id, target, f"{writer_id} restarts as a reader")]
+            + writer_steps
+            + [
+                failover_action(
+                    cluster_identifier, target, writer_id, "the writer role goes back to the configured writer"
+                )
+            ]
+        )
+
+    numbered = re.compile(re.escape(spec["reader_identifier_prefix"]) + r"[0-9]+$")
+    wanted_ids = {w["db_instance_identifier"] for w in wanted}
+    extra = sorted((i for i in by_id if i not in wanted_ids and numbered.match(i) and i != writer_id), reverse=True)
+    for identifier in extra:
+        removals.append(
+            Action(
+                "instance",
+                identifier,
+                "delete",
+                [{"attribute": "instance", "before": identifier, "after": None}],
+                impact=FAILOVER if identifier == now_writer else ONLINE,
+                unavailability=f"connections to {identifier} through the reader endpoint drop",
+                runner=STACK,
+                calls=["DeleteDBInstance"],
+                note=f"beyond reader_count={spec['reader_count']}, highest-numbered first",
+                request={"identifier": identifier},
+            )
+        )
+    return first + creates + tags + readers + writer_steps + removals
+
+
+def failover_action(cluster_identifier, source, target, note):
+    return Action(
+        "cluster",
+        cluster_identifier,
+        "failover",
+        [{"attribute": "writer", "before": source, "after": target}],
+        impact=FAILOVER,
+        unavailability=FAILOVER_WORDS.format(target=target),
+        runner=STACK,
+        calls=["FailoverDBCluster"],
+        note=note,
+        request={"target": target},
+    )
+
+
+def modify_action(identifier, instance, params, changes, is_writer, has_readers, apply_immediately, pending):
+    restarts = any(c["impact"] == CHANGE_REBOOT for c in changes)
+    restarts_now = instance_restarts_now(changes)
+    impact, when, unavailability, note = ONLINE, NOW, "none", ""
+    if restarts_now:
+        if is_writer and not has_readers:
+            impact, unavailability = WRITER_RESTART, WRITER_RESTART_WORDS.format(name=identifier)
+        else:
+            impact, unavailability = REBOOT, READER_RESTART_WORDS.format(name=identifier)
+    elif restarts:
+        window = instance.get("PreferredMaintenanceWindow") or "(not reported)"
+        when = MAINTENANCE_WINDOW
+        # A deferred change restarts the instance in its own window, the writer in place, without a failover.
+        impact = WRITER_RESTART if is_writer else REBOOT
+        unavailability = f"{identifier} restarts in its maintenance window {window}" + (
+            ": as the writer, without a failover, so writes stop while it restarts" if is_writer else ""
+        )
+        note = "set aurora_cluster_apply_immediately=true to roll it now, one instance at a time"
+    elif any(c["impact"] == PENDING_REBOOT for c in changes):
+        impact, when = PENDING_REBOOT, NEXT_RESTART
+    if restarts_now and pending:
+        note = "the restart also applies the pending static parameters"
+    return Action(
+        "instance",
+        identifier,
+        "modify",
+        [{"attribute": c["attribute"], "before": c["before"], "after": c["after"]} for c in changes],
+        impact=impact,
+        when=when,
+        unavailability=unavailability,
+        runner=STACK,
+        calls=["ModifyDBInstance"],
+        note=note,
+        request={"changes": changes, "params": params},
+    )
+
+
+def order_actions(actions):
+    """Number the actions in execution order: the role's phases, and within each the planner's order."""
+    phase = {runner: position for position, runner in enumerate(RUNNERS)}
+    ranked = sorted(enumerate(actions), key=lambda item: (phase.get(item[1].runner, phase[STACK]), item[0]))
+    return number([action for _position, action in ranked])
+
+
+def plan_stack(snapshot, params, baseline_actions=()):
+    """(actions in execution order, problems, notice): problems stop the apply before any change."""
+    problems = []
+    actions = []
+    actions += plan_security_group(snapshot, params["security_group"])
+    actions += plan_subnet_group(snapshot, params["subnet_group"])
+    parameter_actions, static = plan_parameter_group(snapshot, params["parameter_group"], problems)
+    actions += parameter_actions
+    group = snapshot["security_group"]
+    cluster_actions, notice = plan_cluster(snapshot, params["cluster"], group["GroupId"] if group else None, problems)
+    actions += cluster_actions
+    cluster_identifier = params["cluster"]["db_cluster_identifier"]
+    actions += plan_instances(snapshot, params["instances"], cluster_identifier, static, problems)
+    actions += list(baseline_actions)
+    return order_actions(actions), problems, notice
+
+
+def runners_of(actions):
+    return sorted({action.runner for action in actions if action.impact != IMPOSSIBLE}, key=RUNNERS.index)
