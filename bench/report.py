@@ -9,31 +9,47 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+import baseline_figures
+
 TOOLS = ("role", "stock", "lower")
 TOOL_TITLES = {
     "role": "vitality.aurora role",
     "stock": "stock amazon.aws",
     "stock-as-written": "stock amazon.aws as written",
     "lower": "boto3 lower bound",
+    "floor": "one-task ansible-playbook (bench/floor.yml)",
 }
 STEPS = ("first", "noop", "check")
-STEP_TITLES = {"first": "first converge", "noop": "no-op re-run", "check": "--check plan"}
+# Runs of the role only (no stock or lower-bound counterpart): a setting changed after prod's first converge.
+ROLE_ONLY_STEPS = ("setting",)
+STEP_TITLES = {
+    "first": "first converge",
+    "noop": "no-op re-run",
+    "check": "--check plan",
+    "setting": "one setting changed",
+    "floor": "one debug task",
+}
 READ_PREFIXES = ("Describe", "List", "Get")
+# The only mutating action a change of the cluster's backup retention may make: it touches the cluster alone.
+SETTING_CHANGE_ACTIONS = frozenset({"ModifyDBCluster"})
 
 
 def summarize_calls(calls: Iterable) -> dict:
-    """{total, read, mutating, other, by_action: {action: n}} of recorded calls (.service, .action, .read).
+    """{total, read, mutating, other, by_action: {action: n}} of recorded calls (.service, .action, .operation).
 
-    The proxy names the action of query and JSON-protocol calls only; a REST call (AWS Backup, ...)
-    has none, so it is counted as ``other`` (neither read nor mutating) under "<service> REST".
-    A request with neither action nor service is moto's own API (reset), not an AWS call.
+    The proxy names the action of query and JSON-protocol calls, and the operation of the REST calls
+    it knows (AWS Backup's: tests/aws_proxy.py REST_OPERATIONS); either is read (Describe*/List*/Get*)
+    or mutating (any other).  A REST call it cannot name is counted as ``other`` (neither read nor
+    mutating: unclassified) under "<service> REST".  A request with neither action nor service is
+    moto's own API (reset), not an AWS call.
     """
     by_action: Counter = Counter()
     read = mutating = other = 0
     for call in calls:
-        if call.action:
-            by_action[call.action] += 1
-            if call.read:
+        name = call.action or getattr(call, "operation", "")
+        if name:
+            by_action[name] += 1
+            if name.startswith(READ_PREFIXES):
                 read += 1
             else:
                 mutating += 1
@@ -148,6 +164,10 @@ def comparison_rows(runs: Sequence[dict], envs: Sequence[str]) -> list[list[str]
                     fmt_ratio(ratio(role_s, run_seconds(cells["lower"]))),
                 ]
             )
+        for step in ROLE_ONLY_STEPS:
+            run = find_run(runs, env, "role", step)
+            if run is not None:
+                rows.append([env, STEP_TITLES[step], time_cell(run), calls_cell(run)] + ["-"] * 6)
     return rows
 
 
@@ -171,69 +191,202 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def target(name: str, measured: str, limit: str, passed: bool | None, why: str = "") -> dict:
-    return {"name": name, "measured": measured, "limit": limit, "passed": passed, "why": why}
+def target(name: str, measured: str, limit: str, passed: bool | None, why: str = "", reference: bool = False) -> dict:
+    """One row of the Targets table; ``passed`` None: could not be measured (never a pass).
+
+    A ``reference`` row is a measurement other targets are relative to (passed True: measured).
+    """
+    row = {"name": name, "measured": measured, "limit": limit, "passed": passed, "why": why}
+    if reference:
+        row["reference"] = True
+    return row
 
 
-def evaluate_targets(runs: Sequence[dict], latency: dict | None) -> list[dict]:
-    """The issue's targets, each as measured value, limit and pass/fail (None: could not be measured)."""
-    results = []
-    noop = find_run(runs, "dev", "role", "noop")
-    stock_noop = find_run(runs, "dev", "stock", "noop")
-    calls = (noop or {}).get("calls")
-    if calls:
-        results.append(target("dev no-op: mutating calls", str(calls["mutating"]), "0", calls["mutating"] == 0))
-        results.append(target("dev no-op: AWS calls in all", str(calls["total"]), "<= 10", calls["total"] <= 10))
+def not_measured_why(run: dict | None) -> str:
+    """Why a run gives no figure ("" when it does): not run, or failed."""
+    if run is None:
+        return "not run"
+    if not run.get("ok"):
+        return "the run failed" + (f": {run['error']}" if run.get("error") else "")
+    if not run.get("calls"):
+        return "no calls recorded"
+    return ""
+
+
+def mutating_actions(calls: dict) -> dict[str, int]:
+    """{action: n} of the mutating calls (actions and named REST operations that are not Describe/List/Get)."""
+    return {
+        action: n
+        for action, n in calls.get("by_action", {}).items()
+        if not action.startswith(READ_PREFIXES) and not action.endswith(" REST")
+    }
+
+
+def actions_text(actions: dict[str, int]) -> str:
+    return ", ".join(f"{action} {n}" for action, n in sorted(actions.items())) or "none"
+
+
+def call_targets(label: str, run: dict | None, max_total: int) -> list[dict]:
+    """ "<label>: mutating calls" (0) and "<label>: AWS calls in all" (<= max_total) of one run."""
+    why = not_measured_why(run)
+    if why:
+        return [
+            target(f"{label}: mutating calls", "n/a", "0", None, why),
+            target(f"{label}: AWS calls in all", "n/a", f"<= {max_total}", None, why),
+        ]
+    calls = run["calls"]
+    mutating = calls["mutating"]
+    measured = str(mutating) + (f" ({actions_text(mutating_actions(calls))})" if mutating else "")
+    if mutating:
+        passed, why = False, ""
+    elif calls.get("other"):
+        # A call the proxy could not name may have been a write: no pass on an unknown.
+        passed, why = None, f"{calls['other']} REST calls the proxy could not classify"
     else:
-        results.append(target("dev no-op: AWS calls", "n/a", "<= 10, 0 mutating", None, "the run failed"))
-    value = ratio(run_seconds(noop), run_seconds(stock_noop))
-    results.append(
-        target("dev no-op: wall vs stock", fmt_ratio(value), "<= 0.50x", None if value is None else value <= 0.5)
+        passed, why = True, ""
+    return [
+        target(f"{label}: mutating calls", measured, "0", passed, why),
+        target(f"{label}: AWS calls in all", str(calls["total"]), f"<= {max_total}", calls["total"] <= max_total),
+    ]
+
+
+def ratio_target(name: str, run: dict | None, reference: dict | None, limit: float, why: str = "") -> dict:
+    """``run``'s wall time over ``reference``'s, at most ``limit``; not measured when either failed or is missing."""
+    value = ratio(run_seconds(run), run_seconds(reference))
+    if value is None:
+        missing = [
+            f"{what}: {not_measured_why(r) or 'no time'}"
+            for what, r in (("measured run", run), ("reference", reference))
+            if run_seconds(r) is None
+        ]
+        why = "; ".join(missing) or "the reference took no time"
+    return target(name, fmt_ratio(value), f"<= {limit:.2f}x", None if value is None else value <= limit, why)
+
+
+def floor_target(floor: dict | None) -> dict:
+    seconds = run_seconds(floor)
+    return target(
+        "dev floor: one-task ansible-playbook (bench/floor.yml), the reference of the dev no-op",
+        fmt_seconds(seconds),
+        "reference",
+        None if seconds is None else True,
+        not_measured_why(floor) if seconds is None else "same ansible-playbook, env and dev inventory as the role",
+        reference=True,
     )
-    value = ratio(
-        run_seconds(find_run(runs, "dev", "role", "first")), run_seconds(find_run(runs, "dev", "stock", "first"))
+
+
+def setting_targets(run: dict | None, today: dict | None) -> list[dict]:
+    """Prod with one setting changed: wall vs today's figure (<= 0.5x), and the cluster alone modified."""
+    name = "prod one setting changed (backup retention +1): "
+    seconds = run_seconds(run)
+    today_seconds = (today or {}).get("seconds")
+    value = ratio(seconds, today_seconds)
+    if today_seconds:
+        source = f"today: {today_seconds:.1f} s at {today.get('commit', '?')[:7]} on {today.get('date', '?')}"
+    else:
+        source = "no figure of today recorded"
+    if value is None:
+        why = not_measured_why(run) or source
+        measured = "n/a"
+    else:
+        why, measured = source, f"{fmt_ratio(value)} ({fmt_seconds(seconds)})"
+    rows = [target(name + "wall vs today's figure", measured, "<= 0.50x", None if value is None else value <= 0.5, why)]
+    why = not_measured_why(run)
+    if why:
+        rows.append(target(name + "mutating calls by action", "n/a", "ModifyDBCluster only", None, why))
+        return rows
+    calls = run["calls"]
+    actions = mutating_actions(calls)
+    if not actions:
+        passed, why = False, "no mutating call: the change was not made"
+    elif set(actions) - SETTING_CHANGE_ACTIONS:
+        passed, why = False, "touches more than the cluster"
+    elif calls.get("other"):
+        passed, why = None, f"{calls['other']} REST calls the proxy could not classify"
+    else:
+        passed, why = True, "only the cluster differs"
+    rows.append(target(name + "mutating calls by action", actions_text(actions), "ModifyDBCluster only", passed, why))
+    return rows
+
+
+def latency_targets(latency: dict | None) -> list[dict]:
+    names = (
+        ("prod create (latency): role vs slowest single step", "<= 1.20x"),
+        ("rolling class change (latency): role vs (instances+1) x one modify", "<= 1.00x"),
+        ("rolling class change: instances unavailable at once", "<= 1"),
     )
+    if not latency:
+        return [target(name, "n/a", limit, None, "the latency scenarios were not run") for name, limit in names]
+    create = latency.get("create") or {}
+    roll = latency.get("rolling") or {}
+    results = []
+    value = ratio(create.get("net"), create.get("slowest"))
     results.append(
         target(
-            "dev first converge: wall vs stock", fmt_ratio(value), "<= 0.60x", None if value is None else value <= 0.6
+            names[0][0],
+            fmt_ratio(value),
+            names[0][1],
+            None if value is None else value <= 1.2,
+            "net of the same run without latency",
         )
     )
-    if latency:
-        create = latency.get("create") or {}
-        value = ratio(create.get("net"), create.get("slowest"))
-        results.append(
-            target(
-                "prod create (latency): role vs slowest single step",
-                fmt_ratio(value),
-                "<= 1.20x",
-                None if value is None else value <= 1.2,
-                "net of the same run without latency",
-            )
+    value = ratio(roll.get("net"), roll.get("bound"))
+    results.append(
+        target(
+            names[1][0],
+            fmt_ratio(value),
+            names[1][1],
+            None if value is None else value <= 1.0,
+            "net of the same run without latency",
         )
-        roll = latency.get("rolling") or {}
-        value = ratio(roll.get("net"), roll.get("bound"))
-        results.append(
-            target(
-                "rolling class change (latency): role vs (instances+1) x one modify",
-                fmt_ratio(value),
-                "<= 1.00x",
-                None if value is None else value <= 1.0,
-                "net of the same run without latency",
-            )
-        )
-        most = roll.get("max_unavailable")
-        results.append(
-            target(
-                "rolling class change: instances unavailable at once",
-                "n/a" if most is None else str(most),
-                "<= 1",
-                None if most is None else most <= 1,
-            )
-        )
+    )
+    most = roll.get("max_unavailable")
+    results.append(
+        target(names[2][0], "n/a" if most is None else str(most), names[2][1], None if most is None else most <= 1)
+    )
     return results
 
 
-def verdict(passed: bool | None) -> str:
+def evaluate_targets(runs: Sequence[dict], latency: dict | None, today: dict | None = None) -> list[dict]:
+    """The issue's targets, each as measured value, limit and pass/fail (None: could not be measured).
+
+    ``today``: the figures of the code before the rewrite ({"setting": {seconds, commit, date}}),
+    bench/baseline_figures.py's by default.
+    """
+    if today is None:
+        today = baseline_figures.TODAY
+
+    def find(env: str, tool: str, step: str) -> dict | None:
+        return find_run(runs, env, tool, step)
+
+    stock_prod_noop = find("prod", "stock", "noop")
+    floor = find("dev", "floor", "floor")
+    results = call_targets("dev no-op", find("dev", "role", "noop"), 10)
+    results.append(
+        ratio_target("dev no-op: wall vs stock", find("dev", "role", "noop"), find("dev", "stock", "noop"), 0.5)
+    )
+    results.append(floor_target(floor))
+    results.append(
+        ratio_target("dev no-op: wall vs the one-task floor", find("dev", "role", "noop"), floor, 2.5, "same run")
+    )
+    for step, label in (("noop", "prod no-op"), ("check", "prod --check plan")):
+        run = find("prod", "role", step)
+        results += call_targets(label, run, 20)
+        results.append(ratio_target(f"{label}: wall vs stock no-op", run, stock_prod_noop, 0.5))
+    results += setting_targets(find("prod", "role", "setting"), today.get("setting"))
+    for env, limit in (("dev", 0.6), ("prod", 0.8)):
+        results.append(
+            ratio_target(
+                f"{env} first converge: wall vs stock", find(env, "role", "first"), find(env, "stock", "first"), limit
+            )
+        )
+    results += latency_targets(latency)
+    return results
+
+
+def verdict(passed: bool | None, reference: bool = False) -> str:
+    if reference:
+        return "measured" if passed else "not measured"
     return {True: "PASS", False: "FAIL", None: "not measured"}[passed]
 
 
@@ -292,7 +445,7 @@ def action_lines(runs: Sequence[dict], envs: Sequence[str]) -> list[str]:
     lines = []
     for env in envs:
         for tool in TOOLS:
-            for step in STEPS:
+            for step in STEPS + (ROLE_ONLY_STEPS if tool == "role" else ()):
                 run = find_run(runs, env, tool, step)
                 if run is None or not run.get("calls"):
                     continue
@@ -319,12 +472,27 @@ def render_markdown(meta: dict, runs: Sequence[dict], latency: dict | None, envs
         "## Converge time and AWS calls (local AWS, no latency)",
         "",
         "Calls are HTTP requests recorded by a proxy in front of moto (r = Describe/List/Get, m = any other; "
-        "REST = AWS Backup calls, whose action the proxy cannot name).",
+        "AWS Backup's REST operations are named by the proxy and counted the same way; REST = a REST call it "
+        "cannot name, unclassified).",
         "Wall time is the whole `ansible-playbook` (or `python bench/lower_bound.py`) process.",
         "",
         markdown_table(COMPARISON_HEADER, comparison_rows(runs, envs)),
         "",
     ]
+    setting = [find_run(runs, env, "role", "setting") for env in envs]
+    if any(setting):
+        parts += [
+            "One setting changed: the role run again after prod's first converge with the cluster's backup retention "
+            "one day longer (`-e aurora_cluster_backup_retention_period=<prod's + 1>`).",
+            "",
+        ]
+    floor = find_run(runs, "dev", "floor", "floor")
+    if floor is not None:
+        parts += [
+            f"Floor: {TOOL_TITLES['floor']}, one `ansible.builtin.debug` task on the dev inventory's host, run like "
+            f"the role's runs: {time_cell(floor)}.",
+            "",
+        ]
     if any(run.get("variant") for run in runs):
         parts += [
             "\\* stock playbook run with `-e bench_stock_workarounds=true` (no `rds.force_ssl` parameter, IAM "
@@ -356,7 +524,7 @@ def render_markdown(meta: dict, runs: Sequence[dict], latency: dict | None, envs
         markdown_table(
             ["target", "measured", "limit", "result", "note"],
             [
-                [t["name"], t["measured"], t["limit"], verdict(t["passed"]), t["why"]]
+                [t["name"], t["measured"], t["limit"], verdict(t["passed"], t.get("reference", False)), t["why"]]
                 for t in evaluate_targets(runs, latency)
             ],
         )

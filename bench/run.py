@@ -1,19 +1,24 @@
 """`make bench`: converge time and AWS calls of the role, the stock playbook and the lower bound.
 
-    python bench/run.py [--envs dev prod] [--no-latency] [--out bench/results]
+    python bench/run.py [--envs dev prod] [--only SCENARIO ...] [--no-latency] [--out DIR]
 
 One run, against private local AWS servers on free ports (never 4566):
 
 1. moto (scripts/moto_server_ext.py, as the tests use) behind the recording proxy
    tests/aws_proxy.py.  For each environment and each tool (the role's playbooks/provision.yml,
    bench/stock/provision.yml, bench/lower_bound.py) on a freshly seeded account: first converge,
-   no-op re-run, ``--check`` plan; wall time and the calls by action, read or mutating.
+   no-op re-run, ``--check`` plan; wall time and the calls by action, read or mutating (scenario
+   ``converge``).  In prod the role then runs once more with one setting changed, the cluster's
+   backup retention one day longer (``prod-setting``; run alone, it first converges prod).  In dev,
+   bench/floor.yml, one debug task run like the role, gives the floor of any ansible-playbook
+   (``floor``).
 2. moto with simulated latency (bench/moto_latency.py): the role creating prod, then rolling
    an instance class change over it; the launcher's busy windows give the instances
    unavailable at any moment.  The same two role runs without latency give the baseline that
-   is subtracted (Ansible's own time is not compressed 60x like AWS's).
+   is subtracted (Ansible's own time is not compressed 60x like AWS's) (scenario ``latency``).
 
-Writes bench/results/latest.md, latest.json and latest.png.
+Writes bench/results/latest.md, latest.json and latest.png; a subset (--only) writes them to
+tests/output/bench/ unless --out is given, leaving the recorded results alone.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ for extra in (BENCH_DIR, REPO_ROOT / "tests"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+import baseline_figures  # noqa: E402
 import latency_config  # noqa: E402
 import report  # noqa: E402
 
@@ -44,7 +50,10 @@ from local_aws import LocalAws  # noqa: E402
 
 ROLE_PLAYBOOK = "playbooks/provision.yml"
 STOCK_PLAYBOOK = "bench/stock/provision.yml"
+FLOOR_PLAYBOOK = "bench/floor.yml"
 NEW_CLASS = "db.r6g.xlarge"
+SCENARIOS = ("converge", "prod-setting", "floor", "latency")
+SUBSET_OUT = REPO_ROOT / "tests" / "output" / "bench"
 
 
 class LatencyAws(LocalAws):
@@ -111,13 +120,13 @@ def measure(proxy: AwsProxy, env: str, tool: str, step: str, action, *args, **kw
     return run
 
 
-def converge_comparison(aws: LocalAws, proxy: AwsProxy, envs: list[str]) -> tuple[list[dict], dict]:
+def converge_comparison(aws: LocalAws, proxy: AwsProxy, envs: list[str], scenarios: set[str]) -> list[dict]:
+    """The runs of the ``converge``, ``prod-setting`` and ``floor`` scenarios on the plain local AWS."""
     view = proxy.front(aws)
     runs: list[dict] = []
-    baselines: dict = {}
     for env in envs:
         inventory = f"inventories/{env}"
-        for tool in report.TOOLS:
+        for tool in report.TOOLS if "converge" in scenarios else ():
             aws.reset_and_seed([env])
             if tool == "lower":
                 for step in ("first", "noop"):
@@ -128,6 +137,12 @@ def converge_comparison(aws: LocalAws, proxy: AwsProxy, envs: list[str]) -> tupl
                 runs.append(
                     measure(proxy, env, tool, step, timed_playbook, view, playbook, inventory, check=step == "check")
                 )
+            if tool == "role" and env == "prod" and "prod-setting" in scenarios:
+                # On the stack the role just converged (and left unchanged twice).
+                runs.append(setting_run(proxy, view))
+            if tool == "role" and env == "dev" and "floor" in scenarios:
+                # Right after the role's dev no-op and plan, in the same conditions.
+                runs.append(floor_run(proxy, view))
             if tool == "stock" and not all(run["ok"] for run in runs[-3:]):
                 # The playbook as a user writes it fails on moto (see bench/stock/provision.yml): keep those
                 # failures on record and measure again with its workarounds, to have figures to compare.
@@ -149,14 +164,64 @@ def converge_comparison(aws: LocalAws, proxy: AwsProxy, envs: list[str]) -> tupl
                     )
                     run["variant"] = "workarounds"
                     runs.append(run)
-        if env == "prod":
-            # Baseline of the latency scenarios: the role's create and rolling change without latency.
-            aws.reset_and_seed([env])
-            baselines["create"] = measure(proxy, env, "role", "first", timed_playbook, view, ROLE_PLAYBOOK, inventory)
-            baselines["rolling"] = measure(
-                proxy, env, "role", "rolling", timed_playbook, view, ROLE_PLAYBOOK, inventory, extra_vars=rolling_vars()
-            )
-    return runs, baselines
+        if "converge" not in scenarios:
+            if env == "dev" and "floor" in scenarios:
+                runs.append(floor_run(proxy, view))
+            if env == "prod" and "prod-setting" in scenarios:
+                aws.reset_and_seed([env])
+                runs.append(measure(proxy, env, "role", "first", timed_playbook, view, ROLE_PLAYBOOK, inventory))
+                runs.append(setting_run(proxy, view))
+    return runs
+
+
+def prod_inventory_value(name: str):
+    """A variable of inventories/prod/group_vars/aurora.yml (the value the prod runs converge to)."""
+    import yaml
+
+    return yaml.safe_load((REPO_ROOT / "inventories" / "prod" / "group_vars" / "aurora.yml").read_text())[name]
+
+
+SETTING_VAR = "aurora_cluster_backup_retention_period"
+
+
+def setting_vars() -> dict:
+    """One setting of prod changed: the cluster's backup retention one day longer (14 -> 15 today)."""
+    return {SETTING_VAR: int(prod_inventory_value(SETTING_VAR)) + 1}
+
+
+def setting_run(proxy: AwsProxy, view) -> dict:
+    """The role on a converged prod with one setting changed (measured; the target counts its mutating calls)."""
+    extra_vars = setting_vars()
+    run = measure(
+        proxy, "prod", "role", "setting", timed_playbook, view, ROLE_PLAYBOOK, "inventories/prod", extra_vars=extra_vars
+    )
+    run["extra_vars"] = extra_vars
+    return run
+
+
+def floor_run(proxy: AwsProxy, view) -> dict:
+    """bench/floor.yml (one debug task) run exactly like the role's dev runs: the floor of any ansible-playbook."""
+    return measure(proxy, "dev", "floor", "floor", timed_playbook, view, FLOOR_PLAYBOOK, "inventories/dev")
+
+
+def latency_baselines(aws: LocalAws, proxy: AwsProxy) -> dict:
+    """Baseline of the latency scenarios: the role's create and rolling change of prod without latency."""
+    view = proxy.front(aws)
+    aws.reset_and_seed(["prod"])
+    return {
+        "create": measure(proxy, "prod", "role", "first", timed_playbook, view, ROLE_PLAYBOOK, "inventories/prod"),
+        "rolling": measure(
+            proxy,
+            "prod",
+            "role",
+            "rolling",
+            timed_playbook,
+            view,
+            ROLE_PLAYBOOK,
+            "inventories/prod",
+            extra_vars=rolling_vars(),
+        ),
+    }
 
 
 def rolling_vars() -> dict:
@@ -252,6 +317,7 @@ def latency_scenarios(baselines: dict, workdir: Path, durations: dict) -> dict:
 
 
 def method_notes(runs: list[dict], baselines: dict) -> list[str]:
+    today = baseline_figures.TODAY["setting"]
     notes = [
         "dev is like for like. In prod the role also builds the inventory's operations baseline (Enhanced "
         "Monitoring IAM role, SNS topic and RDS event subscriptions, AWS Backup plan); the stock playbook and the "
@@ -263,6 +329,16 @@ def method_notes(runs: list[dict], baselines: dict) -> list[str]:
         f"scale that bound the same way ({SCALED_POLL['aurora_cluster_wait_max_poll_interval']} s); unscaled, a "
         "10 s step would be seen about 15 s after it began. The runs without latency keep the default. "
         "The lower bound polls every 0.25 s.",
+        "Floor: bench/floor.yml (hosts: aurora, gather_facts: false, one ansible.builtin.debug task) is run with "
+        "the same ansible-playbook, environment (ANSIBLE_*, AWS_*), -e arguments and inventory (inventories/dev: "
+        "the host vitality-dev, connection local, the controller's Python) as the role's dev runs, right after "
+        "them: what is left of the dev no-op above it is the role's own work (its module process, its tasks, the "
+        "outputs file). `-i localhost,` would skip the inventory and group_vars the role's runs load.",
+        "One setting changed: after prod's first converge, no-op and plan, the role runs with "
+        f"`-e {SETTING_VAR}=<inventories/prod's + 1>`. Only the cluster differs, so the target passes only if "
+        "every mutating call is ModifyDBCluster (AWS Backup's REST writes count as mutating too). Its wall time "
+        f"is compared with today's figure, {today['seconds']:.1f} s, measured on commit {today['commit'][:7]} "
+        f"on {today['date']} (bench/baseline_figures.py).",
     ]
     first = report.run_seconds(report.find_run(runs, "prod", "role", "first"))
     again = report.run_seconds(baselines.get("create"))
@@ -292,33 +368,61 @@ def machine() -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=["dev", "prod"], choices=["dev", "prod"])
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SCENARIOS,
+        metavar="SCENARIO",
+        help=f"run only these scenarios ({', '.join(SCENARIOS)}; default: all): converge = role, stock and lower "
+        "bound, first converge / no-op / plan per env; prod-setting = the role with one prod setting changed "
+        "(alone, after a first converge of its own); floor = bench/floor.yml on dev; latency = the simulated-latency "
+        "scenarios and their baselines (prod). The report says 'not measured' for every target left out. "
+        f"Writes to {SUBSET_OUT.relative_to(REPO_ROOT)}/ unless --out is given.",
+    )
     parser.add_argument("--no-latency", action="store_true", help="skip the simulated-latency scenarios")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--out", type=Path, default=None, help="results directory (default: bench/results)")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    scenarios = set(args.only or SCENARIOS)
+    if args.no_latency:
+        scenarios.discard("latency")
+    out = args.out or (SUBSET_OUT if args.only else BENCH_DIR / "results")
+    out.mkdir(parents=True, exist_ok=True)
+    for scenario, env in (("prod-setting", "prod"), ("latency", "prod"), ("floor", "dev")):
+        if scenario in scenarios and env not in args.envs:
+            log(f"{scenario}: skipped, it needs --envs {env}")
+            scenarios.discard(scenario)
     started = time.monotonic()
     meta = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "versions": versions(),
+        "scenarios": sorted(scenarios),
     }
+    baselines: dict = {}
     with tempfile.TemporaryDirectory(prefix="vitality-bench-") as tmp:
         workdir = Path(tmp)
         with LocalAws(log_dir=workdir) as aws, AwsProxy(aws.endpoint_url) as proxy:
-            runs, baselines = converge_comparison(aws, proxy, args.envs)
+            runs = converge_comparison(aws, proxy, args.envs, scenarios)
+            if "latency" in scenarios:
+                baselines = latency_baselines(aws, proxy)
         latency = None
-        if not args.no_latency and "prod" in args.envs:
+        if "latency" in scenarios:
             latency = latency_scenarios(baselines, workdir, latency_config.durations())
     meta["seconds"] = round(time.monotonic() - started, 1)
     meta["notes"] = method_notes(runs, baselines)
     text = report.render_markdown(meta, runs, latency, args.envs)
-    (args.out / "latest.md").write_text(text)
-    (args.out / "latest.json").write_text(
-        json.dumps({"meta": meta, "runs": runs, "baselines": baselines, "latency": latency}, indent=2, default=str)
+    targets = report.evaluate_targets(runs, latency)
+    (out / "latest.md").write_text(text)
+    (out / "latest.json").write_text(
+        json.dumps(
+            {"meta": meta, "runs": runs, "baselines": baselines, "latency": latency, "targets": targets},
+            indent=2,
+            default=str,
+        )
     )
-    report.render_chart(runs, latency, args.envs, args.out / "latest.png")
+    report.render_chart(runs, latency, args.envs, out / "latest.png")
     print(text)
-    log(f"done in {meta['seconds']}s: {args.out / 'latest.md'}, latest.json, latest.png")
+    log(f"done in {meta['seconds']}s: {out / 'latest.md'}, latest.json, latest.png")
     return 0
 
 

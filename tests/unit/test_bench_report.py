@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
+import baseline_figures  # noqa: E402
 import latency_config  # noqa: E402
 import report  # noqa: E402
 
@@ -16,9 +17,29 @@ def call(action, read, service="rds"):
     return SimpleNamespace(action=action, read=read, service=service)
 
 
-def run(env, tool, step, seconds, ok=True, total=5, mutating=0, **extra):
-    calls = {"total": total, "read": total - mutating, "mutating": mutating, "by_action": {"DescribeDBClusters": 1}}
+def run(env, tool, step, seconds, ok=True, total=5, mutating=0, by_action=None, other=0, **extra):
+    calls = {
+        "total": total,
+        "read": total - mutating - other,
+        "mutating": mutating,
+        "other": other,
+        "by_action": by_action or {"DescribeDBClusters": total - mutating - other},
+    }
     return {"env": env, "tool": tool, "step": step, "seconds": seconds, "ok": ok, "calls": calls, "changed": 0, **extra}
+
+
+TODAY = {"setting": {"seconds": 20.0, "date": "2026-11-30", "commit": "c5db2f075f83"}}
+
+
+def passed(runs, latency=None, today=TODAY):
+    return {t["name"]: t["passed"] for t in report.evaluate_targets(runs, latency, today)}
+
+
+def row(runs, name, latency=None, today=TODAY):
+    return next(t for t in report.evaluate_targets(runs, latency, today) if t["name"] == name)
+
+
+SETTING = "prod one setting changed (backup retention +1): "
 
 
 def test_summarize_calls_splits_read_and_mutating_by_action():
@@ -113,3 +134,204 @@ def test_latency_config_defaults_and_overrides():
     assert latency_config.load_latency('{"cluster_create": 2}')["cluster_create"] == 2.0
     with pytest.raises(ValueError, match="unknown keys"):
         latency_config.load_latency('{"nonsense": 1}')
+
+
+def test_summarize_calls_classifies_the_rest_operations_the_proxy_names():
+    calls = [
+        SimpleNamespace(action="", operation="ListBackupPlans", read=False, service="backup"),
+        SimpleNamespace(action="", operation="UpdateBackupPlan", read=False, service="backup"),
+        SimpleNamespace(action="", operation="", read=False, service="backup"),
+    ]
+    summary = report.summarize_calls(calls)
+    assert (summary["read"], summary["mutating"], summary["other"], summary["total"]) == (1, 1, 1, 3)
+    assert report.mutating_actions(summary) == {"UpdateBackupPlan": 1}
+
+
+def good_runs():
+    """Every run of the issue's targets, within its limit."""
+    return [
+        run("dev", "role", "noop", 2.0, total=10),
+        run("dev", "stock", "noop", 10.0),
+        run("dev", "floor", "floor", 1.0, total=0),
+        run("dev", "role", "first", 5.0),
+        run("dev", "stock", "first", 10.0),
+        run("prod", "role", "noop", 4.0, total=20),
+        run("prod", "role", "check", 4.5, total=18),
+        run("prod", "stock", "noop", 10.0),
+        run("prod", "role", "first", 8.0),
+        run("prod", "stock", "first", 10.0),
+        run(
+            "prod",
+            "role",
+            "setting",
+            9.0,
+            total=12,
+            mutating=1,
+            by_action={"DescribeDBClusters": 11, "ModifyDBCluster": 1},
+        ),
+    ]
+
+
+LATENCY = {"create": {"net": 8.2, "slowest": 10.0}, "rolling": {"net": 35.5, "bound": 40.0, "max_unavailable": 1}}
+
+
+def test_the_issue_targets_all_pass_within_their_limits():
+    results = report.evaluate_targets(good_runs(), LATENCY, TODAY)
+    names = [t["name"] for t in results]
+    for name in (
+        "prod no-op: mutating calls",
+        "prod no-op: AWS calls in all",
+        "prod no-op: wall vs stock no-op",
+        "prod --check plan: mutating calls",
+        "prod --check plan: AWS calls in all",
+        "prod --check plan: wall vs stock no-op",
+        "dev no-op: wall vs the one-task floor",
+        SETTING + "wall vs today's figure",
+        SETTING + "mutating calls by action",
+        "dev first converge: wall vs stock",
+        "prod first converge: wall vs stock",
+        "prod create (latency): role vs slowest single step",
+        "rolling class change (latency): role vs (instances+1) x one modify",
+        "rolling class change: instances unavailable at once",
+    ):
+        assert name in names
+    assert all(t["passed"] is True for t in results), [t for t in results if t["passed"] is not True]
+    floor = next(t for t in results if t.get("reference"))
+    assert floor["measured"] == "1.0 s"
+    assert report.verdict(floor["passed"], reference=True) == "measured"
+    setting = row(good_runs(), SETTING + "wall vs today's figure")
+    assert setting["measured"] == "0.45x (9.0 s)"
+    assert "20.0 s at c5db2f0 on 2026-11-30" in setting["why"]
+
+
+@pytest.mark.parametrize(
+    ("changed", "name"),
+    [
+        (run("prod", "role", "noop", 4.0, total=21), "prod no-op: AWS calls in all"),  # 21 > 20
+        (run("prod", "role", "noop", 4.0, total=20, mutating=1), "prod no-op: mutating calls"),
+        (run("prod", "role", "noop", 5.5, total=20), "prod no-op: wall vs stock no-op"),  # 0.55 > 0.5
+        (run("prod", "role", "check", 6.0, total=18), "prod --check plan: wall vs stock no-op"),
+        (run("prod", "role", "check", 4.0, total=25), "prod --check plan: AWS calls in all"),
+        (run("dev", "role", "noop", 2.6, total=10), "dev no-op: wall vs the one-task floor"),  # 2.6x > 2.5x
+        (run("prod", "role", "first", 8.5), "prod first converge: wall vs stock"),  # 0.85 > 0.8
+        (
+            run("prod", "role", "setting", 10.5, total=12, mutating=1, by_action={"ModifyDBCluster": 1}),
+            SETTING + "wall vs today's figure",
+        ),
+    ],
+)
+def test_each_new_target_fails_beyond_its_limit(changed, name):
+    runs = [
+        r for r in good_runs() if (r["env"], r["tool"], r["step"]) != (changed["env"], changed["tool"], changed["step"])
+    ]
+    results = passed(runs + [changed], LATENCY)
+    assert results[name] is False
+    assert [n for n, p in results.items() if p is not True] == [name]
+
+
+@pytest.mark.parametrize(
+    ("by_action", "mutating", "expected", "why"),
+    [
+        ({"ModifyDBCluster": 1}, 1, True, "only the cluster"),
+        ({"ModifyDBCluster": 1, "ModifyDBInstance": 1}, 2, False, "more than the cluster"),
+        ({"ModifyDBCluster": 1, "UpdateBackupPlan": 1}, 2, False, "more than the cluster"),
+        ({"ModifyDBClusterParameterGroup": 1}, 1, False, "more than the cluster"),
+        ({"DescribeDBClusters": 3}, 0, False, "not made"),
+    ],
+)
+def test_the_setting_change_touches_the_cluster_only(by_action, mutating, expected, why):
+    runs = [r for r in good_runs() if r["step"] != "setting"]
+    runs.append(run("prod", "role", "setting", 9.0, total=12, mutating=mutating, by_action=by_action))
+    result = row(runs, SETTING + "mutating calls by action")
+    assert result["passed"] is expected
+    assert why in result["why"]
+
+
+def test_unclassified_calls_never_pass_a_mutating_target():
+    runs = [r for r in good_runs() if (r["env"], r["step"]) != ("prod", "noop")]
+    runs.append(
+        run("prod", "role", "noop", 4.0, total=12, other=2, by_action={"DescribeDBClusters": 10, "backup REST": 2})
+    )
+    result = row(runs, "prod no-op: mutating calls")
+    assert result["passed"] is None
+    assert "could not classify" in result["why"]
+
+
+@pytest.mark.parametrize(
+    ("drop", "names"),
+    [
+        (("dev", "floor", "floor"), ["dev floor", "dev no-op: wall vs the one-task floor"]),
+        (("prod", "role", "setting"), [SETTING + "wall vs today's figure", SETTING + "mutating calls by action"]),
+        (
+            ("prod", "role", "check"),
+            [
+                "prod --check plan: mutating calls",
+                "prod --check plan: AWS calls in all",
+                "prod --check plan: wall vs stock no-op",
+            ],
+        ),
+        (("prod", "stock", "noop"), ["prod no-op: wall vs stock no-op", "prod --check plan: wall vs stock no-op"]),
+        (("prod", "stock", "first"), ["prod first converge: wall vs stock"]),
+    ],
+)
+def test_a_missing_measurement_is_not_measured_never_passed(drop, names):
+    runs = [r for r in good_runs() if (r["env"], r["tool"], r["step"]) != drop]
+    results = report.evaluate_targets(runs, LATENCY, TODAY)
+    for name in names:
+        result = next(t for t in results if t["name"].startswith(name))
+        assert result["passed"] is None, result
+        assert result["measured"] == "n/a"
+        assert "not run" in result["why"]
+    assert all(t["passed"] is True for t in results if not any(t["name"].startswith(n) for n in names))
+
+
+def test_a_failed_new_run_is_not_measured():
+    runs = [r for r in good_runs() if (r["env"], r["step"]) not in {("prod", "setting"), ("dev", "floor")}]
+    runs.append(run("prod", "role", "setting", 3.0, ok=False, mutating=0, error="boom"))
+    runs.append(run("dev", "floor", "floor", 1.0, ok=False, total=0, error="no python"))
+    results = report.evaluate_targets(runs, LATENCY, TODAY)
+    for t in results:
+        if t["name"].startswith((SETTING, "dev floor", "dev no-op: wall vs the one-task floor")):
+            assert t["passed"] is None, t
+            assert "failed" in t["why"]
+    assert report.verdict(next(t for t in results if t.get("reference"))["passed"], reference=True) == "not measured"
+
+
+def test_without_a_figure_of_today_the_setting_wall_is_not_measured():
+    result = row(good_runs(), SETTING + "wall vs today's figure", LATENCY, {"setting": {}})
+    assert result["passed"] is None
+    assert "no figure of today" in result["why"]
+
+
+def test_the_latency_targets_say_so_when_the_scenarios_were_not_run():
+    results = [
+        t
+        for t in report.evaluate_targets(good_runs(), None, TODAY)
+        if "latency" in t["name"] or "unavailable" in t["name"]
+    ]
+    assert len(results) == 3
+    assert all(t["passed"] is None and "not run" in t["why"] for t in results)
+
+
+def test_the_recorded_figure_of_today_is_real():
+    today = baseline_figures.TODAY["setting"]
+    assert today["seconds"] > 0
+    assert len(today["commit"]) == 40
+    assert min(today["samples"]) <= today["seconds"] <= max(today["samples"])
+    # The default figure is the recorded one.
+    default = next(
+        t for t in report.evaluate_targets(good_runs(), LATENCY) if t["name"] == SETTING + "wall vs today's figure"
+    )
+    assert f"{today['seconds']:.1f} s" in default["why"]
+
+
+def test_markdown_shows_the_setting_and_floor_runs_and_the_reference_row():
+    runs = good_runs()
+    text = report.render_markdown({"date": "today"}, runs, LATENCY, ["dev", "prod"])
+    assert "| prod | one setting changed | 9.0 s, changed=0 | 12 (11 r / 1 m) | - |" in text
+    assert "Floor: one-task ansible-playbook (bench/floor.yml)" in text
+    assert "| reference | measured |" in text
+    assert (
+        "prod / vitality.aurora role / one setting changed: read: DescribeDBClusters 11; mutating: ModifyDBCluster 1"
+        in text
+    )
