@@ -540,7 +540,7 @@ def wanted_instances(spec, cluster_identifier, zones):
     return wanted
 
 
-def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, problems):
+def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, problems, restarted_by_cluster=False):
     """Creates, then the rolling work (readers one at a time, failover, former writer, failback), then removals."""
     zones = [s["availability_zone"] for s in snapshot["network"]["subnets"]]
     wanted = wanted_instances(spec, cluster_identifier, zones)
@@ -598,7 +598,7 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
         changes = [c for c in changes if c["impact"] != CHANGE_IMPOSSIBLE]
         is_writer = params["role"] == "writer"
         restarts_now = instance_restarts_now(changes)
-        pending = waits_for_reboot(instance, cluster) or static_parameters_set
+        pending = (waits_for_reboot(instance, cluster) or static_parameters_set) and not restarted_by_cluster
         steps = readers if not is_writer else writer_steps
         if changes:
             steps.append(
@@ -737,7 +737,14 @@ def plan_stack(snapshot, params, baseline_actions=()):
     cluster_actions, notice = plan_cluster(snapshot, params["cluster"], group["GroupId"] if group else None, problems)
     actions += cluster_actions
     cluster_identifier = params["cluster"]["db_cluster_identifier"]
-    actions += plan_instances(snapshot, params["instances"], cluster_identifier, static, problems)
+    restarts_all = [a for a in cluster_actions if a.impact == ALL_INSTANCES_RESTART and a.when == NOW]
+    if restarts_all and static:
+        # Every instance restarts with the cluster's change, which applies the static parameters: no reboot of its own.
+        restarts_all[0].note = "; ".join(
+            filter(None, [restarts_all[0].note, "the restart also applies the static parameters"])
+        )
+        static = False
+    actions += plan_instances(snapshot, params["instances"], cluster_identifier, static, problems, bool(restarts_all))
     actions += list(baseline_actions)
     return order_actions(actions), problems, notice
 

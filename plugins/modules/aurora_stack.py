@@ -493,6 +493,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     dict_to_tags,
     to_snake,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
+    plan_baseline,
+    read_baseline,
+    topic_arn,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     SETTING_OPTIONS,
     clusters_tagged,
@@ -620,6 +625,7 @@ ARGUMENT_SPEC = dict(
             tags=TAGS,
         ),
     ),
+    baseline=dict(type="dict"),
     need_account=dict(type="bool", default=False),
     mode=dict(type="str", choices=["plan", "apply"], default="apply"),
     saved_plan=dict(type="dict"),
@@ -1270,6 +1276,43 @@ def fail_apply(module, applier, error, document, trace=None, failure=None):
     module.fail_json(msg=msg, exception=trace, plan=document, done=applier.done, **result)
 
 
+def baseline_desired(module, params, account, snapshot):
+    """The operations baseline as baseline_plan reads it, completed with what only the run knows; None when off."""
+    given = params["baseline"] or {}
+    parts = {key: given.get(key) or None for key in ("monitoring_role", "backup", "event_topic")}
+    subscriptions = given.get("event_subscriptions") or None
+    if not any(parts.values()) and not subscriptions:
+        return None
+    identifier = params["cluster"]["db_cluster_identifier"]
+    desired = dict(
+        parts,
+        account_id=account["account_id"],
+        partition=account["partition"],
+        region=module.region,
+        cluster_identifier=identifier,
+        tags=params["cluster"].get("tags") or {},
+        event_subscriptions=None,
+    )
+    if subscriptions:
+        topic = given.get("event_topic_arn") or (topic_arn(desired) if desired["event_topic"] else "")
+        layout = [
+            w["db_instance_identifier"]
+            for w in wanted_instances(
+                params["instances"], identifier, [s["availability_zone"] for s in snapshot["network"]["subnets"]]
+            )
+        ]
+        desired["event_subscriptions"] = [
+            dict(
+                subscription,
+                topic_arn=topic,
+                source_ids=subscription.get("source_ids")
+                or (layout if subscription["source_type"] == "db-instance" else []),
+            )
+            for subscription in subscriptions
+        ]
+    return desired
+
+
 def account_of(module, cluster, params):
     """{account_id, partition}: from the cluster's ARN, or asked of STS when the baseline needs it and there is none."""
     arn = (cluster or {}).get("DBClusterArn") or ""
@@ -1376,7 +1419,13 @@ def main():
             f"arn:{account['partition']}:iam::{account['account_id']}:role/{instances['monitoring_role_name']}"
         )
     restore_problems = choose_restore_source(rds, snapshot, params)
-    actions, problems, notice = plan_stack(snapshot, params)
+    baseline = baseline_desired(module, params, account, snapshot)
+    baseline_actions = []
+    if baseline is not None:
+        apis = {service: AwsApi(module, service) for service in ("iam", "backup", "sns", "kms")}
+        apis["rds"] = rds
+        baseline_actions = plan_baseline(read_baseline(apis, baseline), baseline)
+    actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
     problems = restore_problems + problems
     if snapshot["cluster"] is None:
         problems += renamed_cluster_problems(rds, params)
