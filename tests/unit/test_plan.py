@@ -348,8 +348,8 @@ def test_saved_plan_with_other_actions_names_the_lines():
     current = document(current_actions)
     assert plan.saved_plan_problems(saved, current) == [
         "the stack has changed since it was made ("
-        "no longer planned: 4. cluster orders: failover [failover] - writes pause about 30 s. orders-2 becomes the writer; "
-        "now also planned: 4. instance orders-3: create [online])"
+        "no longer planned: cluster orders: failover [failover] - writes pause about 30 s. orders-2 becomes the writer; "
+        "now also planned: instance orders-3: create [online])"
     ]
 
 
@@ -357,7 +357,9 @@ def test_saved_plan_whose_actions_are_no_longer_needed_names_them():
     lines = document(several())["lines"]
     problems = plan.saved_plan_problems(document(several()), document([]))
     assert problems == [
-        "the stack has changed since it was made (" + "; ".join(f"no longer planned: {line}" for line in lines) + ")"
+        "the stack has changed since it was made ("
+        + "; ".join(f"no longer planned: {plan.unnumbered(line)}" for line in lines)
+        + ")"
     ]
 
 
@@ -375,7 +377,7 @@ def test_saved_plan_every_difference_is_named():
         "it was made for stack 'billing', this run is for 'orders'",
         "the inventory's settings have changed since it was made",
         "the stack has changed since it was made ("
-        + "; ".join(f"now also planned: {line}" for line in document(several())["lines"])
+        + "; ".join(f"now also planned: {plan.unnumbered(line)}" for line in document(several())["lines"])
         + ")",
     ]
 
