@@ -65,7 +65,9 @@ DESCRIBED = {
 
 def plan(params=None, described=None):
     desired = m.desired_state(dict(BASE_PARAMS, **(params or {})))
-    return plan_changes(m.ATTRIBUTES, cluster_settings.effective_state(dict(DESCRIBED, **(described or {}))), desired)
+    return plan_changes(
+        cluster_settings.ATTRIBUTES, cluster_settings.effective_state(dict(DESCRIBED, **(described or {}))), desired
+    )
 
 
 def test_described_cluster_matching_inputs_has_no_changes():
@@ -78,7 +80,7 @@ def test_response_missing_optional_fields_is_read_as_aws_defaults():
     for key in ("CopyTagsToSnapshot", "DeletionProtection", "IAMDatabaseAuthenticationEnabled"):
         described.pop(key)
     params = {"copy_tags_to_snapshot": False, "deletion_protection": False}
-    changes = plan_changes(m.ATTRIBUTES, described, m.desired_state(dict(BASE_PARAMS, **params)))
+    changes = plan_changes(cluster_settings.ATTRIBUTES, described, m.desired_state(dict(BASE_PARAMS, **params)))
     assert changes == []
 
 
@@ -115,7 +117,7 @@ def test_pending_values_count_as_applied():
 
 def test_taking_over_the_password_sends_it_only_with_the_switch():
     params = dict(BASE_PARAMS, manage_master_user_password=False, master_user_password="s3cret-Passw0rd")
-    changes = plan_changes(m.ATTRIBUTES, DESCRIBED, m.desired_state(params))
+    changes = plan_changes(cluster_settings.ATTRIBUTES, DESCRIBED, m.desired_state(params))
     assert [c["attribute"] for c in changes] == ["manage_master_user_password"]
     request = m.modify_request("c", changes, params)
     assert request["ManageMasterUserPassword"] is False

@@ -52,7 +52,7 @@ def test_deferred_class_change_is_done_once_accepted():
 def test_pending_class_counts_as_applied_for_the_next_run():
     instance = {"DBInstanceClass": "db.r6g.large", "PendingModifiedValues": {"DBInstanceClass": "db.r6g.xlarge"}}
     desired = {"db_instance_class": "db.r6g.xlarge", "publicly_accessible": False}
-    assert plan_changes(m.ATTRIBUTES, instance_settings.effective_state(instance), desired) == []
+    assert plan_changes(instance_settings.ATTRIBUTES, instance_settings.effective_state(instance), desired) == []
 
 
 def test_instance_parameter_group_pending_reboot_needs_no_cluster_call():

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ansible_collections.vitality.aurora.plugins.module_utils import instance_settings
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import IMPOSSIBLE, ONLINE, Attribute, plan_changes
 from ansible_collections.vitality.aurora.plugins.modules import aurora_instance as m
@@ -19,7 +20,7 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/vitality-prod-rds-monitoring"
 
 
 def params(**overrides):
-    base = {option: None for option in (a.option for a in m.ATTRIBUTES)}
+    base = {option: None for option in (a.option for a in instance_settings.ATTRIBUTES)}
     base.update(
         db_instance_identifier="vitality-prod-aurora-writer",
         db_cluster_identifier="vitality-prod-aurora",
