@@ -26,6 +26,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import REBOOT as CHANGE_REBOOT
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    key_matches,
+    master_secret_key,
     plan_cluster_changes,
     read_cluster,
     read_members,
@@ -386,6 +388,32 @@ def plan_parameter_group(snapshot, spec, problems):
     return actions, static
 
 
+def key_changes(cluster, spec):
+    """The storage key (fixed for the cluster's life) and the secret's key, compared only when one is named.
+
+    ``resolved_keys`` maps a key named by alias to its ARN (the module asks KMS), as RDS reports ARNs.
+    """
+    resolved = spec.get("resolved_keys") or {}
+    changes = []
+    wanted = spec.get("kms_key_id")
+    if wanted and not key_matches(cluster.get("KmsKeyId"), resolved.get(wanted, wanted)):
+        changes.append(
+            {"attribute": "kms_key_id", "before": cluster.get("KmsKeyId"), "after": wanted, "impact": CHANGE_IMPOSSIBLE}
+        )
+    wanted = spec.get("master_user_secret_kms_key_id")
+    if wanted and spec.get("manage_master_user_password") and cluster.get("MasterUserSecret"):
+        if not key_matches(master_secret_key(cluster), resolved.get(wanted, wanted)):
+            changes.append(
+                {
+                    "attribute": "master_user_secret_kms_key_id",
+                    "before": master_secret_key(cluster),
+                    "after": wanted,
+                    "impact": "online",
+                }
+            )
+    return changes
+
+
 def cluster_action_impact(change, apply_immediately):
     """(impact, when) of one cluster attribute change."""
     attribute = change["attribute"]
@@ -465,6 +493,7 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                 impact=IMPOSSIBLE,
             )
         )
+    changes += key_changes(cluster, spec)
     possible = [c for c in changes if c["impact"] != CHANGE_IMPOSSIBLE]
     if possible:
         apply_immediately = bool(spec.get("apply_immediately"))

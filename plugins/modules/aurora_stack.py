@@ -5,36 +5,34 @@
 DOCUMENTATION = r"""
 ---
 module: aurora_stack
-short_description: Compare a whole Aurora PostgreSQL stack with its desired state in one pass, or create it
+short_description: Plan a whole Aurora PostgreSQL stack in one read, and apply exactly that plan
 version_added: 0.2.0
 description:
-  - Reads the network, the database security group, the DB subnet group, the cluster parameter group, the cluster
-    and its instances in one process (at most ten AWS calls, all reads), and compares each with its desired state
-    the way the modules that converge them do. The cluster, instance and parameter comparisons are the very code
-    of M(vitality.aurora.aurora_cluster), M(vitality.aurora.aurora_instance) and
-    M(vitality.aurora.aurora_cluster_parameter_group).
-  - Stops at the first resource that differs, is missing or is not C(available), and names it in RV(drift).
-  - With O(create_when_absent=true), when none of the stack exists (no database security group, DB subnet group,
-    cluster parameter group, nor a cluster of this identifier or of this C(Stack) tag), creates all of it in this
-    one process, with the requests of the modules that converge each resource, and does not wait for the cluster
-    and its instances (RV(created)). A create that meets a resource made meanwhile (by another run, or by its own
-    retried request) stops there, with RV(created=false), and the per-resource modules then converge what exists.
-  - A create that fails (an AWS error, with or without a part of the stack already created in this run) fails the
-    module with a message naming the resource it failed at, the AWS error, each resource created in this run and
-    left in place (kind and identifier, also in RV(created_resources)) and those not created, and the two ways
-    forward. Nothing is rolled back; a re-run finds what exists and converges it without a duplicate, and the
-    teardown (C(playbooks/destroy.yml)) removes it.
-  - With O(report_existing=true), it only reads which of the stack's resources exist (RV(existing)), and compares
-    nothing and creates nothing. The role runs it so after a failed converge.
-  - The M(vitality.aurora.aurora_cluster) role runs it first, and skips its converge tasks when RV(in_sync) or
-    RV(created) is true.
-  - Settings it does not compare (a named KMS key, Enhanced Monitoring, a security group rule it does not model) make
-    RV(in_sync) false with the reason in RV(unchecked), so that the modules that converge the stack decide.
-  - Check mode compares only, and never creates.
-  - It never modifies a resource that exists. With O(cluster.update_password=always) and a self-managed master
-    password (O(cluster.manage_master_user_password=false)), an existing cluster is therefore never in sync, as AWS
-    never returns the password to compare it; RV(drift) names C(master_user_password) (its values hidden) on every
-    run, and the M(vitality.aurora.aurora_cluster) task, given the same O(cluster.update_password), applies it.
+  - The collection's one planner. Reads the network, the database security group, the DB subnet group, the cluster
+    parameter group, the cluster and its instances (and, with O(baseline), the operations baseline) once, and returns
+    every difference as an ordered list of steps (RV(plan)), each with what it changes, its impact (V(online),
+    V(pending-reboot), V(reboot), V(failover), V(writer-restart), V(all-instances-restart), V(replacement),
+    V(impossible-in-place)), when it happens (now, in the maintenance window, at the next restart) and what it makes
+    unavailable.
+  - The steps are in the order they are carried out, in three phases. First the steps of the role's amazon.aws tasks
+    that must come first (security group rules added, subnet group, monitoring role, events topic); then this
+    module's own steps (runner C(stack)) - the creates (one pass, one wait), the parameter group, the cluster, the
+    instances rolled one at a time (readers, failover to the first reader, the former writer, failback), reader
+    removals; then the steps after them (security group rules revoked, so that a port change opens the new port
+    before the cluster moves and closes the old one after; event subscriptions; AWS Backup).
+  - With O(mode=plan), or in check mode, it only reads. With O(mode=apply) it plans again and carries out its own
+    steps (runner C(stack)) exactly as planned, in order, each followed by its wait; the other runners' steps are the
+    role's (M(amazon.aws.ec2_security_group), M(amazon.aws.rds_subnet_group), M(amazon.aws.iam_role),
+    M(amazon.aws.kms_key), M(community.aws.sns_topic), M(vitality.aurora.aurora_event_subscription), the AWS Backup
+    modules), which it runs only when the plan has a step for them.
+  - A plan with a step AWS cannot take in place (an immutable setting, a major version upgrade not allowed, a
+    renamed cluster) fails before any change, with every reason; so do the refusals of the same read-only checks as
+    M(vitality.aurora.aurora_preflight), run whenever a step touches the parameter group, the cluster or an instance.
+  - With O(saved_plan), a plan made earlier (RV(plan)) is applied as it is; when the stack or the settings no longer
+    match it, the module fails before any change, naming what differs.
+  - A create that fails fails the module with a message naming the resource it failed at, the AWS error, each
+    resource created in this run and left in place (also in RV(created_resources)) and those not created, and the two
+    ways forward. Nothing is rolled back; a re-run plans from what exists.
 author:
   - Vitality platform team (@vitality)
 options:
@@ -146,6 +144,25 @@ options:
         description: The engine version.
         type: str
         required: true
+      allow_major_version_upgrade:
+        description:
+          - Whether a major version upgrade may be planned; omitted, V(false), and a newer major version in
+            O(cluster.engine_version) is an impossible-in-place step that stops the run before any change.
+          - With V(true) it is still not carried out by this module (use M(vitality.aurora.aurora_cluster)); the plan
+            says so.
+        type: bool
+        default: false
+      restore_from_snapshot:
+        description:
+          - When the cluster does not exist, restore it from this snapshot (V(latest) is the newest
+            C(<identifier>-final-YYYYMMDD-HHMMSS) snapshot) and then converge its settings. Omitted, it is created empty.
+        type: str
+      restore_from_cluster:
+        description: When the cluster does not exist, restore it from this cluster at a point in time.
+        type: str
+      restore_to_time:
+        description: With O(cluster.restore_from_cluster), the UTC time; omitted, the latest restorable time.
+        type: str
       port:
         description: The database port.
         type: int
@@ -165,10 +182,9 @@ options:
             V(on_create).
           - V(on_create) sends it only in the request that creates the cluster; a changed password is not a
             difference, so an existing cluster can be in sync.
-          - V(always) makes an existing cluster with a self-managed password a difference on every run (RV(drift)
-            names C(master_user_password), its values hidden, and RV(in_sync) is false), so that the role's
-            M(vitality.aurora.aurora_cluster) task applies it. Creating the stack sends the password once, with the
-            cluster's create request, whatever this says.
+          - V(always) plans, on every run, a step that sends the self-managed password of an existing cluster (its
+            values hidden in the plan), as AWS never returns it to compare. Creating the stack sends the password
+            once, with the cluster's create request, whatever this says.
           - Ignored with O(cluster.manage_master_user_password=true).
         type: str
         choices: [always, on_create]
@@ -220,8 +236,8 @@ options:
         type: dict
   master_user_password:
     description:
-      - The master password, when O(cluster.manage_master_user_password=false); sent only to create the cluster, as
-        this module never modifies an existing one (see O(cluster.update_password)).
+      - The master password, when O(cluster.manage_master_user_password=false); sent to create the cluster, and to
+        an existing one only with O(cluster.update_password=always).
       - It never appears in the result.
     type: str
   instances:
@@ -245,7 +261,9 @@ options:
         type: int
         default: 0
       allow_rolling_reboot:
-        description: Whether an instance waiting for a reboot to apply parameters is a difference (the role then reboots it).
+        description:
+          - Whether static parameters waiting for a restart are applied by rebooting the instances one at a time (the
+            readers, a failover to the first reader, the former writer, a failback), each a step of the plan.
         type: bool
         default: false
       db_instance_class:
@@ -268,6 +286,15 @@ options:
         description: The Enhanced Monitoring interval, 0 for none.
         type: int
         default: 0
+      monitoring_role_arn:
+        description: The Enhanced Monitoring role's ARN. Omitted, the ARN of O(instances.monitoring_role_name).
+        type: str
+      monitoring_role_name:
+        description: The name of the role's own Enhanced Monitoring role (its ARN follows from the account).
+        type: str
+      db_parameter_group_name:
+        description: The instances' DB parameter group. Omitted, the engine's default, never compared.
+        type: str
       apply_immediately:
         description: Whether deferrable changes apply now rather than in the maintenance window.
         type: bool
@@ -275,15 +302,45 @@ options:
       tags:
         description: The tags of every instance; each also gets C(Role) (C(writer) or C(reader)), as the role tags them.
         type: dict
-  create_when_absent:
+  baseline:
     description:
-      - Create the whole stack in this one pass when none of it exists (never in check mode).
-      - Before the first create, the same read-only checks as M(vitality.aurora.aurora_preflight) run (engine version
-        offered, instance class orderable, cluster parameters known and allowed, KMS keys enabled and symmetric, log
-        types exported); any refusal fails the module with every reason and nothing created.
-      - Omitted, V(false), the stack is only compared.
+      - The operations baseline to plan beside the stack (its shape is documented in
+        C(plugins/module_utils/baseline_plan.py)), with C(monitoring_role), C(backup), C(event_topic),
+        C(event_topic_arn) and C(event_subscriptions), each empty when off.
+      - Omitted, the baseline is neither read nor planned.
+    type: dict
+  need_account:
+    description:
+      - Learn the account ID and partition (RV(account)) even when the cluster does not exist yet (one STS call); the
+        role sets it when the baseline is on, whose ARNs need them.
+      - Omitted, V(false); they are still read from the cluster's ARN when it exists.
     type: bool
     default: false
+  mode:
+    description:
+      - V(plan) only reads and returns the plan (check mode does the same); V(apply) carries out the module's own steps.
+    type: str
+    choices: [plan, apply]
+    default: apply
+  saved_plan:
+    description:
+      - A plan document made earlier (RV(plan)). With O(mode=plan), the module fails, changing nothing, when the new
+        plan's stack, settings digest or steps differ from it. With O(mode=apply) (the role passes the plan it made
+        moments before), only the module's own steps must be the same.
+      - Omitted, the plan made now is applied.
+    type: dict
+  stack_name:
+    description: The stack's name, written in the plan. Omitted, the cluster identifier.
+    type: str
+  wait_timeout:
+    description: Seconds each wait (for a create, a modification, a failover, a reboot, a removal) may take.
+    type: int
+    default: 3600
+  wait_max_poll_interval:
+    description:
+      - Longest pause between two reads while waiting, in seconds (polls start 1 s apart and double up to it).
+    type: float
+    default: 20.0
   variable_prefix:
     description:
       - Prefix of the names the pre-create checks' errors give the settings (the role passes V(aurora_cluster_), so an
@@ -292,8 +349,8 @@ options:
     default: ""
   report_existing:
     description:
-      - Only list which of the stack's resources exist (RV(existing)) and compare nothing, create nothing (RV(in_sync)
-        is then false). Of the options, only the names are used; the required ones must still be given.
+      - Only list which of the stack's resources exist (RV(existing)); plan nothing, change nothing. Of the options,
+        only the names are used; the required ones must still be given. The role runs it so after a failure.
       - Reads the VPC (to find the database security group in it), the database security group, the DB subnet group,
         the cluster parameter group, the cluster and the instances of the cluster.
     type: bool
@@ -305,18 +362,16 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Compare the dev stack with its desired state
+- name: Plan the dev stack (reads only)
   vitality.aurora.aurora_stack:
     vpc_name: vitality-dev-app-vpc
     private_subnet_names: [vitality-dev-private-us-east-1c, vitality-dev-private-us-east-1d]
     app_security_group_name: vitality-dev-app-sg
     security_group:
       name: vitality-dev-db
-      description: "vitality-dev Aurora PostgreSQL: port 5432 from the application only"
+      description: "vitality-dev Aurora PostgreSQL: from the application only"
       app_port: 5432
       app_rule_description: PostgreSQL from the application
-      extra_ingress: []
-      egress: []
       tags: {Stack: vitality-dev, Name: vitality-dev-db}
     subnet_group:
       name: vitality-dev-db-subnets
@@ -341,136 +396,116 @@ EXAMPLES = r"""
       reader_count: 0
       db_instance_class: db.r6g.large
       tags: {Stack: vitality-dev}
-    create_when_absent: true
+    mode: plan
   register: stack
 
-- name: Converge each resource only when something differs and the stack was not just created
-  ansible.builtin.include_tasks: converge.yml
-  when: not stack.in_sync and not stack.created
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ stack.plan.lines or ['no change'] }}"
 """
 
 RETURN = r"""
-errors:
-  description: Every refusal of the pre-create checks (see O(create_when_absent)), when they stopped the create.
-  returned: failure, when the pre-create checks refused the stack
-  type: list
-  elements: str
-  sample: ["aurora_cluster_engine_version='16.99' is not an Aurora PostgreSQL version offered in us-east-1"]
-in_sync:
-  description: Whether every resource exists, is available and matches its desired state.
-  returned: always
-  type: bool
-drift:
+plan:
   description:
-    - What differs on the first resource found differing (the check stops there).
-    - A master password to send with O(cluster.update_password=always) is C(attribute=master_user_password), with
-      the placeholder "(hidden)" as before and after.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - resource: security group vitality-dev-db
-      attribute: ingress
-      before: [tcp 5432 group sg-0123 (PostgreSQL from the application), tcp 22 cidr 10.0.0.0/8]
-      after: [tcp 5432 group sg-0123 (PostgreSQL from the application)]
-unchecked:
-  description: Why the stack could not be compared here (then RV(in_sync) is false).
-  returned: always
-  type: list
-  elements: str
-network:
-  description: The network found, when all of it was found.
-  returned: when the VPC, the subnets and the application security group were found
+    - The plan, as docs/plan-schema.json describes it (C(schema) V(vitality.aurora/plan), C(schema_version) 1).
+  returned: always, also when the module fails after planning
   type: dict
   contains:
-    vpc_id:
-      description: The VPC.
+    schema:
+      description: V(vitality.aurora/plan).
       type: str
-    subnets:
-      description: The private subnets (C(subnet_id), C(availability_zone)), by Availability Zone.
+    schema_version:
+      description: The version of the schema, 1.
+      type: int
+    stack:
+      description: The stack's name (O(stack_name)).
+      type: str
+    created_at:
+      description: When the plan was made (UTC, ISO 8601).
+      type: str
+    inputs_digest:
+      description: SHA-256 of the module's settings (secrets left out), which a saved plan is matched against.
+      type: str
+    actions_digest:
+      description: SHA-256 of RV(plan.actions).
+      type: str
+    changes:
+      description: How many steps.
+      type: int
+    worst_impact:
+      description: The most disruptive step's impact; null when there is none.
+      type: str
+    actions:
+      description:
+        - The steps in execution order, each with C(order), C(resource), C(name), C(change), C(changes) (attribute,
+          before, after), C(impact), C(when), C(unavailability), C(runner) (who carries it out), C(calls) (the
+          mutating AWS operations it makes) and C(note).
       type: list
       elements: dict
-    app_security_group_id:
-      description: The application's security group.
-      type: str
-security_group_id:
-  description: The database security group, when it exists.
-  returned: when the database security group exists
-  type: str
-cluster:
-  description: The cluster as AWS describes it, snake_cased, when the check reached it and it exists.
-  returned: when in sync
-  type: dict
-writer:
-  description: The writer's identifier.
-  returned: when in sync
-  type: str
-readers:
-  description: The readers' identifiers.
-  returned: when in sync
+    lines:
+      description: One line per step, as the role prints the plan.
+      type: list
+      elements: str
+  sample:
+    schema: vitality.aurora/plan
+    schema_version: 1
+    changes: 1
+    worst_impact: online
+    lines: ["1. cluster vitality-dev-aurora: modify (backup_retention_period 1 -> 3) [online]"]
+runners:
+  description: The runners that have steps in the plan, in the order the role runs them.
+  returned: when planned
   type: list
   elements: str
-endpoints:
-  description: C(writer) and C(reader) endpoints and C(port).
-  returned: when in sync
+  sample: [stack]
+network:
+  description: The VPC ID, the private subnets (C(subnet_id), C(availability_zone)) and the application security group ID.
+  returned: when planned
   type: dict
-created:
-  description: Whether this run created the stack (O(create_when_absent)); its instances are then still being created.
-  returned: always
-  type: bool
+account:
+  description: C(account_id) and C(partition) of the stack, when known (see O(need_account)).
+  returned: when planned
+  type: dict
+instance_layout:
+  description: Each instance of the layout, the writer first, with C(id), C(az), C(tier) and C(role).
+  returned: when planned
+  type: list
+  elements: dict
+outputs:
+  description:
+    - The stack as the run leaves it (read again after an apply that changed it) - C(cluster) (snake_cased, null when
+      it does not exist), C(writer), C(readers), C(endpoints) (C(writer), C(reader), C(port)) and C(security_group_id).
+  returned: success
+  type: dict
+done:
+  description: The C(order) of each of the module's own steps carried out, in order; empty in plan mode.
+  returned: success, and on failure of the apply
+  type: list
+  elements: int
 created_resources:
-  description:
-    - Each resource this run created, in the order it was created. When the one-pass create fails part-way, the
-      failure returns it too, with what exists because of this run (a security group whose rule could not be added,
-      a parameter group whose parameters could not be set, are listed).
-  returned: always (also when creating the stack failed)
+  description: Each resource this run created (C(kind), C(id), C(label), and C(name) for the security group).
+  returned: after an apply, and on a failed create
   type: list
   elements: dict
-  contains:
-    kind:
-      description: >-
-        C(security_group), C(db_subnet_group), C(db_cluster_parameter_group), C(db_cluster) or C(db_instance).
-      type: str
-    id:
-      description: Its identifier (the group ID of the security group; the name or identifier of the others).
-      type: str
-    name:
-      description: The security group's name.
-      type: str
-      returned: for the security group
-    label:
-      description: Kind and identifier in words, as the failure message names it.
-      type: str
-  sample:
-    - {kind: security_group, id: sg-0123456789abcdef0, name: vitality-dev-db,
-       label: security group sg-0123456789abcdef0 (vitality-dev-db)}
-    - {kind: db_subnet_group, id: vitality-dev-db-subnets, label: DB subnet group vitality-dev-db-subnets}
-failed_at:
-  description: The resource whose create failed (C(kind), C(id), C(label)).
-  returned: when creating the stack failed
-  type: dict
 not_created:
-  description: The resources of the stack not created because the create stopped (same keys as RV(created_resources)).
-  returned: when creating the stack failed
+  description: On a failed create, the planned resources not created.
+  returned: failure of a create
   type: list
   elements: dict
+failed_at:
+  description: On a failed create, the resource it failed at.
+  returned: failure of a create
+  type: dict
+errors:
+  description: Every reason the plan cannot be applied (refusals of the checks, impossible-in-place steps).
+  returned: failure, when the plan was refused
+  type: list
+  elements: str
 existing:
-  description:
-    - With O(report_existing=true), each of the stack's resources that exists (same keys as RV(created_resources)),
-      whoever created it.
-    - The database security group is looked up in the VPC of O(vpc_name) only; when that VPC is not found, it is
-      not listed.
+  description: With O(report_existing=true), each of the stack's resources that exists (C(kind), C(id), C(label)).
   returned: when O(report_existing=true)
   type: list
   elements: dict
-changes:
-  description: When RV(created), each resource created, in the role's plan format.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - resource: cluster vitality-dev-aurora
-      changes: [{attribute: cluster, before: null, after: vitality-dev-aurora, impact: online}]
 engine_version_notice:
   description: Why the running engine version, newer than the configured one, is kept.
   returned: when the cluster runs a newer minor version than the configured C(engine_version)
@@ -1276,6 +1311,27 @@ def fail_apply(module, applier, error, document, trace=None, failure=None):
     module.fail_json(msg=msg, exception=trace, plan=document, done=applier.done, **result)
 
 
+def resolve_key_aliases(module, snapshot, params):
+    """KMS keys named by alias, as the ARNs RDS reports, for the resources that exist (a create takes the alias)."""
+    cluster, instances = params["cluster"], params["instances"]
+    named = []
+    if snapshot["cluster"] is not None:
+        named += [cluster.get("kms_key_id"), cluster.get("master_user_secret_kms_key_id")]
+    if snapshot["instances"] and instances.get("enable_performance_insights"):
+        named.append(instances.get("performance_insights_kms_key_id"))
+    aliases = sorted({key for key in named if key and "alias/" in key})
+    if not aliases:
+        return
+    kms = AwsApi(module, "kms")
+    resolved = {}
+    for alias in aliases:
+        answer = kms.call("describe_key", KeyId=alias, context=f"KMS key {alias}")
+        resolved[alias] = answer["KeyMetadata"]["Arn"]
+    cluster["resolved_keys"] = resolved
+    if instances.get("performance_insights_kms_key_id") in resolved:
+        instances["performance_insights_kms_key_id"] = resolved[instances["performance_insights_kms_key_id"]]
+
+
 def baseline_desired(module, params, account, snapshot):
     """The operations baseline as baseline_plan reads it, completed with what only the run knows; None when off."""
     given = params["baseline"] or {}
@@ -1419,6 +1475,7 @@ def main():
             f"arn:{account['partition']}:iam::{account['account_id']}:role/{instances['monitoring_role_name']}"
         )
     restore_problems = choose_restore_source(rds, snapshot, params)
+    resolve_key_aliases(module, snapshot, params)
     baseline = baseline_desired(module, params, account, snapshot)
     baseline_actions = []
     if baseline is not None:

@@ -117,7 +117,8 @@ def policy_string(document):
     return quote(json.dumps(document))
 
 
-def role(name, trust, description, tags=TAGS):
+def role(name, trust, description, tags=None):
+    tags = TAGS if tags is None else tags
     found = {
         "Path": "/",
         "RoleName": name,
@@ -200,7 +201,7 @@ class World:
         }
         key = b.topic_key_request(want)
         self.key = {
-            "KeyId": KEY_ARN.split("/")[-1],
+            "KeyId": KEY_ARN.rsplit("/", maxsplit=1)[-1],
             "Arn": KEY_ARN,
             "Description": key["description"],
             "KeyState": "Enabled",

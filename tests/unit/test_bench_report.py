@@ -31,11 +31,13 @@ def run(env, tool, step, seconds, ok=True, total=5, mutating=0, by_action=None, 
 TODAY = {"setting": {"seconds": 20.0, "date": "2026-11-30", "commit": "c5db2f075f83"}}
 
 
-def passed(runs, latency=None, today=TODAY):
+def passed(runs, latency=None, today=None):
+    today = TODAY if today is None else today
     return {t["name"]: t["passed"] for t in report.evaluate_targets(runs, latency, today)}
 
 
-def row(runs, name, latency=None, today=TODAY):
+def row(runs, name, latency=None, today=None):
+    today = TODAY if today is None else today
     return next(t for t in report.evaluate_targets(runs, latency, today) if t["name"] == name)
 
 
