@@ -457,16 +457,15 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
     if error:
         problems.append(error)
     actions = []
-    if major_upgrade:
-        allowed = spec.get("allow_major_version_upgrade")
+    after_upgrade = []
+    if major_upgrade and not spec.get("allow_major_version_upgrade"):
         words = (
-            "set aurora_cluster_allow_major_version_upgrade=true to upgrade (every instance restarts together)"
-            if not allowed
-            else "a major version upgrade is carried out by the aurora_cluster module (playbooks/upgrade runbook)"
+            "every instance restarts together, the cluster is unavailable for 10 to 30 minutes; set "
+            "aurora_cluster_allow_major_version_upgrade=true to upgrade, after a snapshot"
         )
         problems.append(
             f"engine_version: cluster {identifier} runs {major_upgrade['before']}, the inventory says "
-            f"{major_upgrade['after']} (impossible-in-place for this run: {words})"
+            f"{major_upgrade['after']}, a major version upgrade (impossible-in-place unless allowed: {words})"
         )
         actions.append(
             Action(
@@ -475,9 +474,51 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                 "major version upgrade",
                 [{"attribute": "engine_version", "before": major_upgrade["before"], "after": major_upgrade["after"]}],
                 impact=IMPOSSIBLE,
-                note=words,
+                note="not allowed",
             )
         )
+    elif major_upgrade:
+        # The new family's parameter group travels in the upgrade's own request; the old one is removed after it.
+        group_change = next((c for c in changes if c["attribute"] == "db_cluster_parameter_group_name"), None)
+        changes = [c for c in changes if c is not group_change]
+        upgrade_changes = [
+            {"attribute": "engine_version", "before": major_upgrade["before"], "after": major_upgrade["after"]}
+        ]
+        if group_change:
+            upgrade_changes.append(
+                {
+                    "attribute": "db_cluster_parameter_group_name",
+                    "before": group_change["before"],
+                    "after": group_change["after"],
+                }
+            )
+        actions.append(
+            Action(
+                "cluster",
+                identifier,
+                "major version upgrade",
+                upgrade_changes,
+                impact=ALL_INSTANCES_RESTART,
+                unavailability="every instance restarts together: the cluster is unavailable until the upgrade ends (typically 10 to 30 minutes)",
+                runner=STACK,
+                calls=["ModifyDBCluster"],
+                note="take a snapshot first",
+                request={"version": major_upgrade["after"]},
+            )
+        )
+        old_group = group_change["before"] if group_change else None
+        if old_group and not old_group.startswith("default."):
+            after_upgrade.append(
+                Action(
+                    "parameter_group",
+                    old_group,
+                    "delete",
+                    [{"attribute": "parameter group", "before": old_group, "after": None}],
+                    runner=STACK,
+                    calls=["DeleteDBClusterParameterGroup"],
+                    note="the major version upgrade replaced it",
+                )
+            )
     impossible_changes = [c for c in changes if c["impact"] == CHANGE_IMPOSSIBLE]
     for change in impossible_changes:
         problems.append(
@@ -530,7 +571,7 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
         STACK,
         ("AddTagsToResource", "RemoveTagsFromResource"),
     )
-    return actions, notice
+    return actions + after_upgrade, notice
 
 
 def current_writer(cluster):

@@ -148,8 +148,8 @@ options:
         description:
           - Whether a major version upgrade may be planned; omitted, V(false), and a newer major version in
             O(cluster.engine_version) is an impossible-in-place step that stops the run before any change.
-          - With V(true) it is still not carried out by this module (use M(vitality.aurora.aurora_cluster)); the plan
-            says so.
+          - With V(true) the plan upgrades the cluster with the new family's parameter group (created first, as
+            O(parameter_group) names it) in one step that restarts every instance, then removes the old group.
         type: bool
         default: false
       restore_from_snapshot:
@@ -1155,6 +1155,39 @@ class Apply:
         else:
             self.wait_cluster_available()
 
+    def major_upgrade(self, action):
+        cluster = self.read_cluster()
+        if cluster is None or cluster.get("Status") != "available":
+            self.wait_cluster_available()
+        spec = self.params["cluster"]
+        version = action.request["version"]
+        request = {
+            "DBClusterIdentifier": self.identifier,
+            "EngineVersion": version,
+            "AllowMajorVersionUpgrade": True,
+            "DBClusterParameterGroupName": spec["db_cluster_parameter_group_name"],
+            # A major upgrade cannot wait for the maintenance window: the rest of the run depends on it.
+            "ApplyImmediately": True,
+        }
+        if self.params["instances"].get("db_parameter_group_name"):
+            request["DBInstanceParameterGroupName"] = self.params["instances"]["db_parameter_group_name"]
+        self.rds.call("modify_db_cluster", context=action.label(), **request)
+        self.wait(
+            f"cluster {self.identifier}",
+            f"available on engine version {version}",
+            self.read_cluster,
+            lambda c: c is not None and c.get("Status") == "available" and c.get("EngineVersion") == version,
+        )
+        self.wait_all_available()
+
+    def delete_parameter_group(self, action):
+        self.rds.call(
+            "delete_db_cluster_parameter_group",
+            DBClusterParameterGroupName=action.name,
+            not_found=("DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"),
+            context=action.label(),
+        )
+
     def modify_instance(self, action):
         identifier = action.name
         params = dict(action.request["params"], apply_immediately=bool(self.params["instances"]["apply_immediately"]))
@@ -1230,6 +1263,8 @@ HANDLERS = {
     ("cluster", "create"): Apply.create_cluster,
     ("cluster", "modify"): Apply.modify_cluster,
     ("cluster", "failover"): Apply.failover,
+    ("cluster", "major version upgrade"): Apply.major_upgrade,
+    ("parameter_group", "delete"): Apply.delete_parameter_group,
     ("instance", "create"): Apply.create_instance,
     ("instance", "modify"): Apply.modify_instance,
     ("instance", "reboot"): Apply.reboot,
