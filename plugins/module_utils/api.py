@@ -15,6 +15,10 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+    boto3_tag_list_to_ansible_dict,
+    compare_aws_tags,
+)
 
 # botocore's "standard" retry mode retries throttling, HTTP 5xx and connection
 # errors with jittered exponential backoff; max_attempts bounds it.
@@ -116,7 +120,7 @@ def to_snake(resource):
 
 
 def tags_to_dict(tag_list):
-    return {tag["Key"]: tag.get("Value", "") for tag in tag_list or []}
+    return boto3_tag_list_to_ansible_dict(tag_list or [])
 
 
 def dict_to_tags(tags):
@@ -124,16 +128,15 @@ def dict_to_tags(tags):
 
 
 def tag_changes(current, desired, purge):
-    """Tags to set and tag keys to remove. ``desired=None`` leaves tags alone."""
+    """Tags to set and tag keys to remove, as amazon.aws compares them (``aws:`` tags are AWS's own).
+
+    ``desired=None`` leaves tags alone.
+    """
     if desired is None:
         return {}, []
-    current = current or {}
     desired = {str(k): str(v) for k, v in desired.items()}
-    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
-    to_remove = []
-    if purge:
-        to_remove = sorted(k for k in current if k not in desired and not k.startswith("aws:"))
-    return to_set, to_remove
+    to_set, to_remove = compare_aws_tags(current or {}, desired, purge_tags=purge)
+    return to_set, sorted(to_remove)
 
 
 def apply_rds_tags(api, arn, to_set, to_remove, context):
