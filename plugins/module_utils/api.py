@@ -86,10 +86,8 @@ class AwsApi:
 
     def paginate(self, method, result_key, not_found=(), context="", **params):
         """All pages of a paginated call, concatenated; None when not found."""
-        items = []
         try:
-            for page in self.client.get_paginator(method).paginate(**params):
-                items.extend(page.get(result_key) or [])
+            items = self.client.get_paginator(method).paginate(**params).build_full_result().get(result_key) or []
         except ClientError as e:
             if error_code(e) in not_found:
                 return None

@@ -20,6 +20,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     plan_changes,
 )
 
+INSTANCE_NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
+
 # Keys of PendingModifiedValues that hold a later value of a top-level attribute.
 PENDING_OVERRIDES = ("DBInstanceClass", "CACertificateIdentifier")
 

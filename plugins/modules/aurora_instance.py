@@ -202,6 +202,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     impossible_message,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
+    INSTANCE_NOT_FOUND,
     create_request,
     desired_state,
     modify_request,
@@ -216,7 +217,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     wait_or_fail,
 )
 
-NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
+NOT_FOUND = INSTANCE_NOT_FOUND
 ALREADY_EXISTS = ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault")
 REMEDY = (
     "Create a new instance with the new setting in the cluster, then remove this one; for the Performance "

@@ -549,12 +549,15 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     modify_request as cluster_modify_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
+    INSTANCE_NOT_FOUND,
+    waits_for_reboot,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     create_request as instance_create_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     modify_request as instance_modify_request,
 )
-from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import waits_for_reboot
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     apply_parameter_changes,
     classify,
@@ -908,7 +911,7 @@ class Apply:
             "describe_db_instances",
             "DBInstances",
             DBInstanceIdentifier=identifier,
-            not_found=("DBInstanceNotFound", "DBInstanceNotFoundFault"),
+            not_found=INSTANCE_NOT_FOUND,
             context=f"instance {identifier}",
         )
 
@@ -1246,7 +1249,8 @@ class Apply:
         self.rds.call(
             "delete_db_instance",
             DBInstanceIdentifier=identifier,
-            not_found=("DBInstanceNotFound", "DBInstanceNotFoundFault", "InvalidDBInstanceState"),
+            # Already being deleted: the wait below sees it go.
+            not_found=INSTANCE_NOT_FOUND + ("InvalidDBInstanceState",),
             context=action.label(),
         )
         self.wait(f"instance {identifier}", "deleted", lambda: self.read_instance(identifier), lambda i: i is None)
