@@ -191,8 +191,8 @@ def wanted_rules(spec, app_group_id):
     return flatten_rules([app_rule] + list(spec.get("extra_ingress") or [])), flatten_rules(spec.get("egress"))
 
 
-def tag_actions(resource, name, current, desired, runner, calls):
-    """Tags set and tags removed, one action each (each is one call)."""
+def tag_actions(resource, name, current, desired, runner, calls, remove_first=False):
+    """Tags set and tags removed, one action each (each is one call), in the order their runner makes the calls."""
     to_set, to_remove = tag_changes(current or {}, desired or {}, purge=True)
     actions = []
     if to_set:
@@ -223,6 +223,8 @@ def tag_actions(resource, name, current, desired, runner, calls):
                 calls=[calls[1]],
             )
         )
+    if remove_first:
+        actions.reverse()
     return actions
 
 
@@ -286,6 +288,8 @@ def plan_security_group(snapshot, spec):
         spec.get("tags"),
         "security_group",
         ("CreateTags", "DeleteTags"),
+        # amazon.aws.ec2_security_group removes tags before it sets them.
+        remove_first=True,
     )
     return actions
 
@@ -464,7 +468,8 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
             "aurora_cluster_allow_major_version_upgrade=true to upgrade, after a snapshot"
         )
         problems.append(
-            f"engine_version: cluster {identifier} runs {major_upgrade['before']}, the inventory says "
+            f"{spec.get('variable_prefix') or ''}engine_version={major_upgrade['after']}: cluster {identifier} runs "
+            f"{major_upgrade['before']}, the inventory says "
             f"{major_upgrade['after']}, a major version upgrade (impossible-in-place unless allowed: {words})"
         )
         actions.append(

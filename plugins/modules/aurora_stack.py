@@ -1311,7 +1311,9 @@ PREFLIGHT_RESOURCES = ("parameter_group", "cluster", "instance")
 
 
 def settings_digest(params):
-    return digest({key: value for key, value in params.items() if key not in NOT_SETTINGS})
+    """The digest of the stack's settings: this module's own options only, so never the credentials, the profile
+    or the endpoint (a plan reviewed against one endpoint of the same account stays valid)."""
+    return digest({key: params.get(key) for key in sorted(ARGUMENT_SPEC) if key not in NOT_SETTINGS})
 
 
 def outputs_of(cluster, instances, group_id):
@@ -1462,6 +1464,9 @@ def renamed_cluster_problems(rds, params):
     if not others:
         return []
     old = others[0]
+    variable = (
+        f"{params['variable_prefix']}identifier" if params["variable_prefix"] else "cluster.db_cluster_identifier"
+    )
     commands = [
         f"aws rds modify-db-cluster --db-cluster-identifier {old} --new-db-cluster-identifier {identifier} --apply-immediately"
     ]
@@ -1476,7 +1481,7 @@ def renamed_cluster_problems(rds, params):
             )
     prefix = layout["reader_identifier_prefix"]
     return [
-        f"cluster_identifier={identifier}: the stack {stack} already has cluster {', '.join(others)} "
+        f"{variable}={identifier}: the stack {stack} already has cluster {', '.join(others)} "
         "(impossible-in-place: an identifier names an existing cluster, and changing it would create a second one). "
         f"To rename it, run, waiting after each until it is available: {'; '.join(commands)}; the instances must end "
         f"up named {layout['writer_identifier']} and {prefix}N. Then delete the event subscriptions named after "
@@ -1521,6 +1526,7 @@ def main():
         apis = {service: AwsApi(module, service) for service in ("iam", "backup", "sns", "kms")}
         apis["rds"] = rds
         baseline_actions = plan_baseline(read_baseline(apis, baseline), baseline)
+    params["cluster"]["variable_prefix"] = params["variable_prefix"]
     actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
     problems = restore_problems + problems
     if snapshot["cluster"] is None:

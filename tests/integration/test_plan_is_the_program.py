@@ -507,22 +507,13 @@ def test_h_a_tag_changed_on_the_security_group_and_subnet_group_is_set_back(prod
     prod.no_change()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "plan order != call order for the security group's tags: stack_plan.tag_actions plans 'set tags' "
-        "(CreateTags) before 'remove tags' (DeleteTags) for every runner, but the security group's tags are "
-        "converged by amazon.aws.ec2_security_group, whose ensure_ec2_tags calls remove_ec2_tags (DeleteTags) "
-        "before add_ec2_tags (CreateTags): recorded DeleteTags, CreateTags, AddTagsToResource, "
-        "RemoveTagsFromResource; planned CreateTags, DeleteTags, AddTagsToResource, RemoveTagsFromResource"
-    ),
-)
 def test_h_tags_set_and_removed_on_the_security_group_and_subnet_group_in_one_run(prod):
     tag_out_of_band(prod, [{"Key": "Project", "Value": "elsewhere"}, {"Key": "Owner", "Value": "someone"}])
     planned = prod.plan()
     assert planned.plan["lines"] == [
-        f"1. security group {SG}: set tags (tags.Project elsewhere -> vitality) [online]",
-        f"2. security group {SG}: remove tags (tags.Owner someone -> (none)) [online]",
+        # In the order amazon.aws.ec2_security_group makes the calls: DeleteTags, then CreateTags.
+        f"1. security group {SG}: remove tags (tags.Owner someone -> (none)) [online]",
+        f"2. security group {SG}: set tags (tags.Project elsewhere -> vitality) [online]",
         f"3. DB subnet group {SUBNETS}: set tags (tags.Project elsewhere -> vitality) [online]",
         f"4. DB subnet group {SUBNETS}: remove tags (tags.Owner someone -> (none)) [online]",
     ]
