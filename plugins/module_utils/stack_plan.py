@@ -75,6 +75,9 @@ RUNNERS = PHASE_BEFORE + PHASE_STACK + PHASE_AFTER
 
 SUBNET_GROUP_NOT_FOUND = ("DBSubnetGroupNotFoundFault",)
 
+# The rule AWS gives every new VPC security group, flattened as security_group_rules does.
+DEFAULT_EGRESS = ("-1", None, None, "cidr", "0.0.0.0/0", None)
+
 FAILOVER_WORDS = "writes pause while the writer endpoint moves to {target} (typically under 30 s)"
 READER_RESTART_WORDS = "{name} restarts: its connections drop for a few minutes while the other instances serve"
 WRITER_RESTART_WORDS = "{name} is the only instance: the cluster takes no connections while it restarts"
@@ -237,8 +240,11 @@ def plan_security_group(snapshot, spec):
     except UnsupportedRule as e:
         raise NetworkProblem(f"security group {name}: {e}") from e
     if group is None:
-        calls = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress"]
-        if egress:
+        # As the create makes them: AWS gives a new group an allow-all egress rule, kept only when it is wanted.
+        calls = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"]
+        if DEFAULT_EGRESS not in egress:
+            calls.append("RevokeSecurityGroupEgress")
+        if egress - {DEFAULT_EGRESS}:
             calls.append("AuthorizeSecurityGroupEgress")
         return [
             Action(
@@ -524,6 +530,7 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                     note="the major version upgrade replaced it",
                 )
             )
+    changes += key_changes(cluster, spec)
     impossible_changes = [c for c in changes if c["impact"] == CHANGE_IMPOSSIBLE]
     for change in impossible_changes:
         problems.append(
@@ -539,7 +546,6 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                 impact=IMPOSSIBLE,
             )
         )
-    changes += key_changes(cluster, spec)
     possible = [c for c in changes if c["impact"] != CHANGE_IMPOSSIBLE]
     if possible:
         apply_immediately = bool(spec.get("apply_immediately"))
@@ -722,7 +728,12 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
 
     numbered = re.compile(re.escape(spec["reader_identifier_prefix"]) + r"[0-9]+$")
     wanted_ids = {w["db_instance_identifier"] for w in wanted}
-    extra = sorted((i for i in by_id if i not in wanted_ids and numbered.match(i) and i != writer_id), reverse=True)
+    # Highest-numbered first, by number (reader-10 before reader-3).
+    extra = sorted(
+        (i for i in by_id if i not in wanted_ids and numbered.match(i) and i != writer_id),
+        key=lambda i: int(i[len(spec["reader_identifier_prefix"]) :]),
+        reverse=True,
+    )
     for identifier in extra:
         removals.append(
             Action(

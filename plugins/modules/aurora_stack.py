@@ -572,11 +572,13 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
     digest,
     plan_document,
     saved_plan_problems,
+    unnumbered,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
 from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import to_permission
 from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import (
+    DEFAULT_EGRESS,
     SUBNET_GROUP_NOT_FOUND,
     NetworkProblem,
     plan_stack,
@@ -814,10 +816,6 @@ def creation_failure(progress, error):
         msg += " Nothing of the stack was created in this run; re-run provision once the cause is fixed."
     result = dict(changed=bool(created), created_resources=created, not_created=not_created, failed_at=progress.at)
     return msg, result
-
-
-# The rule AWS gives every new VPC security group.
-DEFAULT_EGRESS = ("-1", None, None, "cidr", "0.0.0.0/0", None)
 
 
 def existing_resources(ec2, rds, params):
@@ -1565,11 +1563,7 @@ def main():
         stale = saved_plan_problems(params["saved_plan"], document)
         if params["mode"] == "apply":
             # Within one run the role's own steps have already run: only the stack's steps must be as planned.
-            stale = (
-                []
-                if stack_steps(params["saved_plan"]) == stack_steps(document)
-                else ["the stack's own steps differ from the plan (something changed it meanwhile)"]
-            )
+            stale = stack_steps_problems(params["saved_plan"], document)
         if stale:
             module.fail_json(
                 msg="The saved plan no longer matches the stack or the inventory, so nothing was changed: "
@@ -1582,9 +1576,11 @@ def main():
         problems = refuse_what_aws_would_refuse(module, rds, params) + problems
     if problems:
         module.fail_json(
-            msg=(PREFLIGHT_FAILURE if not any("impossible-in-place" in p for p in problems) else "")
-            + "; ".join(problems)
-            + ". Nothing was changed.",
+            msg=(
+                PREFLIGHT_FAILURE + "; ".join(problems)
+                if not any("impossible-in-place" in p for p in problems)
+                else "; ".join(problems) + ". Nothing was changed."
+            ),
             errors=problems,
             changed=False,
             **result,
@@ -1611,6 +1607,31 @@ def main():
     result["outputs"] = outputs_of(cluster, instances, applier.group_id)
     result["created_resources"] = applier.progress.created
     module.exit_json(changed=bool(applier.done), done=applier.done, **result)
+
+
+def stack_steps_problems(saved, document):
+    """Why the stack's own steps are no longer the planned ones ([] when they are), naming the steps."""
+    if stack_steps(saved) == stack_steps(document):
+        return []
+    lines = {unnumbered(line) for line in (saved or {}).get("lines") or []}
+    now = {unnumbered(line) for line in document["lines"]}
+    stack_lines = {
+        unnumbered(a.get("order") and document["lines"][a["order"] - 1] or "")
+        for a in document["actions"]
+        if a.get("runner") == STACK
+    }
+    saved_stack = {
+        unnumbered(saved["lines"][a["order"] - 1])
+        for a in (saved or {}).get("actions") or []
+        if a.get("runner") == STACK and 0 < a.get("order", 0) <= len(saved.get("lines") or [])
+    }
+    gone = sorted(saved_stack - now)
+    new = sorted(stack_lines - lines)
+    detail = "; ".join([f"no longer planned: {line}" for line in gone] + [f"now also planned: {line}" for line in new])
+    return [
+        "the stack's own steps differ from the plan, something changed it meanwhile"
+        + (f" ({detail})" if detail else "")
+    ]
 
 
 def stack_steps(document):

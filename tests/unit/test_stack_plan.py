@@ -973,10 +973,6 @@ def test_an_instance_not_named_like_a_reader_is_never_deleted():
     assert planned(state, params()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stack_plan.plan_instances sorts the readers to delete as strings: r-10 comes after r-3 and r-2",
-)
 def test_fewer_readers_deletes_reader_ten_before_reader_three():
     state, wanted = snapshot(), params()
     for number in (3, 10):
@@ -1118,11 +1114,6 @@ def test_a_storage_key_named_by_id_or_resolved_alias_matches_the_arn_aws_reports
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stack_plan.plan_cluster adds key_changes after the loop that turns impossible changes into problems: "
-    "a storage key other than the cluster's is dropped, with neither an action nor a problem",
-)
 def test_another_storage_key_is_impossible_in_place():
     actions, problems, _notice = cluster_plan(
         lambda s: s["cluster"].update(KmsKeyId=KEY_ARN), kms_key_id="alias/other", resolved_keys={}
