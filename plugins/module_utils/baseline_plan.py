@@ -993,7 +993,14 @@ def plan_subscription(current, desired, subscription, key_id):
                 "event_subscription",
                 name,
                 "remove sources",
-                [{"attribute": "source_ids", "before": sorted(have), "after": sorted(have - set(to_remove))}],
+                # Made after the additions above: the list it starts from holds them.
+                [
+                    {
+                        "attribute": "source_ids",
+                        "before": sorted(have | set(to_add)),
+                        "after": sorted((have | set(to_add)) - set(to_remove)),
+                    }
+                ],
                 runner,
                 ["RemoveSourceIdentifierFromSubscription"] * len(to_remove),
                 request,

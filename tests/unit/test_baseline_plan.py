@@ -809,12 +809,17 @@ def test_subscription_disabled_and_on_another_topic_is_one_modify():
 
 def test_subscription_sources_added_and_removed():
     world = World()
+    wanted = sorted(world.subscriptions[1]["SourceIdsList"])
     world.subscriptions[1]["SourceIdsList"] = [f"{CLUSTER}-writer", f"{CLUSTER}-reader-2", f"{CLUSTER}-reader-3"]
     actions = world.plan()
     assert summary(actions) == [
         ("event_subscription", sub_name("instance"), "add sources", ["AddSourceIdentifierToSubscription"]),
         ("event_subscription", sub_name("instance"), "remove sources", ["RemoveSourceIdentifierFromSubscription"] * 2),
     ]
+    added, removed = (action.changes[0] for action in actions)
+    # Each step says the list before and after it: the removal starts from the list the addition left.
+    assert added["after"] == removed["before"]
+    assert removed["after"] == wanted
 
 
 def test_subscription_tags_drift():
