@@ -467,7 +467,10 @@ def test_g_major_upgrade_without_allow_fails_before_any_change(prod):
         assert run.result.returncode != 0, str(run.result)[-4000:]
         assert run.mutating == [], run.mutating
         assert run.plan is None  # the planner stopped: no plan to review or to apply
-        assert "aurora_cluster_engine_version=17.4: cluster vitality-prod-aurora runs 16.8, the inventory says 17.4" in run.out
+        assert (
+            "aurora_cluster_engine_version=17.4: cluster vitality-prod-aurora runs 16.8, the inventory says 17.4"
+            in run.out
+        )
         assert "impossible-in-place" in run.out
         assert "aurora_cluster_allow_major_version_upgrade=true" in run.out
         assert "Nothing was changed." in run.out
