@@ -2,16 +2,22 @@
 
 (a) AWS upgraded the minor version behind the role's back: a re-run changes nothing and
     makes no modify call, and it says which version it found.
-(b) A 16 to 17 major upgrade with custom parameters: the plan shows ``major-upgrade`` first,
-    the run refuses it until allowed, then converges with the new family's parameter group
-    attached (same custom parameters) and the old group gone.
+(b) A 16 to 17 major upgrade with custom parameters: until allowed, planning refuses it ("Plan
+    the stack failed", naming aurora_cluster_allow_major_version_upgrade) in --check and in a real
+    run, with no mutating call; once allowed, the --check plan names each step with its impact
+    (the new family's group created, the upgrade [all-instances-restart], the old group deleted),
+    the real run makes exactly the planned calls and converges with the new family's parameter
+    group attached (same custom parameters) and the old group gone, and a re-run is "no change".
 (c)-(e) live in test_dev_stack.py: a changed identifier, destroy twice, restore.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import unnumbered
 from aws_proxy import AwsProxy
 from dev_stack_checks import CLUSTER, HOST, PROVISION, fatal_lines, tail
 
@@ -34,19 +40,11 @@ def dev(local_aws):
     return local_aws
 
 
-def plan_of(result):
-    """The lines of the plan task's message, in order."""
-    lines, in_plan = [], False
-    for line in result.stdout.splitlines():
-        stripped = line.strip().strip(",").strip('"')
-        if stripped.startswith(("Plan (check mode", "Changes made")):
-            in_plan = True
-            continue
-        if in_plan:
-            if stripped in ("]", "}"):
-                break
-            lines.append(stripped)
-    return lines
+def printed_plan(stdout):
+    """The list the role prints in 'Show the plan, each step with its impact' (header first)."""
+    text = stdout.split("Show the plan, each step with its impact", 1)[1]
+    text = text[text.index("{") : text.index("\n}\n") + 2]
+    return json.loads(text)["msg"]
 
 
 def mutating(proxy, service=None):
@@ -65,43 +63,76 @@ def test_a_newer_minor_applied_by_aws_is_kept_without_a_call(dev, proxy):
     assert rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]["EngineVersion"] == "16.8"
 
 
-def test_a_major_upgrade_is_planned_first_refused_until_allowed_then_converges(dev, proxy):
+def groups_of(rds):
+    """{name: family} of the stack's own cluster parameter groups (the default ones left out)."""
+    return {
+        g["DBClusterParameterGroupName"]: g["DBParameterGroupFamily"]
+        for g in rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+        if not g["DBClusterParameterGroupName"].startswith("default.")
+    }
+
+
+def test_a_major_upgrade_is_refused_until_allowed_then_planned_and_converges(dev, proxy, tmp_path):
     rds = dev.client("rds")
 
-    plan = dev.run_playbook(*PROVISION, extra_vars=UPGRADE, check=True)
-    assert plan.returncode == 0, fatal_lines(plan) or tail(plan)
-    lines = plan_of(plan)
-    assert lines[0].startswith(f"cluster {CLUSTER}: engine_version 16.6 -> 17.4 [major-upgrade"), lines
-    assert "downtime: every instance restarts at once" in lines[0] and "not allowed" in lines[0]
-    assert f"parameter group {NEW_GROUP}: create [online]" in lines, lines
-    assert f"replaced parameter group: delete {OLD_GROUP} [online]" in lines, lines
+    # Not allowed: planning stops, in --check and in a real run alike, before any change.
+    for check in (True, False):
+        proxy.clear_calls()
+        refused = proxy.front(dev).run_playbook(*PROVISION, extra_vars=UPGRADE, check=check)
+        assert refused.returncode != 0, tail(refused)
+        out = refused.stdout + refused.stderr
+        assert f"Plan the stack failed: aurora_cluster_engine_version=17.4: cluster {CLUSTER} runs 16.6" in out, tail(
+            refused
+        )
+        assert "a major version upgrade (impossible-in-place unless allowed" in out
+        assert "set aurora_cluster_allow_major_version_upgrade=true" in out
+        assert "Nothing was changed." in out
+        assert mutating(proxy) == [], mutating(proxy)
+        assert any(c.action == "DescribeDBClusters" for c in proxy.calls), "the planner read nothing"
+        assert groups_of(rds) == {OLD_GROUP: "aurora-postgresql16"}
+        assert rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]["EngineVersion"] == "16.6"
 
-    proxy.clear_calls()
-    refused = proxy.front(dev).run_playbook(*PROVISION, extra_vars=UPGRADE)
-    assert refused.returncode != 0
-    assert "this is a major version upgrade" in refused.stdout and "Nothing was changed" in refused.stdout
-    assert "ModifyDBCluster" not in mutating(proxy, "rds"), mutating(proxy)
-    assert rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]["EngineVersion"] == "16.6"
-
+    # Allowed: the --check plan names each step with its impact, and changes nothing.
     allowed = dict(UPGRADE, aurora_cluster_allow_major_version_upgrade=True)
+    plan_file = tmp_path / "major-upgrade-plan.json"
+    proxy.clear_calls()
+    checked = proxy.front(dev).run_playbook(
+        *PROVISION, extra_vars=dict(allowed, aurora_cluster_plan_output_file=str(plan_file)), check=True
+    )
+    assert checked.returncode == 0, fatal_lines(checked) or tail(checked)
+    assert mutating(proxy) == [], mutating(proxy)
+    plan = json.loads(plan_file.read_text())
+    assert printed_plan(checked.stdout) == ["Plan (check mode: nothing was changed)", *plan["lines"]]
+    assert [unnumbered(line) for line in plan["lines"]] == [
+        f"parameter group {NEW_GROUP}: create (parameters.log_min_duration_statement (none) -> 1000; "
+        "parameters.rds.force_ssl (none) -> 1) [online]",
+        f"cluster {CLUSTER}: major version upgrade (engine_version 16.6 -> 17.4; db_cluster_parameter_group_name "
+        f"{OLD_GROUP} -> {NEW_GROUP}) [all-instances-restart] - every instance restarts together: the cluster is "
+        "unavailable until the upgrade ends (typically 10 to 30 minutes). take a snapshot first",
+        f"parameter group {OLD_GROUP}: delete (parameter group {OLD_GROUP} -> (none)) [online]. "
+        "the major version upgrade replaced it",
+    ], plan["lines"]
+    assert groups_of(rds) == {OLD_GROUP: "aurora-postgresql16"}
+
+    # The real run carries out that plan, call by call.
     proxy.clear_calls()
     upgraded = proxy.front(dev).run_playbook(*PROVISION, extra_vars=allowed)
     assert upgraded.returncode == 0, fatal_lines(upgraded) or tail(upgraded)
+    assert upgraded.recap[HOST]["changed"] > 0
+    assert mutating(proxy) == [call for action in plan["actions"] for call in action["calls"]], mutating(proxy)
     modify = [c for c in proxy.calls if c.action == "ModifyDBCluster"]
     assert len(modify) == 1 and "AllowMajorVersionUpgrade" in modify[0].params, modify
 
     cluster = rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
     assert (cluster["EngineVersion"], cluster["DBClusterParameterGroup"]) == ("17.4", NEW_GROUP)
-    groups = {
-        g["DBClusterParameterGroupName"]: g["DBParameterGroupFamily"]
-        for g in rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
-        if not g["DBClusterParameterGroupName"].startswith("default.")
-    }
-    assert groups == {NEW_GROUP: "aurora-postgresql17"}
+    assert groups_of(rds) == {NEW_GROUP: "aurora-postgresql17"}
     params = rds.describe_db_cluster_parameters(DBClusterParameterGroupName=NEW_GROUP)["Parameters"]
     values = {p["ParameterName"]: p.get("ParameterValue") for p in params}
     assert values["log_min_duration_statement"] == "1000" and values["rds.force_ssl"] == "1", values
 
-    again = dev.run_playbook(*PROVISION, extra_vars=UPGRADE)
+    proxy.clear_calls()
+    again = proxy.front(dev).run_playbook(*PROVISION, extra_vars=UPGRADE)
     assert again.returncode == 0, fatal_lines(again) or tail(again)
     assert again.recap[HOST]["changed"] == 0, tail(again, 8000)
+    assert printed_plan(again.stdout) == ["Plan", "no change"], tail(again, 8000)
+    assert mutating(proxy) == [], mutating(proxy)

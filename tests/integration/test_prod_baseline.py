@@ -10,6 +10,7 @@ the role asked for is read from the requests moto records.
 """
 
 import json
+import re
 import urllib.parse
 import urllib.request
 
@@ -224,10 +225,17 @@ def test_second_run_changes_nothing(prod, run_playbook):
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-8000:]
 
 
+def printed_plan(result):
+    """The list the role prints in 'Show the plan, each step with its impact': the header, then the numbered lines."""
+    text = result.stdout.split("Show the plan, each step with its impact", 1)[1]
+    return json.loads(text[text.index("{") : text.index("\n}\n") + 2])["msg"]
+
+
 def plan_of(result):
-    text = result.stdout.split("Show the plan, each change with its impact", 1)[1].split("\n}\n", 1)[0]
-    quoted = [line.strip() for line in text.splitlines() if line.strip().startswith('"') and '"msg"' not in line]
-    return [line.rstrip(",").strip('"') for line in quoted]
+    """The plan's lines without the header and without their numbers ("3. cluster ..." -> "cluster ...")."""
+    header, *lines = printed_plan(result)
+    assert header in ("Plan", "Plan (check mode: nothing was changed)"), header
+    return [re.sub(r"^\d+\. ", "", line) for line in lines]
 
 
 def test_day2_check_mode_plans_baseline_changes_and_calls_nothing_mutating(prod, local_aws, run_playbook):
@@ -240,10 +248,16 @@ def test_day2_check_mode_plans_baseline_changes_and_calls_nothing_mutating(prod,
         extra_vars={"aurora_cluster_cluster_event_categories": ["failure"], "aurora_cluster_backup_retention_days": 60},
     )
     assert planned.returncode == 0, planned.stdout[-5000:]
+    assert printed_plan(planned)[0] == "Plan (check mode: nothing was changed)"
     plan = plan_of(planned)
     before = "[" + ", ".join(PROD_CATEGORIES) + "]"
-    assert f"event subscription {CLUSTER_EVENTS}: event_categories {before} -> [failure] [online]" in plan
-    assert f"backup plan {BACKUP_PLAN}: schedule and retention [online]" in plan
+    # Exactly the two baseline changes, each online, and nothing else of the stack.
+    assert sorted(plan) == sorted(
+        [
+            f"event subscription {CLUSTER_EVENTS}: update categories (event_categories {before} -> [failure]) [online]",
+            f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 35 -> 60) [online]",
+        ]
+    ), plan
     mutating = [a for a, unused_params in local_aws.calls() if not a.startswith(("Describe", "List", "Get"))]
     assert mutating == [], mutating
     assert sorted(subscriptions(local_aws.client("rds"))[CLUSTER_EVENTS]["EventCategoriesList"]) == PROD_CATEGORIES
