@@ -67,6 +67,18 @@ def user_key(local_aws):
 NOTIFICATIONS = {"aurora_cluster_event_notifications_enabled": True}
 
 
+def printed_plan(result):
+    """The list the role prints in 'Show the plan, each step with its impact': the header, then the numbered lines."""
+    text = result.stdout.split("Show the plan, each step with its impact", 1)[1]
+    return json.loads(text[text.index("{") : text.index("\n}\n") + 2])["msg"]
+
+
+def plan_of(result):
+    """The plan's lines without the header and without their numbers ("3. cluster ..." -> "cluster ...")."""
+    _header, *lines = printed_plan(result)
+    return [re.sub(r"^\d+\. ", "", line) for line in lines]
+
+
 def test_the_former_single_categories_variable_is_refused_naming_its_successors(local_aws, run_playbook):
     refused = run_playbook(
         "playbooks/provision.yml",
@@ -90,6 +102,12 @@ def test_a_named_key_encrypts_the_topic_and_categories_are_per_source_type(dev, 
     }
     first = run_playbook("playbooks/provision.yml", "inventories/dev", extra_vars=settings)
     assert first.returncode == 0, first.stdout[-6000:]
+    # The plan makes no key and no subscription for the instances (their categories are empty).
+    planned = plan_of(first)
+    assert not [line for line in planned if line.startswith("KMS key") or INSTANCE_EVENTS in line], planned
+    assert f"SNS topic vitality-dev-db-events: set encryption key (KmsMasterKeyId (none) -> {key_arn}) [online]" in (
+        " ".join(planned)
+    ), planned
     attributes = local_aws.client("sns").get_topic_attributes(TopicArn=TOPIC_ARN)["Attributes"]
     assert attributes["KmsMasterKeyId"] == key_arn
     # With a key named, the role makes none of its own.
@@ -118,7 +136,9 @@ def test_a_named_key_encrypts_the_topic_and_categories_are_per_source_type(dev, 
         extra_vars={**settings, "aurora_cluster_instance_event_categories": []},
     )
     assert emptied.returncode == 0, emptied.stdout[-6000:]
-    assert f"event subscription {INSTANCE_EVENTS}: delete {INSTANCE_EVENTS} [online]" in emptied.stdout
+    assert plan_of(emptied) == [
+        f"event subscription {INSTANCE_EVENTS}: delete (subscription {INSTANCE_EVENTS} -> (none)) [online]"
+    ]
     assert sorted(subscriptions(local_aws)) == [CLUSTER_EVENTS]
 
 
@@ -238,15 +258,41 @@ def test_a_check_mode_plan_of_a_fresh_prod_names_the_key_topic_and_subscriptions
     local_aws.reset_and_seed()
     planned = run_playbook("playbooks/provision.yml", "inventories/prod", check=True)
     assert planned.returncode == 0, planned.stdout[-6000:]
-    for line in [
-        "KMS key alias/vitality-prod-db-events: key, policy, rotation and tags [online]",
-        "SNS topic vitality-prod-db-events: topic, policy and tags [online]",
-        "SNS topic vitality-prod-db-events: KmsMasterKeyId (none) -> alias/vitality-prod-db-events [online]",
-        "event subscription vitality-prod-aurora-cluster-events: create [online]",
-        "event subscription vitality-prod-aurora-instance-events: create [online]",
-        "event subscription vitality-prod-aurora-parameter-group-events: create [online]",
-    ]:
-        assert line in planned.stdout, line
+    header, *_lines = printed_plan(planned)
+    assert header == "Plan (check mode: nothing was changed)"
+    topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:vitality-prod-db-events"
+    categories = "[configuration change, failover, failure, maintenance, notification]"
+    readers_and_writer = "[vitality-prod-aurora-reader-1, vitality-prod-aurora-reader-2, vitality-prod-aurora-writer]"
+    key_policy = "[AccountAdministersTheKey, RdsEventsUseTheKey if aws:SourceAccount]"
+    topic_policy = "[AccountManagesTheTopic, RdsPublishesEvents if aws:SourceAccount,aws:SourceArn]"
+    tags = "[Environment, ManagedBy, Project, Stack]"
+    # The key, then the topic, then its encryption set by the first subscription, then the subscriptions, in order.
+    notifications = [
+        line for line in plan_of(planned) if line.startswith(("KMS key", "SNS topic", "event subscription"))
+    ]
+    assert notifications == [
+        "KMS key alias/vitality-prod-db-events: create (key (none) -> alias/vitality-prod-db-events; description "
+        "(none) -> vitality-prod-aurora RDS event notifications (SNS topic vitality-prod-db-events); key policy (none) "
+        f"-> {key_policy}; tags (none) -> {tags}) [online]",
+        "KMS key alias/vitality-prod-db-events: create alias (alias (none) -> alias/vitality-prod-db-events) [online]",
+        "KMS key alias/vitality-prod-db-events: enable rotation (rotation false -> true) [online]",
+        f"SNS topic vitality-prod-db-events: create (topic (none) -> vitality-prod-db-events; tags (none) -> {tags}) "
+        "[online]",
+        "SNS topic vitality-prod-db-events: set display name (display name  -> vitality-prod-aurora events) [online]",
+        f"SNS topic vitality-prod-db-events: set policy (policy (default) -> {topic_policy}) [online]",
+        "SNS topic vitality-prod-db-events: set encryption key (KmsMasterKeyId (none) -> "
+        "alias/vitality-prod-db-events) [online]. set by event subscription vitality-prod-aurora-cluster-events",
+        "event subscription vitality-prod-aurora-cluster-events: create (subscription (none) -> "
+        "vitality-prod-aurora-cluster-events; source_type (none) -> db-cluster; source_ids (none) -> "
+        f"[vitality-prod-aurora]; event_categories (none) -> {categories}; sns_topic_arn (none) -> {topic_arn}) [online]",
+        "event subscription vitality-prod-aurora-instance-events: create (subscription (none) -> "
+        "vitality-prod-aurora-instance-events; source_type (none) -> db-instance; source_ids (none) -> "
+        f"{readers_and_writer}; event_categories (none) -> {categories}; sns_topic_arn (none) -> {topic_arn}) [online]",
+        "event subscription vitality-prod-aurora-parameter-group-events: create (subscription (none) -> "
+        "vitality-prod-aurora-parameter-group-events; source_type (none) -> db-parameter-group; source_ids (none) -> "
+        "[default.aurora-postgresql16]; event_categories (none) -> [configuration change]; sns_topic_arn (none) -> "
+        f"{topic_arn}) [online]",
+    ], notifications
     assert local_aws.client("sns").list_topics()["Topics"] == []
     assert [a for a in local_aws.client("kms").list_aliases()["Aliases"] if "vitality" in a["AliasName"]] == []
     assert local_aws.client("rds").describe_event_subscriptions()["EventSubscriptionsList"] == []

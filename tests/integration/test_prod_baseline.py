@@ -276,21 +276,54 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     created = [p for a, p in local_aws.calls() if a == "CreateDBInstance"]
     assert [p["DBInstanceIdentifier"] for p in created] == [reader_3]
     assert created[0]["EnablePerformanceInsights"] == "true"
+    assert created[0]["PerformanceInsightsRetentionPeriod"] == "31"
     assert created[0]["MonitoringInterval"] == "30"
+    assert created[0]["MonitoringRoleArn"] == local_aws.client("iam").get_role(RoleName=MONITORING_ROLE)["Role"]["Arn"]
     found = subscriptions(local_aws.client("rds"))
     assert sorted(found[INSTANCE_EVENTS]["SourceIdsList"]) == sorted([WRITER, *READERS, reader_3])
     assert found[CLUSTER_EVENTS]["EventCategoriesList"] == ["failure"]
     assert backup_plan(local_aws.client("backup"))["BackupPlan"]["Rules"][0]["Lifecycle"]["DeleteAfterDays"] == 60
     plan = plan_of(changed)
-    assert f"event subscription {INSTANCE_EVENTS}: source_ids" in " ".join(plan)
+    before = "[" + ", ".join(PROD_CATEGORIES) + "]"
+    three, four = sorted([WRITER, *READERS]), sorted([WRITER, *READERS, reader_3])
+    wanted = [
+        f"event subscription {CLUSTER_EVENTS}: update categories (event_categories {before} -> [failure]) [online]",
+        f"event subscription {INSTANCE_EVENTS}: add sources (source_ids [{', '.join(three)}] -> [{', '.join(four)}]) "
+        "[online]",
+        f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 35 -> 60) [online]",
+    ]
+    for line in wanted:
+        assert line in plan, (line, plan)
+    (new_reader,) = [line for line in plan if line.startswith(f"instance {reader_3}: create ")]
+    assert "(db_instance_class (none) -> db.r6g.large) [online]. reader in us-east-1" in new_reader, new_reader
+    assert len(plan) == 4, plan
     again = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=settings)
+    assert again.returncode == 0, again.stdout[-6000:]
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-8000:]
+    assert printed_plan(again)[1:] == ["no change"], printed_plan(again)
 
+    local_aws.record_from_now()
     back = run_playbook("playbooks/provision.yml", "inventories/prod")
     assert back.returncode == 0, back.stdout[-6000:]
+    assert [p["DBInstanceIdentifier"] for a, p in local_aws.calls() if a == "DeleteDBInstance"] == [reader_3]
+    assert sorted(
+        i["DBInstanceIdentifier"] for i in local_aws.client("rds").describe_db_instances()["DBInstances"]
+    ) == (three)
     found = subscriptions(local_aws.client("rds"))
-    assert sorted(found[INSTANCE_EVENTS]["SourceIdsList"]) == sorted([WRITER, *READERS])
+    assert sorted(found[INSTANCE_EVENTS]["SourceIdsList"]) == three
     assert sorted(found[CLUSTER_EVENTS]["EventCategoriesList"]) == PROD_CATEGORIES
+    assert backup_plan(local_aws.client("backup"))["BackupPlan"]["Rules"][0]["Lifecycle"]["DeleteAfterDays"] == 35
+    # Back to the inventory: the reader beyond reader_count goes, and so do the day-2 baseline changes.
+    back_plan = plan_of(back)
+    assert len(back_plan) == 4, back_plan
+    assert back_plan[0].startswith(f"instance {reader_3}: delete (instance {reader_3} -> (none)) [online]"), back_plan
+    for line in [
+        f"event subscription {CLUSTER_EVENTS}: update categories (event_categories [failure] -> {before}) [online]",
+        f"event subscription {INSTANCE_EVENTS}: remove sources (source_ids [{', '.join(four)}] -> "
+        f"[{', '.join(three)}]) [online]",
+        f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 60 -> 35) [online]",
+    ]:
+        assert line in back_plan, (line, back_plan)
 
 
 def test_destroy_needs_confirmation_and_honours_deletion_protection(prod, local_aws, run_playbook):
