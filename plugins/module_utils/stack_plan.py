@@ -734,6 +734,8 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
         key=lambda i: int(i[len(spec["reader_identifier_prefix"]) :]),
         reverse=True,
     )
+    # The failback planned first runs before any removal: by then the configured writer writes.
+    writer_at_removal = writer_id if first else now_writer
     for identifier in extra:
         removals.append(
             Action(
@@ -741,7 +743,7 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
                 identifier,
                 "delete",
                 [{"attribute": "instance", "before": identifier, "after": None}],
-                impact=FAILOVER if identifier == now_writer else ONLINE,
+                impact=FAILOVER if identifier == writer_at_removal else ONLINE,
                 unavailability=f"connections to {identifier} through the reader endpoint drop",
                 runner=STACK,
                 calls=["DeleteDBInstance"],

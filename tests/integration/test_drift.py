@@ -283,7 +283,7 @@ def test_every_out_of_band_change_is_in_one_plan_and_one_run_repairs_them_all(de
     assert_dev_stack(dev.aws, dev.zone)
 
     # The next run has nothing to do.
-    again, calls, _ = dev.run()
+    again, calls, _plan = dev.run()
     assert again.returncode == 0, str(again)[-6000:]
     assert again.recap[HOST]["changed"] == 0, again.stdout[-4000:]
     assert printed_plan(again.stdout) == ["Plan", "no change"], again.stdout[-4000:]
@@ -291,16 +291,6 @@ def test_every_out_of_band_change_is_in_one_plan_and_one_run_repairs_them_all(de
     assert dev.state() == dev.fault_free
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "plan impact bug (plugins/module_utils/stack_plan.py, instance removals): with an unwanted numbered reader "
-        "that AWS made the writer, the plan first fails the writer role back to the configured writer, then deletes "
-        "that reader; the delete step is still labelled [failover] (impact computed from the writer at plan time, "
-        "not after the plan's own failback step), although by then it is a reader and deleting it moves no writer "
-        "role: it should be [online], as its own text ('connections ... through the reader endpoint drop') says"
-    ),
-)
 def test_deleting_a_reader_the_writer_role_has_just_left_is_planned_online(dev):
     rds = dev.aws.client("rds")
     rds.create_db_instance(
@@ -331,7 +321,7 @@ def test_deleting_a_reader_the_writer_role_has_just_left_is_planned_online(dev):
 
 @pytest.mark.parametrize("check", [False, True], ids=["run", "check"])
 def test_a_rerun_with_nothing_to_do_is_at_most_ten_reads(dev, check):
-    again, calls, _ = dev.run(check=check)
+    again, calls, _plan = dev.run(check=check)
     assert again.returncode == 0, str(again)[-6000:]
     assert again.recap[HOST]["changed"] == 0, again.stdout[-4000:]
     header = CHECK_HEADER if check else "Plan"
