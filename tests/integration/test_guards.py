@@ -4,7 +4,8 @@ each override lifts exactly its own guard, and an override given as "false" in a
 
 The YAML forms run as one playbook over one host per case (host variables in a generated inventory), the `-e`
 forms as one run each (extra vars apply to every host). Lifted guards run in check mode: they must pass the
-checks and still change nothing.
+checks and still change nothing; a guard lifted with `-e` is planned into the stack's creation (the plan's lines show
+the lifted setting where a create step shows it: the TLS parameter, the public ingress rule).
 """
 
 from __future__ import annotations
@@ -48,6 +49,20 @@ GUARDS = {
         None,
     ),
 }
+
+
+# What a lifted guard's setting looks like in the plan's lines, where a create step shows it.
+LIFTED_IN_PLAN = {
+    "tls": ["3. parameter group vitality-dev-aurora-pg16: create (parameters.rds.force_ssl (none) -> 0) [online]"],
+    "public-ingress": ["1. security group vitality-dev-db: create (ingress (none) -> [tcp 5432 cidr 0.0.0.0/1, "],
+}
+
+
+def printed_plan(stdout):
+    """The list the role prints in 'Show the plan, each step with its impact' (header first)."""
+    text = stdout.split("Show the plan, each step with its impact", 1)[1]
+    text = text[text.index("{") : text.index("\n}\n") + 2]
+    return json.loads(text)["msg"]
 
 
 def yaml_string(value):
@@ -165,5 +180,12 @@ def test_extra_vars_forms_of_a_true_override_lift_the_guard(recorded, guard, for
         recorded, "inventories/dev", extra_vars=extra_vars(form, dict(variables, **{override: True})), check=True
     )
     assert "Invalid settings" not in result.stdout, result.stdout[-3000:]
-    assert "TASK [vitality.aurora.aurora_cluster : Compare the whole stack" in result.stdout
+    # Past the checks, the one planner planned the whole stack's creation with the lifted setting, and changed
+    # nothing.
+    assert result.returncode == 0, result.stdout[-3000:]
+    plan = printed_plan(result.stdout)
+    assert plan[0] == "Plan (check mode: nothing was changed)", plan
+    assert "4. cluster vitality-dev-aurora: create [online]" in plan, plan
+    for shown in LIFTED_IN_PLAN.get(guard, ()):
+        assert any(shown in line for line in plan), (shown, plan)
     assert calls == [], calls
