@@ -404,14 +404,21 @@ def key_changes(cluster, spec):
     ``resolved_keys`` maps a key named by alias to its ARN (the module asks KMS), as RDS reports ARNs.
     """
     resolved = spec.get("resolved_keys") or {}
+    # A key KMS does not know is the preflight's refusal, not a change of key.
+    unresolved = set(spec.get("unresolved_keys") or ())
     changes = []
     wanted = spec.get("kms_key_id")
-    if wanted and not key_matches(cluster.get("KmsKeyId"), resolved.get(wanted, wanted)):
+    if wanted and wanted not in unresolved and not key_matches(cluster.get("KmsKeyId"), resolved.get(wanted, wanted)):
         changes.append(
             {"attribute": "kms_key_id", "before": cluster.get("KmsKeyId"), "after": wanted, "impact": CHANGE_IMPOSSIBLE}
         )
     wanted = spec.get("master_user_secret_kms_key_id")
-    if wanted and spec.get("manage_master_user_password") and cluster.get("MasterUserSecret"):
+    if (
+        wanted
+        and wanted not in unresolved
+        and spec.get("manage_master_user_password")
+        and cluster.get("MasterUserSecret")
+    ):
         if not key_matches(master_secret_key(cluster), resolved.get(wanted, wanted)):
             changes.append(
                 {

@@ -1362,11 +1362,16 @@ def resolve_key_aliases(module, snapshot, params):
     if not aliases:
         return
     kms = AwsApi(module, "kms")
-    resolved = {}
+    resolved, unresolved = {}, []
     for alias in aliases:
-        answer = kms.call("describe_key", KeyId=alias, context=f"KMS key {alias}")
-        resolved[alias] = answer["KeyMetadata"]["Arn"]
+        answer = kms.call("describe_key", not_found=("NotFoundException",), KeyId=alias, context=f"KMS key {alias}")
+        if answer is None:
+            # Not compared: the preflight refuses it, naming the variable, with the other refusals.
+            unresolved.append(alias)
+        else:
+            resolved[alias] = answer["KeyMetadata"]["Arn"]
     cluster["resolved_keys"] = resolved
+    cluster["unresolved_keys"] = unresolved
     if instances.get("performance_insights_kms_key_id") in resolved:
         instances["performance_insights_kms_key_id"] = resolved[instances["performance_insights_kms_key_id"]]
 
@@ -1572,7 +1577,9 @@ def main():
                 changed=False,
                 **result,
             )
-    if any(a.resource in PREFLIGHT_RESOURCES and a.impact != IMPOSSIBLE for a in actions):
+    if params["cluster"].get("unresolved_keys") or any(
+        a.resource in PREFLIGHT_RESOURCES and a.impact != IMPOSSIBLE for a in actions
+    ):
         problems = refuse_what_aws_would_refuse(module, rds, params) + problems
     if problems:
         module.fail_json(

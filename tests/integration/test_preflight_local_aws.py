@@ -8,8 +8,8 @@ passes, a disabled one and a missing alias are refused. Only Describe calls reac
 What only real AWS answers (a version or class missing from a non-empty list, paginated parameter defaults,
 pending deletion, asymmetric keys, AccessDenied) is tested with botocore's Stubber in tests/unit/test_preflight.py.
 Through the role, on an existing dev stack, the one planner ("Plan the stack") runs the same checks when a step
-touches the parameter group, the cluster or an instance, and refuses before any change; a missing KMS alias there is
-a known product bug (marked xfail, strict).
+touches the parameter group, the cluster or an instance, or when a KMS alias it names does not exist, and refuses
+before any change, all reasons in one message.
 """
 
 from __future__ import annotations
@@ -206,13 +206,6 @@ def test_the_role_refuses_a_change_aws_would_refuse_before_touching_the_existing
     assert_the_stack_is_untouched(dev_stack)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: on an existing cluster aurora_stack resolves a KMS alias (resolve_key_aliases) before the "
-    "preflight, so a missing alias fails 'Plan the stack' with the raw 'AWS kms DescribeKey failed ... "
-    "NotFoundException': the variable is not named, the other refusals (engine_version='16.99') are not reported "
-    "and the message does not say nothing was changed",
-)
 def test_the_role_refuses_a_missing_kms_alias_with_the_other_refusals_on_the_existing_stack(dev_stack):
     """Day 2 with a KMS alias that does not exist: refused like any other setting AWS would refuse, in the same
     message as the rest, naming the variable, before any change."""

@@ -1125,6 +1125,17 @@ def test_another_storage_key_is_impossible_in_place():
     ]
 
 
+def test_a_key_kms_does_not_know_is_left_to_the_preflight_not_planned_as_a_change():
+    # The module found no key behind the alias: the preflight refuses it, naming the variable; no key change.
+    actions, problems, _notice = cluster_plan(
+        lambda s: s["cluster"].update(KmsKeyId=KEY_ARN),
+        kms_key_id="alias/missing",
+        resolved_keys={},
+        unresolved_keys=["alias/missing"],
+    )
+    assert (actions, problems) == ([], [])
+
+
 def test_another_secret_key_is_changed_online():
     def secret_key(state):
         state["cluster"]["MasterUserSecret"]["KmsKeyId"] = KEY_ARN
