@@ -45,9 +45,10 @@ def wait_for(read_state, is_done, what, wanted, timeout, max_delay=MAX_DELAY, cl
         if is_done(state):
             return state
         waited = clock() - started
-        if waited + delay > timeout:
+        if waited >= timeout:
             raise WaitTimeout(what, wanted, state_label(state), waited)
-        sleep(delay)
+        # The last poll falls on the deadline: never give up before the timeout, never sleep past it.
+        sleep(min(delay, timeout - waited))
     return None  # pragma: no cover - delays() never ends
 
 

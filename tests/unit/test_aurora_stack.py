@@ -1411,11 +1411,11 @@ def test_a_wait_that_times_out_fails_naming_the_step():
     with pytest.raises(m.CreateFailed) as failed:
         apply(world, options)
     assert failed.value.text() == (
-        "Timed out after 91s waiting for instance r-1 to be available with the change applied; its last state was "
+        "Timed out after 100s waiting for instance r-1 to be available with the change applied; its last state was "
         "'modifying'"
     )
     assert world.made() == [("ModifyDBInstance", "r-1")]
-    assert world.clock.now == 91
+    assert world.clock.now == 100
 
 
 # --- main() applying, over the World ----------------------------------------------------------------------------------
@@ -1516,13 +1516,13 @@ def test_main_a_wait_timeout_fails_naming_the_step_and_what_was_done(monkeypatch
     failed = world_main(monkeypatch, world, dict(class_change_options(), wait_timeout=100))
     assert isinstance(failed, Failed), failed
     assert failed.msg == (
-        "Applying the plan failed at step 2 (instance r-2: modify): Timed out after 91s waiting for instance r-2 to "
+        "Applying the plan failed at step 2 (instance r-2: modify): Timed out after 100s waiting for instance r-2 to "
         "be available with the change applied; its last state was 'modifying'. Steps done: 1. Re-run provision: it "
         "plans again from what exists now."
     )
     assert (failed.result["done"], failed.result["changed"]) == ([1], True)
     assert world.made() == [("ModifyDBInstance", "r-1"), ("ModifyDBInstance", "r-2")]
-    assert world.clock.now == polled(World.MODIFY) + 91
+    assert world.clock.now == polled(World.MODIFY) + 100
 
 
 def test_main_a_failed_call_mid_plan_names_the_step(monkeypatch):

@@ -57,8 +57,28 @@ def test_timeout_names_resource_last_state_and_time_waited():
         )
     message = str(raised.value)
     assert "instance w" in message and "'modifying'" in message and "available" in message
-    assert raised.value.waited <= 30
-    assert sum(fake.sleeps) <= 30
+    assert "Timed out after 30s" in message
+    assert raised.value.waited == 30
+
+
+@pytest.mark.parametrize("timeout", [15, 60, 61.5, 600])
+def test_a_timeout_is_honoured_to_the_second_and_reported_truly(timeout):
+    # Measured before: a 15 s timeout gave up at 7 s ("Timed out after 7s"), a 60 s one at 51 s.
+    fake = FakeClock()
+    reads = []
+
+    def read():
+        reads.append(fake.now)
+        return {"Status": "modifying"}
+
+    with pytest.raises(WaitTimeout) as raised:
+        wait_for(read, lambda s: False, "cluster c", "available", timeout, clock=fake.clock, sleep=fake.sleep)
+    # The last read is at the deadline, none after it, and the message says the time really waited.
+    assert reads[-1] == timeout
+    assert fake.now == timeout
+    assert str(raised.value).startswith(f"Timed out after {timeout:.0f}s waiting for cluster c")
+    # The backoff is kept until the deadline cuts the last pause short.
+    assert fake.sleeps[:4] == [1.0, 2.0, 4.0, 8.0][: len(fake.sleeps[:4])]
 
 
 def test_absent_resource_is_reported_as_absent():
