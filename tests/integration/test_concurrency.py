@@ -5,6 +5,10 @@ few seconds, so the other run's create of the same resource overtakes it and the
 arrives second, at a resource that now exists.  Whichever run loses each race must converge
 on what the winner made (or fail with a message that says what happened); either way the
 account ends with one of each resource, and a later run changes nothing.
+
+The loser's side is also tested alone: each create takes effect but is answered as AWS answers
+the loser.  Losing the security group's or the parameter group's race leaves that group without
+its rules or parameters in a run that succeeds: a product bug, marked xfail.
 """
 
 from __future__ import annotations
@@ -53,25 +57,63 @@ def test_two_runs_at_once_make_one_stack(proxy, local_aws):
     assert_rerun_changes_nothing(local_aws)
 
 
-def test_the_loser_of_a_race_converges_on_what_the_winner_made(proxy, local_aws):
+# aurora_stack's Apply.create returns None when a refused create finds its resource made by another run, and the
+# group's create handler then returns at once, taking the group as the winner made it at that moment.
+LOST_SECURITY_GROUP_RACE = (
+    "product bug: when CreateSecurityGroup is answered InvalidGroup.Duplicate, aurora_stack's "
+    "Apply.create_security_group takes the group found and returns before AuthorizeSecurityGroupIngress and "
+    "RevokeSecurityGroupEgress; the loser's run ends failed=0 reporting the step done although the group has, in "
+    "this test, no tcp 5432 ingress from the application group and the default allow-all egress (the loser relies "
+    "on the winner adding them); only a re-run adds and revokes them"
+)
+LOST_PARAMETER_GROUP_RACE = (
+    "product bug: when CreateDBClusterParameterGroup is answered DBParameterGroupAlreadyExists, aurora_stack's "
+    "Apply.create_parameter_group takes the group found and returns before ModifyDBClusterParameterGroup; the run "
+    "ends failed=0 reporting the step done, the cluster is created on a group without rds.force_ssl=1; a re-run "
+    "sets it only as pending-reboot, so TLS is not forced until the instances restart"
+)
+REFUSALS = {
+    "CreateSecurityGroup": "InvalidGroup.Duplicate",
+    "CreateDBSubnetGroup": "DBSubnetGroupAlreadyExists",
+    "CreateDBClusterParameterGroup": "DBParameterGroupAlreadyExists",
+    "CreateDBCluster": "DBClusterAlreadyExistsFault",
+    "CreateDBInstance": "DBInstanceAlreadyExists",
+}
+
+
+@pytest.mark.parametrize(
+    "refused_creates",
+    [
+        pytest.param(("CreateDBSubnetGroup", "CreateDBCluster", "CreateDBInstance"), id="subnet-group-cluster-writer"),
+        pytest.param(
+            ("CreateSecurityGroup",),
+            id="security-group",
+            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=LOST_SECURITY_GROUP_RACE),
+        ),
+        pytest.param(
+            ("CreateDBClusterParameterGroup",),
+            id="parameter-group",
+            # dev_stack_checks reads rds.force_ssl from the group's parameters: a KeyError when it is unset.
+            marks=pytest.mark.xfail(strict=True, raises=(AssertionError, KeyError), reason=LOST_PARAMETER_GROUP_RACE),
+        ),
+    ],
+)
+def test_the_loser_of_a_race_converges_on_what_the_winner_made(proxy, local_aws, refused_creates):
     """Each create takes effect, but is answered as AWS answers the second of two runs.
 
     moto accepts some duplicate creates that AWS refuses (a DB subnet group, for one), so
     the proxy forwards each create and then answers with AWS's AlreadyExists error.
     """
     zone = local_aws.reset_and_seed(("dev",))["dev"]
-    refusals = {
-        "CreateSecurityGroup": "InvalidGroup.Duplicate",
-        "CreateDBSubnetGroup": "DBSubnetGroupAlreadyExists",
-        "CreateDBClusterParameterGroup": "DBParameterGroupAlreadyExists",
-        "CreateDBCluster": "DBClusterAlreadyExistsFault",
-        "CreateDBInstance": "DBInstanceAlreadyExists",
-    }
-    proxy.set_rules(*(error_after(action, code) for action, code in refusals.items()))
+    proxy.set_rules(*(error_after(action, REFUSALS[action]) for action in refused_creates))
     proxy.clear_calls()
     result = proxy.front(local_aws).run_playbook(*PROVISION)
     proxy.set_rules()
     refused = sorted({c.action for c in proxy.calls if c.fault == "error-after"})
-    assert refused == sorted(refusals), refused
+    assert refused == sorted(refused_creates), refused
     assert result.returncode == 0, fatal_lines(result) or result.stdout[-4000:]
+    # The winner's resource is taken, not made again: one create of each.
+    for action in refused_creates:
+        assert len([c for c in proxy.calls if c.action == action]) == 1, action
     assert_dev_stack(local_aws, zone)
+    assert_rerun_changes_nothing(local_aws)

@@ -1,11 +1,13 @@
 """Provision dev through tests/aws_proxy.py while it injects AWS faults.
 
-Three runs, each from an empty account: (1) throttling, HTTP 500, HTTP 503 and a dropped
-connection on the first call of each create, which botocore must retry; (2) every create
-takes effect but its answer is lost (``drop-after``), so the retry meets its own result;
-(3) one call in five, of any action, fails with any of those kinds.  Each must end in the
-same stack as a fault-free run, with no duplicate and nothing orphaned, and a re-run without
-faults must change nothing.
+Runs from an empty account: (1) throttling, HTTP 500, HTTP 503 and a dropped connection on
+the first call of each create, which botocore must retry; (2) a create takes effect but its
+answer is lost (``drop-after``), so the retry meets its own result: one run loses the answers
+of the subnet group's, the cluster's, the writer's and the ingress rule's creates, one the
+security group's, one the parameter group's (a lost create answer of either group leaves its
+rules or parameters unmade: a product bug, marked xfail); (3) one call in five, of any action,
+fails with any of those kinds.  Each must end in the same stack as a fault-free run, with no
+duplicate and nothing orphaned, and a re-run without faults must change nothing.
 """
 
 from __future__ import annotations
@@ -53,15 +55,54 @@ def test_each_create_is_retried_after_throttling_5xx_and_dropped_connections(pro
     assert_rerun_changes_nothing(local_aws)
 
 
-def test_a_create_whose_answer_is_lost_converges_without_a_duplicate(proxy, local_aws):
-    zone, result = provision_with(proxy, local_aws, *(fault("drop-after", action=a, nth=1) for a in CREATES))
+# aurora_stack's Apply.create returns None when a failed create finds its resource made "meanwhile" (by another
+# run, or by this run's own request whose answer was lost), and the group's create handler then returns at once.
+LOST_SECURITY_GROUP = (
+    "product bug: when CreateSecurityGroup's answer is lost, aurora_stack's Apply.create_security_group finds the "
+    "group made meanwhile and returns before AuthorizeSecurityGroupIngress and RevokeSecurityGroupEgress; the run "
+    "ends failed=0 reporting the step done, the cluster is created in a group without the tcp 5432 ingress from the "
+    "application group and with the default allow-all egress; only a re-run adds and revokes them"
+)
+LOST_PARAMETER_GROUP = (
+    "product bug: when CreateDBClusterParameterGroup's answer is lost, aurora_stack's "
+    "Apply.create_parameter_group finds the group made meanwhile and returns before ModifyDBClusterParameterGroup; "
+    "the run ends failed=0 reporting the step done, the cluster is created on a group without rds.force_ssl=1; a "
+    "re-run sets it only as pending-reboot, so TLS is not forced until the instances restart"
+)
+LOST_ANSWERS = [
+    pytest.param(
+        ("CreateDBSubnetGroup", "CreateDBCluster", "CreateDBInstance", "AuthorizeSecurityGroupIngress"),
+        id="subnet-group-cluster-writer-and-ingress-rule",
+    ),
+    pytest.param(
+        ("CreateSecurityGroup",),
+        id="security-group",
+        marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=LOST_SECURITY_GROUP),
+    ),
+    pytest.param(
+        ("CreateDBClusterParameterGroup",),
+        id="parameter-group",
+        marks=pytest.mark.xfail(
+            strict=True,
+            # dev_stack_checks reads rds.force_ssl from the group's parameters: a KeyError when it is unset.
+            raises=(AssertionError, KeyError),
+            reason=LOST_PARAMETER_GROUP,
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("lost", LOST_ANSWERS)
+def test_a_create_whose_answer_is_lost_converges_without_a_duplicate(proxy, local_aws, lost):
+    zone, result = provision_with(proxy, local_aws, *(fault("drop-after", action=a, nth=1) for a in lost))
     assert result.returncode == 0, fatal_lines(result) or tail(result)
-    for action in CREATES:
+    # The stack as a fault-free run leaves it: one of each, each configured (rules, parameters).
+    assert_dev_stack(local_aws, zone)
+    for action in lost:
         attempts = [c for c in proxy.calls if c.action == action]
         # The first request took effect without an answer; what follows found it already there.
-        assert attempts[0].fault == "drop-after" and attempts[0].status is None, (action, attempts)
+        assert attempts and attempts[0].fault == "drop-after" and attempts[0].status is None, (action, attempts)
         assert len(attempts) >= 2, (action, attempts)
-    assert_dev_stack(local_aws, zone)
     assert_rerun_changes_nothing(local_aws)
 
 
