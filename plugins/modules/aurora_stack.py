@@ -971,7 +971,10 @@ class Apply:
         )
         if response is None:
             # Made meanwhile: by another run, or by this one's retried request whose answer was lost.
-            self.warnings.append(f"{action.label()} was found made meanwhile; a re-run converges its settings")
+            self.warnings.append(
+                f"{action.label()} was found made meanwhile (by another run, or by this run's retried request whose "
+                "answer was lost): it is used, with the planned settings applied to it"
+            )
         return response
 
     def create_security_group(self, action):
@@ -994,9 +997,8 @@ class Apply:
         )
         self.group_id = response["GroupId"] if response else self.find_security_group()
         self.progress.made(resource_entry("security_group", self.group_id, spec["name"]))
-        if response is None:
-            return
-        # A retried request whose first answer was lost meets its own rule: that is success.
+        # Also on a group found made meanwhile: made by this run's retried request whose answer was lost, it has no
+        # rule yet. A rule that is already there (another run's, or a retried request's) is success.
         self.ec2.call(
             "authorize_security_group_ingress",
             GroupId=self.group_id,
@@ -1055,7 +1057,7 @@ class Apply:
     def create_parameter_group(self, action):
         spec = self.params["parameter_group"]
         name = spec["name"]
-        response = self.create(
+        self.create(
             action,
             "create_db_cluster_parameter_group",
             lambda: read_group(self.rds, name) is not None,
@@ -1066,8 +1068,8 @@ class Apply:
             Tags=dict_to_tags(spec.get("tags")),
         )
         self.progress.made(planned_entry(action))
-        if response is None:
-            return
+        # Also on a group found made meanwhile (it may be this run's own, lost answer, with no parameter set):
+        # setting the planned values again is harmless where another run already set them.
         changes = plan_parameter_changes({}, desired_parameters(spec.get("parameters")), purge=False)
         if changes:
             catalog, complete = parameter_catalog(self.rds, name)

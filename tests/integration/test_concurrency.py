@@ -7,8 +7,8 @@ on what the winner made (or fail with a message that says what happened); either
 account ends with one of each resource, and a later run changes nothing.
 
 The loser's side is also tested alone: each create takes effect but is answered as AWS answers
-the loser.  Losing the security group's or the parameter group's race leaves that group without
-its rules or parameters in a run that succeeds: a product bug, marked xfail.
+the loser.  The loser of the security group's or the parameter group's race uses the group it
+finds and still applies its planned rules or parameters to it.
 """
 
 from __future__ import annotations
@@ -59,19 +59,6 @@ def test_two_runs_at_once_make_one_stack(proxy, local_aws):
 
 # aurora_stack's Apply.create returns None when a refused create finds its resource made by another run, and the
 # group's create handler then returns at once, taking the group as the winner made it at that moment.
-LOST_SECURITY_GROUP_RACE = (
-    "product bug: when CreateSecurityGroup is answered InvalidGroup.Duplicate, aurora_stack's "
-    "Apply.create_security_group takes the group found and returns before AuthorizeSecurityGroupIngress and "
-    "RevokeSecurityGroupEgress; the loser's run ends failed=0 reporting the step done although the group has, in "
-    "this test, no tcp 5432 ingress from the application group and the default allow-all egress (the loser relies "
-    "on the winner adding them); only a re-run adds and revokes them"
-)
-LOST_PARAMETER_GROUP_RACE = (
-    "product bug: when CreateDBClusterParameterGroup is answered DBParameterGroupAlreadyExists, aurora_stack's "
-    "Apply.create_parameter_group takes the group found and returns before ModifyDBClusterParameterGroup; the run "
-    "ends failed=0 reporting the step done, the cluster is created on a group without rds.force_ssl=1; a re-run "
-    "sets it only as pending-reboot, so TLS is not forced until the instances restart"
-)
 REFUSALS = {
     "CreateSecurityGroup": "InvalidGroup.Duplicate",
     "CreateDBSubnetGroup": "DBSubnetGroupAlreadyExists",
@@ -88,13 +75,11 @@ REFUSALS = {
         pytest.param(
             ("CreateSecurityGroup",),
             id="security-group",
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=LOST_SECURITY_GROUP_RACE),
         ),
         pytest.param(
             ("CreateDBClusterParameterGroup",),
             id="parameter-group",
             # dev_stack_checks reads rds.force_ssl from the group's parameters: a KeyError when it is unset.
-            marks=pytest.mark.xfail(strict=True, raises=(AssertionError, KeyError), reason=LOST_PARAMETER_GROUP_RACE),
         ),
     ],
 )

@@ -4,8 +4,8 @@ Runs from an empty account: (1) throttling, HTTP 500, HTTP 503 and a dropped con
 the first call of each create, which botocore must retry; (2) a create takes effect but its
 answer is lost (``drop-after``), so the retry meets its own result: one run loses the answers
 of the subnet group's, the cluster's, the writer's and the ingress rule's creates, one the
-security group's, one the parameter group's (a lost create answer of either group leaves its
-rules or parameters unmade: a product bug, marked xfail); (3) one call in five, of any action,
+security group's, one the parameter group's (the run uses the group its retried create finds and
+still applies the planned rules or parameters to it); (3) one call in five, of any action,
 fails with any of those kinds.  Each must end in the same stack as a fault-free run, with no
 duplicate and nothing orphaned, and a re-run without faults must change nothing.
 """
@@ -57,18 +57,6 @@ def test_each_create_is_retried_after_throttling_5xx_and_dropped_connections(pro
 
 # aurora_stack's Apply.create returns None when a failed create finds its resource made "meanwhile" (by another
 # run, or by this run's own request whose answer was lost), and the group's create handler then returns at once.
-LOST_SECURITY_GROUP = (
-    "product bug: when CreateSecurityGroup's answer is lost, aurora_stack's Apply.create_security_group finds the "
-    "group made meanwhile and returns before AuthorizeSecurityGroupIngress and RevokeSecurityGroupEgress; the run "
-    "ends failed=0 reporting the step done, the cluster is created in a group without the tcp 5432 ingress from the "
-    "application group and with the default allow-all egress; only a re-run adds and revokes them"
-)
-LOST_PARAMETER_GROUP = (
-    "product bug: when CreateDBClusterParameterGroup's answer is lost, aurora_stack's "
-    "Apply.create_parameter_group finds the group made meanwhile and returns before ModifyDBClusterParameterGroup; "
-    "the run ends failed=0 reporting the step done, the cluster is created on a group without rds.force_ssl=1; a "
-    "re-run sets it only as pending-reboot, so TLS is not forced until the instances restart"
-)
 LOST_ANSWERS = [
     pytest.param(
         ("CreateDBSubnetGroup", "CreateDBCluster", "CreateDBInstance", "AuthorizeSecurityGroupIngress"),
@@ -77,17 +65,10 @@ LOST_ANSWERS = [
     pytest.param(
         ("CreateSecurityGroup",),
         id="security-group",
-        marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=LOST_SECURITY_GROUP),
     ),
     pytest.param(
         ("CreateDBClusterParameterGroup",),
         id="parameter-group",
-        marks=pytest.mark.xfail(
-            strict=True,
-            # dev_stack_checks reads rds.force_ssl from the group's parameters: a KeyError when it is unset.
-            raises=(AssertionError, KeyError),
-            reason=LOST_PARAMETER_GROUP,
-        ),
     ),
 ]
 

@@ -17,8 +17,8 @@ keep the operations baseline's IAM and AWS Backup calls apart from the other res
 must be settled by the run itself, without the re-run the others may take.  The security group's
 and the parameter group's creates lose their answers in a run of their own, apart from the ingress
 rule's (which the stack's module authorizes only after a security group create it got the answer
-of): after either, the run ends failed=0 with that group lacking its rules or parameters, a
-product bug marked xfail.
+of): after either, the run uses the group it finds and still applies the planned rules or
+parameters to it.
 
 Also here: a monitoring or backup role that exists with a trust policy lacking the confused-deputy
 condition is updated to the fault-free one.
@@ -54,15 +54,6 @@ ORPHAN_KEY = (
     "ends failed=0 with the alias and rotation on the second key, and the first one is left enabled, "
     "tagged with the stack, without alias or rotation; the teardown keeps it"
 )
-LOST_GROUP_CREATE_SKIPS_SETTINGS = (
-    "product bug: when the answer of CreateSecurityGroup or CreateDBClusterParameterGroup is lost, aurora_stack's "
-    "Apply.create finds the group made meanwhile (a warning says 'a re-run converges its settings') and "
-    "create_security_group returns before AuthorizeSecurityGroupIngress (and the egress calls), "
-    "create_parameter_group before ModifyDBClusterParameterGroup; the run ends failed=0 reporting those steps "
-    "done, with the cluster in a security group without the tcp 5432 ingress from the application group and on "
-    "a parameter group without its parameters (rds.force_ssl among them), so the account differs from the "
-    "fault-free one until a re-run, which sets the parameters only as pending-reboot"
-)
 # (operation, occurrence in the fault-free run) of the calls whose answer each case loses in the
 # provision, then in the teardown, and whether the provision must settle them without a re-run (the
 # operations baseline's IAM and AWS Backup tasks do).  In one run, a call whose lost answer may fail
@@ -94,7 +85,6 @@ CASES = [
         [],
         False,
         id="security-and-parameter-groups",
-        marks=pytest.mark.xfail(reason=LOST_GROUP_CREATE_SKIPS_SETTINGS, strict=True, raises=AssertionError),
     ),
     pytest.param(
         [("CreateDBCluster", 1), ("CreateDBInstance", 1), ("CreateTopic", 1), ("CreateEventSubscription", 1)],
