@@ -446,6 +446,30 @@ def cluster_action_impact(change, apply_immediately):
     return ONLINE, MAINTENANCE_WINDOW if when == "maintenance-window" else NOW
 
 
+# What a reviewer checks in a new cluster, shown in its create step: the settings the guards protect and those AWS
+# fixes for the cluster's life (the rest is in the inventory and the role's defaults).
+CREATE_SHOWN = (
+    "engine_version",
+    "port",
+    "database_name",
+    "master_username",
+    "storage_encrypted",
+    "kms_key_id",
+    "manage_master_user_password",
+    "deletion_protection",
+    "enable_iam_database_authentication",
+    "backup_retention_period",
+)
+
+
+def create_changes(spec):
+    return [
+        {"attribute": attribute, "before": None, "after": spec[attribute]}
+        for attribute in CREATE_SHOWN
+        if spec.get(attribute) is not None
+    ]
+
+
 def plan_cluster(snapshot, spec, security_group_id, problems):
     identifier = spec["db_cluster_identifier"]
     cluster = snapshot["cluster"]
@@ -468,7 +492,9 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                     request={"restore": True},
                 )
             ], None
-        return [Action("cluster", identifier, "create", runner=STACK, calls=["CreateDBCluster"])], None
+        return [
+            Action("cluster", identifier, "create", create_changes(spec), runner=STACK, calls=["CreateDBCluster"])
+        ], None
     params = dict(spec, vpc_security_group_ids=[security_group_id] if security_group_id else None)
     changes, major_upgrade, notice, error = plan_cluster_changes(cluster, params)
     if error:

@@ -53,6 +53,8 @@ GUARDS = {
 
 # What a lifted guard's setting looks like in the plan's lines, where a create step shows it.
 LIFTED_IN_PLAN = {
+    "encryption": ["storage_encrypted (none) -> false"],
+    "prod-deletion-protection": ["deletion_protection (none) -> false"],
     "tls": ["3. parameter group vitality-dev-aurora-pg16: create (parameters.rds.force_ssl (none) -> 0) [online]"],
     "public-ingress": ["1. security group vitality-dev-db: create (ingress (none) -> [tcp 5432 cidr 0.0.0.0/1, "],
 }
@@ -185,7 +187,7 @@ def test_extra_vars_forms_of_a_true_override_lift_the_guard(recorded, guard, for
     assert result.returncode == 0, result.stdout[-3000:]
     plan = printed_plan(result.stdout)
     assert plan[0] == "Plan (check mode: nothing was changed)", plan
-    assert "4. cluster vitality-dev-aurora: create [online]" in plan, plan
+    assert any(line.startswith("4. cluster vitality-dev-aurora: create (") for line in plan), plan
     for shown in LIFTED_IN_PLAN.get(guard, ()):
         assert any(shown in line for line in plan), (shown, plan)
     assert calls == [], calls

@@ -292,7 +292,9 @@ def test_nothing_exists_creates_everything_in_order_by_the_stack():
         "1. security group db: create (ingress (none) -> [tcp 5432 group sg-app (from app)]) [online]",
         "2. DB subnet group subnets: create (subnets (none) -> [subnet-a, subnet-b]) [online]",
         "3. parameter group pg: create (parameters.rds.force_ssl (none) -> 1) [online]",
-        "4. cluster c: create [online]",
+        "4. cluster c: create (engine_version (none) -> 16.6; port (none) -> 5432; storage_encrypted (none) -> true; "
+        "manage_master_user_password (none) -> true; deletion_protection (none) -> true; backup_retention_period "
+        "(none) -> 7) [online]",
         "5. instance w: create (db_instance_class (none) -> db.r6g.large) [online]. writer in us-east-1c",
         "6. instance r-1: create (db_instance_class (none) -> db.r6g.large) [online]. reader in us-east-1d",
         "7. instance r-2: create (db_instance_class (none) -> db.r6g.large) [online]. reader in us-east-1d",
