@@ -640,6 +640,7 @@ class World:
         self.mutations = []
         self.outages = []
         self.failing = {}
+        self.answer_lost = {}
         self.stuck = set()
         self.group_ids = iter(["sg-new", "sg-new-2"])
         self.security_groups = {"app": {"GroupName": "app", "GroupId": APP_SG, "VpcId": "vpc-1"}}
@@ -719,6 +720,10 @@ class World:
         if method in self.failing:
             code, message = self.failing[method]
             raise ClientError({"Error": {"Code": code, "Message": message}}, operation)
+        if method in self.answer_lost:
+            # The call took effect, its answer was lost, and botocore's retry met what it had made.
+            getattr(self, method)(**request)
+            raise ClientError({"Error": {"Code": self.answer_lost.pop(method), "Message": "exists"}}, operation)
         return getattr(self, method)(**request)
 
     # ec2
@@ -1496,6 +1501,23 @@ def test_main_creating_the_stack_failing_at_the_cluster_names_what_it_created(mo
     # Nothing after the failed call was tried.
     assert [op for op, _s in world.made()][-1] == "CreateDBCluster"
     assert "CreateDBInstance" not in [op for op, _s in world.made()]
+
+
+def test_main_groups_whose_create_answer_was_lost_still_get_their_rules_and_parameters(monkeypatch):
+    world = empty_world()
+    world.answer_lost["create_security_group"] = "InvalidGroup.Duplicate"
+    world.answer_lost["create_db_cluster_parameter_group"] = "DBParameterGroupAlreadyExists"
+    result = world_main(monkeypatch, world, given())
+    assert not isinstance(result, Failed), result
+    group = world.security_groups["db"]
+    assert [(p["FromPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in group["IpPermissions"]] == [
+        (5432, [APP_SG])
+    ]
+    assert group["IpPermissionsEgress"] == []
+    assert world.parameters["pg"] == {"rds.force_ssl": "1"}
+    # One group of each, and the stack built on them.
+    assert [op for op, _s in world.made()].count("CreateSecurityGroup") == 1
+    assert world.clusters["c"]["DBClusterParameterGroup"] == "pg"
 
 
 def test_main_creating_the_stack_failing_at_its_first_call_says_nothing_was_created(monkeypatch):
