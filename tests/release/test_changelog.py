@@ -41,3 +41,14 @@ def test_galaxy_version_is_not_behind_the_last_release():
     assert released, "changelogs/changelog.yaml records no release"
     assert Version(GALAXY["version"]) >= max(released)
     assert f"v{max(released)}" in (REPO_ROOT / "CHANGELOG.rst").read_text(encoding="utf-8")
+
+
+def test_unreleased_changes_build_a_version_not_yet_released():
+    # A tarball built with changes since the last release must not carry that release's version.
+    fragments = [f for f in (REPO_ROOT / "changelogs" / "fragments").glob("*.y*ml")]
+    released = [Version(v) for v in CHANGES["releases"]]
+    if fragments:
+        assert Version(GALAXY["version"]) > max(released), (
+            f"galaxy.yml version {GALAXY['version']} is already released, yet {len(fragments)} changelog fragments "
+            "are not: raise the version"
+        )

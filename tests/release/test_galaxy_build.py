@@ -24,7 +24,7 @@ LEFT_OUT = (
     "scripts/",
     "bench/",
     "inventories/",
-    "extensions/molecule/",
+    "extensions/",
     "Makefile",
     "requirements.txt",
     "constraints.txt",
