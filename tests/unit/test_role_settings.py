@@ -106,3 +106,18 @@ def test_every_declared_type_has_a_converter():
         for name, attributes in entry.items():
             kind = attributes.get("type", "str")
             assert kind in rs.CONVERTERS or kind in ("list", "dict", "raw"), (name, kind)
+
+
+def test_the_teardown_requires_no_network_variable_it_does_not_read():
+    # destroy.yml finds the database security group in the VPC by name; subnets and the app group it never reads.
+    given = {"aurora_cluster_vpc_name": "vpc"}
+    unread = ["aurora_cluster_private_subnet_names", "aurora_cluster_app_security_group_name"]
+    _typed, main_errors = rs.convert_all(given, SPEC["main"])
+    _typed, destroy_errors = rs.convert_all(given, SPEC["destroy"])
+    assert [e for e in main_errors if e.split(" ")[0] in unread] == [
+        f"{name} is required (see the role's README)" for name in unread
+    ]
+    assert not any(name in error for error in destroy_errors for name in unread)
+    # Everything else main declares, the teardown declares alike.
+    assert set(SPEC["main"]) <= set(SPEC["destroy"])
+    assert all(SPEC["destroy"][name] == SPEC["main"][name] for name in SPEC["main"] if name not in unread)
