@@ -45,7 +45,7 @@ def test_galaxy_version_is_not_behind_the_last_release():
 
 def test_unreleased_changes_build_a_version_not_yet_released():
     # A tarball built with changes since the last release must not carry that release's version.
-    fragments = [f for f in (REPO_ROOT / "changelogs" / "fragments").glob("*.y*ml")]
+    fragments = list((REPO_ROOT / "changelogs" / "fragments").glob("*.y*ml"))
     released = [Version(v) for v in CHANGES["releases"]]
     if fragments:
         assert Version(GALAXY["version"]) > max(released), (
