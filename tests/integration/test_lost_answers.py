@@ -12,13 +12,12 @@ creates also loses the answers of those resources' deletes.
 
 There are 21 create calls, more than one prod converge each would afford, so one run drops the
 first occurrence of several different actions at once (a later occurrence of an action goes to
-another run: the proxy counts a botocore retry as the next call of its action): 8 runs.  The groups
+another run: the proxy counts a botocore retry as the next call of its action): 7 runs.  The groups
 keep the operations baseline's IAM and AWS Backup calls apart from the other resources, and those
 must be settled by the run itself, without the re-run the others may take.  The security group's
-and the parameter group's creates lose their answers in a run of their own, apart from the ingress
-rule's (which the stack's module authorizes only after a security group create it got the answer
-of): after either, the run uses the group it finds and still applies the planned rules or
-parameters to it.
+and the parameter group's creates lose their answers in the same run as the ingress rule's: the run
+uses the groups it finds, still applies the planned rule and parameters to them, and meets its own
+rule on the rule's retry.
 
 Also here: a monitoring or backup role that exists with a trust policy lacking the confused-deputy
 condition is updated to the fault-free one.
@@ -73,18 +72,13 @@ CASES = [
         id="backup-role",
     ),
     pytest.param(
-        # Last of its run: the re-run of a run that fails has no faults (the notifications' key task
-        # now settles a lost CreateAlias itself).
-        [("AuthorizeSecurityGroupIngress", 1), ("CreateDBSubnetGroup", 1), ("CreateAlias", 1)],
+        # The groups found after their lost creates still get their rule and parameters, and the rule's
+        # own lost answer is settled too (the notifications' key task settles a lost CreateAlias itself).
+        [("CreateSecurityGroup", 1), ("AuthorizeSecurityGroupIngress", 1), ("CreateDBSubnetGroup", 1)]
+        + [("CreateDBClusterParameterGroup", 1), ("CreateAlias", 1)],
         [],
         False,
-        id="ingress-rule-subnet-group-key-alias",
-    ),
-    pytest.param(
-        [("CreateSecurityGroup", 1), ("CreateDBClusterParameterGroup", 1)],
-        [],
-        False,
-        id="security-and-parameter-groups",
+        id="groups-ingress-rule-and-key-alias",
     ),
     pytest.param(
         [("CreateDBCluster", 1), ("CreateDBInstance", 1), ("CreateTopic", 1), ("CreateEventSubscription", 1)],
