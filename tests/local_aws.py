@@ -287,6 +287,13 @@ class RecordedAws(LocalAws):
         return calls
 
 
+def printed_plan(stdout: str) -> list[str]:
+    """The list the role prints in 'Show the plan, each step with its impact': the header, then each step's line
+    (or 'no change')."""
+    text = stdout.split("Show the plan, each step with its impact", 1)[1]
+    return json.loads(text[text.index("{") : text.index("\n}\n") + 2])["msg"]
+
+
 def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
     """{host: {ok, changed, unreachable, failed, skipped, rescued, ignored}} from the PLAY RECAP."""
     recap: dict[str, dict[str, int]] = {}

@@ -26,7 +26,7 @@ import pytest
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import unnumbered
 from aws_proxy import AwsProxy
 from dev_stack_checks import assert_dev_stack
-from local_aws import LocalAws
+from local_aws import LocalAws, printed_plan
 from local_aws import run_playbook as run_local
 
 PLAYBOOK = "playbooks/provision.yml"
@@ -69,13 +69,6 @@ def mutating(calls):
 
 def planned_calls(plan):
     return [call for action in plan["actions"] for call in action["calls"]]
-
-
-def printed_plan(stdout):
-    """The list the role prints in 'Show the plan, each step with its impact' (header first)."""
-    text = stdout.split("Show the plan, each step with its impact", 1)[1]
-    text = text[text.index("{") : text.index("\n}\n") + 2]
-    return json.loads(text)["msg"]
 
 
 class Dev:

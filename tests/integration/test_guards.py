@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from local_aws import REPO_ROOT, RecordedAws
+from local_aws import REPO_ROOT, RecordedAws, printed_plan
 
 DEV_VARS = yaml.safe_load((REPO_ROOT / "inventories/dev/group_vars/aurora.yml").read_text())
 PUBLIC_RULE = [{"proto": "tcp", "ports": [5432], "cidr_ip": "0.0.0.0/1"}]
@@ -58,13 +58,6 @@ LIFTED_IN_PLAN = {
     "tls": ["3. parameter group vitality-dev-aurora-pg16: create (parameters.rds.force_ssl (none) -> 0) [online]"],
     "public-ingress": ["1. security group vitality-dev-db: create (ingress (none) -> [tcp 5432 cidr 0.0.0.0/1, "],
 }
-
-
-def printed_plan(stdout):
-    """The list the role prints in 'Show the plan, each step with its impact' (header first)."""
-    text = stdout.split("Show the plan, each step with its impact", 1)[1]
-    text = text[text.index("{") : text.index("\n}\n") + 2]
-    return json.loads(text)["msg"]
 
 
 def yaml_string(value):

@@ -20,6 +20,7 @@ import pytest
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import unnumbered
 from aws_proxy import AwsProxy
 from dev_stack_checks import CLUSTER, HOST, PROVISION, fatal_lines, tail
+from local_aws import printed_plan
 
 CUSTOM = {"log_min_duration_statement": 1000}
 UPGRADE = {"aurora_cluster_engine_version": "17.4", "aurora_cluster_parameters": CUSTOM}
@@ -38,13 +39,6 @@ def dev(local_aws):
     first = local_aws.run_playbook(*PROVISION, extra_vars={"aurora_cluster_parameters": CUSTOM})
     assert first.returncode == 0, fatal_lines(first) or tail(first)
     return local_aws
-
-
-def printed_plan(stdout):
-    """The list the role prints in 'Show the plan, each step with its impact' (header first)."""
-    text = stdout.split("Show the plan, each step with its impact", 1)[1]
-    text = text[text.index("{") : text.index("\n}\n") + 2]
-    return json.loads(text)["msg"]
 
 
 def mutating(proxy, service=None):

@@ -19,7 +19,7 @@ import subprocess
 import pytest
 
 from aws_proxy import AwsProxy, fault
-from local_aws import OUTPUTS_VAR, REPO_ROOT, parse_recap, playbook_command
+from local_aws import OUTPUTS_VAR, REPO_ROOT, parse_recap, playbook_command, printed_plan
 
 ACCOUNT = "123456789012"
 CLUSTER = "vitality-dev-aurora"
@@ -67,15 +67,9 @@ def user_key(local_aws):
 NOTIFICATIONS = {"aurora_cluster_event_notifications_enabled": True}
 
 
-def printed_plan(result):
-    """The list the role prints in 'Show the plan, each step with its impact': the header, then the numbered lines."""
-    text = result.stdout.split("Show the plan, each step with its impact", 1)[1]
-    return json.loads(text[text.index("{") : text.index("\n}\n") + 2])["msg"]
-
-
 def plan_of(result):
     """The plan's lines without the header and without their numbers ("3. cluster ..." -> "cluster ...")."""
-    _header, *lines = printed_plan(result)
+    _header, *lines = printed_plan(result.stdout)
     return [re.sub(r"^\d+\. ", "", line) for line in lines]
 
 
@@ -258,7 +252,7 @@ def test_a_check_mode_plan_of_a_fresh_prod_names_the_key_topic_and_subscriptions
     local_aws.reset_and_seed()
     planned = run_playbook("playbooks/provision.yml", "inventories/prod", check=True)
     assert planned.returncode == 0, planned.stdout[-6000:]
-    header, *_lines = printed_plan(planned)
+    header, *_lines = printed_plan(planned.stdout)
     assert header == "Plan (check mode: nothing was changed)"
     topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:vitality-prod-db-events"
     categories = "[configuration change, failover, failure, maintenance, notification]"

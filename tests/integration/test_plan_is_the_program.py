@@ -36,7 +36,7 @@ import jsonschema
 import pytest
 
 from aws_proxy import AwsProxy
-from local_aws import RecordedAws
+from local_aws import RecordedAws, printed_plan
 from local_aws import run_playbook as run_local
 
 PLAYBOOK = "playbooks/provision.yml"
@@ -114,13 +114,6 @@ def planned_calls(plan):
 def summary(plan):
     """(resource, name, change, impact, when) of each action, in order."""
     return [(a["resource"], a["name"], a["change"], a["impact"], a["when"]) for a in plan["actions"]]
-
-
-def printed_plan(stdout):
-    """The list the role prints in 'Show the plan, each step with its impact' (header first)."""
-    text = stdout.split("Show the plan, each step with its impact", 1)[1]
-    text = text[text.index("{") : text.index("\n}\n") + 2]
-    return json.loads(text)["msg"]
 
 
 class Stack:

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from local_aws import RecordedAws
+from local_aws import RecordedAws, printed_plan
 from local_aws import run_playbook as run_local
 
 ACCOUNT = "123456789012"
@@ -225,15 +225,9 @@ def test_second_run_changes_nothing(prod, run_playbook):
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-8000:]
 
 
-def printed_plan(result):
-    """The list the role prints in 'Show the plan, each step with its impact': the header, then the numbered lines."""
-    text = result.stdout.split("Show the plan, each step with its impact", 1)[1]
-    return json.loads(text[text.index("{") : text.index("\n}\n") + 2])["msg"]
-
-
 def plan_of(result):
     """The plan's lines without the header and without their numbers ("3. cluster ..." -> "cluster ...")."""
-    header, *lines = printed_plan(result)
+    header, *lines = printed_plan(result.stdout)
     assert header in ("Plan", "Plan (check mode: nothing was changed)"), header
     return [re.sub(r"^\d+\. ", "", line) for line in lines]
 
@@ -248,7 +242,7 @@ def test_day2_check_mode_plans_baseline_changes_and_calls_nothing_mutating(prod,
         extra_vars={"aurora_cluster_cluster_event_categories": ["failure"], "aurora_cluster_backup_retention_days": 60},
     )
     assert planned.returncode == 0, planned.stdout[-5000:]
-    assert printed_plan(planned)[0] == "Plan (check mode: nothing was changed)"
+    assert printed_plan(planned.stdout)[0] == "Plan (check mode: nothing was changed)"
     plan = plan_of(planned)
     before = "[" + ", ".join(PROD_CATEGORIES) + "]"
     # Exactly the two baseline changes, each online, and nothing else of the stack.
@@ -300,7 +294,7 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     again = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=settings)
     assert again.returncode == 0, again.stdout[-6000:]
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-8000:]
-    assert printed_plan(again)[1:] == ["no change"], printed_plan(again)
+    assert printed_plan(again.stdout)[1:] == ["no change"], printed_plan(again.stdout)
 
     local_aws.record_from_now()
     back = run_playbook("playbooks/provision.yml", "inventories/prod")
