@@ -224,6 +224,19 @@ class LocalAws:
         return run_playbook(playbook, inventory, local_aws=self, **kwargs)
 
 
+class LatencyAws(LocalAws):
+    """A LocalAws whose clusters and instances stay busy (creating, modifying, ...) for a while after each request,
+    as on AWS: bench/moto_latency.py, with ``latency`` (seconds per kind of request, see bench/latency_config.py).
+    """
+
+    def __init__(self, latency: Mapping[str, float], **kwargs):
+        super().__init__(**kwargs)
+        self.extra_env["BENCH_LATENCY"] = json.dumps(dict(latency))
+
+    def _command(self) -> list[str]:
+        return [sys.executable, str(REPO_ROOT / "bench" / "moto_latency.py"), "-H", self.host, "-p", str(self.port)]
+
+
 # -- ansible-playbook ---------------------------------------------------------------
 
 _RECAP_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")

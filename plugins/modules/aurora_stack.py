@@ -589,6 +589,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
+    ProgressLog,
     WaitTimeout,
     check_wait_options,
     wait_for,
@@ -883,10 +884,12 @@ class Apply:
         self.done = []
         self.warnings = []
         self.current = None
+        # Each poll of each wait, for the collection's callback to print while this task runs.
+        self.progress_log = ProgressLog.from_environment()
 
     # waiting
 
-    def wait(self, what, wanted, read, done):
+    def wait(self, what, wanted, read, done, describe=None):
         try:
             return wait_for(
                 read,
@@ -897,6 +900,8 @@ class Apply:
                 max_delay=self.params["wait_max_poll_interval"],
                 clock=self.clock,
                 sleep=self.sleep,
+                describe=describe,
+                progress=self.progress_log,
             )
         except WaitTimeout as e:
             raise CreateFailed(str(e)) from e
@@ -928,16 +933,23 @@ class Apply:
             cluster = self.read_cluster()
             return cluster, (read_members(self.rds, self.identifier) or []) if cluster else []
 
-        def done(state):
+        def resources(state):
             cluster, members = state
-            return (
-                cluster is not None
-                and cluster.get("Status") == "available"
-                and all(is_available(i) for i in members)
-                and all(i in {m.get("DBInstanceIdentifier") for m in members} for i in self.created_instances)
-            )
+            status = (cluster or {}).get("Status") or "absent"
+            listed = [(f"cluster {self.identifier}", status, status == "available")]
+            listed += [
+                (m.get("DBInstanceIdentifier"), m.get("DBInstanceStatus") or "unknown", is_available(m))
+                for m in sorted(members, key=lambda m: m.get("DBInstanceIdentifier") or "")
+            ]
+            seen = {m.get("DBInstanceIdentifier") for m in members}
+            # An instance this run asked for that the read does not list yet is not ready.
+            listed += [(i, "absent", False) for i in self.created_instances if i not in seen]
+            return listed
 
-        self.wait(f"cluster {self.identifier} and its instances", "available", read, done)
+        def done(state):
+            return all(ready for _name, _state, ready in resources(state))
+
+        self.wait(f"cluster {self.identifier} and its instances", "available", read, done, describe=resources)
 
     def wait_creates(self):
         if self.cluster_created or self.created_instances:

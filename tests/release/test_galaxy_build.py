@@ -50,6 +50,9 @@ SHIPPED = (
     "roles/aurora_cluster/tasks/destroy.yml",
     "playbooks/provision.yml",
     "playbooks/destroy.yml",
+    # The progress of long waits: the plugin, and the copy beside the playbooks that turns it on.
+    "plugins/callback/aurora_progress.py",
+    "playbooks/callback_plugins/aurora_progress.py",
 )
 
 
