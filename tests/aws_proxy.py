@@ -44,7 +44,11 @@ Rules (:meth:`AwsProxy.set_rules`, replacing every earlier rule and restarting t
       moto, then answer with the AWS error ``code`` instead of moto's answer: what real AWS
       tells the loser of a race, where moto would have accepted a duplicate.
 
-    The first matching ``fault``/``hold``/``error_after`` rule wins over ``rate`` rules.
+    * ``error(action, code, nth=1, status=400, message=...)``: answer the Nth call of ``action``
+      with the AWS error ``code`` without forwarding it (AWS refused it: access denied, expired
+      credentials, ...).
+
+    The first matching ``fault``/``hold``/``error_after``/``error`` rule wins over ``rate`` rules.
 
 Fault kinds (:data:`FAULT_KINDS`)
     * ``throttle``: HTTP 400 with error code ``Throttling``;
@@ -147,6 +151,7 @@ class Rule:
     then: str | None = None
     code: str = ""
     status: int = 400
+    message: str = ""
 
 
 def fault(kind: str, action: str, nth: int = 1) -> Rule:
@@ -176,6 +181,10 @@ def hold(action: str, nth: int = 1, seconds: float = 60.0, then: str | None = No
 
 def error_after(action: str, code: str, nth: int = 1, status: int = 400) -> Rule:
     return Rule(kind="error-after", action=action, nth=nth, code=code, status=status)
+
+
+def error(action: str, code: str, nth: int = 1, status: int = 400, message: str = "refused by the test") -> Rule:
+    return Rule(kind="error", action=action, nth=nth, code=code, status=status, message=message)
 
 
 @dataclass
@@ -362,7 +371,7 @@ class AwsProxy:
                 if rule.kind != "rate" and rule.action == call.operation and rule.nth == count:
                     if rule.kind == "hold":
                         return None, rule
-                    if rule.kind == "error-after":
+                    if rule.kind in ("error-after", "error"):
                         return rule.kind, rule
                     return rule.kind, None
             for index, rule in enumerate(self._rules):
@@ -393,9 +402,15 @@ class AwsProxy:
                 self._lock.notify_all()
         kind, held_by = self._decide(call) if call.operation and not internal else (None, None)
 
-        errored_by = held_by if kind == "error-after" else None
+        errored_by = held_by if kind in ("error-after", "error") else None
         if errored_by is not None:
             held_by = None
+        if kind == "error":
+            self._update(call, fault=kind)
+            json_protocol = bool(handler.headers.get("X-Amz-Target"))
+            payload, content_type = _error_body(service, json_protocol, errored_by.code, errored_by.message)
+            self._answer(handler, call, errored_by.status, [("Content-Type", content_type)], payload)
+            return
         if held_by is not None:
             self._update(call, state="holding", extra={"hold_seconds": held_by.seconds})
             started = time.monotonic()

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 try:
     import botocore.config
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ReadTimeoutError,
+    )
 except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
@@ -18,6 +25,25 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
+)
+
+# Error codes that say the credentials were refused, whatever the call: expired or never valid.
+CREDENTIALS_REFUSED = frozenset(
+    [
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "AuthFailure",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+    ]
+)
+# Error codes that say the credentials are valid but may not make this call. EC2's message does not name the
+# action (it is an encoded authorization message), so the failure names it.
+ACCESS_DENIED = frozenset(
+    ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "NotAuthorized"]
 )
 
 # botocore's "standard" retry mode retries throttling, HTTP 5xx and connection
@@ -55,9 +81,9 @@ class AwsApi:
         except ClientError as e:
             if error_code(e) in not_found:
                 return None
-            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+            self.fail(e, method, context)
         except BotoCoreError as e:
-            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+            self.fail(e, method, context)
 
     def create(self, method, exists, already_exists=(), context="", **params):
         """The response of a create call, or None when the resource exists after all.
@@ -72,11 +98,11 @@ class AwsApi:
         except ClientError as e:
             if error_code(e) in already_exists or exists():
                 return None
-            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+            self.fail(e, method, context)
         except BotoCoreError as e:
             if exists():
                 return None
-            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+            self.fail(e, method, context)
 
     def describe_one(self, method, result_key, not_found=(), context="", **params):
         """The one resource a describe call by name or identifier returns, or None when there is none."""
@@ -91,14 +117,44 @@ class AwsApi:
         except ClientError as e:
             if error_code(e) in not_found:
                 return None
-            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+            self.fail(e, method, context)
         except BotoCoreError as e:
-            self.module.fail_json_aws(e, msg=self.failure_message(method, context))
+            self.fail(e, method, context)
         return items
 
-    def failure_message(self, method, context):
+    def fail(self, error, method, context=""):
+        self.module.fail_json_aws(error, msg=self.failure_message(method, context, error))
+
+    def failure_message(self, method, context, error=None):
+        """Which call failed, for what, and, when the error says it, the cause a user can act on."""
         where = f" for {context}" if context else ""
-        return f"AWS {self.service} {self.operation_name(method)} failed{where}"
+        operation = self.operation_name(method)
+        cause = failure_cause(error, self.iam_prefix(), operation) if error is not None else ""
+        return f"AWS {self.service} {operation} failed{where}" + (f" ({cause})" if cause else "")
+
+    def iam_prefix(self):
+        # The service prefix of IAM actions is the name requests are signed for (rds, ec2, kms, sns, backup, iam).
+        model = getattr(self.client.meta, "service_model", None)
+        return getattr(model, "signing_name", None) or self.service
+
+
+def failure_cause(error, iam_prefix, operation):
+    if isinstance(error, NoCredentialsError):
+        return (
+            "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or run where SSO or an instance role provides them"
+        )
+    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+        return (
+            "the AWS endpoint did not answer: check the region, the endpoint URL if one is set "
+            "(aurora_cluster_aws_endpoint_url) and the network path to it"
+        )
+    code = error_code(error) if isinstance(error, ClientError) else ""
+    if code in CREDENTIALS_REFUSED:
+        return f"AWS refused the credentials ({code}): they are expired or not valid; refresh them and run again"
+    if code in ACCESS_DENIED:
+        return f"the credentials are not allowed the IAM action {iam_prefix}:{operation}"
+    return ""
 
 
 def error_code(client_error):

@@ -121,9 +121,9 @@ class CatalogReader:
                 return None
             if code in refused:
                 raise Refused(code, (getattr(e, "response", None) or {}).get("Error", {}).get("Message", str(e))) from e
-            self.api.module.fail_json_aws(e, msg=self.api.failure_message(method, context))
+            self.api.fail(e, method, context)
         except BotoCoreError as e:
-            self.api.module.fail_json_aws(e, msg=self.api.failure_message(method, context))
+            self.api.fail(e, method, context)
 
     def engine_version(self, version):
         """``{"source", "found", "offered"}``: ``found`` is the version's entry (EngineVersion,

@@ -243,9 +243,9 @@ class Preflight:
                 )
             if code in KMS_REFUSALS:
                 return None, f"is refused by KMS ({code}: {message})"
-            self.kms.module.fail_json_aws(e, msg=self.kms.failure_message("describe_key", f"key {key_id}"))
+            self.kms.fail(e, "describe_key", f"key {key_id}")
         except BotoCoreError as e:
-            self.kms.module.fail_json_aws(e, msg=self.kms.failure_message("describe_key", f"key {key_id}"))
+            self.kms.fail(e, "describe_key", f"key {key_id}")
 
 
 def unique(values):

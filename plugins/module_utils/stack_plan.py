@@ -98,7 +98,13 @@ def read_network(ec2, params):
         "Vpcs"
     ]
     if len(vpcs) != 1:
-        raise NetworkProblem(f"vpc_name={vpc_name}: expected exactly one VPC tagged Name={vpc_name}, found {len(vpcs)}")
+        region = getattr(getattr(ec2, "client", None), "meta", None)
+        region = getattr(region, "region_name", None) or "the region in use"
+        # None in the region: most often the region, not the name, is what is wrong.
+        hint = "; is the region the one the network is in?" if not vpcs else ""
+        raise NetworkProblem(
+            f"vpc_name={vpc_name}: expected exactly one VPC tagged Name={vpc_name} in {region}, found {len(vpcs)}{hint}"
+        )
     vpc_id = vpcs[0]["VpcId"]
     names = params["private_subnet_names"]
     subnets = ec2.call(

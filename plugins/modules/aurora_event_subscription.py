@@ -379,9 +379,9 @@ def check_key(module, kms, key_id):
         if code == "AccessDeniedException":
             module.warn(f"sns_topic_kms_key_id {key_id}: kms:DescribeKey was denied, so the key was not checked")
             return
-        module.fail_json_aws(e, msg=kms.failure_message("describe_key", f"sns_topic_kms_key_id {key_id}"))
+        kms.fail(e, "describe_key", f"sns_topic_kms_key_id {key_id}")
     except BotoCoreError as e:
-        module.fail_json_aws(e, msg=kms.failure_message("describe_key", f"sns_topic_kms_key_id {key_id}"))
+        kms.fail(e, "describe_key", f"sns_topic_kms_key_id {key_id}")
     problems = []
     if metadata.get("KeyManager") == "AWS":
         problems.append("it is an AWS managed key, whose key policy cannot let RDS use it")

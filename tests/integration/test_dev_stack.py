@@ -172,7 +172,7 @@ def test_missing_network_fails_naming_what_was_looked_for(local_aws, run_playboo
         "playbooks/provision.yml", "inventories/dev", extra_vars={"aurora_cluster_vpc_name": "no-such-vpc"}
     )
     assert missing.returncode != 0
-    assert "expected exactly one VPC tagged Name=no-such-vpc" in missing.stdout
+    assert "expected exactly one VPC tagged Name=no-such-vpc in us-east-1, found 0" in missing.stdout
     assert local_aws.client("rds").describe_db_clusters()["DBClusters"] == []
 
 

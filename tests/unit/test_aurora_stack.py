@@ -449,7 +449,10 @@ def test_a_network_not_found_fails_naming_the_variable(monkeypatch):
         ec2["describe_vpcs"]["Vpcs"] = []
 
     failed, apis = canned_main(monkeypatch, given(variable_prefix="aurora_cluster_"), no_vpc)
-    assert failed.msg == "aurora_cluster_vpc_name=vpc: expected exactly one VPC tagged Name=vpc, found 0"
+    assert failed.msg == (
+        "aurora_cluster_vpc_name=vpc: expected exactly one VPC tagged Name=vpc in the region in use, found 0; "
+        "is the region the one the network is in?"
+    )
     assert apis["ec2"].calls == ["describe_vpcs"] and apis["rds"].calls == []
 
 
