@@ -96,7 +96,7 @@ demo: seed ## Provision the dev stack into the local AWS (leaves the local AWS r
 # molecule runs one playbook at a time and leaves a core idle most of its run: the release gates use it
 # (-j2; --output-sync prints each gate's output whole, when it ends).
 test: lint units sanity integration changelog-lint ## every gate: lint, units, sanity, integration, changelog, then molecule beside release and version matrix
-	$(MAKE) --no-print-directory -j2 --output-sync=target molecule test-release test-matrix
+	$(MAKE) --no-print-directory -j2 --output-sync=target molecule test-release test-matrix-oldest
 
 lint: venv ## ansible-lint (production profile), yamllint, ruff format --check, ruff check
 	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/ansible-lint
@@ -159,19 +159,32 @@ distclean: clean ## clean, and remove .venv too
 
 # --- release: Galaxy build, docs, changelog, execution environment, version matrix ----
 
-# The version matrix's oldest leg: the oldest ansible-core that meta/runtime.yml declares
-# (requires_ansible), with the oldest amazon.aws that galaxy.yml declares, taken out of the
-# `ansible` package release that ships it (14.0.0 ships amazon.aws 11.3.0).  The newest leg
-# is the main venv (test-release).  Python: the newest of 3.10-3.12 (ansible-core 2.17's
-# controller range), or MATRIX_PYTHON=/path/to/python.
+# The version matrix: one leg per ansible-core minor from the oldest that meta/runtime.yml declares
+# (requires_ansible) to the one before the main venv's (the newest leg, run by test-release), each
+# with the oldest amazon.aws and community.aws that galaxy.yml declares, taken out of the `ansible`
+# package release that ships them (14.0.0 ships amazon.aws 11.3.0), on the newest Python of that
+# core's controller range (or MATRIX_PYTHON=/path/to/python).  `make test` runs the oldest leg;
+# `make test-matrix` runs them all (3 to 5 minutes; before a release, or after changing a
+# dependency range or anything Ansible-version-sensitive).
 MATRIX_DIR := build/matrix
-MATRIX_OLDEST := $(MATRIX_DIR)/core-2.17
-MATRIX_OLDEST_CORE := 2.17.14
+MATRIX_MINORS := 2.17 2.18 2.19 2.20
+MATRIX_CORE_2.17 := 2.17.14
+MATRIX_CORE_2.18 := 2.18.19
+MATRIX_CORE_2.19 := 2.19.14
+MATRIX_CORE_2.20 := 2.20.10
+MATRIX_PYTHONS_2.17 := 3.10-3.12
+MATRIX_PYTHONS_2.18 := 3.11-3.13
+MATRIX_PYTHONS_2.19 := 3.11-3.13
+MATRIX_PYTHONS_2.20 := 3.12-3.14
+MATRIX_OLDEST := $(MATRIX_DIR)/core-$(firstword $(MATRIX_MINORS))
+MATRIX_ALL := $(foreach minor,$(MATRIX_MINORS),$(MATRIX_DIR)/core-$(minor))
 MATRIX_OLDEST_ANSIBLE_PACKAGE := 14.0.0
 MATRIX_PYTHON ?= auto
+empty :=
+space := $(empty) $(empty)
 EE_DIR := build/ee
 
-.PHONY: changelog-lint changelog docs test-release test-matrix ee-context
+.PHONY: changelog-lint changelog docs test-release test-matrix test-matrix-oldest ee-context
 
 changelog-lint: venv ## antsibull-changelog lint of changelogs/fragments and changelogs/changelog.yaml
 	$(VENV_BIN)/antsibull-changelog lint
@@ -187,12 +200,17 @@ docs: venv ## Regenerate docs/modules/*.md and the variable tables of docs/user-
 test-release: venv ## pytest tests/release: Galaxy build + offline install + dev stack from it, ansible-doc, docs, changelog, EE
 	@$(call run_pytest,tests/release)
 
-$(MATRIX_OLDEST)/leg.json: scripts/matrix_venv.py constraints.txt
-	$(VENV_BIN)/python scripts/matrix_venv.py --dest $(MATRIX_OLDEST) --python $(MATRIX_PYTHON) \
-	  --ansible-core $(MATRIX_OLDEST_CORE) --ansible-package $(MATRIX_OLDEST_ANSIBLE_PACKAGE)
+$(MATRIX_DIR)/core-%/leg.json: scripts/matrix_venv.py constraints.txt
+	$(VENV_BIN)/python scripts/matrix_venv.py --dest $(MATRIX_DIR)/core-$* --python $(MATRIX_PYTHON) \
+	  --python-range $(MATRIX_PYTHONS_$*) --ansible-core $(MATRIX_CORE_$*) \
+	  --ansible-package $(MATRIX_OLDEST_ANSIBLE_PACKAGE)
 
-test-matrix: venv $(MATRIX_OLDEST)/leg.json ## The dev stack's lifecycle on the oldest declared ansible-core + amazon.aws
+test-matrix-oldest: venv $(MATRIX_OLDEST)/leg.json ## The dev stack's lifecycle on the oldest declared ansible-core + amazon.aws
 	@export AURORA_MATRIX_LEGS="$(CURDIR)/$(MATRIX_OLDEST)"; $(call run_pytest,tests/release/test_version_matrix.py)
+
+test-matrix: venv $(addsuffix /leg.json,$(MATRIX_ALL)) ## The same on every ansible-core minor from the oldest declared to the one before the main venv's
+	@export AURORA_MATRIX_LEGS="$(subst $(space),:,$(addprefix $(CURDIR)/,$(MATRIX_ALL)))"; \
+	  $(call run_pytest,tests/release/test_version_matrix.py)
 
 ee-context: venv ## Build the collection and write the execution environment's build context to build/ee/context
 	rm -rf $(EE_DIR) && mkdir -p $(EE_DIR)
