@@ -90,3 +90,61 @@ def test_python_requirements_are_satisfied_by_what_is_tested():
     assert {r.name for r in reqs} == set(installed)
     for req in reqs:
         assert req.specifier.contains(installed[req.name]), f"{req} excludes the tested {installed[req.name]}"
+
+
+def _imported_distributions() -> dict[str, set[str]]:
+    """The installed distributions that the collection's plugins import, each with the files importing it."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    provided_by = packages_distributions()
+    found: dict[str, set[str]] = {}
+    for path in sorted((REPO_ROOT / "plugins").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                # The standard library, and Ansible itself with its collections: the EE's base provides them.
+                if top in sys.stdlib_module_names or top in ("__future__", "ansible", "ansible_collections"):
+                    continue
+                for distribution in provided_by.get(top, [top]):
+                    found.setdefault(distribution.lower(), set()).add(str(path.relative_to(REPO_ROOT)))
+    return found
+
+
+def _required_by_ansible_core() -> set[str]:
+    from importlib.metadata import requires
+
+    return {Requirement(r).name.lower() for r in requires("ansible-core") or [] if "extra ==" not in r}
+
+
+def test_the_ee_requirements_are_exactly_what_the_code_imports():
+    # ansible-core (pinned in execution-environment.yml) brings its own requirements (PyYAML, Jinja2, ...).
+    from_core = _required_by_ansible_core()
+    declared = {
+        Requirement(line).name.lower()
+        for line in (REPO_ROOT / "meta" / "ee-requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    imported = _imported_distributions()
+    missing = {
+        name: sorted(files) for name, files in imported.items() if name not in declared and name not in from_core
+    }
+    assert not missing, f"imported by the collection but not in meta/ee-requirements.txt: {missing}"
+    # What the collection's modules use through amazon.aws's module_utils (AnsibleAWSModule makes boto3 clients).
+    import ansible_collections.amazon.aws as amazon_aws
+
+    amazon_aws_needs = {
+        Requirement(line).name.lower()
+        for line in (Path(next(iter(amazon_aws.__path__))) / "requirements.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    unused = declared - set(imported) - amazon_aws_needs
+    assert not unused, f"in meta/ee-requirements.txt but needed by no plugin: {sorted(unused)}"
