@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from local_aws import CREDENTIALS, REGION, REPO_ROOT, collections_path
 
 RUNNER = str(Path(sys.executable).parent / "ansible-runner")
