@@ -95,7 +95,7 @@ demo: seed ## Provision the dev stack into the local AWS (leaves the local AWS r
 
 # molecule runs one playbook at a time and leaves a core idle most of its run: the release gates use it
 # (-j2; --output-sync prints each gate's output whole, when it ends).
-test: lint units sanity integration changelog-lint ## every gate: lint, units, sanity, integration, changelog, then molecule beside release and version matrix
+test: lint units sanity integration changelog-lint docs-lint ## every gate: lint, units, sanity, integration, changelog, then molecule beside release and version matrix
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule test-release test-matrix-oldest
 
 lint: venv ## ansible-lint (production profile), yamllint, ruff format --check, ruff check
@@ -184,11 +184,20 @@ empty :=
 space := $(empty) $(empty)
 EE_DIR := build/ee
 
-.PHONY: changelog-lint changelog docs test-release test-matrix test-matrix-oldest ee-context
+.PHONY: changelog-lint changelog docs docs-lint test-release test-matrix test-matrix-oldest ee-context
 
 changelog-lint: venv ## antsibull-changelog lint of changelogs/fragments and changelogs/changelog.yaml
 	$(VENV_BIN)/antsibull-changelog lint
 	$(VENV_BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+# antsibull-docs copies the collection and its dependencies (galaxy.yml) into a temporary tree and runs
+# ansible-doc there.  It copies a directory inside a Git work tree with `git ls-files`, which lists nothing
+# under the ignored .venv: GIT_CEILING_DIRECTORIES keeps Git from finding this repository above amazon.aws and
+# community.aws in the venv's site-packages (found through ANSIBLE_COLLECTIONS_PATH), so they are copied whole
+# and their doc fragments resolve.  Any finding fails the target.
+docs-lint: venv ## antsibull-docs lint-collection-docs --plugin-docs (schemas, markup, references, RST of every plugin)
+	GIT_CEILING_DIRECTORIES="$(CURDIR)/$(VENV)" PATH="$(VENV_BIN):$$PATH" \
+	  $(VENV_BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
 
 changelog: venv ## Regenerate CHANGELOG.rst from changelogs/changelog.yaml (a release: see docs/user-guide.md)
 	$(VENV_BIN)/antsibull-changelog generate

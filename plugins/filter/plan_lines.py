@@ -16,7 +16,9 @@ author:
   - Vitality platform team (@vitality)
 options:
   _input:
-    description: A list of C(resource) (a name) and C(changes) (a module's RV(changes)).
+    description:
+      - A list of C(resource) (a name) and C(changes) (the RV(vitality.aurora.aurora_cluster#module:changes) of
+        M(vitality.aurora.aurora_cluster), or the list of the same shape another of the collection's modules returns).
     type: list
     elements: dict
     required: true
