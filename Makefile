@@ -17,6 +17,7 @@ PIP_NOISE := ^WARNING: Location 'file:.*' is ignored
 
 VENV := .venv
 VENV_BIN := $(CURDIR)/$(VENV)/bin
+MERMAID_JS := roles/aurora_cluster/files/mermaid.min.js
 VENV_STAMP := $(VENV)/.installed
 COLLECTIONS_DIR := $(CURDIR)/build/collections
 COLLECTION_LINK := build/collections/ansible_collections/vitality/aurora
@@ -42,7 +43,12 @@ help: ## List the targets
 
 # --- environment -------------------------------------------------------------------
 
-venv: $(VENV_STAMP) $(COLLECTION_LINK) ## Create/refresh .venv (only when requirements/constraints change) and the collection link
+venv: $(VENV_STAMP) $(COLLECTION_LINK) $(MERMAID_JS) ## Create/refresh .venv (only when requirements/constraints change), the collection link, the reports' Mermaid library
+
+# The Mermaid library the HTML stack reports embed: from the npm registry, pinned and checked (not in git).
+$(MERMAID_JS): scripts/fetch_mermaid.py | $(VENV_STAMP)
+	@$(VENV)/bin/python scripts/fetch_mermaid.py
+	@touch $@
 
 $(VENV_STAMP): requirements.txt constraints.txt
 	@py="$(PYTHON)"; \
@@ -125,7 +131,8 @@ units: venv ## pytest tests/unit (no local AWS needed)
 # One worker per core; each test file runs whole on one worker, with a local AWS of the worker's own.
 INTEGRATION_WORKERS ?= 2
 
-integration: venv ## pytest tests/integration (starts its own moto_server on a free port)
+integration: venv ## pytest tests/integration (starts its own moto_server on a free port; installs chromium as root)
+	@sh scripts/ensure_chromium.sh
 	@test -d tests/integration || { echo "make: tests/integration does not exist yet"; exit 0; }; \
 	$(call run_pytest,tests/integration -n $(INTEGRATION_WORKERS) --dist loadfile)
 

@@ -40,6 +40,7 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 ENDPOINT_VAR = "aurora_cluster_aws_endpoint_url"
 OUTPUTS_VAR = "aurora_cluster_outputs_file"
+REPORT_DIR_VAR = "aurora_cluster_report_dir"
 
 if str(SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(SCRIPTS_DIR))
@@ -377,6 +378,7 @@ def playbook_command(
     args += ["-e", f"{ENDPOINT_VAR}={server.endpoint_url}"]
     # Each local AWS gets its own outputs directory, so concurrent test runs never share a file.
     args += ["-e", json.dumps({OUTPUTS_VAR: str(server.outputs_dir) + "/{{ aurora_cluster_name }}.json"})]
+    args += ["-e", json.dumps({REPORT_DIR_VAR: str(server.outputs_dir / "report")})]
     if extra_vars:
         args += ["-e", extra_vars if isinstance(extra_vars, str) else json.dumps(dict(extra_vars))]
     if check:

@@ -355,6 +355,13 @@ options:
         the cluster parameter group, the cluster and the instances of the cluster.
     type: bool
     default: false
+  report:
+    description:
+      - With O(mode=plan), also return RV(report), the stack as read drawn as a Mermaid diagram with the facts a
+        reviewer checks, as Markdown and as HTML (the role writes them to files). Makes no extra AWS call.
+      - Omitted, V(false), no report.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -414,38 +421,114 @@ plan:
     schema:
       description: V(vitality.aurora/plan).
       type: str
+      returned: always
+      sample: vitality.aurora/plan
     schema_version:
       description: The version of the schema, 1.
       type: int
+      returned: always
+      sample: 1
     stack:
       description: The stack's name (O(stack_name)).
       type: str
+      returned: always
+      sample: vitality-dev
     created_at:
       description: When the plan was made (UTC, ISO 8601).
       type: str
+      returned: always
+      sample: "2026-11-25T06:00:00Z"
     inputs_digest:
       description: SHA-256 of the module's settings (secrets left out), which a saved plan is matched against.
       type: str
+      returned: always
+      sample: 3f5a0c1e9b7d4a2f8e6c5b4a3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e
     actions_digest:
       description: SHA-256 of RV(plan.actions).
       type: str
+      returned: always
+      sample: 9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f5a0c1e9b7d4a2f8e6c5b4a3d2e1f0a
     changes:
       description: How many steps.
       type: int
+      returned: always
+      sample: 1
     worst_impact:
       description: The most disruptive step's impact; null when there is none.
       type: str
+      returned: always
+      sample: online
     actions:
-      description:
-        - The steps in execution order, each with C(order), C(resource), C(name), C(change), C(changes) (attribute,
-          before, after), C(impact), C(when), C(unavailability), C(runner) (who carries it out), C(calls) (the
-          mutating AWS operations it makes) and C(note).
+      description: The steps in execution order.
       type: list
       elements: dict
+      returned: always
+      contains:
+        order:
+          description: The step's number, from 1.
+          type: int
+          returned: always
+          sample: 1
+        resource:
+          description: >-
+            The kind of resource, for example V(security_group), V(subnet_group), V(parameter_group), V(cluster),
+            V(instance), V(event_subscription).
+          type: str
+          returned: always
+          sample: cluster
+        name:
+          description: The resource's name or identifier.
+          type: str
+          returned: always
+          sample: vitality-dev-aurora
+        change:
+          description: What the step does, for example V(create), V(modify), V(delete), V(reboot), V(failover).
+          type: str
+          returned: always
+          sample: modify
+        changes:
+          description: The attributes it changes, each with C(attribute), C(before) and C(after).
+          type: list
+          elements: dict
+          returned: always
+          sample: [{"attribute": "backup_retention_period", "before": 1, "after": 3}]
+        impact:
+          description: What the step costs (see the module's description).
+          type: str
+          returned: always
+          sample: online
+        when:
+          description: When it takes effect (now, in the maintenance window, at the next restart).
+          type: str
+          returned: always
+          sample: now
+        unavailability:
+          description: What the step makes unavailable, V(none) when nothing.
+          type: str
+          returned: always
+          sample: none
+        runner:
+          description: Who carries it out - V(stack) for this module, otherwise the role's task that does.
+          type: str
+          returned: always
+          sample: stack
+        calls:
+          description: The mutating AWS operations it makes.
+          type: list
+          elements: str
+          returned: always
+          sample: [ModifyDBCluster]
+        note:
+          description: A remark on the step; empty when none.
+          type: str
+          returned: always
+          sample: ""
     lines:
       description: One line per step, as the role prints the plan.
       type: list
       elements: str
+      returned: always
+      sample: ["1. cluster vitality-dev-aurora: modify (backup_retention_period 1 -> 3) [online]"]
   sample:
     schema: vitality.aurora/plan
     schema_version: 1
@@ -459,57 +542,224 @@ runners:
   elements: str
   sample: [stack]
 network:
-  description: The VPC ID, the private subnets (C(subnet_id), C(availability_zone)) and the application security group ID.
+  description: What was found of the network the stack goes in.
   returned: when planned
   type: dict
+  contains:
+    vpc_id:
+      description: The ID of the VPC named O(vpc_name).
+      type: str
+      returned: always
+      sample: vpc-0123456789abcdef0
+    subnets:
+      description: The private subnets, sorted by Availability Zone.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        subnet_id:
+          description: The subnet's ID.
+          type: str
+          returned: always
+          sample: subnet-0123456789abcdef0
+        availability_zone:
+          description: Its Availability Zone.
+          type: str
+          returned: always
+          sample: us-east-1c
+    app_security_group_id:
+      description: The ID of the application's security group (O(app_security_group_name)).
+      type: str
+      returned: always
+      sample: sg-0123456789abcdef0
+  sample:
+    vpc_id: vpc-0123456789abcdef0
+    subnets: [{"subnet_id": "subnet-0123456789abcdef0", "availability_zone": "us-east-1c"}]
+    app_security_group_id: sg-0123456789abcdef0
 account:
-  description: C(account_id) and C(partition) of the stack, when known (see O(need_account)).
+  description: The stack's account and partition; null when unknown (no cluster yet and O(need_account=false)).
   returned: when planned
   type: dict
+  contains:
+    account_id:
+      description: The AWS account ID.
+      type: str
+      returned: always
+      sample: "123456789012"
+    partition:
+      description: The AWS partition.
+      type: str
+      returned: always
+      sample: aws
+  sample: {"account_id": "123456789012", "partition": "aws"}
 instance_layout:
-  description: Each instance of the layout, the writer first, with C(id), C(az), C(tier) and C(role).
+  description: Each instance of the layout, the writer first.
   returned: when planned
   type: list
   elements: dict
+  contains:
+    id:
+      description: The instance identifier.
+      type: str
+      returned: always
+      sample: vitality-dev-aurora-writer
+    az:
+      description: Its Availability Zone.
+      type: str
+      returned: always
+      sample: us-east-1c
+    tier:
+      description: Its promotion tier.
+      type: int
+      returned: always
+      sample: 0
+    role:
+      description: V(writer) or V(reader).
+      type: str
+      returned: always
+      sample: writer
+  sample: [{"id": "vitality-dev-aurora-writer", "az": "us-east-1c", "tier": 0, "role": "writer"}]
 outputs:
-  description:
-    - The stack as the run leaves it (read again after an apply that changed it) - C(cluster) (snake_cased, null when
-      it does not exist), C(writer), C(readers), C(endpoints) (C(writer), C(reader), C(port)) and C(security_group_id).
+  description: The stack as the run leaves it (read again after an apply that changed it).
   returned: success
   type: dict
+  contains:
+    cluster:
+      description: The cluster as AWS describes it, snake_cased; null when it does not exist.
+      type: dict
+      returned: always
+      sample: {"db_cluster_identifier": "vitality-dev-aurora", "status": "available"}
+    writer:
+      description: The writer's identifier; null when there is none.
+      type: str
+      returned: always
+      sample: vitality-dev-aurora-writer
+    readers:
+      description: The readers' identifiers.
+      type: list
+      elements: str
+      returned: always
+      sample: [vitality-dev-aurora-reader-1]
+    endpoints:
+      description: C(writer) and C(reader), the cluster's endpoints, and C(port); each null when there is no cluster.
+      type: dict
+      returned: always
+      sample:
+        writer: vitality-dev-aurora.cluster-abc.us-east-1.rds.amazonaws.com
+        reader: vitality-dev-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com
+        port: 5432
+    security_group_id:
+      description: The database security group's ID; null when it does not exist.
+      type: str
+      returned: always
+      sample: sg-0fedcba9876543210
+  sample:
+    cluster: null
+    writer: null
+    readers: []
+    endpoints: {"writer": null, "reader": null, "port": null}
+    security_group_id: null
 done:
   description: The C(order) of each of the module's own steps carried out, in order; empty in plan mode.
   returned: success, and on failure of the apply
   type: list
   elements: int
+  sample: [3, 4, 5]
 created_resources:
-  description: Each resource this run created (C(kind), C(id), C(label), and C(name) for the security group).
-  returned: after an apply, and on a failed create
+  description: Each resource this run created.
+  returned: after an apply, and on a failed apply
   type: list
   elements: dict
+  contains:
+    kind:
+      description: >-
+        V(security_group), V(db_subnet_group), V(db_cluster_parameter_group), V(db_cluster) or V(db_instance).
+      type: str
+      returned: always
+      sample: db_cluster
+    id:
+      description: Its ID or identifier.
+      type: str
+      returned: always
+      sample: vitality-dev-aurora
+    label:
+      description: The resource in words, as messages name it.
+      type: str
+      returned: always
+      sample: DB cluster vitality-dev-aurora
+    name:
+      description: The security group's name.
+      type: str
+      returned: for the security group
+      sample: vitality-dev-db
+  sample: [{"kind": "db_cluster", "id": "vitality-dev-aurora", "label": "DB cluster vitality-dev-aurora"}]
 not_created:
-  description: On a failed create, the planned resources not created.
+  description: >-
+    On a failed create, the planned resources not created, each as in RV(created_resources) (C(id) null for a
+    security group).
   returned: failure of a create
   type: list
   elements: dict
+  sample: [{"kind": "db_instance", "id": "r", "label": "DB instance r"}]
 failed_at:
-  description: On a failed create, the resource it failed at.
+  description: >-
+    On a failed create, the resource it failed at, as in RV(created_resources); null when it failed before the
+    first.
   returned: failure of a create
   type: dict
+  sample: {"kind": "db_cluster", "id": "vitality-dev-aurora", "label": "DB cluster vitality-dev-aurora"}
+error:
+  description: >-
+    On a failed apply whose cause is an AWS error, that error (C(code), C(message)), as
+    AnsibleAWSModule's C(fail_json_aws) returns it.
+  returned: failure of the apply on an AWS error
+  type: dict
+  sample: {"code": "DBClusterQuotaExceededFault", "message": "Cluster quota exceeded"}
 errors:
   description: Every reason the plan cannot be applied (refusals of the checks, impossible-in-place steps).
   returned: failure, when the plan was refused
   type: list
   elements: str
+  sample: ["aurora_cluster_engine_version='16.99' is not an Aurora PostgreSQL version offered in us-east-1"]
 existing:
-  description: With O(report_existing=true), each of the stack's resources that exists (C(kind), C(id), C(label)).
+  description: >-
+    With O(report_existing=true), each of the stack's resources that exists, as in RV(created_resources).
   returned: when O(report_existing=true)
   type: list
   elements: dict
+  sample:
+    - kind: db_subnet_group
+      id: vitality-dev-db-subnets
+      label: DB subnet group vitality-dev-db-subnets
 engine_version_notice:
   description: Why the running engine version, newer than the configured one, is kept.
   returned: when the cluster runs a newer minor version than the configured C(engine_version)
   type: str
+  sample: running 16.8, newer than the configured 16.6 within major 16; kept
+report:
+  description: With O(report=true) in plan mode, the stack as read, for people to review.
+  returned: when O(report=true) and O(mode=plan)
+  type: dict
+  contains:
+    title:
+      description: The report's title, naming the stack.
+      type: str
+      sample: "Vitality database: vitality-dev"
+    facts:
+      description: The facts a reviewer checks, by section (C(section), C(rows) of C(fact) and C(value)).
+      type: list
+      elements: dict
+    mermaid:
+      description: The diagram, Mermaid C(flowchart TB) text.
+      type: str
+    markdown:
+      description: The report as Markdown (the diagram in a C(mermaid) code block, the facts as tables).
+      type: str
+    html:
+      description:
+        - The report as an HTML page; the Mermaid library goes in place of the element
+          C(<script data-library="mermaid"></script>).
+      type: str
 """
 
 
@@ -576,6 +826,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
+from ansible_collections.vitality.aurora.plugins.module_utils.report import stack_report
 from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import to_permission
 from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import (
     DEFAULT_EGRESS,
@@ -674,6 +925,7 @@ ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int", default=3600),
     wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
     report_existing=dict(type="bool", default=False),
+    report=dict(type="bool", default=False),
     variable_prefix=dict(type="str", default=""),
 )
 
@@ -1539,10 +1791,12 @@ def main():
     resolve_key_aliases(module, snapshot, params)
     baseline = baseline_desired(module, params, account, snapshot)
     baseline_actions = []
+    baseline_current = None
     if baseline is not None:
         apis = {service: AwsApi(module, service) for service in ("iam", "backup", "sns", "kms")}
         apis["rds"] = rds
-        baseline_actions = plan_baseline(read_baseline(apis, baseline), baseline)
+        baseline_current = read_baseline(apis, baseline)
+        baseline_actions = plan_baseline(baseline_current, baseline)
     params["cluster"]["variable_prefix"] = params["variable_prefix"]
     actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
     problems = restore_problems + problems
@@ -1608,6 +1862,14 @@ def main():
         )
     if module.check_mode or params["mode"] == "plan":
         result["outputs"] = outputs_of(snapshot["cluster"], snapshot["instances"], group["GroupId"] if group else None)
+        if params["report"]:
+            result["report"] = stack_report(
+                snapshot,
+                params,
+                document["lines"],
+                ec2.client.meta.region_name,
+                (baseline, baseline_current) if baseline is not None else None,
+            )
         module.exit_json(changed=bool(actions), done=[], **result)
 
     applier = Apply(module, ec2, rds, params, snapshot)

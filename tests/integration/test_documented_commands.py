@@ -55,8 +55,9 @@ def test_every_documented_command_runs_as_written(local_aws, document, tmp_path)
     env = ansible_env(local_aws.endpoint_url)
     for command in documented_commands(document):
         args = localised(command, local_aws.endpoint_url)
-        # Outputs go to the test's own directory, not the repository's.
+        # Outputs and reports go to the test's own directory, not the repository's.
         args += ["-e", f"aurora_cluster_outputs_file={tmp_path}/outputs.json"]
+        args += ["-e", f"aurora_cluster_report_dir={tmp_path}/report"]
         proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)  # noqa: S603
         recap = parse_recap(proc.stdout)
         assert proc.returncode == 0 and recap, f"$ {command}\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"

@@ -21,6 +21,9 @@ LEFT_OUT = (
     ".ruff_cache/",
     "outputs/",
     "playbooks/outputs/",
+    "playbooks/report/",
+    "report/",
+    "docs/images/",
     "scripts/",
     "bench/",
     "inventories/",
@@ -53,6 +56,12 @@ SHIPPED = (
     # The progress of long waits: the plugin, and the copy beside the playbooks that turns it on.
     "plugins/callback/aurora_progress.py",
     "playbooks/callback_plugins/aurora_progress.py",
+    # The stack's report: its playbook, its tasks and the Mermaid library the HTML carries (with its licence).
+    "playbooks/report.yml",
+    "roles/aurora_cluster/tasks/report.yml",
+    "roles/aurora_cluster/tasks/report_files.yml",
+    "roles/aurora_cluster/files/mermaid.min.js",
+    "roles/aurora_cluster/files/mermaid.LICENSE",
 )
 
 
