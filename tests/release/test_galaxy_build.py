@@ -111,3 +111,25 @@ def test_installed_copy_is_the_only_one_ansible_sees(main_installed):
     assert proc.returncode == 0, proc.stderr
     listed = {name.removeprefix(f"{FQCN}.") for name in json.loads(proc.stdout)}
     assert listed == set(source_modules())
+
+
+def readme_minimal_playbook() -> str:
+    """The first YAML block after the README says "A minimal playbook"."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split("A minimal playbook", 1)[1]
+    return after.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_a_fresh_install_runs_the_readme_minimal_playbook(main_installed, local_aws):
+    local_aws.reset_and_seed(("dev",))
+    site = main_installed.workdir / "site.yml"
+    site.write_text(readme_minimal_playbook(), encoding="utf-8")
+    planned = main_installed.playbook(site, "localhost,", local_aws, extra_args=["--check"])
+    assert planned.ok and "Plan (check mode: nothing was changed)" in planned.stdout, str(planned)
+    rds = local_aws.client("rds")
+    assert rds.describe_db_clusters()["DBClusters"] == []
+    built = main_installed.playbook(site, "localhost,", local_aws)
+    assert built.ok, str(built)
+    (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="vitality-dev-aurora")["DBClusters"]
+    assert cluster["Status"] == "available" and cluster["StorageEncrypted"]
+    assert '"writer_endpoint": "vitality-dev-aurora.cluster-' in built.stdout
