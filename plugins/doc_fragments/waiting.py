@@ -13,6 +13,7 @@ options:
       - The longest pause, in seconds, between two reads while waiting (0.1 to 300). Reads start one
         second apart and the pause doubles up to this.
       - Lower it to see a change finish sooner at the cost of more read calls.
+      - Omitted, V(20.0) seconds.
     type: float
     default: 20.0
 """

@@ -36,12 +36,14 @@ options:
   state:
     description:
       - V(present) creates or updates the cluster; V(absent) deletes it.
+      - Omitted, V(present).
     type: str
     choices: [present, absent]
     default: present
   engine:
     description:
       - The database engine.
+      - Omitted, V(aurora-postgresql), the only engine the module manages.
     type: str
     choices: [aurora-postgresql]
     default: aurora-postgresql
@@ -51,11 +53,13 @@ options:
       - A newer running minor version of the same major is kept. A higher minor version is an upgrade.
       - A higher major version is a major version upgrade (see O(allow_major_version_upgrade)); it needs the
         target minor version, for example V(17.4). A lower major version fails.
+      - Omitted, a new cluster runs AWS's default version of O(engine), and an existing cluster's version is not
+        compared.
     type: str
   allow_major_version_upgrade:
     description:
       - Allow a major version upgrade when O(engine_version) names a higher major version than the cluster runs.
-      - Without it such a change is planned (in check mode) but fails the run before any change is made.
+      - Omitted, V(false); such a change is planned (in check mode) but fails the run before any change is made.
       - The upgrade is applied at once, whatever O(apply_immediately) says, and every instance restarts.
     type: bool
     default: false
@@ -63,24 +67,30 @@ options:
     description:
       - The DB parameter group of the new major version's family for every instance, sent with a major version
         upgrade only.
-      - Without it, AWS gives the instances the new family's default DB parameter group.
+      - Omitted, AWS gives the instances the new family's default DB parameter group.
     type: str
   port:
     description:
       - The port the cluster listens on.
+      - Omitted, a new cluster listens on AWS's default port, V(5432), and an existing cluster's port is not compared.
     type: int
   database_name:
     description:
       - The name of the database created with the cluster. Cannot change afterwards.
+      - Omitted, a new cluster has no database but PostgreSQL's own C(postgres), and an existing cluster's is not
+        compared.
     type: str
   master_username:
     description:
       - The master user name. Cannot change afterwards.
+      - Omitted, none is sent; AWS refuses to create a cluster without one (a restored cluster takes the snapshot's),
+        and an existing cluster's is not compared.
     type: str
   manage_master_user_password:
     description:
       - Let RDS generate the master password and keep it in AWS Secrets Manager.
       - Set to V(false) and give O(master_user_password) to manage the password yourself.
+      - Omitted, V(true).
     type: bool
     default: true
   master_user_password:
@@ -89,10 +99,11 @@ options:
       - Set when the cluster is created, or when the cluster moves from a managed password to this one, and on every
         run with O(update_password=always). AWS never returns it, so it is never compared.
       - It never appears in the result, the diff or an error message.
+      - Omitted, no password is sent; with O(manage_master_user_password=false) the run then fails before any AWS call.
     type: str
   update_password:
     description:
-      - When O(master_user_password) is sent to AWS. Omitting it is V(on_create).
+      - When O(master_user_password) is sent to AWS. Omitted, V(on_create).
       - V(on_create) sends it only when the cluster is created, and when the cluster moves from a password kept in
         Secrets Manager to this one (AWS needs the password for that move). A changed O(master_user_password) is not
         applied, and a re-run reports no change.
@@ -111,64 +122,79 @@ options:
     default: on_create
   master_user_secret_kms_key_id:
     description:
-      - KMS key for the Secrets Manager secret that holds the master password. Defaults to the account's
-        C(aws/secretsmanager) key.
+      - KMS key for the Secrets Manager secret that holds the master password.
+      - Omitted, the account's C(aws/secretsmanager) key for a new secret; an existing secret's key is not compared.
     type: str
   storage_encrypted:
     description:
       - Encrypt the cluster storage. Cannot change afterwards.
+      - Omitted, V(true).
     type: bool
     default: true
   kms_key_id:
     description:
-      - KMS key (ID, ARN or alias) for storage encryption. Defaults to the account's C(aws/rds) key.
-        Cannot change afterwards.
+      - KMS key (ID, ARN or alias) for storage encryption. Cannot change afterwards.
+      - Omitted, the account's C(aws/rds) key for a new encrypted cluster; an existing cluster's key is not compared.
     type: str
   db_subnet_group_name:
     description:
       - The DB subnet group. Cannot change afterwards.
+      - Omitted, a new cluster goes in the account's default DB subnet group, and an existing cluster's is not compared.
     type: str
   vpc_security_group_ids:
     description:
       - The VPC security groups of the cluster.
+      - Omitted, a new cluster gets the VPC's default security group, and an existing cluster's groups are not compared.
     type: list
     elements: str
   db_cluster_parameter_group_name:
     description:
       - The cluster parameter group. Changing it takes effect when the instances reboot.
+      - Omitted, a new cluster gets the engine's default cluster parameter group, and an existing cluster's group is not
+        compared.
     type: str
   backup_retention_period:
     description:
       - Days automated backups are kept, 1 to 35.
+      - Omitted, a new cluster keeps backups for AWS's default of 1 day, and an existing cluster's period is not
+        compared.
     type: int
   preferred_backup_window:
     description:
       - Daily backup window, C(hh24:mi-hh24:mi) in UTC.
+      - Omitted, AWS chooses the window of a new cluster, and an existing cluster's is not compared.
     type: str
   preferred_maintenance_window:
     description:
       - Weekly maintenance window, C(ddd:hh24:mi-ddd:hh24:mi) in UTC.
+      - Omitted, AWS chooses the window of a new cluster, and an existing cluster's is not compared.
     type: str
   copy_tags_to_snapshot:
     description:
       - Copy the cluster's tags to its snapshots.
+      - Omitted, off for a new cluster (AWS's default), and an existing cluster's setting is not compared.
     type: bool
   deletion_protection:
     description:
       - Refuse deletion of the cluster while on.
+      - Omitted, off for a new cluster (AWS's default), and an existing cluster's setting is not compared.
     type: bool
   enable_iam_database_authentication:
     description:
       - Allow IAM database authentication.
+      - Omitted, off for a new cluster (AWS's default), and an existing cluster's setting is not compared.
     type: bool
   enable_cloudwatch_logs_exports:
     description:
       - Log types exported to CloudWatch Logs, for example V(postgresql).
+      - Omitted, a new cluster exports no log, and an existing cluster's exports are not compared; an empty list turns
+        every export off.
     type: list
     elements: str
   apply_immediately:
     description:
       - Apply changes now rather than in the next maintenance window.
+      - Omitted, V(false); the changes AWS can hold wait for the next maintenance window.
     type: bool
     default: false
   restore_from_snapshot:
@@ -176,42 +202,46 @@ options:
       - When the cluster does not exist, create it by restoring this cluster snapshot (identifier or ARN)
         instead of creating an empty one. The database name and master user come from the snapshot; the other
         options are applied to the restored cluster. Ignored when the cluster exists.
+      - Omitted, a missing cluster is created empty, unless O(restore_from_cluster) is given.
     type: str
   restore_from_cluster:
     description:
       - When the cluster does not exist, create it by a point-in-time restore of this source cluster.
         Ignored when the cluster exists.
+      - Omitted, no point-in-time restore; a missing cluster is created empty, unless O(restore_from_snapshot) is given.
     type: str
   restore_to_time:
     description:
       - With O(restore_from_cluster), the UTC time to restore to, for example V(2026-11-25T06:00:00Z).
-        Defaults to the latest restorable time.
+        Omitted, the latest restorable time.
     type: str
   skip_final_snapshot:
     description:
       - With O(state=absent), delete without a final snapshot.
+      - Omitted, V(false); a final snapshot is taken (see O(final_snapshot_identifier)).
     type: bool
     default: false
   final_snapshot_identifier:
     description:
       - With O(state=absent), the final snapshot's identifier. With O(tags), the snapshot carries those tags.
-      - Defaults to the cluster identifier followed by C(-final-) and the UTC time, so that two deletions
-        never collide.
+      - Omitted, the cluster identifier followed by C(-final-) and the UTC time, so that two deletions never collide.
     type: str
   disable_deletion_protection:
     description:
-      - With O(state=absent), turn deletion protection off before deleting. Without it, a protected cluster
-        is not deleted and the run fails.
+      - With O(state=absent), turn deletion protection off before deleting.
+      - Omitted, V(false); a protected cluster is not deleted and the run fails.
     type: bool
     default: false
   wait:
     description:
       - Wait until the cluster is available (or gone, with O(state=absent)).
+      - Omitted, V(true).
     type: bool
     default: true
   wait_timeout:
     description:
       - Seconds to wait before failing with the state last seen.
+      - Omitted, V(3600) seconds.
     type: int
     default: 3600
 extends_documentation_fragment:
@@ -277,7 +307,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 cluster:
-  description: The cluster as AWS describes it, snake_cased, with C(tags) as a dictionary.
+  description:
+    - The cluster as AWS describes it, snake_cased, with C(tags) as a dictionary; its C(pending_modified_values) are
+      returned apart, in RV(pending_modified_values).
   returned: when O(state=present) and the cluster exists (not in check mode before creation)
   type: dict
   sample:
@@ -292,12 +324,69 @@ cluster:
       secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-abc
 changes:
   description:
-    - What the run changed, or in check mode would change, each with its impact.
+    - What the run changed, or in check mode would change, each with its impact; empty when nothing changes.
     - A master password sent with O(update_password=always) is listed as C(master_user_password), with the placeholder
       "(hidden)" as before and after, C(when=now) and a C(note) saying it is sent on every run; never the password.
+    - Also returned when the run fails on a change it refuses (impossible in place, a major version upgrade not
+      allowed, an engine version that cannot be reached), with that change among them.
   returned: always
   type: list
   elements: dict
+  contains:
+    attribute:
+      description:
+        - What changes - an option name (for example C(backup_retention_period), C(engine_version)), C(tags),
+          C(master_user_password), or C(cluster) for the cluster itself when it is created, restored or deleted.
+      type: str
+      returned: always
+      sample: backup_retention_period
+    before:
+      description: The value before the run; null when the cluster is created.
+      type: raw
+      returned: always
+      sample: 7
+    after:
+      description: The value after the run; null when the cluster is deleted.
+      type: raw
+      returned: always
+      sample: 14
+    impact:
+      description:
+        - What the change does to the running database - V(online), V(pending-reboot), V(reboot), V(major-upgrade) or
+          V(impossible-in-place).
+      type: str
+      returned: always
+      sample: online
+    when:
+      description:
+        - When the change takes effect - V(now), or V(maintenance-window) when it waits for the next maintenance
+          window (O(apply_immediately=false)).
+      type: str
+      returned: >-
+        for the changes AWS can hold for the maintenance window, the master password and a major version upgrade
+      sample: maintenance-window
+    note:
+      description: Why the change is as it is (a password sent on every run, a major version upgrade not allowed).
+      type: str
+      returned: for the master password with O(update_password=always), and a major version upgrade not allowed
+      sample: "not allowed: set allow_major_version_upgrade (role: aurora_cluster_allow_major_version_upgrade)"
+    downtime:
+      description: What a major version upgrade makes unavailable, and for how long.
+      type: str
+      returned: for a major version upgrade (C(impact=major-upgrade) on C(engine_version))
+      sample: >-
+        every instance restarts at once: the cluster is unavailable until the upgrade ends (typically 10 to 30
+        minutes; take a snapshot first)
+    restored_from:
+      description: The snapshot or source cluster a created cluster is restored from.
+      type: str
+      returned: when the cluster is restored (O(restore_from_snapshot) or O(restore_from_cluster))
+      sample: vitality-dev-aurora-final-20261125-061500
+    final_snapshot_identifier:
+      description: On deletion, the final snapshot taken; null with O(skip_final_snapshot=true).
+      type: str
+      returned: for the deletion of the cluster (O(state=absent))
+      sample: vitality-dev-aurora-final-20261125-061500
   sample:
     - attribute: backup_retention_period
       before: 7
@@ -312,18 +401,18 @@ changes:
         update_password=always: AWS never returns the password to compare it, so it is sent, and reported as a
         change, on every run
 pending_modified_values:
-  description: Changes AWS has accepted but will apply later (maintenance window or reboot).
-  returned: when O(state=present)
+  description: Changes AWS has accepted but applies later (maintenance window or reboot), snake_cased; empty if none.
+  returned: when O(state=present), except when the run fails
   type: dict
   sample: {"engine_version": "16.8"}
 engine_version_notice:
   description: Set when the running engine version differs from O(engine_version) but is kept.
-  returned: when relevant
+  returned: when O(state=present) and the cluster runs a newer minor version of the major version of O(engine_version)
   type: str
   sample: running 16.8, newer than the configured 16.6 within major 16; kept
 final_snapshot_identifier:
   description: The final snapshot taken, or in check mode to be taken, on deletion.
-  returned: when O(state=absent) and a snapshot is taken
+  returned: when O(state=absent) deletes the cluster and O(skip_final_snapshot=false)
   type: str
   sample: vitality-dev-aurora-final-20261125-061500
 """

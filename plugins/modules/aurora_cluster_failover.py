@@ -30,11 +30,13 @@ options:
   wait:
     description:
       - Wait until the target is the writer and the cluster is available.
+      - Omitted, V(true).
     type: bool
     default: true
   wait_timeout:
     description:
       - Seconds to wait before failing with the state last seen.
+      - Omitted, V(1800) seconds.
     type: int
     default: 1800
 extends_documentation_fragment:
@@ -65,15 +67,36 @@ writer:
   type: str
   sample: vitality-prod-aurora-reader-1
 previous_writer:
-  description: The writer before the run.
+  description: The writer before the run; null when the cluster had none.
   returned: always
   type: str
   sample: vitality-prod-aurora-writer
 changes:
-  description: The failover made, or in check mode planned, with its impact.
+  description: The failover made, or in check mode planned, with its impact; empty when the target is the writer.
   returned: always
   type: list
   elements: dict
+  contains:
+    attribute:
+      description: Always C(writer).
+      type: str
+      returned: always
+      sample: writer
+    before:
+      description: The writer before the failover.
+      type: str
+      returned: always
+      sample: vitality-prod-aurora-writer
+    after:
+      description: The writer after it, O(target_db_instance_identifier).
+      type: str
+      returned: always
+      sample: vitality-prod-aurora-reader-1
+    impact:
+      description: Always V(failover).
+      type: str
+      returned: always
+      sample: failover
   sample:
     - attribute: writer
       before: vitality-prod-aurora-writer

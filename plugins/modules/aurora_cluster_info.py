@@ -27,16 +27,19 @@ options:
         C(Stack) tag) and return them in RV(same_stack_clusters). A cluster of the same stack under another
         identifier means the identifier was changed, which must never create a second cluster silently.
       - Costs AWS calls only when the cluster does not exist.
+      - Omitted, no other cluster is looked for, and RV(same_stack_clusters) is not returned.
     type: dict
   wait:
     description:
       - Wait until the cluster and every one of its instances are available before reading them, so that one wait
         covers resources requested together.
+      - Omitted, V(false); the cluster and its instances are read as they are.
     type: bool
     default: false
   wait_timeout:
     description:
       - Seconds to wait before failing with the resources not yet available and their states.
+      - Omitted, V(3600) seconds.
     type: int
     default: 3600
 extends_documentation_fragment:
@@ -110,6 +113,22 @@ endpoints:
   description: Writer and reader endpoints and the port.
   returned: when the cluster exists
   type: dict
+  contains:
+    writer:
+      description: The cluster (writer) endpoint.
+      type: str
+      returned: always
+      sample: vitality-dev-aurora.cluster-abc.us-east-1.rds.amazonaws.com
+    reader:
+      description: The reader endpoint.
+      type: str
+      returned: always
+      sample: vitality-dev-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com
+    port:
+      description: The port the cluster listens on.
+      type: int
+      returned: always
+      sample: 5432
   sample:
     writer: vitality-dev-aurora.cluster-abc.us-east-1.rds.amazonaws.com
     reader: vitality-dev-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com

@@ -26,6 +26,7 @@ options:
   state:
     description:
       - V(present) creates or updates the group, V(absent) deletes it.
+      - Omitted, V(present).
     type: str
     choices: [present, absent]
     default: present
@@ -33,22 +34,26 @@ options:
     description:
       - The parameter group family, for example V(aurora-postgresql16).
       - The family of an existing group cannot change; a different family fails with the way forward.
+      - Omitted, V(aurora-postgresql16).
     type: str
     default: aurora-postgresql16
   description:
     description:
       - Description of the group. Used when the group is created; AWS cannot change it afterwards.
-      - Defaults to a description naming the group.
+      - Omitted, C(Cluster parameters for <name>).
     type: str
   parameters:
     description:
       - Parameters to set, as a mapping of parameter name to value.
       - Booleans become V(1) or V(0); other values are compared as strings.
+      - Omitted or empty, no parameter is set, and with O(purge_parameters=true) every user-set parameter is reset to
+        its default.
     type: dict
     default: {}
   purge_parameters:
     description:
       - Reset user-set parameters that are not in O(parameters) to their engine defaults.
+      - Omitted, V(true).
     type: bool
     default: true
 extends_documentation_fragment:
@@ -79,7 +84,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 parameter_group:
-  description: The parameter group as AWS describes it, snake_cased, with its tags when O(tags) is set.
+  description:
+    - The parameter group as AWS describes it, snake_cased, with C(tags) when O(tags) is set. In check mode before
+      the group is created, only C(db_cluster_parameter_group_name).
   returned: when O(state=present)
   type: dict
   sample:
@@ -87,16 +94,46 @@ parameter_group:
     db_parameter_group_family: aurora-postgresql16
     description: Vitality cluster parameters
     db_cluster_parameter_group_arn: arn:aws:rds:us-east-1:123456789012:cluster-pg:vitality-dev-aurora-pg16
+    tags:
+      Project: vitality
 parameters:
-  description: The user-set parameters after the run, name to value.
+  description: The user-set parameters after the run (in check mode, as the run would leave them), name to value.
   returned: when O(state=present)
   type: dict
   sample: {"rds.force_ssl": "1"}
 changes:
-  description: What the run changed, or in check mode would change, each with its impact.
+  description:
+    - What the run changed, or in check mode would change, each with its impact; empty when nothing changes.
+    - Also returned when the run fails on a change it refuses (a different O(family), a parameter the family does
+      not have or AWS does not let users modify).
   returned: always
   type: list
   elements: dict
+  contains:
+    attribute:
+      description:
+        - What changes - C(parameters.<name>) for a parameter, C(tags), C(family), or C(parameter_group) for the
+          group itself when it is created or deleted.
+      type: str
+      returned: always
+      sample: parameters.rds.force_ssl
+    before:
+      description: The value before the run; null for a parameter not set before, or a group created.
+      type: raw
+      returned: always
+      sample: "0"
+    after:
+      description: The value after the run; null for a parameter reset to its default, or a group deleted.
+      type: raw
+      returned: always
+      sample: "1"
+    impact:
+      description:
+        - V(online) (a dynamic parameter, tags, the group itself), V(pending-reboot) (a static parameter, or one whose
+          kind the endpoint does not report), or V(impossible-in-place) (the family).
+      type: str
+      returned: always, except for a parameter change the run refuses before classifying it
+      sample: online
   sample:
     - attribute: parameters.rds.force_ssl
       before: "0"

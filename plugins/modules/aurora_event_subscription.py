@@ -30,16 +30,20 @@ options:
   state:
     description:
       - V(present) creates or updates the subscription; V(absent) deletes it.
+      - Omitted, V(present).
     type: str
     choices: [present, absent]
     default: present
   sns_topic_arn:
     description:
       - ARN of the SNS topic the events are sent to. Required to create the subscription.
+      - Omitted, an existing subscription's topic is not compared, and creating the subscription fails.
     type: str
   source_type:
     description:
-      - The kind of source the events come from. Without it, events of every source type are sent.
+      - The kind of source the events come from.
+      - Omitted, a new subscription sends the events of every source type, and an existing subscription's source type is
+        not compared.
     type: str
     choices:
       - db-instance
@@ -87,6 +91,7 @@ options:
   enabled:
     description:
       - Whether the subscription sends notifications.
+      - Omitted, V(true).
     type: bool
     default: true
 extends_documentation_fragment:
@@ -151,10 +156,34 @@ subscription:
     tags:
       Stack: vitality-prod
 changes:
-  description: What the run changed, or in check mode would change, each with its impact.
+  description: What the run changed, or in check mode would change, each with its impact; empty when nothing changes.
   returned: always
   type: list
   elements: dict
+  contains:
+    attribute:
+      description:
+        - What changes - C(sns_topic_arn), C(source_type), C(event_categories), C(enabled), C(source_ids), C(tags),
+          C(sns_topic_kms_key_id) (the topic's encryption), or C(subscription) for the subscription itself when it is
+          created or deleted.
+      type: str
+      returned: always
+      sample: event_categories
+    before:
+      description: The value before the run; null when the subscription is created.
+      type: raw
+      returned: always
+      sample: [failure]
+    after:
+      description: The value after the run; null when the subscription is deleted.
+      type: raw
+      returned: always
+      sample: [failure, maintenance]
+    impact:
+      description: Always V(online).
+      type: str
+      returned: always
+      sample: online
   sample:
     - attribute: event_categories
       before: [failure]

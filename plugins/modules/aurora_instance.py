@@ -25,16 +25,19 @@ options:
   db_cluster_identifier:
     description:
       - The cluster the instance belongs to. Required with O(state=present).
+      - Omitted, only with O(state=absent); with O(state=present) the run fails before any AWS call.
     type: str
   state:
     description:
       - V(present) creates or updates the instance; V(absent) deletes it.
+      - Omitted, V(present).
     type: str
     choices: [present, absent]
     default: present
   engine:
     description:
       - The engine, which must be the cluster's.
+      - Omitted, V(aurora-postgresql), the only engine the module manages.
     type: str
     choices: [aurora-postgresql]
     default: aurora-postgresql
@@ -42,80 +45,100 @@ options:
     description:
       - The instance class, for example V(db.r6g.large). Required to create the instance.
       - Changing it restarts the instance (impact V(reboot)).
+      - Omitted, an existing instance's class is not compared, and creating the instance fails.
     type: str
   availability_zone:
     description:
       - The Availability Zone to create the instance in. AWS cannot move an instance afterwards.
+      - Omitted, AWS chooses the zone of a new instance, and an existing instance's is not compared.
     type: str
   promotion_tier:
     description:
       - Failover priority, 0 (first) to 15 (last).
+      - Omitted, a new instance gets AWS's default tier, V(1), and an existing instance's is not compared.
     type: int
   db_parameter_group_name:
     description:
       - The DB (instance) parameter group. Changing it takes effect at the next reboot.
+      - Omitted, a new instance gets the engine's default DB parameter group, and an existing instance's is not
+        compared.
     type: str
   auto_minor_version_upgrade:
     description:
       - Let AWS apply minor engine upgrades in the maintenance window.
+      - Omitted, on for a new instance (AWS's default), and an existing instance's setting is not compared.
     type: bool
   preferred_maintenance_window:
     description:
       - Weekly maintenance window of the instance, C(ddd:hh24:mi-ddd:hh24:mi) in UTC.
+      - Omitted, AWS chooses the window of a new instance, and an existing instance's is not compared.
     type: str
   ca_certificate_identifier:
     description:
       - The certificate authority for the server certificate, for example V(rds-ca-rsa2048-g1).
+      - Omitted, a new instance gets AWS's default certificate authority, and an existing instance's is not compared.
     type: str
   enable_performance_insights:
     description:
       - Turn on Performance Insights (impact V(online)).
       - When AWS's description of the instance does not say whether it is on, the setting is left as it is
         rather than reported as a change on every run.
+      - Omitted, off for a new instance (AWS's default), and an existing instance's setting is not compared.
     type: bool
   performance_insights_retention_period:
     description:
       - Days Performance Insights data is kept, 7 or a multiple of 31 up to 713, or 731.
       - Ignored while O(enable_performance_insights=false).
+      - Omitted, AWS's default of 7 days when Performance Insights is turned on, and an existing instance's period is
+        not compared.
     type: int
   performance_insights_kms_key_id:
     description:
       - KMS key for Performance Insights data, its ARN or key ID (an alias cannot be compared with the key
-        ARN AWS reports). Empty uses the account's aws/rds key.
+        ARN AWS reports).
       - AWS takes the key when Performance Insights is turned on; changing it afterwards is
         V(impossible-in-place) (turn Performance Insights off, then on with the new key).
       - Ignored while O(enable_performance_insights=false).
+      - Omitted or empty, the account's C(aws/rds) key when Performance Insights is turned on, and an existing
+        instance's key is not compared.
     type: str
   monitoring_interval:
     description:
       - Enhanced Monitoring interval in seconds (0 turns it off; 1, 5, 10, 15, 30 or 60).
+      - Omitted, Enhanced Monitoring is off on a new instance (AWS's default, V(0)), and an existing instance's interval
+        is not compared.
     type: int
   monitoring_role_arn:
     description:
       - IAM role that lets RDS send Enhanced Monitoring metrics to CloudWatch Logs. Required when
         O(monitoring_interval) is above 0.
+      - Omitted, no role is sent; with O(monitoring_interval) above 0 the run then fails before any AWS call.
     type: str
   apply_immediately:
     description:
       - Apply changes now rather than in the next maintenance window.
       - With a class change, the module waits until the new class is in place, not only until the instance
         reports available.
+      - Omitted, V(false); the changes AWS can hold wait for the next maintenance window.
     type: bool
     default: false
   apply_pending_reboot:
     description:
       - Reboot the instance when parameter changes (of its instance or cluster parameter group) wait for a
         reboot, and wait until it is available again. Nothing happens when no change is pending.
+      - Omitted, V(false); parameter changes that wait for a reboot keep waiting.
     type: bool
     default: false
   wait:
     description:
       - Wait until the instance is available (or gone, with O(state=absent)).
+      - Omitted, V(true).
     type: bool
     default: true
   wait_timeout:
     description:
       - Seconds to wait before failing with the state last seen.
+      - Omitted, V(3600) seconds.
     type: int
     default: 3600
 extends_documentation_fragment:
@@ -157,7 +180,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 instance:
-  description: The instance as AWS describes it, snake_cased, with C(tags) as a dictionary.
+  description:
+    - The instance as AWS describes it, snake_cased, with C(tags) as a dictionary; its C(pending_modified_values) are
+      returned apart, in RV(pending_modified_values).
   returned: when O(state=present) and the instance exists (not in check mode before creation)
   type: dict
   sample:
@@ -168,18 +193,52 @@ instance:
     publicly_accessible: false
     availability_zone: us-east-1c
 changes:
-  description: What the run changed, or in check mode would change, each with its impact.
+  description:
+    - What the run changed, or in check mode would change, each with its impact; empty when nothing changes.
+    - Also returned when the run fails on a change AWS cannot make in place, with that change among them.
   returned: always
   type: list
   elements: dict
+  contains:
+    attribute:
+      description:
+        - What changes - an option name (for example C(db_instance_class)), C(tags), C(parameters) for the reboot of
+          O(apply_pending_reboot), or C(instance) for the instance itself when it is created or deleted.
+      type: str
+      returned: always
+      sample: db_instance_class
+    before:
+      description: The value before the run; null when the instance is created.
+      type: raw
+      returned: always
+      sample: db.r6g.large
+    after:
+      description: The value after the run; null when the instance is deleted.
+      type: raw
+      returned: always
+      sample: db.r6g.xlarge
+    impact:
+      description:
+        - What the change does to the running instance - V(online), V(pending-reboot), V(reboot) or
+          V(impossible-in-place).
+      type: str
+      returned: always
+      sample: reboot
+    when:
+      description:
+        - When the change takes effect - V(now) with O(apply_immediately=true), otherwise V(maintenance-window).
+      type: str
+      returned: for the changes AWS can hold for the maintenance window (for example the instance class)
+      sample: now
   sample:
     - attribute: db_instance_class
       before: db.r6g.large
       after: db.r6g.xlarge
       impact: reboot
+      when: now
 pending_modified_values:
-  description: Changes AWS has accepted but will apply later (maintenance window or reboot).
-  returned: when O(state=present)
+  description: Changes AWS has accepted but applies later (maintenance window or reboot), snake_cased; empty if none.
+  returned: when O(state=present), except when the run fails
   type: dict
   sample: {"db_instance_class": "db.r6g.xlarge"}
 """

@@ -32,6 +32,7 @@ options:
   engine:
     description:
       - The database engine.
+      - Omitted, V(aurora-postgresql), the only engine the module checks.
     type: str
     choices: [aurora-postgresql]
     default: aurora-postgresql
@@ -144,20 +145,24 @@ sources:
     engine_versions:
       description: Where the engine version, its family and its exportable log types came from.
       type: str
+      returned: always
       sample: api
     orderable_instance_classes:
       description: Where the orderable instance classes came from.
       type: str
+      returned: always
       sample: catalog 2026-11-30
     cluster_parameters:
       description: Where the default cluster parameters of the family came from.
       type: str
+      returned: always
       sample: api
   sample: {"engine_versions": "api", "orderable_instance_classes": "api", "cluster_parameters": "api"}
 kms_keys:
   description:
-    - Each non-empty key of O(kms_keys) as KMS describes it, by label. C(arn) and C(state) are null when the key
-      could not be described (the reason is in RV(errors)).
+    - Each non-empty key of O(kms_keys) as KMS describes it, by label (the label is the key of this dictionary), as
+      C(arn) (the key's ARN), C(state) (its KeyState) and C(enabled) (whether it is enabled). C(arn) and C(state)
+      are null, and C(enabled) false, when the key could not be described (the reason is in RV(errors)).
   returned: always
   type: dict
   sample:

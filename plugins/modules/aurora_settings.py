@@ -44,14 +44,24 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+typed:
+  description:
+    - The names of the facts set, sorted (one C(__aurora_cluster_<name>) per declared variable that is set, secrets
+      left out). With ansible-core 2.20 and later the typed values are set as host variables, as
+      M(ansible.builtin.set_fact) sets them, and this list names them.
+  returned: success, with ansible-core 2.20 or later
+  type: list
+  elements: str
+  sample: ["__aurora_cluster_port", "__aurora_cluster_storage_encrypted"]
 ansible_facts:
-  description: The typed values, one fact C(__aurora_cluster_<name>) per declared variable that is set, secrets left out.
-  returned: success
+  description:
+    - The typed values, one fact C(__aurora_cluster_<name>) per declared variable that is set, secrets left out.
+  returned: success, with ansible-core older than 2.20
   type: dict
   sample: {"__aurora_cluster_storage_encrypted": true, "__aurora_cluster_port": 5432}
 errors:
   description: One message per refused value, naming the variable, the value (never a secret) and the rule.
-  returned: failure
+  returned: failure, when a value is refused
   type: list
   elements: str
   sample: ["aurora_cluster_port='x' (str) is not an integer"]

@@ -69,20 +69,28 @@ options:
         type: int
         required: true
       app_rule_description:
-        description: The description of that rule.
+        description:
+          - The description of that rule.
+          - Omitted, the rule has no description.
         type: str
       extra_ingress:
-        description: More ingress rules, in M(amazon.aws.ec2_security_group)'s format.
+        description:
+          - More ingress rules, in M(amazon.aws.ec2_security_group)'s format.
+          - Omitted or empty, the application's rule is the only ingress rule; any other is revoked.
         type: list
         elements: dict
         default: []
       egress:
-        description: The egress rules, in the same format; none by default.
+        description:
+          - The egress rules, in the same format.
+          - Omitted or empty, no egress rule; any the group has (the default rule of a new group included) is revoked.
         type: list
         elements: dict
         default: []
       tags:
-        description: Its tags.
+        description:
+          - Its tags.
+          - Omitted, the group has no tags; any it has are removed.
         type: dict
   subnet_group:
     description: The DB subnet group, over the private subnets found (tags purged).
@@ -98,7 +106,9 @@ options:
         type: str
         required: true
       tags:
-        description: Its tags.
+        description:
+          - Its tags.
+          - Omitted, the subnet group has no tags; any it has are removed.
         type: dict
   parameter_group:
     description: The cluster parameter group (parameters and tags purged).
@@ -118,11 +128,15 @@ options:
         type: str
         required: true
       parameters:
-        description: The user-set parameters, name to value.
+        description:
+          - The user-set parameters, name to value.
+          - Omitted or empty, no parameter is set, and every user-set parameter is reset to its default.
         type: dict
         default: {}
       tags:
-        description: Its tags.
+        description:
+          - Its tags.
+          - Omitted, the parameter group has no tags; any it has are removed.
         type: dict
   cluster:
     description:
@@ -136,7 +150,9 @@ options:
         type: str
         required: true
       engine:
-        description: The engine.
+        description:
+          - The engine.
+          - Omitted, V(aurora-postgresql), the only engine the module manages.
         type: str
         choices: [aurora-postgresql]
         default: aurora-postgresql
@@ -158,27 +174,41 @@ options:
             C(<identifier>-final-YYYYMMDD-HHMMSS) snapshot) and then converge its settings. Omitted, it is created empty.
         type: str
       restore_from_cluster:
-        description: When the cluster does not exist, restore it from this cluster at a point in time.
+        description:
+          - When the cluster does not exist, restore it from this cluster at a point in time.
+          - Omitted, no point-in-time restore; a missing cluster is created empty, unless
+            O(cluster.restore_from_snapshot) is given.
         type: str
       restore_to_time:
         description: With O(cluster.restore_from_cluster), the UTC time; omitted, the latest restorable time.
         type: str
       port:
-        description: The database port.
+        description:
+          - The database port.
+          - Omitted, as in M(vitality.aurora.aurora_cluster); AWS's default for a new cluster, and an existing cluster's
+            is not compared.
         type: int
       database_name:
-        description: The initial database.
+        description:
+          - The initial database.
+          - Omitted, a new cluster has no database but PostgreSQL's own C(postgres), and an existing cluster's is not
+            compared.
         type: str
       master_username:
-        description: The master user.
+        description:
+          - The master user.
+          - Omitted, none is sent; AWS refuses to create a cluster without one (a restored cluster takes the
+            snapshot's), and an existing cluster's is not compared.
         type: str
       manage_master_user_password:
-        description: Whether AWS Secrets Manager holds the master password.
+        description:
+          - Whether AWS Secrets Manager holds the master password.
+          - Omitted, V(true).
         type: bool
         default: true
       update_password:
         description:
-          - When O(master_user_password) is sent to AWS, as in M(vitality.aurora.aurora_cluster). Omitting it is
+          - When O(master_user_password) is sent to AWS, as in M(vitality.aurora.aurora_cluster). Omitted,
             V(on_create).
           - V(on_create) sends it only in the request that creates the cluster; a changed password is not a
             difference, so an existing cluster can be in sync.
@@ -190,55 +220,89 @@ options:
         choices: [always, on_create]
         default: on_create
       master_user_secret_kms_key_id:
-        description: The KMS key of the secret.
+        description:
+          - The KMS key of the secret.
+          - Omitted, the account's C(aws/secretsmanager) key for a new secret; an existing secret's key is not compared.
         type: str
       storage_encrypted:
-        description: Whether storage is encrypted.
+        description:
+          - Whether storage is encrypted.
+          - Omitted, V(true).
         type: bool
         default: true
       kms_key_id:
-        description: The KMS key of the storage.
+        description:
+          - The KMS key of the storage.
+          - Omitted, the account's C(aws/rds) key for a new encrypted cluster; an existing cluster's key is not
+            compared.
         type: str
       db_subnet_group_name:
-        description: The DB subnet group.
+        description:
+          - The DB subnet group.
+          - Omitted, a new cluster goes in the account's default DB subnet group, and an existing cluster's is not
+            compared.
         type: str
       db_cluster_parameter_group_name:
-        description: The cluster parameter group.
+        description:
+          - The cluster parameter group.
+          - Omitted, a new cluster gets the engine's default cluster parameter group, and an existing cluster's group is
+            not compared.
         type: str
       backup_retention_period:
-        description: Days of automated backups.
+        description:
+          - Days of automated backups.
+          - Omitted, a new cluster keeps backups for AWS's default of 1 day, and an existing cluster's period is not
+            compared.
         type: int
       preferred_backup_window:
-        description: The daily backup window.
+        description:
+          - The daily backup window.
+          - Omitted, AWS chooses the window of a new cluster, and an existing cluster's is not compared.
         type: str
       preferred_maintenance_window:
-        description: The weekly maintenance window.
+        description:
+          - The weekly maintenance window.
+          - Omitted, AWS chooses the window of a new cluster, and an existing cluster's is not compared.
         type: str
       copy_tags_to_snapshot:
-        description: Whether snapshots get the cluster's tags.
+        description:
+          - Whether snapshots get the cluster's tags.
+          - Omitted, off for a new cluster (AWS's default), and an existing cluster's setting is not compared.
         type: bool
       deletion_protection:
-        description: Whether deletion protection is on.
+        description:
+          - Whether deletion protection is on.
+          - Omitted, off for a new cluster (AWS's default), and an existing cluster's setting is not compared.
         type: bool
       enable_iam_database_authentication:
-        description: Whether IAM database authentication is on.
+        description:
+          - Whether IAM database authentication is on.
+          - Omitted, off for a new cluster (AWS's default), and an existing cluster's setting is not compared.
         type: bool
       enable_cloudwatch_logs_exports:
-        description: The log types exported to CloudWatch Logs.
+        description:
+          - The log types exported to CloudWatch Logs.
+          - Omitted, a new cluster exports no log, and an existing cluster's exports are not compared.
         type: list
         elements: str
       apply_immediately:
-        description: Whether deferrable changes apply now rather than in the maintenance window.
+        description:
+          - Whether deferrable changes apply now rather than in the maintenance window.
+          - Omitted, V(false); the changes AWS can hold wait for the next maintenance window.
         type: bool
         default: false
       tags:
-        description: The cluster's tags.
+        description:
+          - The cluster's tags.
+          - Omitted, the cluster has no tags; any it has are removed.
         type: dict
   master_user_password:
     description:
       - The master password, when O(cluster.manage_master_user_password=false); sent to create the cluster, and to
         an existing one only with O(cluster.update_password=always).
       - It never appears in the result.
+      - Omitted, no password is sent; with O(cluster.manage_master_user_password=false) the run then fails before any
+        AWS call.
     type: str
   instances:
     description:
@@ -257,13 +321,16 @@ options:
         type: str
         required: true
       reader_count:
-        description: How many readers.
+        description:
+          - How many readers.
+          - Omitted, V(0); the writer alone, and every reader is deleted.
         type: int
         default: 0
       allow_rolling_reboot:
         description:
           - Whether static parameters waiting for a restart are applied by rebooting the instances one at a time (the
             readers, a failover to the first reader, the former writer, a failback), each a step of the plan.
+          - Omitted, V(false); static parameters waiting for a restart wait for the instances' next restart.
         type: bool
         default: false
       db_instance_class:
@@ -271,36 +338,54 @@ options:
         type: str
         required: true
       auto_minor_version_upgrade:
-        description: Whether AWS applies minor versions in the maintenance window.
+        description:
+          - Whether AWS applies minor versions in the maintenance window.
+          - Omitted, on for a new instance (AWS's default), and an existing instance's setting is not compared.
         type: bool
       enable_performance_insights:
-        description: Whether Performance Insights is on.
+        description:
+          - Whether Performance Insights is on.
+          - Omitted, off for a new instance (AWS's default), and an existing instance's setting is not compared.
         type: bool
       performance_insights_retention_period:
-        description: Its retention, in days.
+        description:
+          - Its retention, in days.
+          - Omitted, AWS's default of 7 days when Performance Insights is turned on, and an existing instance's period
+            is not compared.
         type: int
       performance_insights_kms_key_id:
-        description: Its KMS key.
+        description:
+          - Its KMS key.
+          - Omitted, the account's C(aws/rds) key when Performance Insights is turned on, and an existing instance's key
+            is not compared.
         type: str
       monitoring_interval:
-        description: The Enhanced Monitoring interval, 0 for none.
+        description:
+          - The Enhanced Monitoring interval, 0 for none.
+          - Omitted, V(0); Enhanced Monitoring is off.
         type: int
         default: 0
       monitoring_role_arn:
         description: The Enhanced Monitoring role's ARN. Omitted, the ARN of O(instances.monitoring_role_name).
         type: str
       monitoring_role_name:
-        description: The name of the role's own Enhanced Monitoring role (its ARN follows from the account).
+        description:
+          - The name of the role's own Enhanced Monitoring role (its ARN follows from the account).
+          - Omitted, O(instances.monitoring_role_arn) names the role when O(instances.monitoring_interval) is above 0.
         type: str
       db_parameter_group_name:
         description: The instances' DB parameter group. Omitted, the engine's default, never compared.
         type: str
       apply_immediately:
-        description: Whether deferrable changes apply now rather than in the maintenance window.
+        description:
+          - Whether deferrable changes apply now rather than in the maintenance window.
+          - Omitted, V(false); the changes AWS can hold wait for the next maintenance window.
         type: bool
         default: false
       tags:
-        description: The tags of every instance; each also gets C(Role) (C(writer) or C(reader)), as the role tags them.
+        description:
+          - The tags of every instance; each also gets C(Role) (C(writer) or C(reader)), as the role tags them.
+          - Omitted, each instance has only its C(Role) tag; any other is removed.
         type: dict
   baseline:
     description:
@@ -319,6 +404,7 @@ options:
   mode:
     description:
       - V(plan) only reads and returns the plan (check mode does the same); V(apply) carries out the module's own steps.
+      - Omitted, V(apply).
     type: str
     choices: [plan, apply]
     default: apply
@@ -333,12 +419,15 @@ options:
     description: The stack's name, written in the plan. Omitted, the cluster identifier.
     type: str
   wait_timeout:
-    description: Seconds each wait (for a create, a modification, a failover, a reboot, a removal) may take.
+    description:
+      - Seconds each wait (for a create, a modification, a failover, a reboot, a removal) may take.
+      - Omitted, V(3600) seconds.
     type: int
     default: 3600
   wait_max_poll_interval:
     description:
       - Longest pause between two reads while waiting, in seconds (polls start 1 s apart and double up to it).
+      - Omitted, V(20.0) seconds.
     type: float
     default: 20.0
   variable_prefix:
@@ -353,6 +442,7 @@ options:
         only the names are used; the required ones must still be given. The role runs it so after a failure.
       - Reads the VPC (to find the database security group in it), the database security group, the DB subnet group,
         the cluster parameter group, the cluster and the instances of the cluster.
+      - Omitted, V(false); the stack is planned, and with O(mode=apply) the plan is applied.
     type: bool
     default: false
   report:
@@ -740,6 +830,12 @@ report:
   description: With O(report=true) in plan mode, the stack as read, for people to review.
   returned: when O(report=true) and O(mode=plan)
   type: dict
+  sample:
+    title: "Vitality database: vitality-dev"
+    facts: [{"section": "Cluster", "rows": [{"fact": "Engine version", "value": "16.6"}]}]
+    mermaid: "flowchart TB ..."
+    markdown: "# Vitality database: vitality-dev ..."
+    html: "<!DOCTYPE html> ..."
   contains:
     title:
       description: The report's title, naming the stack.
