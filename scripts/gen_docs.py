@@ -269,14 +269,17 @@ def variable_table(options: dict) -> str:
 
 
 def role_tables() -> dict[str, str]:
-    """{block name: Markdown table}: the main entry point's variables, and those only destroy reads."""
+    """{block name: Markdown table}: the main entry point's variables, then those each other entry point adds."""
     specs = yaml.safe_load(ARGUMENT_SPECS.read_text(encoding="utf-8"))["argument_specs"]
     tables = {}
     seen: dict = {}
     for entry, spec in specs.items():
         own = {k: v for k, v in (spec.get("options") or {}).items() if seen.get(k) != v}
         seen.update(spec.get("options") or {})
-        tables[f"role-variables {entry}"] = variable_table(own)
+        # An entry point that reads nothing an earlier one does not (report reads what main reads) says so.
+        tables[f"role-variables {entry}"] = (
+            variable_table(own) if own else "No variables of its own: all it reads are listed above."
+        )
     return tables
 
 
