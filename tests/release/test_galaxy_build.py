@@ -80,6 +80,10 @@ def test_tarball_leaves_out_tests_local_state_and_tooling(members):
         or name.endswith((".pyc", ".tar.gz"))
     )
     assert not offending, f"development files in the tarball: {offending}"
+    # A folder with nothing in it is nothing a user can run.
+    files = [name for name in members if not name.endswith("/")]
+    empty = sorted(name for name in members if name.endswith("/") and not any(f.startswith(name) for f in files))
+    assert not empty, f"empty folders in the tarball: {empty}"
 
 
 def test_tarball_ships_the_collection(members):
