@@ -12,6 +12,13 @@ Fixtures:
 * ``run_playbook`` (session): ``run_playbook(playbook, inventory, extra_vars=None,
   check=False, diff=False, extra_args=())`` against ``local_aws``; returns a
   PlaybookResult (returncode, stdout, stderr, recap[host][counter]).
+* ``local_pg`` (module): a private PostgreSQL server standing in for an Aurora
+  PostgreSQL writer (scripts/local_pg.py), one per test module: TLS only, its
+  certificate names ``local_pg.hostnames[0]`` (an Aurora-looking writer endpoint;
+  a module may set ``LOCAL_PG_HOSTNAMES``), master user ``admin1`` (``master_user``,
+  ``master_password``: random) who owns database ``vitality`` (``database``).
+  ``master_dsn()``, ``dsn(user, password, database, sslmode=..., host=...)``,
+  ``superuser_dsn(database)``, ``ca_file``, ``port``.
 
 Only the standard library is imported here, so tests/unit runs without moto/boto3.
 ``ansible_collections.vitality.aurora`` is importable in tests (via
@@ -21,6 +28,7 @@ build/collections, created here if `make venv` has not made it yet), next to
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
@@ -76,3 +84,28 @@ def run_playbook(local_aws):
         )
 
     return _run
+
+
+LOCAL_PG_HOSTNAME = "vitality-dev.cluster-abc.us-east-1.rds.amazonaws.com"
+
+
+@pytest.fixture(scope="module")
+def local_pg(request):
+    """A PostgreSQL server of the test module's own, like a fresh Aurora writer (see scripts/local_pg.py).
+
+    A test module may name other certificate hostnames in a module-level ``LOCAL_PG_HOSTNAMES`` list.
+    """
+    # Imported here: psycopg and cryptography are not needed by the tests that never use this fixture.
+    from local_pg import LocalPostgres
+
+    server = LocalPostgres(
+        hostnames=list(getattr(request.module, "LOCAL_PG_HOSTNAMES", [LOCAL_PG_HOSTNAME])),
+        master_user="admin1",
+        master_password=secrets.token_urlsafe(24),
+        database="vitality",
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
