@@ -28,6 +28,12 @@ moto's server unchanged:
   lists (no engine versions; no parameters for the family asked for), never with made-up data.
   vitality.aurora.aurora_preflight then uses its shipped catalogue, and says so.
 
+* The RDS-managed master user secret (ManageMasterUserPassword) holds the cluster's master user name
+  and a generated password, as AWS makes it; moto writes a fixed user name ("admin") and password.
+
+* ModifyDBCluster's EnableIAMDatabaseAuthentication, which moto records under another name than the one
+  DescribeDBClusters reports (IAMDatabaseAuthenticationEnabled stayed as created).
+
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
 
@@ -48,7 +54,7 @@ from moto.core.exceptions import JsonRESTError  # noqa: E402
 from moto.core.responses import ActionResult  # noqa: E402
 from moto.core.utils import unix_time  # noqa: E402
 from moto.rds.exceptions import InvalidParameterValue  # noqa: E402
-from moto.rds.models import RDSBackend  # noqa: E402
+from moto.rds.models import MasterUserSecret, RDSBackend  # noqa: E402
 from moto.rds.responses import RDSResponse  # noqa: E402
 from moto.server import main as moto_server_main  # noqa: E402
 
@@ -268,7 +274,31 @@ def respond_describe_engine_default_cluster_parameters(response):
     return ActionResult({"EngineDefaults": {"DBParameterGroupFamily": family, "Parameters": []}})
 
 
+def master_user_secret_string(self: MasterUserSecret) -> str:
+    # AWS: {"username": <MasterUsername>, "password": <generated>} (a resource restored without a
+    # master user name keeps moto's).
+    username = getattr(self.resource, "master_username", None) or "admin"
+    return json.dumps({"username": username, "password": uuid.uuid4().hex + uuid.uuid4().hex[:8]})
+
+
+_modify_db_cluster = RDSBackend.modify_db_cluster
+
+
+def modify_db_cluster(self: RDSBackend, kwargs):
+    wanted = kwargs.pop("enable_iam_database_authentication", None)
+    name = kwargs.get("new_db_cluster_identifier") or kwargs["db_cluster_identifier"]
+    cluster = _modify_db_cluster(self, kwargs)
+    if wanted is not None:
+        # What DescribeDBClusters reports (DBCluster.iam_auth), on the stored cluster and the answer alike.
+        for found in (self.clusters.get(name), cluster):
+            if found is not None:
+                found.iam_auth = bool(wanted)
+    return cluster
+
+
 def extend_moto() -> None:
+    RDSBackend.modify_db_cluster = modify_db_cluster
+    MasterUserSecret._generate_secret_string = master_user_secret_string
     BackupBackend.create_backup_plan = create_backup_plan
     BackupBackend.delete_backup_plan = delete_backup_plan
     BackupBackend.describe_backup_vault = describe_backup_vault
