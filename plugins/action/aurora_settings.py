@@ -15,17 +15,23 @@ from __future__ import annotations
 from ansible.plugins import action as _action
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.vitality.aurora.plugins.module_utils.database import database_setting_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import stack_errors
 from ansible_collections.vitality.aurora.plugins.plugin_utils.role_settings import (
-    ROLE_PREFIX,
+    ROLES,
+    ConversionError,
     convert_all,
     load_role_spec,
+    spec_path,
+    to_dict,
     unknown_variable_messages,
 )
 
-# Facts the role sets for its users (documented outputs): not inputs, yet not unknown either.
-ROLE_OUTPUT_FACTS = frozenset(["aurora_cluster_outputs", "aurora_cluster_plan"])
-UNKNOWN_VARIABLES = "aurora_cluster_unknown_variables"
+# Facts each role sets for its users (documented outputs): not inputs, yet not unknown either.
+ROLE_OUTPUT_FACTS = {
+    "aurora_cluster": frozenset(["aurora_cluster_outputs", "aurora_cluster_plan"]),
+    "aurora_database": frozenset(["aurora_database_outputs", "aurora_database_plan"]),
+}
 
 
 class ActionModule(ActionBase):
@@ -36,25 +42,47 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         entry_point = self._task.args.get("entry_point", "main")
-        specs = load_role_spec()
+        role = self._task.args.get("role", "aurora_cluster")
+        if role not in ROLES:
+            result.update(failed=True, msg=f"role={role!r} is not one of {', '.join(ROLES)}")
+            return result
+        specs = load_role_spec(spec_path(role))
         if entry_point not in specs:
             result.update(failed=True, msg=f"entry_point={entry_point!r} is not one of {', '.join(sorted(specs))}")
             return result
         spec = specs[entry_point]
-        known = set().union(*specs.values()) | ROLE_OUTPUT_FACTS
+        known = set().union(*specs.values()) | ROLE_OUTPUT_FACTS[role]
+        unknown_variables = f"{role}_unknown_variables"
 
         raw = self._templar.template({name: task_vars[name] for name in spec if name in task_vars})
         typed, errors = convert_all(raw, spec)
 
-        unknown = unknown_variable_messages([name for name in task_vars if name.startswith(ROLE_PREFIX)], known)
+        unknown = unknown_variable_messages([name for name in task_vars if name.startswith(role + "_")], known, role)
         if unknown:
-            if typed.get(UNKNOWN_VARIABLES, "error") == "warn":
+            if typed.get(unknown_variables, "error") == "warn":
                 for message in unknown:
-                    self._display.warning(f"{message} (ignored: {UNKNOWN_VARIABLES}=warn)")
+                    self._display.warning(f"{message} (ignored: {unknown_variables}=warn)")
             else:
-                errors.extend(f"{message} (set {UNKNOWN_VARIABLES}=warn to only warn)" for message in unknown)
-        if not errors and entry_point == "main":
+                errors.extend(f"{message} (set {unknown_variables}=warn to only warn)" for message in unknown)
+        if not errors and role == "aurora_cluster" and entry_point == "main":
             errors.extend(stack_errors(typed))
+        if not errors and role == "aurora_database":
+            # The cluster's parameters as the aurora_cluster role typed them in this play, else as the inventory says.
+            parameters = task_vars.get("__aurora_cluster_parameters")
+            if parameters is None:
+                try:
+                    parameters = to_dict(
+                        "aurora_cluster_parameters",
+                        self._templar.template(task_vars.get("aurora_cluster_parameters", {})),
+                    )
+                except ConversionError:
+                    parameters = {}  # the cluster role's own check names it
+            master_user = task_vars.get("__aurora_cluster_master_username") or self._templar.template(
+                task_vars.get("aurora_cluster_master_username", "")
+            )
+            errors.extend(
+                database_setting_errors(typed, parameters if isinstance(parameters, dict) else {}, master_user or None)
+            )
         if errors:
             result.update(failed=True, errors=errors, msg="Invalid settings, nothing was changed: " + "; ".join(errors))
             return result

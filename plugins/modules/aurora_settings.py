@@ -22,11 +22,19 @@ description:
 author:
   - Vitality platform team (@vitality)
 options:
+  role:
+    description:
+      - The role whose variables are typed and checked (C(<role>_*) variables, facts C(__<role>_*)); omitted,
+        V(aurora_cluster).
+    type: str
+    choices: [aurora_cluster, aurora_database]
+    default: aurora_cluster
+    version_added: 0.2.0
   entry_point:
     description:
       - The role entry point whose variables are typed and checked; omitted, V(main).
     type: str
-    choices: [main, destroy]
+    choices: [main, destroy, report, rotate]
     default: main
 attributes:
   check_mode:
@@ -72,7 +80,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 def main():
     module = AnsibleModule(
-        argument_spec={"entry_point": {"type": "str", "default": "main", "choices": ["main", "destroy"]}},
+        argument_spec={
+            "role": {"type": "str", "default": "aurora_cluster", "choices": ["aurora_cluster", "aurora_database"]},
+            "entry_point": {"type": "str", "default": "main", "choices": ["main", "destroy", "report", "rotate"]},
+        },
         supports_check_mode=True,
     )
     module.fail_json(msg="vitality.aurora.aurora_settings runs on the controller as an action plugin")

@@ -21,13 +21,15 @@ BOOLEAN_FALSE = frozenset(["false", "no", "off", "0", "n", "f"])
 BOOLEAN_WORDS = "true/false, yes/no, on/off, 1/0 (any case)"
 
 ROLE_PREFIX = "aurora_cluster_"
-SPEC_PATH = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-    "roles",
-    "aurora_cluster",
-    "meta",
-    "argument_specs.yml",
-)
+ROLES = ("aurora_cluster", "aurora_database")
+COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def spec_path(role="aurora_cluster"):
+    return os.path.join(COLLECTION_ROOT, "roles", role, "meta", "argument_specs.yml")
+
+
+SPEC_PATH = spec_path()
 
 
 class ConversionError(ValueError):
@@ -191,15 +193,16 @@ def closest(name, known):
     return match[0] if match else None
 
 
-def unknown_variable_messages(names, known):
+def unknown_variable_messages(names, known, role="aurora_cluster"):
     """One message per variable of the role's prefix that the role does not declare."""
     messages = []
+    prefix = role + "_"
     for name in sorted(names):
-        if not name.startswith(ROLE_PREFIX) or name in known:
+        if not name.startswith(prefix) or name in known:
             continue
         guess = closest(name, known)
         hint = f": did you mean {guess}?" if guess else ""
-        messages.append(f"{name} is not a variable of the aurora_cluster role{hint}")
+        messages.append(f"{name} is not a variable of the {role} role{hint}")
     return messages
 
 
