@@ -37,6 +37,7 @@ COLLECTION_NAME = "aurora"
 COLLECTION_LINK = COLLECTIONS_DIR / "ansible_collections" / COLLECTION_NAMESPACE / COLLECTION_NAME
 
 REGION = "us-east-1"
+DATABASE_OFF = {"aurora_database_enabled": False}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 ENDPOINT_VAR = "aurora_cluster_aws_endpoint_url"
 OUTPUTS_VAR = "aurora_cluster_outputs_file"
@@ -379,6 +380,9 @@ def playbook_command(
     # Each local AWS gets its own outputs directory, so concurrent test runs never share a file.
     args += ["-e", json.dumps({OUTPUTS_VAR: str(server.outputs_dir) + "/{{ aurora_cluster_name }}.json"})]
     args += ["-e", json.dumps({REPORT_DIR_VAR: str(server.outputs_dir / "report")})]
+    # The database part needs a PostgreSQL at the writer endpoint, which a local AWS has not: the tests of the
+    # database turn it on (tests/integration/test_database.py) with a local server standing in for the writer.
+    args += ["-e", json.dumps(DATABASE_OFF)]
     if extra_vars:
         args += ["-e", extra_vars if isinstance(extra_vars, str) else json.dumps(dict(extra_vars))]
     if check:

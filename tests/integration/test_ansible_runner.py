@@ -40,6 +40,8 @@ def private_data_dir(tmp_path_factory, seeded):
     (root / "env").mkdir()
     extravars = {
         "aurora_cluster_aws_endpoint_url": seeded.endpoint_url,
+        # No PostgreSQL stands in for the writer here (tests/integration/test_database.py has one).
+        "aurora_database_enabled": False,
         # Where the job's artifacts are collected, as the user guide advises for AWX.
         "aurora_cluster_outputs_file": str(root / "artifacts" / "{{ aurora_cluster_name }}.json"),
     }

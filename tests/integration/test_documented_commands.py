@@ -1,8 +1,8 @@
 """Every `ansible-playbook` command line that the README and the user guide show in a shell block runs, exactly as
 written, in the order each document gives it, against the local AWS, and succeeds.
 
-The only thing added is where the local AWS is (`-e aurora_cluster_aws_endpoint_url=...`, replacing the demo's
-port where the command names it): the documents are for real AWS or the demo, the test has a local AWS of its own.
+The only things added are where the local AWS is (`-e aurora_cluster_aws_endpoint_url=...`, replacing the demo's
+port where the command names it) and, as the local AWS has no database server, the database part turned off: the documents are for real AWS or the demo, the test has a local AWS of its own.
 `-e name=value` stays the string it is on a real command line, which is how the README's teardown of a protected
 prod stack once failed while the tests, passing real booleans, passed.
 """
@@ -58,6 +58,9 @@ def test_every_documented_command_runs_as_written(local_aws, document, tmp_path)
         # Outputs and reports go to the test's own directory, not the repository's.
         args += ["-e", f"aurora_cluster_outputs_file={tmp_path}/outputs.json"]
         args += ["-e", f"aurora_cluster_report_dir={tmp_path}/report"]
+        # No PostgreSQL at the local AWS's writer endpoint: tests/integration/test_database.py runs that part
+        # against a server standing in for it.
+        args += ["-e", "aurora_database_enabled=false"]
         proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)  # noqa: S603
         recap = parse_recap(proc.stdout)
         assert proc.returncode == 0 and recap, f"$ {command}\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"

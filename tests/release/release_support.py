@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from local_aws import ENDPOINT_VAR, OUTPUTS_VAR, REPO_ROOT, PlaybookResult, parse_recap
+from local_aws import DATABASE_OFF, ENDPOINT_VAR, OUTPUTS_VAR, REPO_ROOT, PlaybookResult, parse_recap
 
 GALAXY = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text(encoding="utf-8"))
 FQCN = f"{GALAXY['namespace']}.{GALAXY['name']}"
@@ -150,6 +150,7 @@ class Installed:
     ) -> PlaybookResult:
         args = ["ansible-playbook", str(playbook), "-i", str(inventory)]
         args += ["-e", f"{ENDPOINT_VAR}={local_aws.endpoint_url}"]
+        args += ["-e", json.dumps(DATABASE_OFF)]
         args += ["-e", json.dumps({OUTPUTS_VAR: str(self.workdir / "outputs") + "/{{ aurora_cluster_name }}.json"})]
         if extra_vars:
             args += ["-e", json.dumps(dict(extra_vars))]
