@@ -4,7 +4,8 @@
   DOCUMENTATION, EXAMPLES and RETURN (read with ``ast``: nothing is imported), and
   ``docs/modules/README.md``, their index;
 * the variable tables of ``docs/user-guide.md`` (between ``<!-- BEGIN GENERATED ... -->`` and
-  ``<!-- END GENERATED ... -->``), from roles/aurora_cluster/meta/argument_specs.yml.
+  ``<!-- END GENERATED ... -->``), from roles/<role>/meta/argument_specs.yml of each role of ROLES: the
+  block ``role-variables <entry point>`` (aurora_cluster) or ``<role> role-variables <entry point>`` (the others).
 
     python scripts/gen_docs.py           # write the files (`make docs`)
     python scripts/gen_docs.py --check   # exit 1 and name the files that are not up to date
@@ -28,8 +29,10 @@ DOC_FRAGMENTS_DIR = REPO_ROOT / "plugins" / "doc_fragments"
 DOCS_DIR = REPO_ROOT / "docs"
 MODULE_DOCS_DIR = DOCS_DIR / "modules"
 USER_GUIDE = DOCS_DIR / "user-guide.md"
-ARGUMENT_SPECS = REPO_ROOT / "roles" / "aurora_cluster" / "meta" / "argument_specs.yml"
-ROLE = "aurora_cluster"
+ROLES_DIR = REPO_ROOT / "roles"
+# The roles whose variables docs/user-guide.md lists: role -> the prefix of its blocks' names. aurora_cluster,
+# the first, has unprefixed names (``role-variables main``).
+ROLES = {"aurora_cluster": "", "aurora_database": "aurora_database "}
 
 # What the amazon.aws documentation fragments the modules extend add to them.
 FRAGMENT_OPTIONS = {
@@ -106,15 +109,27 @@ def fragment_options(name: str) -> dict:
 
 
 def read_module(path: Path) -> dict:
-    blocks = {}
+    blocks, lines = {}, {}
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
             if name in ("DOCUMENTATION", "EXAMPLES", "RETURN") and isinstance(node.value, ast.Constant):
-                blocks[name] = node.value.value
+                blocks[name], lines[name] = node.value.value, node.value.lineno
     if "DOCUMENTATION" not in blocks:
         raise SystemExit(f"gen_docs: {path} has no DOCUMENTATION")
-    doc = yaml.safe_load(blocks["DOCUMENTATION"])
+
+    def load(name: str):
+        try:
+            return yaml.safe_load(blocks.get(name) or "")
+        except yaml.MarkedYAMLError as exc:  # positions in the .py file, not in the string
+            for mark in (exc.context_mark, exc.problem_mark):
+                if mark is not None:
+                    mark.name, mark.line = str(path.relative_to(REPO_ROOT)), mark.line + lines[name] - 1
+            raise SystemExit(
+                f"gen_docs: the {name} of {path.relative_to(REPO_ROOT)} is not valid YAML:\n{exc}"
+            ) from None
+
+    doc = load("DOCUMENTATION")
     # The collection's own fragments are part of the module's options, as ansible-doc shows them.
     fragments = as_list(doc.get("extends_documentation_fragment"))
     own = [f for f in fragments if f.startswith(fqcn_prefix())]
@@ -124,7 +139,7 @@ def read_module(path: Path) -> dict:
     return {
         "doc": doc,
         "examples": blocks.get("EXAMPLES", "").strip("\n"),
-        "returns": yaml.safe_load(blocks.get("RETURN") or "") or {},
+        "returns": load("RETURN") or {},
     }
 
 
@@ -268,19 +283,25 @@ def variable_table(options: dict) -> str:
     return "\n".join(rows)
 
 
-def role_tables() -> dict[str, str]:
+def role_tables(role: str, prefix: str = "") -> dict[str, str]:
     """{block name: Markdown table}: the main entry point's variables, then those each other entry point adds."""
-    specs = yaml.safe_load(ARGUMENT_SPECS.read_text(encoding="utf-8"))["argument_specs"]
+    path = ROLES_DIR / role / "meta" / "argument_specs.yml"
+    specs = yaml.safe_load(path.read_text(encoding="utf-8"))["argument_specs"]
     tables = {}
     seen: dict = {}
     for entry, spec in specs.items():
         own = {k: v for k, v in (spec.get("options") or {}).items() if seen.get(k) != v}
         seen.update(spec.get("options") or {})
         # An entry point that reads nothing an earlier one does not (report reads what main reads) says so.
-        tables[f"role-variables {entry}"] = (
+        tables[f"{prefix}role-variables {entry}"] = (
             variable_table(own) if own else "No variables of its own: all it reads are listed above."
         )
     return tables
+
+
+def user_guide() -> str:
+    blocks = {name: table for role, prefix in ROLES.items() for name, table in role_tables(role, prefix).items()}
+    return fill_blocks(USER_GUIDE.read_text(encoding="utf-8"), blocks, USER_GUIDE)
 
 
 def fill_blocks(text: str, blocks: dict[str, str], where: Path) -> str:
@@ -297,7 +318,7 @@ def expected_files() -> dict[Path, str]:
     paths = modules()
     files = {MODULE_DOCS_DIR / f"{p.stem}.md": render_module(p) for p in paths}
     files[MODULE_DOCS_DIR / "README.md"] = render_index(paths)
-    files[USER_GUIDE] = fill_blocks(USER_GUIDE.read_text(encoding="utf-8"), role_tables(), USER_GUIDE)
+    files[USER_GUIDE] = user_guide()
     return files
 
 

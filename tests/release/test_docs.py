@@ -96,3 +96,27 @@ def test_user_guide_variables_match_the_argument_specs():
     assert set(_table("role-variables destroy")) == {
         name for name, spec in specs["destroy"]["options"].items() if main_options.get(name) != spec
     }
+
+
+def test_user_guide_database_variables_match_the_argument_specs():
+    """The aurora_database role's tables, read back like the cluster role's: main lists all, rotate adds none."""
+    path = REPO_ROOT / "roles" / "aurora_database" / "meta" / "argument_specs.yml"
+    specs = yaml.safe_load(path.read_text(encoding="utf-8"))["argument_specs"]
+    documented = _table("aurora_database role-variables main")
+    expected = specs["main"]["options"]
+    assert set(documented) == set(expected)
+    for name, spec in expected.items():
+        row = documented[name]
+        assert row["type"].split(" of ")[0] == spec.get("type", "str"), name
+        if spec.get("required"):
+            assert row["default"] == "**required**", name
+        else:
+            assert yaml.safe_load(row["default"].strip("`")) == spec.get("default"), name
+    text = USER_GUIDE.read_text(encoding="utf-8")
+    for entry, spec in specs.items():
+        if entry == "main":
+            continue
+        # Every other entry point (rotate) declares exactly main's variables, so its block lists none of its own.
+        assert spec["options"] == expected, entry
+        block = text.split(f"<!-- BEGIN GENERATED aurora_database role-variables {entry} -->", 1)[1]
+        assert block.split("<!-- END GENERATED", 1)[0].strip().startswith("No variables of its own"), entry
