@@ -33,6 +33,11 @@ export ANSIBLE_COLLECTIONS_PATH = $(COLLECTIONS_DIR):$(firstword $(wildcard $(CU
 AWS_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 DEMO_PLAYBOOK ?= playbooks/provision.yml
 DEMO_INVENTORY ?= inventories/dev
+# Where the demo's first run writes the stack's outputs (the role's default), and its database stand-in.
+DEMO_OUTPUTS ?= playbooks/outputs/vitality-dev.json
+DEMO_PG_DIR ?= .local-pg
+# More ansible-playbook arguments for the demo's runs (the tests send outputs and reports elsewhere).
+DEMO_ARGS ?=
 
 .PHONY: help venv freeze local-aws-start local-aws-stop local-aws-status seed demo \
         test lint format sanity units integration clean distclean
@@ -78,8 +83,9 @@ freeze: $(VENV_STAMP) ## Rewrite constraints.txt from the venv (after changing r
 local-aws-start: venv ## Start (or reuse) the demo's moto_server on 127.0.0.1:$LOCAL_AWS_PORT (4566)
 	@$(LOCAL_AWS) start
 
-local-aws-stop: ## Stop the demo's moto_server
+local-aws-stop: ## Stop the demo's moto_server and its database stand-in
 	@$(LOCAL_AWS) stop
+	@if [ -x $(VENV_BIN)/python ]; then $(VENV_BIN)/python scripts/demo_database.py stop --dir $(DEMO_PG_DIR); fi
 
 local-aws-status: ## Is the demo's moto_server running?
 	@$(LOCAL_AWS) status
@@ -87,15 +93,25 @@ local-aws-status: ## Is the demo's moto_server running?
 seed: local-aws-start ## Seed the dev and prod landing zones (VPC, subnets, app SG) into the local AWS
 	$(VENV_BIN)/python scripts/seed_landing_zone.py --endpoint-url "$$($(LOCAL_AWS) endpoint)" --env dev --env prod
 
-demo: seed ## Provision the dev stack into the local AWS (leaves the local AWS running)
+demo: seed ## Provision the dev stack into the local AWS, then its database users against a local PostgreSQL (both left running)
 	@test -f $(DEMO_PLAYBOOK) || { echo "make: $(DEMO_PLAYBOOK) does not exist yet" >&2; exit 1; }
 	@test -e $(DEMO_INVENTORY) || { echo "make: $(DEMO_INVENTORY) does not exist yet" >&2; exit 1; }
-	endpoint="$$($(LOCAL_AWS) endpoint)"; \
-	env -u AWS_PROFILE -u AWS_SESSION_TOKEN $(AWS_ENV) PATH="$(VENV_BIN):$$PATH" \
-	  $(VENV_BIN)/ansible-playbook $(DEMO_PLAYBOOK) -i $(DEMO_INVENTORY) -e aurora_cluster_aws_endpoint_url="$$endpoint"
+	@sh scripts/ensure_postgresql.sh
+	@endpoint="$$($(LOCAL_AWS) endpoint)"; \
+	run() { env -u AWS_PROFILE -u AWS_SESSION_TOKEN $(AWS_ENV) PATH="$(VENV_BIN):$$PATH" \
+	  $(VENV_BIN)/ansible-playbook $(DEMO_PLAYBOOK) -i $(DEMO_INVENTORY) -e aurora_cluster_aws_endpoint_url="$$endpoint" $(DEMO_ARGS) "$$@"; }; \
+	echo "make: 1/3 the cluster (a local AWS has no database server behind its endpoint yet: database part off)"; \
+	run -e aurora_database_enabled=false && \
+	echo "make: 2/3 a local PostgreSQL standing in for the writer (the master user and password from the cluster's secret)" && \
+	env $(AWS_ENV) $(VENV_BIN)/python scripts/demo_database.py --endpoint-url "$$endpoint" \
+	  --cluster "$$($(VENV_BIN)/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["cluster_identifier"])' $(DEMO_OUTPUTS))" \
+	  --dir $(DEMO_PG_DIR) --vars-file $(DEMO_PG_DIR).json && \
+	echo "make: 3/3 provision again: the cluster has nothing to do, the database part creates the application users" && \
+	run -e @$(DEMO_PG_DIR).json
 	@echo
-	@echo "Local AWS is still running at $$($(LOCAL_AWS) endpoint) (log: .local-aws/moto.log)."
-	@echo "Stop it with: make local-aws-stop"
+	@echo "Local AWS is still running at $$($(LOCAL_AWS) endpoint) (log: .local-aws/moto.log);"
+	@echo "the database stand-in in $(DEMO_PG_DIR) (log: $(DEMO_PG_DIR)/postgresql.log)."
+	@echo "Stop both with: make local-aws-stop"
 
 # --- checks ------------------------------------------------------------------------
 

@@ -530,6 +530,10 @@ class LocalPostgres:
         with psycopg.connect(self.superuser_dsn(database), autocommit=True) as conn:
             # PostgreSQL 15 no longer grants this in a new database; one upgraded from 14 keeps it.
             conn.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+            # Aurora lets rds_superuser create pg_stat_statements (preloaded by its default parameter group);
+            # PostgreSQL 15 lets only a superuser (it is not a trusted extension), so the stand-in makes it here.
+            # Trusted extensions (pgcrypto, ...) are left for the code under test to create.
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         self._write_state()
 
     # -- connecting ----------------------------------------------------------------

@@ -34,6 +34,10 @@ moto's server unchanged:
 * ModifyDBCluster's EnableIAMDatabaseAuthentication, which moto records under another name than the one
   DescribeDBClusters reports (IAMDatabaseAuthenticationEnabled stayed as created).
 
+* UpdateSecretVersionStage moving AWSCURRENT: moto moves the label but GetSecretValue without a version or
+  stage still answers the former current version; AWS answers the version AWSCURRENT is on (what applications
+  read after a rotation).
+
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
 
@@ -56,6 +60,7 @@ from moto.core.utils import unix_time  # noqa: E402
 from moto.rds.exceptions import InvalidParameterValue  # noqa: E402
 from moto.rds.models import MasterUserSecret, RDSBackend  # noqa: E402
 from moto.rds.responses import RDSResponse  # noqa: E402
+from moto.secretsmanager.models import SecretsManagerBackend  # noqa: E402
 from moto.server import main as moto_server_main  # noqa: E402
 
 # -- AWS Backup selections ---------------------------------------------------------------
@@ -296,7 +301,23 @@ def modify_db_cluster(self: RDSBackend, kwargs):
     return cluster
 
 
+_update_secret_version_stage = SecretsManagerBackend.update_secret_version_stage
+
+
+def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+    answer = _update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+    if version_stage == "AWSCURRENT" and move_to_version_id:
+        secret = self.secrets[secret_id]
+        # The secret's own value is what GetSecretValue answers without a version: the new current one.
+        secret.set_default_version_id(move_to_version_id)
+        version = secret.versions[move_to_version_id]
+        secret.secret_string = version.get("secret_string")
+        secret.secret_binary = version.get("secret_binary")
+    return answer
+
+
 def extend_moto() -> None:
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
     RDSBackend.modify_db_cluster = modify_db_cluster
     MasterUserSecret._generate_secret_string = master_user_secret_string
     BackupBackend.create_backup_plan = create_backup_plan

@@ -54,11 +54,9 @@ def stack(local_aws):
         master_password=master["password"],
         database=cluster["DatabaseName"],
     )
+    # The stand-in makes pg_stat_statements itself (Aurora's rds_superuser may, PostgreSQL 15's master may not):
+    # the tests ask for pgcrypto, a trusted extension, as well, which the role creates.
     server.start()
-    # Aurora lets rds_superuser create pg_stat_statements; on PostgreSQL 15 only a superuser can (it is not a
-    # trusted extension), so the stand-in's own superuser makes it, and the tests ask for pgcrypto (trusted) too.
-    with psycopg.connect(server.superuser_dsn(cluster["DatabaseName"]), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION pg_stat_statements")
     try:
         yield local_aws, server, cluster
     finally:

@@ -2,7 +2,9 @@
 written, in the order each document gives it, against the local AWS, and succeeds.
 
 The only things added are where the local AWS is (`-e aurora_cluster_aws_endpoint_url=...`, replacing the demo's
-port where the command names it) and, as the local AWS has no database server, the database part turned off: the documents are for real AWS or the demo, the test has a local AWS of its own.
+port where the command names it) and, as the local AWS has no database server, the database part turned off (its
+commands run in tests/integration/test_demo.py): the documents are for real AWS or the demo, the test has a local
+AWS of its own.
 `-e name=value` stays the string it is on a real command line, which is how the README's teardown of a protected
 prod stack once failed while the tests, passing real booleans, passed.
 """
