@@ -43,8 +43,8 @@ options:
     type: str
   applications:
     description:
-      - The applications, each with its own schema, roles and users. Omitted or empty, none: roles and schemas
-        this module made earlier are revoked and dropped.
+      - The applications, each with its own schema, roles and users. Omitted or empty, none; roles and schemas
+        this module made earlier are then revoked and dropped.
     type: list
     elements: dict
     default: []
@@ -292,12 +292,15 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 from ansible_collections.vitality.aurora.plugins.module_utils.database import (
     CLONE_SUFFIX,
     MASTER_SECRET,
+    ROLE,
     USER_SECRET,
     PlanRefused,
     application_errors,
     desired_state,
     generate_password,
     group_names,
+    ident,
+    label,
     line,
     literal,
     other_login,
@@ -484,6 +487,22 @@ class Database:
                 errors=refused.problems,
             )
         before, after = self.plan_user_secrets()
+        for made in before:
+            # A login that exists while its secret does not (the secret was deleted): it gets the new secret's password.
+            user = made.request["user"]
+            sets = any(a.resource == ROLE and a.name == user and PLACEHOLDER in " ".join(a.calls) for a in sql_actions)
+            if user in self.state["roles"] and not sets:
+                statement = f"ALTER ROLE {ident(user)} PASSWORD {PLACEHOLDER}"
+                sql_actions.append(
+                    Action(
+                        ROLE,
+                        user,
+                        "set the password its new secret holds",
+                        runner="sql",
+                        calls=[statement],
+                        request={"sql": [statement]},
+                    )
+                )
         actions = before + sql_actions + after + self.plan_master_rotation()
         return number(actions)
 
@@ -606,7 +625,7 @@ class Database:
             if secret is None:
                 continue  # made by this run: nothing to rotate yet
             current = secret["value"].get("username", name)
-            age = self.current_version_age(spec["secret"])
+            age = self.current_version_age(spec["secret"]) if min_age > 0 else None
             if age is not None and age < min_age:
                 continue
             target = other_login(name, current)
@@ -646,12 +665,25 @@ class Database:
         for action in actions[:first_sql]:
             self.apply_secret_action(action)
         if sql:
-            with self.conn.transaction():
-                with self.conn.cursor() as cursor:
-                    for action in sql:
-                        for statement in action.request["sql"]:
-                            cursor.execute(self.with_password(statement, action))
-                            self.executed.append(statement)
+            done = []
+            try:
+                with self.conn.transaction():
+                    with self.conn.cursor() as cursor:
+                        for action in sql:
+                            for statement in action.request["sql"]:
+                                cursor.execute(self.with_password(statement, action))
+                                done.append(statement)
+            except psycopg.Error as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                made = [label(a) for a in actions[:first_sql]]
+                self.module.fail_json(
+                    msg=f"Applying the database plan failed at step {action.order} ({line(action)}): {reason}. "
+                    "The SQL steps run in one transaction: none of them was applied"
+                    + (f"; done before them: {'; '.join(made)}" if made else "")
+                    + ". Re-run once the cause is fixed: it plans again from what exists.",
+                    executed=self.executed,
+                )
+            self.executed.extend(done)
         for action in actions[first_sql + len(sql) :]:
             self.apply_secret_action(action)
 
