@@ -18,16 +18,14 @@ import pytest
 import yaml
 
 MODULES_PACKAGE = "ansible_collections.vitality.aurora.plugins"
-MODULES = (
-    "aurora_cluster",
-    "aurora_cluster_failover",
-    "aurora_cluster_info",
-    "aurora_cluster_parameter_group",
-    "aurora_event_subscription",
-    "aurora_instance",
-    "aurora_preflight",
-    "aurora_settings",
-    "aurora_stack",
+# Every module of plugins/modules (the package the tests import them from), so that a new one is never left out.
+MODULES = tuple(
+    sorted(
+        info.name
+        for info in importlib.import_module("pkgutil").iter_modules(
+            importlib.import_module(f"{MODULES_PACKAGE}.modules").__path__
+        )
+    )
 )
 OWN_FRAGMENTS = {"vitality.aurora.waiting": "waiting"}
 

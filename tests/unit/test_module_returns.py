@@ -36,21 +36,18 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 UNIT_DIR = Path(__file__).resolve().parent
 REPO_ROOT = UNIT_DIR.parent.parent
 MODULES_PACKAGE = "ansible_collections.vitality.aurora.plugins.modules"
-MODULES = (
-    "aurora_cluster",
-    "aurora_cluster_failover",
-    "aurora_cluster_info",
-    "aurora_cluster_parameter_group",
-    "aurora_event_subscription",
-    "aurora_instance",
-    "aurora_preflight",
-    "aurora_settings",
-    "aurora_stack",
+# Every module of plugins/modules (the package the tests import them from), so that a new one is never left out.
+MODULES = tuple(
+    sorted(
+        info.name
+        for info in importlib.import_module("pkgutil").iter_modules(importlib.import_module(MODULES_PACKAGE).__path__)
+    )
 )
 # The unit tests whose fake modules record results, each with a module-level ``m`` (the module under test).
 HARNESSES = (
     "test_aurora_cluster.py",
     "test_aurora_cluster_parameter_group.py",
+    "test_aurora_database.py",
     "test_aurora_event_subscription.py",
     "test_aurora_instance.py",
     "test_aurora_instance_baseline.py",
