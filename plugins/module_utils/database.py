@@ -49,6 +49,8 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_APP_NAME = 40  # leaves room for the _owner suffix within PostgreSQL's 63
 MAX_USER_NAME = 57  # leaves room for _clone
 RESERVED_PREFIXES = ("pg_", "rds")
+# Names PostgreSQL refuses for a role (CREATE ROLE: "role name ... is reserved").
+RESERVED_NAMES = frozenset(["public", "none", "current_role", "current_user", "session_user"])
 SETTING_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
 # Settings a login may not set for itself through the role: they would change who it is or what it may do.
 FORBIDDEN_SETTINGS = frozenset(["role", "session_authorization", "search_path"])
@@ -222,6 +224,8 @@ def _name_errors(where, name, limit):
         return [f"{where}={name!r} must start with a lower-case letter and hold only lower-case letters, digits and _"]
     if len(name) > limit:
         return [f"{where}={name!r} is {len(name)} characters long, at most {limit} are allowed"]
+    if name in RESERVED_NAMES:
+        return [f"{where}={name!r} is a name PostgreSQL reserves"]
     if name.startswith(RESERVED_PREFIXES):
         return [f"{where}={name!r} starts with {', '.join(RESERVED_PREFIXES)}, which PostgreSQL and RDS reserve"]
     return []
@@ -442,12 +446,20 @@ def plan_database(state, desired, extensions, revoke_public_create=True):
         for name, schema in state["schemas"].items()
         if parse_schema_comment(schema["comment"]) is not None and name not in desired["schemas"]
     )
+    apps_now = {spec["app"]: schema for schema, spec in desired["schemas"].items()}
     for schema in removed_schemas:
-        if state["schemas"][schema]["objects"]:
+        app = parse_schema_comment(state["schemas"][schema]["comment"])
+        count = state["schemas"][schema]["objects"]
+        if count and app in apps_now:
             problems.append(
-                f"schema {schema} (application {parse_schema_comment(state['schemas'][schema]['comment'])}, no longer in the inventory) "
-                f"still holds {state['schemas'][schema]['objects']} objects the collection did not create: drop or move them first, "
-                "or keep the application in the inventory"
+                f"schema {schema} (application {app} now uses schema {apps_now[app]}) still holds {count} objects the "
+                f"collection did not create: move them (ALTER TABLE ... SET SCHEMA {apps_now[app]}) first, or set the "
+                f"application's schema back to {schema}"
+            )
+        elif count:
+            problems.append(
+                f"schema {schema} (application {app}, no longer in the inventory) still holds {count} objects the "
+                "collection did not create: drop or move them first, or keep the application in the inventory"
             )
     for name in removed_roles:
         owned = roles[name]["owns"] - sum(1 for s in removed_schemas if state["schemas"][s]["owner"] == name)
@@ -455,6 +467,19 @@ def plan_database(state, desired, extensions, revoke_public_create=True):
             problems.append(
                 f"role {name} (no longer in the inventory) owns {owned} objects the collection did not create: "
                 f"REASSIGN OWNED BY {name} TO another role first, or keep it in the inventory"
+            )
+    for name in removed_roles:
+        # DROP ROLE fails on a privilege the role holds anywhere; those in schemas the collection did not make
+        # were granted by someone else, who decides about them.
+        foreign = [
+            f"{', '.join(sorted(found['acl'][name]))} on schema {schema}"
+            for schema, found in sorted(state["schemas"].items())
+            if name in found["acl"] and parse_schema_comment(found["comment"]) is None
+        ]
+        if foreign:
+            problems.append(
+                f"role {name} (no longer in the inventory) holds privileges the collection did not grant "
+                f"({'; '.join(foreign)}): revoke them first, or keep it in the inventory"
             )
     if problems:
         raise PlanRefused(problems)
@@ -502,6 +527,20 @@ def plan_database(state, desired, extensions, revoke_public_create=True):
         for name in names:
             if wanted[name]["kind"] in ("user", "clone"):
                 actions.extend(_role_actions(name, wanted[name], roles.get(name)))
+
+    # A schema an application no longer uses (it moved to another): empty (checked above), so dropped.
+    for schema in removed_schemas:
+        owner = state["schemas"][schema]["owner"]
+        if owner in wanted:
+            app = parse_schema_comment(state["schemas"][schema]["comment"])
+            actions.append(
+                sql_action(
+                    SCHEMA,
+                    schema,
+                    f"drop (empty; application {app} now uses schema {apps_now.get(app)})",
+                    [f"SET ROLE {ident(owner)}", f"DROP SCHEMA {ident(schema)}", "RESET ROLE"],
+                )
+            )
 
     # Removals: logins first, then the groups (their privileges revoked), the schema, the owner.
     removal_order = {"user": 0, "clone": 0, "read_write": 1, "read_only": 1, "owner": 3}

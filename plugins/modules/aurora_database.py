@@ -120,7 +120,8 @@ options:
   ca_file:
     description:
       - The CA bundle the server certificate is checked against, for example the RDS bundle of the region
-        (U(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)). Required unless O(ssl_mode=require).
+        (U(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)). Required unless O(ssl_mode=require);
+        omitted, the server's certificate is not checked (only O(ssl_mode=require) allows it).
     type: path
   connect_timeout:
     description: Seconds to wait for the connection. Omitted, 10.
@@ -171,6 +172,7 @@ attributes:
     description: Connects and reads; returns the plan; changes nothing.
   diff_mode:
     support: none
+    description: The plan's lines say what changes, before and after.
 """
 
 EXAMPLES = r"""
@@ -212,16 +214,48 @@ actions:
   returned: always
   type: list
   elements: dict
+  sample:
+    - order: 1
+      resource: db_role
+      name: orders_owner
+      change: create (owner, cannot log in)
+      changes: []
+      impact: online
+      when: now
+      unavailability: none
+      runner: sql
+      calls:
+        - CREATE ROLE "orders_owner" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT
+        - "COMMENT ON ROLE \"orders_owner\" IS 'vitality.aurora: owner of application orders'"
+      note: ""
 executed:
   description: What the apply ran, in order (SQL with passwords left out, and Secrets Manager operations).
   returned: always
   type: list
   elements: str
+  sample: ["secretsmanager:CreateSecret", "ALTER ROLE \"orders_app\" PASSWORD <from secret>"]
 applications:
   description: Per application, its schema, group roles and users, and how each user connects.
   returned: always
   type: list
   elements: dict
+  sample:
+    - name: orders
+      schema: orders
+      owner: orders_owner
+      read_write_group: orders_rw
+      read_only_group: orders_ro
+      users:
+        - name: orders_app
+          access: read_write
+          authentication: iam
+          logins: [orders_app]
+          secret_arn: null
+          iam_policy_statement:
+            Effect: Allow
+            Action: rds-db:connect
+            Resource: arn:aws:rds-db:us-east-1:123456789012:dbuser:cluster-ABCDEFGHIJKL/orders_app
+          connection_string: postgresql://orders_app@vitality-dev.cluster-abc.us-east-1.rds.amazonaws.com:5432/vitality?sslmode=verify-full
   contains:
     name:
       description: The application.
@@ -270,18 +304,32 @@ extensions:
   description: Installed versions of the requested extensions after the run (null where not yet installed).
   returned: always
   type: dict
+  sample: {"pg_stat_statements": "1.10", "pgcrypto": null}
 master_rotation_days:
   description: The master user secret's rotation interval in days after the run (null when it does not rotate).
   returned: always
   type: int
+  sample: 7
 server_version:
   description: The server's version number (C(server_version_num)).
   returned: when connected
   type: int
+  sample: 160006
+errors:
+  description: Why the run was refused, one message per problem (invalid options, or the problems of a refused plan).
+  returned: on failure, when the options are invalid or the plan is refused
+  type: list
+  elements: str
+  sample: ["applications[0].name='Bad-Name' must start with a lower-case letter and hold only lower-case letters, digits and _"]
 """
 
 import json
 import socket
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # AnsibleAWSModule reports a missing botocore
+    pass
 import uuid
 from datetime import datetime, timezone
 
@@ -348,15 +396,17 @@ class Database:
         return cluster
 
     def read_secret(self, secret_id, stage="AWSCURRENT"):
-        response = self.sm.call(
-            "get_secret_value",
-            not_found=NOT_FOUND,
-            context=f"secret {secret_id}",
-            SecretId=secret_id,
-            VersionStage=stage,
-        )
-        if response is None:
-            return None
+        try:
+            response = self.sm.client.get_secret_value(SecretId=secret_id, VersionStage=stage)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in NOT_FOUND:
+                return None
+            if code == "InvalidRequestException" and (self.describe_secret(secret_id) or {}).get("DeletedDate"):
+                return {"arn": None, "version": None, "value": {}, "deleted": True}
+            self.sm.fail(exc, "get_secret_value", f"secret {secret_id}")
+        except BotoCoreError as exc:
+            self.sm.fail(exc, "get_secret_value", f"secret {secret_id}")
         try:
             value = json.loads(response.get("SecretString") or "{}")
         except ValueError:
@@ -473,11 +523,12 @@ class Database:
         self.desired = desired_state(params["applications"], params["authentication"], self.prefix)
         if params["rotate"]:
             # Only the rotation: the converge of roles and privileges is provision's, never a scheduled job's.
-            self.user_secrets = {
-                name: self.read_secret(spec["secret"])
-                for name, spec in sorted(self.desired["roles"].items())
-                if spec["kind"] == "user" and spec.get("secret")
-            }
+            self.user_secrets = {}
+            for name, spec in sorted(self.desired["roles"].items()):
+                if spec["kind"] == "user" and spec.get("secret"):
+                    self.user_secrets[name] = self.read_secret(spec["secret"])
+                    if self.user_secrets[name] is not None:
+                        self.refuse_foreign_secret(spec["secret"])
             return number(self.plan_rotations())
         try:
             sql_actions = plan_database(self.state, self.desired, params["extensions"], params["revoke_public_create"])
@@ -489,7 +540,9 @@ class Database:
         before, after = self.plan_user_secrets()
         for made in before:
             # A login that exists while its secret does not (the secret was deleted): it gets the new secret's password.
-            user = made.request["user"]
+            user = made.request.get("user")
+            if user is None:
+                continue  # a restored secret: its logins still have its password
             sets = any(a.resource == ROLE and a.name == user and PLACEHOLDER in " ".join(a.calls) for a in sql_actions)
             if user in self.state["roles"] and not sets:
                 statement = f"ALTER ROLE {ident(user)} PASSWORD {PLACEHOLDER}"
@@ -529,6 +582,19 @@ class Database:
                 continue
             secret = self.read_secret(spec["secret"])
             self.user_secrets[name] = secret
+            if secret is not None and secret.get("deleted"):
+                # Removed from the inventory earlier, back now: its password is the one its logins still have.
+                before.append(
+                    Action(
+                        USER_SECRET,
+                        spec["secret"],
+                        "restore (it was scheduled for deletion when the user left the inventory)",
+                        calls=["secretsmanager:RestoreSecret"],
+                        runner="secretsmanager",
+                        request={"restore": name},
+                    )
+                )
+                continue
             if secret is None:
                 before.append(
                     Action(
@@ -541,11 +607,7 @@ class Database:
                     )
                 )
                 continue
-            if not self.managed_secret(spec["secret"]):
-                self.module.fail_json(
-                    msg=f"Secret {spec['secret']} exists and was not created by vitality.aurora (no {CLUSTER_TAG} tag of "
-                    f"{self.params['cluster_identifier']}): choose another secret_prefix or remove it; nothing was changed."
-                )
+            self.refuse_foreign_secret(spec["secret"])
             stale = {key: value for key, value in details.items() if secret["value"].get(key) != value}
             if stale:
                 changes = [
@@ -584,6 +646,13 @@ class Database:
                     )
                 )
         return before, after
+
+    def refuse_foreign_secret(self, secret_id):
+        if not self.managed_secret(secret_id):
+            self.module.fail_json(
+                msg=f"Secret {secret_id} exists and was not created by vitality.aurora (no {CLUSTER_TAG} tag of "
+                f"{self.params['cluster_identifier']}): choose another secret_prefix or remove it; nothing was changed."
+            )
 
     def managed_secret(self, secret_id):
         described = self.describe_secret(secret_id) or {}
@@ -637,7 +706,7 @@ class Database:
                     changes=[{"attribute": "username", "before": current, "after": target}],
                     calls=[
                         "secretsmanager:PutSecretValue",
-                        f"ALTER ROLE {target} PASSWORD <new>",
+                        f"ALTER ROLE {ident(target)} PASSWORD {PLACEHOLDER}",
                         "secretsmanager:UpdateSecretVersionStage",
                     ],
                     runner="secretsmanager",
@@ -713,6 +782,10 @@ class Database:
                 RotateImmediately=False,
             )
             self.executed.append("secretsmanager:RotateSecret")
+        elif "restore" in request:
+            self.sm.call("restore_secret", context=f"secret {action.name}", SecretId=action.name)
+            self.executed.append("secretsmanager:RestoreSecret")
+            self.user_secrets[request["restore"]] = self.read_secret(action.name)
         elif "delete" in request:
             self.sm.call(
                 "delete_secret",
@@ -797,10 +870,20 @@ class Database:
                 VersionStages=["AWSPENDING"],
             )
             self.executed.append("secretsmanager:PutSecretValue")
-        statement = f'ALTER ROLE "{document["username"]}" PASSWORD '
-        with self.conn.cursor() as cursor:
-            cursor.execute(statement + literal(scram_verifier(document["password"])))
-        self.conn.commit()
+        statement = f"ALTER ROLE {ident(document['username'])} PASSWORD "
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.execute(statement + literal(scram_verifier(document["password"])))
+            self.conn.commit()
+        except psycopg.Error as exc:
+            self.conn.rollback()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.module.fail_json(
+                msg=f"The rotation of {name} stopped: setting {document['username']}'s new password failed ({reason}). "
+                "The secret still names the login the application uses (the new password waits in its AWSPENDING "
+                "version): fix the cause (provision recreates a missing login) and run the rotation again.",
+                executed=self.executed,
+            )
         self.executed.append(statement + PLACEHOLDER)
         # The new password works before the secret says so: an application reading the secret never gets a bad one.
         test = self.connect(
@@ -923,10 +1006,10 @@ def main():
         ssl_mode=dict(type="str", choices=["verify-full", "verify-ca", "require"], default="verify-full"),
         ca_file=dict(type="path"),
         connect_timeout=dict(type="int", default=10),
-        master_secret_arn=dict(type="str"),
-        secret_prefix=dict(type="str"),
+        master_secret_arn=dict(type="str", no_log=False),
+        secret_prefix=dict(type="str", no_log=False),
         secret_kms_key_id=dict(type="str"),
-        secret_recovery_days=dict(type="int", default=7),
+        secret_recovery_days=dict(type="int", default=7, no_log=False),
         master_rotation_days=dict(type="int"),
         rotate=dict(type="bool", default=False),
         rotation_min_age_hours=dict(type="float", default=12),

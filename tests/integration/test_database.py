@@ -151,7 +151,7 @@ def test_provision_creates_users_with_least_privilege_then_changes_nothing(stack
     assert fails(rw, "CREATE ROLE intruder")
     assert fails(rw, "CREATE TABLE public.t (i int)")
     assert fails(rw, "CREATE TABLE vitality.t (i int)")
-    assert fails(rw, "SELECT * FROM billing.nothing") or True  # schema has no table: check USAGE instead
+    assert "permission denied" in fails(rw, "CREATE TABLE billing.t (i int)")
     with superuser(server, cluster) as conn:
         conn.execute("SET ROLE billing_owner")
         conn.execute("CREATE TABLE billing.invoices (id int)")
@@ -181,7 +181,7 @@ def test_rotation_keeps_an_open_pool_working_across_two_rotations(stack):
     settings = db_vars(server, aurora_database_applications=TWO_APPS)
     assert local_aws.run_playbook(PROVISION, DEV, extra_vars=settings).returncode == 0
     before = secret_of(local_aws, "vitality_app")
-    pool = [login(server, cluster, before) for _ in range(2)]
+    pool = [login(server, cluster, before) for dummy in range(2)]
 
     # A schedule that fires again soon after the last rotation changes nothing.
     young = local_aws.run_playbook(ROTATE, DEV, extra_vars=settings)
