@@ -18,6 +18,8 @@ import pytest
 from local_pg import LocalPostgres
 
 PROVISION = "playbooks/provision.yml"
+# The database part alone (the cluster's own steps are tested elsewhere): for the runs that change only it.
+DATABASE = "playbooks/database.yml"
 ROTATE = "playbooks/rotate.yml"
 DEV = "inventories/dev"
 CLUSTER = "vitality-dev-aurora"
@@ -179,7 +181,7 @@ def test_provision_creates_users_with_least_privilege_then_changes_nothing(stack
 def test_rotation_keeps_an_open_pool_working_across_two_rotations(stack):
     local_aws, server, cluster = stack
     settings = db_vars(server, aurora_database_applications=TWO_APPS)
-    assert local_aws.run_playbook(PROVISION, DEV, extra_vars=settings).returncode == 0
+    assert local_aws.run_playbook(DATABASE, DEV, extra_vars=settings).returncode == 0
     before = secret_of(local_aws, "vitality_app")
     pool = [login(server, cluster, before) for dummy in range(2)]
 
@@ -209,7 +211,7 @@ def test_rotation_keeps_an_open_pool_working_across_two_rotations(stack):
     for conn in pool:  # open connections never notice
         assert conn.execute("SELECT count(*) FROM vitality.visits").fetchone()[0] >= 0
         conn.close()
-    again = local_aws.run_playbook(PROVISION, DEV, extra_vars=settings)
+    again = local_aws.run_playbook(DATABASE, DEV, extra_vars=settings)
     assert all(counts["changed"] == 0 for counts in again.recap.values()), again.stdout[-3000:]
 
 
@@ -227,7 +229,7 @@ def test_removing_a_user_drops_only_it_and_foreign_roles_are_never_taken(stack):
         conn.execute("CREATE ROLE dba_own_login LOGIN")
         conn.execute("CREATE ROLE billing_auditor LOGIN")
     fewer = [TWO_APPS[0], {"name": "billing", "users": []}]
-    removed = local_aws.run_playbook(PROVISION, DEV, extra_vars=db_vars(server, aurora_database_applications=fewer))
+    removed = local_aws.run_playbook(DATABASE, DEV, extra_vars=db_vars(server, aurora_database_applications=fewer))
     assert removed.returncode == 0, removed.stdout[-3000:]
     assert "database role billing_app: drop" in removed.stdout
     roles = managed_roles(server, cluster)
@@ -246,14 +248,14 @@ def test_removing_a_user_drops_only_it_and_foreign_roles_are_never_taken(stack):
 
     # A name the inventory asks for that a role the collection did not make holds: refused, nothing changed.
     taken = [TWO_APPS[0], {"name": "billing", "users": [{"name": "billing_auditor"}]}]
-    refused = local_aws.run_playbook(PROVISION, DEV, extra_vars=db_vars(server, aurora_database_applications=taken))
+    refused = local_aws.run_playbook(DATABASE, DEV, extra_vars=db_vars(server, aurora_database_applications=taken))
     assert refused.returncode != 0
     assert "role billing_auditor exists and was not created by vitality.aurora" in refused.stdout
     assert "nothing was changed" in refused.stdout
 
     # The application leaves while its schema holds a table the collection did not make: refused too.
     left_app = local_aws.run_playbook(
-        PROVISION, DEV, extra_vars=db_vars(server, aurora_database_applications=[TWO_APPS[0]])
+        DATABASE, DEV, extra_vars=db_vars(server, aurora_database_applications=[TWO_APPS[0]])
     )
     assert left_app.returncode != 0
     assert "schema billing" in left_app.stdout and "still holds 1 objects" in left_app.stdout
