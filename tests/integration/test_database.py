@@ -139,6 +139,10 @@ def test_provision_creates_users_with_least_privilege_then_changes_nothing(stack
     assert app["host"] == cluster["Endpoint"] and app["dbname"] == cluster["DatabaseName"]
     arn = local_aws.client("secretsmanager").describe_secret(SecretId=f"{CLUSTER}/users/vitality_app")["ARN"]
     assert arn in first.stdout
+    written = json.loads((local_aws.outputs_dir / "vitality-dev-database.json").read_text())
+    users = {user["name"]: user for app in written["applications"] for user in app["users"]}
+    assert users["vitality_app"]["secret_arn"] == arn and app["password"] not in json.dumps(written)
+    assert oct((local_aws.outputs_dir / "vitality-dev-database.json").stat().st_mode & 0o777) == "0o600"
 
     migrations = login(server, cluster, secret_of(local_aws, "vitality_migrations"))
     # A migration's tables belong to the owner role (the session acts as it), created after every grant.
