@@ -83,8 +83,9 @@ def test_introspection_of_the_installed_collection_finds_its_requirements(main_i
 def test_python_requirements_are_satisfied_by_what_is_tested():
     import boto3
     import botocore
+    import psycopg
 
-    installed = {"boto3": boto3.__version__, "botocore": botocore.__version__}
+    installed = {"boto3": boto3.__version__, "botocore": botocore.__version__, "psycopg": psycopg.__version__}
     lines = (REPO_ROOT / "meta" / "ee-requirements.txt").read_text().splitlines()
     reqs = [Requirement(line.split("#")[0]) for line in lines if line.split("#")[0].strip()]
     assert {r.name for r in reqs} == set(installed)
