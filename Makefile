@@ -150,6 +150,7 @@ INTEGRATION_WORKERS ?= 2
 integration: venv ## pytest tests/integration (starts its own moto_server on a free port; installs chromium as root)
 	@sh scripts/ensure_chromium.sh
 	@sh scripts/ensure_postgresql.sh
+	@$(VENV_BIN)/python scripts/fetch_postgresql16.py >/dev/null || [ $$? -eq 3 ]
 	@test -d tests/integration || { echo "make: tests/integration does not exist yet"; exit 0; }; \
 	$(call run_pytest,tests/integration -n $(INTEGRATION_WORKERS) --dist loadfile)
 

@@ -5,7 +5,9 @@ cluster that listens on 127.0.0.1 only, on a free port, and accepts TLS connecti
 ``rds.force_ssl=1``), with a certificate from a CA made here whose names include the Aurora-looking
 endpoint given.  A client reaches it as it reaches a private Aurora cluster through an SSM port forward or
 a bastion tunnel: TCP to 127.0.0.1 (``hostaddr``) while verifying the certificate against the endpoint's
-name (``host``, ``sslmode=verify-full``).
+name (``host``, ``sslmode=verify-full``).  ``LocalPostgres(bindir=..., tls=False)`` runs another build
+instead, without TLS (plain ``host`` lines, ``sslmode=disable``): the PostgreSQL 16 of
+``scripts/fetch_postgresql16.py``, built without OpenSSL or contrib (so without pg_stat_statements).
 
 At start it makes what Aurora makes: the roles ``rds_superuser``, ``rds_iam``, ``rds_replication`` and
 ``rds_password``; a master user that is *not* a superuser but has CREATEROLE and CREATEDB and is a member of
@@ -107,6 +109,9 @@ class LocalPostgres:
 
     ``work_dir`` holds everything (data directory, certificates, Unix socket, logs, state file); without one a
     temporary directory is made, and removed by :meth:`stop`.  ``port`` is a free one unless given.
+    ``tls=False``: no certificates and no ssl settings, plain ``host`` connections with scram-sha-256 from
+    127.0.0.1, and :meth:`dsn` defaults to ``sslmode=disable`` (for a server built without OpenSSL, such as
+    the PostgreSQL 16 of scripts/fetch_postgresql16.py).
     """
 
     hostnames: list[str] = field(default_factory=list)
@@ -118,6 +123,7 @@ class LocalPostgres:
     bindir: Path | str | None = None
     start_timeout: float = 60.0
     superuser: str = SUPERUSER
+    tls: bool = True
     _owns_dir: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -248,7 +254,8 @@ class LocalPostgres:
                 raise LocalPgError(f"user {SERVER_OS_USER} cannot enter {self.dir}: is every parent directory o+x?")
             if not (self.data_dir / "PG_VERSION").exists():
                 self._initdb()
-            self._write_tls()
+            if self.tls:
+                self._write_tls()
             # A free port may be taken by another process before the server binds it (initdb takes a second;
             # parallel test workers start servers at once): then try another one.
             for attempt in range(3):
@@ -385,17 +392,40 @@ class LocalPostgres:
         key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         self._write_private(self.key_file, key_pem, 0o600)
 
+    def _has_pg_stat_statements(self) -> bool:
+        """Whether the server's build has pg_stat_statements (contrib): a build without it cannot preload it."""
+        proc = self._run([self._binary("pg_config"), "--pkglibdir", "--sharedir"], check=False)
+        dirs = proc.stdout.split()
+        if proc.returncode != 0 or len(dirs) != 2:
+            return True  # no pg_config to ask: assume a full build, as Debian's is
+        pkglibdir, sharedir = (Path(d) for d in dirs)
+        return (pkglibdir / "pg_stat_statements.so").is_file() and (
+            sharedir / "extension" / "pg_stat_statements.control"
+        ).is_file()
+
     def _write_config(self) -> None:
+        tls = (
+            {
+                "ssl": "on",
+                "ssl_cert_file": str(self.cert_file),
+                "ssl_key_file": str(self.key_file),
+                "ssl_min_protocol_version": "TLSv1.2",
+            }
+            if self.tls
+            else {}
+        )
+        preload = (
+            {"shared_preload_libraries": "pg_stat_statements"}  # preloaded on Aurora too
+            if self._has_pg_stat_statements()
+            else {}
+        )
         settings = {
             "listen_addresses": LISTEN_ADDRESS,
             "port": self.port,
             "unix_socket_directories": str(self.dir),
-            "ssl": "on",
-            "ssl_cert_file": str(self.cert_file),
-            "ssl_key_file": str(self.key_file),
-            "ssl_min_protocol_version": "TLSv1.2",
+            **tls,
             "password_encryption": "scram-sha-256",
-            "shared_preload_libraries": "pg_stat_statements",  # preloaded on Aurora too
+            **preload,
             "fsync": "off",  # a test server: speed over durability
             "synchronous_commit": "off",
             "full_page_writes": "off",
@@ -420,11 +450,12 @@ class LocalPostgres:
             main_conf.write_text(text + "\n" + include, encoding="utf-8")
         # TLS only from 127.0.0.1 (no plain `host` line: rds.force_ssl=1); no password-less way in but the
         # bootstrap superuser's Unix socket, which test assertions use (peer would not map root to it).
+        # Without TLS (tls=False): plain `host` from 127.0.0.1, still scram-sha-256.
         hba = (
             "# Written by scripts/local_pg.py.\n"
             "# TYPE   DATABASE  USER  ADDRESS       METHOD\n"
             f"local    all       {self.superuser}  trust\n"
-            "hostssl  all       all   127.0.0.1/32  scram-sha-256\n"
+            f"{'hostssl' if self.tls else 'host   '}  all       all   127.0.0.1/32  scram-sha-256\n"
         )
         self._write_private(self.data_dir / "pg_hba.conf", hba.encode(), 0o600)
 
@@ -479,6 +510,7 @@ class LocalPostgres:
             "superuser": self.superuser,
             "master_user": self.master_user,
             "database": self.database,
+            "tls": self.tls,
         }
 
     @classmethod
@@ -497,6 +529,7 @@ class LocalPostgres:
             superuser=state.get("superuser", SUPERUSER),
             master_user=state.get("master_user"),
             database=state.get("database"),
+            tls=state.get("tls", True),
         )
 
     # -- Aurora stand-ins -----------------------------------------------------------
@@ -517,6 +550,12 @@ class LocalPostgres:
                     sql.SQL(", ").join(map(ident, RDS_SUPERUSER_MEMBER_OF))
                 )
             )
+            if conn.info.server_version >= 160000:
+                # PostgreSQL 16 lets only a holder of ADMIN on a role grant it (CREATEROLE no longer suffices), and
+                # Aurora's master grants rds_iam to IAM users (AWS's IAM database authentication guide): so
+                # rds_superuser holds ADMIN on rds_iam, without INHERIT or SET (a member of rds_iam may log in only
+                # through IAM, and the master logs in with its password).  On 15 CREATEROLE lets the master grant it.
+                conn.execute("GRANT rds_iam TO rds_superuser WITH ADMIN OPTION, INHERIT FALSE, SET FALSE")
             # As Aurora makes it: CREATEROLE and CREATEDB through rds_superuser, never SUPERUSER.
             verb = "ALTER" if master_user in existing else "CREATE"
             conn.execute(
@@ -532,8 +571,10 @@ class LocalPostgres:
             conn.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
             # Aurora lets rds_superuser create pg_stat_statements (preloaded by its default parameter group);
             # PostgreSQL 15 lets only a superuser (it is not a trusted extension), so the stand-in makes it here.
-            # Trusted extensions (pgcrypto, ...) are left for the code under test to create.
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            # Trusted extensions (pgcrypto, ...) are left for the code under test to create.  A build without
+            # contrib (the PostgreSQL 16 of scripts/fetch_postgresql16.py) has no pg_stat_statements: skipped.
+            if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'").fetchone():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         self._write_state()
 
     # -- connecting ----------------------------------------------------------------
@@ -546,14 +587,15 @@ class LocalPostgres:
         user: str,
         password: str | None,
         database: str,
-        sslmode: str = "verify-full",
+        sslmode: str | None = None,
         host: str | None = None,
         **extra,
     ) -> str:
         """libpq conninfo reaching 127.0.0.1 (``hostaddr``) and verifying the certificate against ``host``.
 
         ``host`` defaults to the first hostname given: what a client does through a tunnel to a private
-        Aurora endpoint.  ``extra`` adds further libpq parameters.
+        Aurora endpoint.  ``sslmode`` defaults to verify-full (disable for a server started with tls=False).
+        ``extra`` adds further libpq parameters.
         """
         params = {
             "host": host or (self.hostnames[0] if self.hostnames else "localhost"),
@@ -561,10 +603,12 @@ class LocalPostgres:
             "port": self.port,
             "user": user,
             "dbname": database,
-            "sslmode": sslmode,
+            "sslmode": sslmode or ("verify-full" if self.tls else "disable"),
             "sslrootcert": str(self.ca_file),
             "connect_timeout": 10,
         }
+        if not self.tls:
+            del params["sslrootcert"]  # no CA made
         if password is not None:
             params["password"] = password
         params.update(extra)
