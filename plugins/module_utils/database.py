@@ -663,19 +663,22 @@ def _role_actions(name, spec, found):
 
 
 def _schema_actions(schema, spec, state):
+    # COMMENT needs the owner's privileges: on PostgreSQL 16 the master may act as the owner (SET), not inherit them.
+    comment = [
+        f"SET ROLE {ident(spec['owner'])}",
+        f"COMMENT ON SCHEMA {ident(schema)} IS {literal(spec['comment'])}",
+        "RESET ROLE",
+    ]
     found = state["schemas"].get(schema)
     if found is None:
-        statements = [
-            f"CREATE SCHEMA {ident(schema)} AUTHORIZATION {ident(spec['owner'])}",
-            f"COMMENT ON SCHEMA {ident(schema)} IS {literal(spec['comment'])}",
-        ]
+        statements = [f"CREATE SCHEMA {ident(schema)} AUTHORIZATION {ident(spec['owner'])}"] + comment
         return [sql_action(SCHEMA, schema, f"create (owned by {spec['owner']})", statements)]
     statements, detail = [], []
     if found["owner"] != spec["owner"]:
         statements.append(f"ALTER SCHEMA {ident(schema)} OWNER TO {ident(spec['owner'])}")
         detail.append({"attribute": "owner", "before": found["owner"], "after": spec["owner"]})
     if found["comment"] != spec["comment"]:
-        statements.append(f"COMMENT ON SCHEMA {ident(schema)} IS {literal(spec['comment'])}")
+        statements += comment
         detail.append({"attribute": "marked as", "before": found["comment"], "after": spec["comment"]})
     return [sql_action(SCHEMA, schema, "update", statements, changes=detail)] if statements else []
 

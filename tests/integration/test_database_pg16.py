@@ -35,16 +35,6 @@ ORDERS = {
     ],
 }
 BILLING = {"name": "billing", "users": [{"name": "billing_app"}]}
-# The one failure on PostgreSQL 16 that is the planner's (plugins/module_utils/database.py, _schema_actions).  Once
-# fixed there, these tests pass (strict: they then fail as XPASS, to remove the mark) and comment_as_owner does nothing.
-SCHEMA_COMMENT_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="database._schema_actions runs COMMENT ON SCHEMA as the master, which PostgreSQL 16 refuses ('must be owner "
-    "of schema ...'): COMMENT needs the owner's privileges, and the master holds the owner role WITH INHERIT FALSE, "
-    "SET TRUE (on 15, a plain member, it had them). Fix: SET ROLE <owner>; COMMENT ON SCHEMA ...; RESET ROLE. The "
-    "other tests apply the plans with that fix (comment_as_owner) to reach the rest of the 16 branches.",
-)
 # A password of the test's choosing per login (the module takes it from the user's secret).
 PASSWORDS = {
     name: database.generate_password()
@@ -119,10 +109,6 @@ def plan(server, apps, authentication="password"):
     return state, database.plan_database(state, desired, extensions=[])
 
 
-def schema_owners(apps):
-    return {schema: spec["owner"] for schema, spec in database.desired_state(apps, "password", "")["schemas"].items()}
-
-
 def with_password(statement, action):
     """As aurora_database's apply: the placeholder becomes the SCRAM verifier of the login's password."""
     if PLACEHOLDER not in statement:
@@ -131,29 +117,13 @@ def with_password(statement, action):
     return statement.replace(PLACEHOLDER, database.literal(database.scram_verifier(password)))
 
 
-def comment_as_owner(action, owners):
-    """SCHEMA_COMMENT_BUG's proposed fix, made here: a schema's COMMENT is made as its owner (SET ROLE)."""
-    sql = list(action.request["sql"])
-    if action.resource != database.SCHEMA:
-        return sql
-    fixed = []
-    for index, statement in enumerate(sql):
-        if statement.startswith("COMMENT ON SCHEMA ") and not (index and sql[index - 1].startswith("SET ROLE ")):
-            fixed += [f"SET ROLE {database.ident(owners[action.name])}", statement, "RESET ROLE"]
-        else:
-            fixed.append(statement)
-    return fixed
-
-
-def apply(server, actions, owners=None):
-    """Every action's SQL, in order, in one transaction as the master; a failure names the statement.
-
-    As planned, unless ``owners`` (schema: owner role) is given: then with SCHEMA_COMMENT_BUG's fix.
-    """
+def apply(server, actions):
+    """Every action's SQL, in order, in one transaction as the master, as the module applies it; a failure names
+    the statement."""
     with master(server) as conn:
         with conn.transaction(), conn.cursor() as cursor:
             for action in actions:
-                for statement in comment_as_owner(action, owners) if owners else action.request["sql"]:
+                for statement in action.request["sql"]:
                     try:
                         cursor.execute(with_password(statement, action))
                     except psycopg.Error as exc:
@@ -164,9 +134,9 @@ def apply(server, actions, owners=None):
 
 
 def converge(server, apps, authentication="password"):
-    """Plan, apply (with SCHEMA_COMMENT_BUG's fix), and check that the next plan is empty; returns what applied."""
+    """Plan, apply, and check that the next plan is empty; returns what applied."""
     actions = plan(server, apps, authentication)[1]
-    apply(server, actions, owners=schema_owners(apps))
+    apply(server, actions)
     again = plan(server, apps, authentication)[1]
     assert [database.line(action) for action in again] == []
     return actions
@@ -209,7 +179,6 @@ def test_the_stand_in_is_postgresql_16_with_aurora_s_master(pg):
     assert stat_statements == 0  # no contrib in this build: the bootstrap skipped it
 
 
-@SCHEMA_COMMENT_BUG
 def test_the_first_plan_applies_on_16_as_planned(pg):
     state, actions = plan(pg, [ORDERS, BILLING])
     assert state["version"] >= 160000
@@ -228,7 +197,7 @@ def test_the_first_plan_applies_with_the_schema_comment_fix_and_the_second_is_em
     assert 'GRANT "billing_owner" TO CURRENT_USER WITH INHERIT FALSE, SET TRUE' in sql
     assert "REVOKE CREATE ON SCHEMA public FROM PUBLIC" in sql
     assert not [s for s in sql if PLACEHOLDER in s and not s.startswith("ALTER ROLE ")]
-    apply(pg, actions, owners=schema_owners([ORDERS, BILLING]))
+    apply(pg, actions)
 
     state, again = plan(pg, [ORDERS, BILLING])
     assert [database.line(action) for action in again] == []
@@ -267,14 +236,15 @@ def test_the_first_plan_applies_with_the_schema_comment_fix_and_the_second_is_em
         login(pg, user).close()
 
 
-@SCHEMA_COMMENT_BUG
 def test_a_schema_comment_changed_by_hand_is_restored_as_planned(pg):
     converge(pg, [ORDERS])
     with superuser(pg) as conn:
         conn.execute("COMMENT ON SCHEMA orders IS 'vitality.aurora: schema of application orders (edited by hand)'")
     actions = plan(pg, [ORDERS])[1]
     assert statements(actions) == [
-        f'COMMENT ON SCHEMA "orders" IS {database.literal(database.schema_comment("orders"))}'
+        'SET ROLE "orders_owner"',
+        f'COMMENT ON SCHEMA "orders" IS {database.literal(database.schema_comment("orders"))}',
+        "RESET ROLE",
     ]
     apply(pg, actions)
     assert plan(pg, [ORDERS])[1] == []
