@@ -35,7 +35,9 @@ DEMO_PLAYBOOK ?= playbooks/provision.yml
 DEMO_INVENTORY ?= inventories/dev
 # Where the demo's first run writes the stack's outputs (the role's default), and its database stand-in.
 DEMO_OUTPUTS ?= playbooks/outputs/vitality-dev.json
-DEMO_PG_DIR ?= .local-pg
+# Outside the checkout: when make runs as root the server runs as the postgres OS user, which must reach the
+# folder (a checkout under /root is private); one per checkout.
+DEMO_PG_DIR ?= /tmp/vitality-aurora-demo-pg-$(shell printf '%s' "$(CURDIR)" | cksum | cut -d' ' -f1)
 # More ansible-playbook arguments for the demo's runs (the tests send outputs and reports elsewhere).
 DEMO_ARGS ?=
 

@@ -1,5 +1,8 @@
 """Put PostgreSQL 16 server binaries into build/postgresql16 (from PyPI's pgserver wheel) and print their bindir.
 
+As root they go to /var/tmp/vitality-aurora/postgresql16 instead (the postgres OS user runs the server and must
+reach them; a clone's folders may be private); POSTGRESQL16_DIR names another place.
+
     python scripts/fetch_postgresql16.py
 
 Debian 12 ships PostgreSQL 15 only, and Aurora PostgreSQL 16 is what the database code targets: its
@@ -36,10 +39,23 @@ WHEEL = f"pgserver-{VERSION}-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86
 # sha256 of the file pypi.org serves (https://pypi.org/project/pgserver/0.1.4/#files).
 SHA256 = "1a5d07c61d51f2abfef4ef61e2ef5cd014b994f7e09de8d3c140d2cf370e84a8"
 POSTGRES_VERSION = "16.2"
-DEST = REPO_ROOT / "build" / "postgresql16"
+
+
+def _dest() -> Path:
+    override = os.environ.get("POSTGRESQL16_DIR")
+    if override:
+        return Path(override).resolve()
+    # As root the server runs as the postgres OS user, which must reach the binaries; a clone's own folders may
+    # be private to root (mktemp -d makes them 0700), so the binaries then go to a place anyone can read.
+    if os.geteuid() == 0:
+        return Path("/var/tmp/vitality-aurora/postgresql16")
+    return REPO_ROOT / "build" / "postgresql16"
+
+
+DEST = _dest()
 BINDIR = DEST / "pgserver" / "pginstall" / "bin"
 STAMP = DEST / ".wheel-sha256"
-LOCK = REPO_ROOT / "build" / ".postgresql16.lock"
+LOCK = DEST.parent / ".postgresql16.lock"
 MEMBERS = ("pgserver/pginstall/", "pgserver.libs/")
 BINARIES = ("initdb", "pg_ctl", "postgres")
 MACHINES = ("x86_64", "amd64")
@@ -142,6 +158,7 @@ def ensure() -> Path:
     if ready():
         return BINDIR
     LOCK.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(LOCK.parent, 0o755)  # traversable by the server's OS user
     with LOCK.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if ready():  # another process did it while this one waited
@@ -159,7 +176,7 @@ def ensure() -> Path:
             print(
                 f"fetch_postgresql16: pgserver {VERSION} (PostgreSQL {POSTGRES_VERSION}) wheel "
                 f"{wheel.stat().st_size / 1e6:.1f} MB in {fetched:.1f}s, {size / 1e6:.1f} MB unpacked into "
-                f"{DEST.relative_to(REPO_ROOT)}",
+                f"{DEST}",
                 file=sys.stderr,
             )
     if not ready():
