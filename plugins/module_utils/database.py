@@ -143,12 +143,9 @@ def application_errors(applications, authentication, extensions, master_user=Non
     apps, users, schemas = {}, {}, {}
     for index, app in enumerate(applications):
         where = f"{variable}[{index}]"
+        errors.extend(_entry_errors(where, app, ("name", "schema", "users"), "name and users"))
         if not isinstance(app, dict):
-            errors.append(f"{where} must be a dict with name and users, got {type(app).__name__}")
             continue
-        unknown = sorted(set(app) - {"name", "schema", "users"})
-        if unknown:
-            errors.append(f"{where} has unknown keys {', '.join(unknown)} (known: name, schema, users)")
         name = app.get("name")
         errors.extend(_name_errors(f"{where}.name", name, MAX_APP_NAME))
         if name in apps:
@@ -167,12 +164,9 @@ def application_errors(applications, authentication, extensions, master_user=Non
             continue
         for position, user in enumerate(app_users):
             at = f"{where}.users[{position}]"
+            errors.extend(_entry_errors(at, user, ("name", "access", "settings"), "name and access"))
             if not isinstance(user, dict):
-                errors.append(f"{at} must be a dict with name and access, got {type(user).__name__}")
                 continue
-            unknown = sorted(set(user) - {"name", "access", "settings"})
-            if unknown:
-                errors.append(f"{at} has unknown keys {', '.join(unknown)} (known: name, access, settings)")
             user_name = user.get("name")
             errors.extend(_name_errors(f"{at}.name", user_name, MAX_USER_NAME))
             if isinstance(user_name, str):
@@ -217,6 +211,14 @@ def application_errors(applications, authentication, extensions, master_user=Non
             f"{variable.replace('applications', 'extensions')}={extensions!r} must be a list of extension names (lower case, digits, _)"
         )
     return errors
+
+
+def _entry_errors(where, entry, known, needs):
+    """An application or user entry must be a dict of known keys: the messages, or []."""
+    if not isinstance(entry, dict):
+        return [f"{where} must be a dict with {needs}, got {type(entry).__name__}"]
+    unknown = sorted(set(entry) - set(known))
+    return [f"{where} has unknown keys {', '.join(unknown)} (known: {', '.join(known)})"] if unknown else []
 
 
 def _name_errors(where, name, limit):
