@@ -54,6 +54,8 @@ LABELS = {
     "event_topic_key": "KMS key",
     "event_topic": "SNS topic",
     "event_subscription": "event subscription",
+    "alarm": "CloudWatch alarm",
+    "alarms": "CloudWatch alarms",
 }
 
 
