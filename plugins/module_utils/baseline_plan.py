@@ -8,7 +8,7 @@ selection, the KMS key and SNS topic of the RDS events, and the event subscripti
 executors; this file predicts, call by call, what each of them would change, so that a run with nothing to
 do runs none of them.
 
-``read_baseline(apis, desired)`` reads the current state (``apis``: {"iam", "backup", "sns", "kms", "rds"},
+``read_baseline(apis, desired)`` reads the current state (``apis``: {"iam", "backup", "sns", "kms", "rds", "cloudwatch"},
 each an api.AwsApi; only the services ``desired`` needs are used). ``plan_baseline(current, desired)`` is
 pure: no AWS call. The documents the tasks send (trust policies, key and topic policies, descriptions,
 the backup rule) are built here, one function each (``monitoring_role_request``, ``backup_trust``,
@@ -28,7 +28,12 @@ role can pass them from the plan instead of building them again in Jinja.
                                           # None: notifications off, or the user gave a topic ARN
       "event_subscriptions": [{"name", "source_type", "source_ids", "categories", "topic_arn"}] or None,
                                           # categories []: the subscription must not exist
+      "alarms": {...} or None,            # the CloudWatch alarms (alarm_plan.py's docstring); None: off
     }
+
+With ``alarms``, the role's topic and its key also let CloudWatch publish (``topic_policy``, ``topic_key_policy``),
+and ``read_baseline`` reads the role's alarms (one DescribeAlarms). They are planned by alarm_plan.plan_alarms once
+the stack's own steps are known, since they follow the instances the cluster has after them.
 
 ``event_topic.display_name`` defaults to "<cluster_identifier> events" and ``key_alias`` to
 "alias/<topic name>" when absent or empty. The topic's encryption key (``kms_key_id`` or else
@@ -49,6 +54,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict, compare_aws_tags
 
+from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import read_alarms
 from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import ONLINE, Action
 
@@ -154,31 +160,44 @@ def backup_trust(desired):
 
 
 def topic_key_policy(desired):
-    """The account administers the key; RDS events of this account may use it to publish to the topic."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    """The account administers the key; RDS events of this account may use it to publish to the topic; with alarms,
+    CloudWatch may too."""
+    statements = [
+        {
+            "Sid": "AccountAdministersTheKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(desired)},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "RdsEventsUseTheKey",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.rds.amazonaws.com"},
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": desired["account_id"]}},
+        },
+    ]
+    if desired.get("alarms"):
+        # As AWS documents it for alarms publishing to an encrypted topic, without a condition: which alarms may
+        # publish is the topic policy's to confine (aws:SourceAccount, aws:SourceArn), and the key serves this
+        # topic only.
+        statements.append(
             {
-                "Sid": "AccountAdministersTheKey",
+                "Sid": "CloudWatchAlarmsUseTheKey",
                 "Effect": "Allow",
-                "Principal": {"AWS": account_root(desired)},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "RdsEventsUseTheKey",
-                "Effect": "Allow",
-                "Principal": {"Service": "events.rds.amazonaws.com"},
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
                 "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": desired["account_id"]}},
-            },
-        ],
-    }
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def topic_policy(desired):
-    """The account manages the topic; RDS publishes the events of this account's subscriptions."""
+    """The account manages the topic; RDS publishes the events of this account's subscriptions; with alarms,
+    CloudWatch publishes this account's alarms."""
     arn = topic_arn(desired)
     return {
         "Version": "2012-10-17",
@@ -212,7 +231,30 @@ def topic_policy(desired):
                     "StringEquals": {"aws:SourceAccount": desired["account_id"]},
                 },
             },
-        ],
+        ]
+        + (
+            [
+                {
+                    # Any alarm of this account in the region, not only the role's: the on-call topic may take
+                    # the team's own alarms too.
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": arn,
+                    "Condition": {
+                        "ArnLike": {
+                            "aws:SourceArn": (
+                                f"arn:{desired['partition']}:cloudwatch:{desired['region']}:{desired['account_id']}:alarm:*"
+                            )
+                        },
+                        "StringEquals": {"aws:SourceAccount": desired["account_id"]},
+                    },
+                }
+            ]
+            if desired.get("alarms")
+            else []
+        ),
     }
 
 
@@ -491,6 +533,7 @@ def read_baseline(apis, desired):
         "event_topic_key": None,
         "event_topic": None,
         "event_subscriptions": {},
+        "alarms": {},
     }
     if desired.get("monitoring_role"):
         current["monitoring_role"] = read_role(apis["iam"], desired["monitoring_role"]["name"])
@@ -504,6 +547,8 @@ def read_baseline(apis, desired):
     if desired.get("backup"):
         current["backup_role"] = read_role(apis["iam"], desired["backup"]["role_name"])
         current.update(read_backup(apis["backup"], desired))
+    if desired.get("alarms"):
+        current["alarms"] = read_alarms(apis["cloudwatch"], desired["cluster_identifier"])
     return current
 
 

@@ -223,6 +223,7 @@ class World:
         self.topic_tags = dict(TAGS)
         self.subscriptions = [subscription(entry) for entry in want["event_subscriptions"] if entry["categories"]]
         self.subscription_tags = {s["EventSubscriptionArn"]: dict(TAGS) for s in self.subscriptions}
+        self.alarms = []
         self.log = []
 
     def apis(self):
@@ -273,6 +274,11 @@ class World:
             }
 
         return {
+            "cloudwatch": FakeApi(
+                "cloudwatch",
+                {"describe_alarms": lambda p: {"MetricAlarms": self.alarms, "CompositeAlarms": []}},
+                self.log,
+            ),
             "iam": FakeApi(
                 "iam",
                 {
@@ -890,3 +896,90 @@ def test_documents_are_json_and_name_the_account(function):
     document = function(desired())
     assert ACCOUNT in json.dumps(document)
     assert document["Version"] == "2012-10-17"
+
+
+# -- CloudWatch alarms: the key and the topic let them publish ------------------------------------
+
+ALARMS = {"period": 60, "evaluation_periods": 5, "cpu_percent": 80.0}
+
+
+def with_alarms():
+    want = desired()
+    want["alarms"] = dict(ALARMS)
+    return want
+
+
+def test_with_alarms_the_key_lets_cloudwatch_use_it_and_the_topic_lets_this_accounts_alarms_publish():
+    want = with_alarms()
+    key = {s["Sid"]: s for s in b.topic_key_policy(want)["Statement"]}
+    assert list(key) == ["AccountAdministersTheKey", "RdsEventsUseTheKey", "CloudWatchAlarmsUseTheKey"]
+    assert key["CloudWatchAlarmsUseTheKey"] == {
+        "Sid": "CloudWatchAlarmsUseTheKey",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": "*",
+    }
+    topic = {s["Sid"]: s for s in b.topic_policy(want)["Statement"]}
+    assert list(topic) == ["AccountManagesTheTopic", "RdsPublishesEvents", "CloudWatchAlarmsPublish"]
+    assert topic["CloudWatchAlarmsPublish"] == {
+        "Sid": "CloudWatchAlarmsPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": TOPIC_ARN,
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"},
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        },
+    }
+
+
+def test_without_alarms_neither_policy_names_cloudwatch():
+    assert "cloudwatch" not in json.dumps(b.topic_key_policy(desired()))
+    assert "cloudwatch" not in json.dumps(b.topic_policy(desired()))
+
+
+def test_turning_alarms_on_plans_the_key_and_topic_policy_changes_of_an_existing_stack_and_reads_the_alarms_once():
+    world = World()  # key and topic as they were made without alarms
+    actions = world.plan(with_alarms())
+    alias = f"alias/{TOPIC_NAME}"
+    assert summary(actions) == [
+        ("event_topic_key", alias, "update key policy", ["PutKeyPolicy"]),
+        ("event_topic", TOPIC_NAME, "set policy", ["SetTopicAttributes"]),
+    ]
+    assert actions[0].changes == [
+        {
+            "attribute": "key policy",
+            "before": ["AccountAdministersTheKey", "RdsEventsUseTheKey if aws:SourceAccount"],
+            "after": [
+                "AccountAdministersTheKey",
+                "RdsEventsUseTheKey if aws:SourceAccount",
+                "CloudWatchAlarmsUseTheKey",
+            ],
+        }
+    ]
+    assert actions[1].changes == [
+        {
+            "attribute": "policy",
+            "before": ["AccountManagesTheTopic", "RdsPublishesEvents if aws:SourceAccount,aws:SourceArn"],
+            "after": [
+                "AccountManagesTheTopic",
+                "RdsPublishesEvents if aws:SourceAccount,aws:SourceArn",
+                "CloudWatchAlarmsPublish if aws:SourceAccount,aws:SourceArn",
+            ],
+        }
+    ]
+    assert actions[0].request["policy"] == b.topic_key_policy(with_alarms())
+    assert actions[1].request["policy"] == b.topic_policy(with_alarms())
+    reads = world.calls()
+    assert reads.count("DescribeAlarms") == 1 and reads[-1] == "DescribeAlarms"
+    assert [params for service, op, params in world.log if op == "DescribeAlarms"] == [
+        {"AlarmNamePrefix": f"vitality.aurora/{CLUSTER}/"}
+    ]
+
+
+def test_alarms_off_read_no_alarm():
+    world = World()
+    world.plan()
+    assert "DescribeAlarms" not in world.calls()
