@@ -9,7 +9,7 @@ baseline as baseline_plan.read_baseline read it, with what was asked of it) and 
 The diagram follows the architecture document's (``flowchart TB``, its colours): the VPC, a private subnet per
 AZ with the instances placed in it (writer and readers, with class and state), the application's and the
 database's security groups with the rule between them, the cluster, its endpoints, and, when they exist, the
-operations baseline (monitoring, backup, event notifications). The HTML carries the diagram for Mermaid and the
+operations baseline (monitoring, backup, event notifications, CloudWatch alarms). The HTML carries the diagram for Mermaid and the
 facts as tables; the library itself goes where ``LIBRARY_SLOT`` is (the role puts the bundled copy there).
 """
 
@@ -136,7 +136,31 @@ def baseline_parts(desired, current):
         detail = f"{backup.get('schedule')}, kept {backup.get('retention_days')} days, vault {backup.get('vault_name')}"
         exists = current.get("backup_plan") is not None and current.get("backup_selection") is not None
         parts.append(("AWS Backup plan", backup.get("plan_name"), exists, detail))
+    alarms = desired.get("alarm_plan")
+    if alarms:
+        found = current.get("alarms") or {}
+        names = [alarm["name"] for alarm in alarms["alarms"]]
+        topic = str(alarms.get("topic_arn") or "").rsplit(":", 1)[-1]
+        detail = f"{len(names)} alarms to SNS topic {topic}"
+        parts.append(("CloudWatch alarms", alarms["prefix"], all(name in found for name in names), detail))
     return parts
+
+
+def alarm_rows(desired, current):
+    """[(alarm name, its condition and whether it exists)] of the CloudWatch alarms; [] when they are off."""
+    alarms = (desired or {}).get("alarm_plan")
+    if not alarms:
+        return []
+    found = (current or {}).get("alarms") or {}
+    rows = [
+        (alarm["name"], alarm["condition"] + ("" if alarm["name"] in found else "; missing (the plan creates it)"))
+        for alarm in alarms["alarms"]
+    ]
+    rows += [
+        (f"{entry['instance']} {entry['metric']}", f"not made: {entry['reason']}")
+        for entry in alarms.get("skipped") or []
+    ]
+    return rows
 
 
 def stack_facts(snapshot, params, plan_lines, region, baseline=None):
@@ -261,6 +285,9 @@ def stack_facts(snapshot, params, plan_lines, region, baseline=None):
                 ],
             )
         )
+    rows = alarm_rows(*(baseline or (None, None)))
+    if rows:
+        sections.append(("CloudWatch alarms", rows))
     return [(title, [(k, "" if v is None else str(v)) for k, v in rows]) for title, rows in sections]
 
 

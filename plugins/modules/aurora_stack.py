@@ -21,7 +21,8 @@ description:
     removals; then the steps after them (security group rules revoked, so that a port change opens the new port
     before the cluster moves and closes the old one after; event subscriptions; AWS Backup).
   - With O(mode=plan), or in check mode, it only reads. With O(mode=apply) it plans again and carries out its own
-    steps (runner C(stack)) exactly as planned, in order, each followed by its wait; the other runners' steps are the
+    steps (runner C(stack), the CloudWatch alarms' included) exactly as planned, in order, each followed by its wait;
+    the other runners' steps are the
     role's (M(amazon.aws.ec2_security_group), M(amazon.aws.rds_subnet_group), M(amazon.aws.iam_role),
     M(amazon.aws.kms_key), M(community.aws.sns_topic), M(vitality.aurora.aurora_event_subscription), the AWS Backup
     modules), which it runs only when the plan has a step for them.
@@ -391,7 +392,15 @@ options:
     description:
       - The operations baseline to plan beside the stack (its shape is documented in
         C(plugins/module_utils/baseline_plan.py)), with C(monitoring_role), C(backup), C(event_topic),
-        C(event_topic_arn) and C(event_subscriptions), each empty when off.
+        C(event_topic_arn), C(event_subscriptions) and C(alarms), each empty when off.
+      - C(alarms) (its keys in C(plugins/module_utils/alarm_plan.py)) are the CloudWatch alarms of the cluster
+        (C(Deadlocks)) and of each instance it has once the plan's instance steps are made, its own and those AWS added
+        (C(CPUUtilization), C(FreeableMemory), C(DatabaseConnections), C(FreeLocalStorage), C(AuroraReplicaLag) on
+        readers, C(ACUUtilization) on C(db.serverless) instances), each notifying C(event_topic_arn) or the role's
+        topic. They are named C(vitality.aurora/<cluster>/[<instance>/]<metric>); every alarm under that prefix is
+        the module's, read with one DescribeAlarms, put (PutMetricAlarm) when it is missing or differs, and deleted
+        (DeleteAlarms, up to 100 a call) when it is no longer wanted. Their steps are the module's own (runner
+        C(stack)), after the instances' steps.
       - Omitted, the baseline is neither read nor planned.
     type: dict
   need_account:
@@ -821,6 +830,72 @@ existing:
     - kind: db_subnet_group
       id: vitality-dev-db-subnets
       label: DB subnet group vitality-dev-db-subnets
+alarms:
+  description:
+    - The CloudWatch alarms the plan leaves the stack with (O(baseline) C(alarms)), and those left out with the reason.
+  returned: when O(baseline) has C(alarms)
+  type: dict
+  contains:
+    prefix:
+      description: The name prefix that makes an alarm the module's; every alarm under it is read, and deleted when not wanted.
+      type: str
+      returned: always
+      sample: vitality.aurora/vitality-prod-aurora/
+    topic_arn:
+      description: The SNS topic every alarm notifies when it goes into ALARM and back to OK.
+      type: str
+      returned: always
+      sample: arn:aws:sns:us-east-1:123456789012:vitality-prod-db-events
+    alarms:
+      description: Each alarm, the cluster's first, then the writer's and the other instances'.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        name:
+          description: The alarm's name.
+          type: str
+          returned: always
+          sample: vitality.aurora/vitality-prod-aurora/vitality-prod-aurora-writer/CPUUtilization
+        metric:
+          description: The C(AWS/RDS) metric it watches.
+          type: str
+          returned: always
+          sample: CPUUtilization
+        instance:
+          description: The instance it watches; null for the cluster's (C(Deadlocks), by C(DBClusterIdentifier)).
+          type: str
+          returned: always
+          sample: vitality-prod-aurora-writer
+        comparison:
+          description: V(GreaterThanThreshold) or V(LessThanThreshold).
+          type: str
+          returned: always
+          sample: GreaterThanThreshold
+        threshold:
+          description: The threshold, in the metric's unit (percent, bytes, connections, milliseconds, per second).
+          type: float
+          returned: always
+          sample: 80.0
+        condition:
+          description: The alarm's condition in words, with its evaluation window.
+          type: str
+          returned: always
+          sample: Average CPUUtilization > 80 percent for 5 x 60 s
+    skipped:
+      description:
+        - The alarms not made, each with C(instance), C(metric) and C(reason) (a class whose memory the collection does
+          not know, a C(db.serverless) instance without its maximum capacity, a C(max_connections) formula it cannot
+          evaluate).
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"instance": "vitality-dev-aurora-writer", "metric": "FreeableMemory", "reason": "..."}]
+  sample:
+    prefix: vitality.aurora/vitality-prod-aurora/
+    topic_arn: arn:aws:sns:us-east-1:123456789012:vitality-prod-db-events
+    alarms: [{"name": "vitality.aurora/vitality-prod-aurora/Deadlocks", "metric": "Deadlocks", "instance": null}]
+    skipped: []
 engine_version_notice:
   description: Why the running engine version, newer than the configured one, is kept.
   returned: when the cluster runs a newer minor version than the configured C(engine_version)
@@ -868,6 +943,11 @@ from contextlib import contextmanager
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import (
+    alarm_members,
+    alarm_outputs,
+    plan_alarms,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
@@ -928,6 +1008,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
     DEFAULT_EGRESS,
     SUBNET_GROUP_NOT_FOUND,
     NetworkProblem,
+    order_actions,
     plan_stack,
     read_stack,
     runners_of,
@@ -1124,6 +1205,11 @@ def entry_key(entry):
     return entry["kind"], entry.get("name") or entry["id"]
 
 
+def is_stack_create(action):
+    """A create of one of the stack's own resources (an alarm's create is not one: it is named apart)."""
+    return action.change == "create" and action.resource in ENTRY_KINDS
+
+
 def planned_entry(action):
     kind = ENTRY_KINDS[action.resource]
     if kind == "security_group":
@@ -1214,10 +1300,12 @@ class Apply:
     ``clock`` and ``sleep`` are time.monotonic and time.sleep, or a test's fake clock.
     """
 
-    def __init__(self, module, ec2, rds, params, snapshot, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, module, ec2, rds, params, snapshot, clock=time.monotonic, sleep=time.sleep, cloudwatch=None):
         self.module = module
         self.ec2 = ec2
         self.rds = rds
+        # The CloudWatch alarms' steps need it; None when the plan has none.
+        self.cloudwatch = cloudwatch
         self.params = params
         self.snapshot = snapshot
         self.clock = clock
@@ -1309,12 +1397,17 @@ class Apply:
 
     def run(self, actions):
         steps = [a for a in actions if a.runner == STACK and a.impact != IMPOSSIBLE]
-        self.progress = Progress([planned_entry(a) for a in steps if a.change == "create"])
+        self.progress = Progress([planned_entry(a) for a in steps if is_stack_create(a)])
         for action in steps:
             self.current = action
             if action.change != "create":
                 self.wait_creates()
-            handler = HANDLERS.get(action.change) or HANDLERS[(action.resource, action.change)]
+            handler = (
+                HANDLERS.get(action.change)
+                or HANDLERS.get((action.resource, action.change))
+                # An alarm's step, whatever it changes, is one PutMetricAlarm or DeleteAlarms.
+                or HANDLERS[action.resource]
+            )
             handler(self, action)
             self.done.append(action.order)
         self.wait_creates()
@@ -1604,6 +1697,19 @@ class Apply:
             lambda c: c is not None and writer_of(c) == target and c.get("Status") == "available",
         )
 
+    def put_alarm(self, action):
+        # PutMetricAlarm creates the alarm or replaces its whole definition: the same request for both.
+        self.cloudwatch.call("put_metric_alarm", context=action.label(), **action.request["put"])
+
+    def delete_alarms(self, action):
+        self.cloudwatch.call(
+            "delete_alarms",
+            AlarmNames=action.request["names"],
+            # Deleted meanwhile: the next run plans from what is left.
+            not_found=("ResourceNotFound", "ResourceNotFoundException"),
+            context=action.label(),
+        )
+
     def delete_instance(self, action):
         identifier = action.name
         self.rds.call(
@@ -1633,6 +1739,8 @@ HANDLERS = {
     ("instance", "modify"): Apply.modify_instance,
     ("instance", "reboot"): Apply.reboot,
     ("instance", "delete"): Apply.delete_instance,
+    "alarm": Apply.put_alarm,
+    "alarms": Apply.delete_alarms,
 }
 
 
@@ -1694,7 +1802,7 @@ def outputs_of(cluster, instances, group_id):
 def fail_apply(module, applier, error, document, trace=None, failure=None):
     """The apply stopped: name the step, what was done, what was created, the ways forward."""
     created = applier.progress.created
-    if applier.current is None or applier.current.change == "create":
+    if applier.current is None or is_stack_create(applier.current):
         msg, result = creation_failure(applier.progress, error)
     else:
         failed = applier.current
@@ -1741,7 +1849,7 @@ def resolve_key_aliases(module, snapshot, params):
 def baseline_desired(module, params, account, snapshot):
     """The operations baseline as baseline_plan reads it, completed with what only the run knows; None when off."""
     given = params["baseline"] or {}
-    parts = {key: given.get(key) or None for key in ("monitoring_role", "backup", "event_topic")}
+    parts = {key: given.get(key) or None for key in ("monitoring_role", "backup", "event_topic", "alarms")}
     subscriptions = given.get("event_subscriptions") or None
     if not any(parts.values()) and not subscriptions:
         return None
@@ -1772,6 +1880,20 @@ def baseline_desired(module, params, account, snapshot):
             )
             for subscription in subscriptions
         ]
+    if desired["alarms"]:
+        topic = given.get("event_topic_arn") or (topic_arn(desired) if desired["event_topic"] else "")
+        if not topic:
+            module.fail_json(
+                msg=f"baseline.alarms needs an SNS topic for the alarms to notify ({params['variable_prefix'] or 'baseline.'}"
+                "event_topic_arn, or the role's own topic): none is given"
+            )
+        desired["alarms"] = dict(
+            desired["alarms"],
+            cluster_identifier=identifier,
+            topic_arn=topic,
+            tags=desired["tags"],
+            max_connections=(params["parameter_group"].get("parameters") or {}).get("max_connections"),
+        )
     return desired
 
 
@@ -1888,13 +2010,24 @@ def main():
     baseline = baseline_desired(module, params, account, snapshot)
     baseline_actions = []
     baseline_current = None
+    cloudwatch = None
     if baseline is not None:
         apis = {service: AwsApi(module, service) for service in ("iam", "backup", "sns", "kms")}
         apis["rds"] = rds
+        if baseline.get("alarms"):
+            cloudwatch = apis["cloudwatch"] = AwsApi(module, "cloudwatch")
         baseline_current = read_baseline(apis, baseline)
         baseline_actions = plan_baseline(baseline_current, baseline)
     params["cluster"]["variable_prefix"] = params["variable_prefix"]
     actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
+    alarms = None
+    if cloudwatch is not None:
+        # The alarms follow the instances the cluster has once the stack's own steps are made.
+        members = alarm_members(snapshot, params["instances"]["writer_identifier"], actions)
+        alarm_actions, wanted, skipped = plan_alarms(baseline_current["alarms"], baseline["alarms"], members)
+        actions = order_actions(list(actions) + alarm_actions)
+        alarms = alarm_outputs(baseline["alarms"], wanted, skipped)
+        baseline["alarm_plan"] = alarms
     problems = restore_problems + problems
     if snapshot["cluster"] is None:
         problems += renamed_cluster_problems(rds, params)
@@ -1925,6 +2058,8 @@ def main():
     }
     if notice:
         facts["engine_version_notice"] = notice
+    if alarms is not None:
+        facts["alarms"] = alarms
     group = snapshot["security_group"]
     result = dict(plan=document, **facts)
 
@@ -1968,9 +2103,9 @@ def main():
             )
         module.exit_json(changed=bool(actions), done=[], **result)
 
-    applier = Apply(module, ec2, rds, params, snapshot)
+    applier = Apply(module, ec2, rds, params, snapshot, cloudwatch=cloudwatch)
     try:
-        with failures_raised(module, ec2, rds):
+        with failures_raised(module, *[api for api in (ec2, rds, cloudwatch) if api is not None]):
             applier.run(actions)
     except CreateFailed as failure:
         fail_apply(module, applier, failure.text(), document, traceback.format_exc(), failure)

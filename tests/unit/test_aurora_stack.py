@@ -558,7 +558,7 @@ def test_report_existing_lists_what_of_the_stack_exists_and_plans_nothing(monkey
 # --- the World: AWS in fake time --------------------------------------------------------------------------------------
 
 SESSION = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-MODELS = {service: SESSION.client(service) for service in ("ec2", "rds")}
+MODELS = {service: SESSION.client(service) for service in ("ec2", "rds", "cloudwatch")}
 CATALOG = {"rds.force_ssl": "dynamic", "log_statement": "dynamic", "shared_preload_libraries": "static"}
 DEFAULT_EGRESS = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
 
@@ -653,6 +653,7 @@ class World:
         self.tags = {}
         self.clusters = {}
         self.instances = {}
+        self.alarms = {}
 
     def client(self, service):
         return FakeClient(self, service)
@@ -714,6 +715,7 @@ class World:
                         "GroupName",
                         "GroupId",
                         "ResourceName",
+                        "AlarmName",
                     )
                     if key in request
                 ),
@@ -1047,6 +1049,24 @@ class World:
         self.instances[DBInstanceIdentifier]["DBInstanceStatus"] = "deleting"
         self.later(self.DELETE, lambda: self.instances.pop(DBInstanceIdentifier))
         return {"DBInstance": self.describe_instance(DBInstanceIdentifier)}
+
+    # cloudwatch
+
+    def describe_alarms(self, AlarmNamePrefix):
+        listed = [copy.deepcopy(a) for name, a in sorted(self.alarms.items()) if name.startswith(AlarmNamePrefix)]
+        return {"MetricAlarms": listed, "CompositeAlarms": []}
+
+    def put_metric_alarm(self, **request):
+        alarm = {key: value for key, value in request.items() if key != "Tags"}
+        alarm.update(AlarmArn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{request['AlarmName']}", StateValue="OK")
+        self.alarms[request["AlarmName"]] = alarm
+        return {}
+
+    def delete_alarms(self, AlarmNames):
+        assert len(AlarmNames) <= 100
+        for name in AlarmNames:
+            self.alarms.pop(name, None)
+        return {}
 
     # what the tests look at
 
@@ -1429,9 +1449,19 @@ def test_a_wait_that_times_out_fails_naming_the_step():
 # --- main() applying, over the World ----------------------------------------------------------------------------------
 
 
+class Unreachable:
+    """The client of a service the World does not answer: main() may make one, but never call it."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def __getattr__(self, method):
+        raise AssertionError(f"{self.service}.{method} called: the World does not answer it")
+
+
 def world_main(monkeypatch, world, options, check_mode=False):
     """main() over the World through the real AwsApi, its Apply on the World's fake clock."""
-    clients = {service: world.client(service) for service in ("ec2", "rds")}
+    clients = {service: world.client(service) for service in ("ec2", "rds", "cloudwatch")}
     monkeypatch.setattr(
         m, "Apply", functools.partial(m.Apply, clock=world.clock, sleep=world.clock.sleep), raising=True
     )
@@ -1439,7 +1469,9 @@ def world_main(monkeypatch, world, options, check_mode=False):
     monkeypatch.setattr(StackModule, "check_mode", check_mode)
     monkeypatch.setattr(m, "AnsibleAWSModule", StackModule)
     real = AwsApi
-    monkeypatch.setattr(m, "AwsApi", lambda module, service: real(module, service, client=clients[service]))
+    monkeypatch.setattr(
+        m, "AwsApi", lambda module, service: real(module, service, client=clients.get(service) or Unreachable(service))
+    )
     try:
         m.main()
     except Exited as exited:
@@ -1627,3 +1659,131 @@ def test_a_saved_plan_refused_when_applying_names_the_step_that_differs(monkeypa
     world.clusters["c"]["_writer"] = "r-1"
     failed = world_main(monkeypatch, world, dict(options, saved_plan=saved))
     assert "cluster c: failover (writer r-1 -> w)" in failed.msg
+
+
+# --- main() with the CloudWatch alarms --------------------------------------------------------------------------------
+
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:c-db-events"
+ALARM_SETTINGS = {
+    "period": 60,
+    "evaluation_periods": 5,
+    "cpu_percent": 80.0,
+    "freeable_memory_percent": 10.0,
+    "connections_percent": 80.0,
+    "replica_lag_ms": 1000.0,
+    "deadlocks_per_second": 0.0,
+    "free_local_storage_gib": 2.0,
+    "acu_utilization_percent": 90.0,
+}
+
+
+def with_alarms(options=None, **instances):
+    options = copy.deepcopy(options or given())
+    options["instances"].update(instances)
+    options["baseline"] = {"alarms": dict(ALARM_SETTINGS), "event_topic_arn": TOPIC}
+    return options
+
+
+def made_after(world, count):
+    """The mutating calls (operation, identifier) after the first ``count`` (fake time may not have moved)."""
+    return [(operation, subject) for _at, operation, subject in world.mutations[count:]]
+
+
+def world_reads(world, since=0):
+    return [operation for _at, operation, _request in world.calls[since:]]
+
+
+def test_main_puts_each_instances_alarms_after_the_stack_and_a_second_run_reads_them_once(monkeypatch):
+    world = stack_world()
+    result = world_main(monkeypatch, world, with_alarms())
+    assert result["changed"] is True
+    steps = result["plan"]["actions"]
+    assert {(step["resource"], step["change"], step["runner"]) for step in steps} == {("alarm", "create", "stack")}
+    assert [step["name"] for step in steps] == [alarm["name"] for alarm in result["alarms"]["alarms"]]
+    assert len(steps) == 1 + 4 + 5 + 5
+    assert [op for op, _s in world.made()] == ["PutMetricAlarm"] * 15 == [c for step in steps for c in step["calls"]]
+    for alarm in world.alarms.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [TOPIC]
+    assert "vitality.aurora/c/w/AuroraReplicaLag" not in world.alarms
+    assert "vitality.aurora/c/r-2/AuroraReplicaLag" in world.alarms
+    assert result["alarms"]["skipped"] == []
+
+    before = len(world.calls)
+    again = world_main(monkeypatch, world, with_alarms())
+    assert (again["changed"], again["plan"]["actions"]) == (False, [])
+    assert world_reads(world, before).count("DescribeAlarms") == 1
+    assert [op for op, _s in world.made()] == ["PutMetricAlarm"] * 15
+
+
+def test_main_a_reader_removed_takes_its_alarms_with_it_after_it_is_deleted(monkeypatch):
+    world = stack_world()
+    world_main(monkeypatch, world, with_alarms())
+    started = len(world.mutations)
+    result = world_main(monkeypatch, world, with_alarms(reader_count=1))
+    summary = [(step["resource"], step["name"], step["change"]) for step in result["plan"]["actions"]]
+    assert summary == [("instance", "r-2", "delete"), ("alarms", "vitality.aurora/c/*", "delete")]
+    gone = [
+        f"vitality.aurora/c/r-2/{metric}"
+        for metric in (
+            "AuroraReplicaLag",
+            "CPUUtilization",
+            "DatabaseConnections",
+            "FreeLocalStorage",
+            "FreeableMemory",
+        )
+    ]
+    assert [change["attribute"] for change in result["plan"]["actions"][1]["changes"]] == gone
+    assert made_after(world, started) == [("DeleteDBInstance", "r-2"), ("DeleteAlarms", None)]
+    assert not [name for name in world.alarms if "/r-2/" in name]
+    assert len(world.alarms) == 10
+
+
+def test_main_a_class_change_now_moves_the_thresholds_after_the_rolling_change(monkeypatch):
+    world = stack_world()
+    world_main(monkeypatch, world, with_alarms())
+    started = len(world.mutations)
+    result = world_main(monkeypatch, world, with_alarms(class_change_options()))
+    made = [op for op, _s in made_after(world, started)]
+    assert (
+        made
+        == [
+            "ModifyDBInstance",
+            "ModifyDBInstance",
+            "FailoverDBCluster",
+            "ModifyDBInstance",
+            "FailoverDBCluster",
+        ]
+        + ["PutMetricAlarm"] * 6
+    )
+    assert made == [call for step in result["plan"]["actions"] for call in step["calls"]]
+    assert world.alarms["vitality.aurora/c/w/FreeableMemory"]["Threshold"] == 3435973836.0
+    assert world.alarms["vitality.aurora/c/r-1/DatabaseConnections"]["Threshold"] == 2883.0
+    assert world_main(monkeypatch, world, with_alarms(class_change_options()))["plan"]["actions"] == []
+
+
+def test_main_in_check_mode_plans_the_alarms_and_puts_none(monkeypatch):
+    world = stack_world()
+    result = world_main(monkeypatch, world, with_alarms(), check_mode=True)
+    assert (result["changed"], result["done"], len(result["plan"]["actions"])) == (True, [], 15)
+    assert world.made() == [] and world.alarms == {}
+
+
+def test_main_alarms_without_a_topic_fail_before_any_change(monkeypatch):
+    world = stack_world()
+    options = with_alarms()
+    options["baseline"]["event_topic_arn"] = ""
+    failed = world_main(monkeypatch, world, options)
+    assert isinstance(failed, Failed)
+    assert "baseline.alarms needs an SNS topic" in failed.msg
+    assert world.made() == []
+
+
+def test_main_a_failed_alarm_put_names_the_step_not_a_create_of_the_stack(monkeypatch):
+    world = stack_world()
+    world.failing["put_metric_alarm"] = ("LimitExceeded", "too many alarms")
+    failed = world_main(monkeypatch, world, with_alarms())
+    assert isinstance(failed, Failed)
+    assert failed.msg.startswith(
+        "Applying the plan failed at step 1 (CloudWatch alarm vitality.aurora/c/Deadlocks: create)"
+    )
+    assert "too many alarms" in failed.msg

@@ -188,3 +188,33 @@ def test_labels_cannot_break_the_diagram_and_the_page_leaves_a_slot_for_the_libr
     assert "<td>Deletion protection</td><td>yes</td>" in page
     # Nothing is fetched when the page is opened.
     assert "src=" not in page and "http" not in page.replace("http://www.w3.org", "")
+
+
+def test_the_alarms_are_a_part_of_the_baseline_each_listed_with_its_condition():
+    prefix = "vitality.aurora/vitality-prod-aurora/"
+    desired = {
+        "alarm_plan": {
+            "prefix": prefix,
+            "topic_arn": "arn:aws:sns:us-east-1:123456789012:vitality-prod-db-events",
+            "alarms": [
+                {"name": f"{prefix}Deadlocks", "condition": "Average Deadlocks > 0 per second for 5 x 60 s"},
+                {
+                    "name": f"{prefix}w/CPUUtilization",
+                    "condition": "Average CPUUtilization > 80 percent for 5 x 60 s",
+                },
+            ],
+            "skipped": [{"instance": "s", "metric": "FreeableMemory", "reason": "no maximum capacity"}],
+        }
+    }
+    current = {"alarms": {f"{prefix}Deadlocks": {}}}
+    report = stack_report(snapshot(), PARAMS, [], "us-east-1", (desired, current))
+    facts = facts_of(report)
+    assert facts[f"CloudWatch alarms {prefix}"] == (
+        "missing (the plan creates it); 2 alarms to SNS topic vitality-prod-db-events"
+    )
+    assert facts[f"{prefix}Deadlocks"] == "Average Deadlocks > 0 per second for 5 x 60 s"
+    assert facts[f"{prefix}w/CPUUtilization"] == (
+        "Average CPUUtilization > 80 percent for 5 x 60 s; missing (the plan creates it)"
+    )
+    assert facts["s FreeableMemory"] == "not made: no maximum capacity"
+    assert "CloudWatch alarms" in report["markdown"]
