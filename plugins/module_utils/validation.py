@@ -15,6 +15,7 @@ error of the caller and raises TypeError instead of being read for its truth.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import unicodedata
 
@@ -84,6 +85,18 @@ SETTING_TYPES = {
     "aurora_cluster_allow_unencrypted_storage": "bool",
     "aurora_cluster_allow_prod_without_deletion_protection": "bool",
     "aurora_cluster_allow_public_ingress": "bool",
+    "aurora_cluster_event_notifications_enabled": "bool",
+    "aurora_cluster_event_topic_arn": "str",
+    "aurora_cluster_alarms_enabled": "bool",
+    "aurora_cluster_alarm_period_seconds": "int",
+    "aurora_cluster_alarm_evaluation_periods": "int",
+    "aurora_cluster_alarm_cpu_percent": "float",
+    "aurora_cluster_alarm_freeable_memory_percent": "float",
+    "aurora_cluster_alarm_connections_percent": "float",
+    "aurora_cluster_alarm_replica_lag_ms": "float",
+    "aurora_cluster_alarm_deadlocks_per_second": "float",
+    "aurora_cluster_alarm_free_local_storage_gib": "float",
+    "aurora_cluster_alarm_acu_utilization_percent": "float",
 }
 
 # What stack_errors assumes for a variable the caller leaves out: the argument spec's default where it is a
@@ -113,6 +126,18 @@ SETTING_DEFAULTS = {
     "aurora_cluster_allow_unencrypted_storage": False,
     "aurora_cluster_allow_prod_without_deletion_protection": False,
     "aurora_cluster_allow_public_ingress": False,
+    "aurora_cluster_event_notifications_enabled": False,
+    "aurora_cluster_event_topic_arn": "",
+    "aurora_cluster_alarms_enabled": False,
+    "aurora_cluster_alarm_period_seconds": 60,
+    "aurora_cluster_alarm_evaluation_periods": 5,
+    "aurora_cluster_alarm_cpu_percent": 80.0,
+    "aurora_cluster_alarm_freeable_memory_percent": 10.0,
+    "aurora_cluster_alarm_connections_percent": 80.0,
+    "aurora_cluster_alarm_replica_lag_ms": 1000.0,
+    "aurora_cluster_alarm_deadlocks_per_second": 0.0,
+    "aurora_cluster_alarm_free_local_storage_gib": 2.0,
+    "aurora_cluster_alarm_acu_utilization_percent": 90.0,
 }
 
 # Never quoted in a message, not even in a TypeError.
@@ -554,6 +579,72 @@ MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 BACKUP_START_WINDOW_MINUTES = (60, 52_560_000)
 
 
+# --- CloudWatch alarms -----------------------------------------------------------------------------------------
+
+# PutMetricAlarm: a period is 10, 20, 30 or a multiple of 60 seconds; the RDS metrics are one-minute metrics, so a
+# shorter period gets no data (and a high-resolution alarm costs more). Period x evaluation periods is at most one
+# day, or seven days for a period of an hour or more
+# (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/cloudwatch/aws.sdk.kotlin.services.cloudwatch.model/-put-metric-alarm-request/period.html).
+ALARM_WINDOW_SECONDS = 86_400
+ALARM_LONG_WINDOW_SECONDS = 604_800
+# (variable, lowest, highest, whether each bound is allowed itself, unit): None is no bound.
+ALARM_THRESHOLDS = (
+    ("aurora_cluster_alarm_cpu_percent", 0, 100, (False, True), "percent"),
+    ("aurora_cluster_alarm_freeable_memory_percent", 0, 100, (False, False), "percent of the class's memory"),
+    ("aurora_cluster_alarm_connections_percent", 0, 100, (False, True), "percent of max_connections"),
+    ("aurora_cluster_alarm_replica_lag_ms", 0, None, (False, True), "milliseconds"),
+    ("aurora_cluster_alarm_deadlocks_per_second", 0, None, (True, True), "deadlocks per second"),
+    ("aurora_cluster_alarm_free_local_storage_gib", 0, None, (False, True), "GiB"),
+    ("aurora_cluster_alarm_acu_utilization_percent", 0, 100, (False, True), "percent of the maximum capacity"),
+)
+
+
+def alarm_errors(get):
+    """The alarms' periods and thresholds as CloudWatch takes them, and a topic for them to notify."""
+    errors = []
+    period = get("aurora_cluster_alarm_period_seconds")
+    periods = get("aurora_cluster_alarm_evaluation_periods")
+    if period < 60 or period % 60:
+        errors.append(
+            f"aurora_cluster_alarm_period_seconds={period} is invalid: a multiple of 60 seconds, as the RDS metrics "
+            "are one-minute metrics (a shorter period gets no data)"
+        )
+    if periods < 1:
+        errors.append(f"aurora_cluster_alarm_evaluation_periods={periods} is out of range: at least 1")
+    elif period >= 60 and not period % 60:
+        limit = ALARM_LONG_WINDOW_SECONDS if period >= 3600 else ALARM_WINDOW_SECONDS
+        if period * periods > limit:
+            errors.append(
+                f"aurora_cluster_alarm_evaluation_periods={periods} with aurora_cluster_alarm_period_seconds={period} "
+                f"is {period * periods} seconds: CloudWatch evaluates at most {limit} seconds "
+                + (
+                    "(seven days)"
+                    if limit == ALARM_LONG_WINDOW_SECONDS
+                    else "(one day; seven with a period of an hour or more)"
+                )
+            )
+    for option, low, high, (low_included, high_included), unit in ALARM_THRESHOLDS:
+        value = get(option)
+        too_low = value < low or (value == low and not low_included)
+        too_high = high is not None and (value > high or (value == high and not high_included))
+        if too_low or too_high or not math.isfinite(value):
+            lowest = f"{'from' if low_included else 'above'} {low}"
+            highest = "" if high is None else f" {'up to' if high_included else 'below'} {high}"
+            errors.append(f"{option}={value} is out of range: {lowest}{highest} ({unit})")
+    if (
+        get("aurora_cluster_alarms_enabled")
+        and not get("aurora_cluster_event_notifications_enabled")
+        and not get("aurora_cluster_event_topic_arn")
+    ):
+        errors.append(
+            "aurora_cluster_alarms_enabled=true needs an SNS topic to notify, and there is none: set "
+            "aurora_cluster_event_notifications_enabled=true (the role's events topic, aurora_cluster_event_topic_name) "
+            "or aurora_cluster_event_topic_arn (a topic of yours), or set aurora_cluster_alarms_enabled=false; "
+            "alarms without a topic would page no one"
+        )
+    return errors
+
+
 # --- Tags ------------------------------------------------------------------------------------------------------
 
 # RDS tags: key 1 to 128 characters, not prefixed aws: or rds:, value 0 to 256, both of Unicode letters, digits,
@@ -745,6 +836,7 @@ def stack_errors(settings):
     ):
         check(kms_key_error(option, get(option), service, region))
     errors.extend(tag_errors(get("aurora_cluster_default_tags"), get("aurora_cluster_tags")))
+    errors.extend(alarm_errors(get))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",

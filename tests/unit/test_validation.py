@@ -376,3 +376,81 @@ def test_a_secret_is_never_quoted_in_a_tag_or_kms_message():
     assert errors == [
         "aurora_cluster_master_user_password is invalid (value hidden): the master password is 8 to 128 characters"
     ]
+
+
+# --- CloudWatch alarms -----------------------------------------------------------------------------------------
+
+NO_TOPIC = (
+    "aurora_cluster_alarms_enabled=true needs an SNS topic to notify, and there is none: set "
+    "aurora_cluster_event_notifications_enabled=true (the role's events topic, aurora_cluster_event_topic_name) "
+    "or aurora_cluster_event_topic_arn (a topic of yours), or set aurora_cluster_alarms_enabled=false; "
+    "alarms without a topic would page no one"
+)
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (
+            {"aurora_cluster_alarm_period_seconds": 30},
+            "aurora_cluster_alarm_period_seconds=30 is invalid: a multiple of 60",
+        ),
+        ({"aurora_cluster_alarm_period_seconds": 90}, "aurora_cluster_alarm_period_seconds=90 is invalid"),
+        ({"aurora_cluster_alarm_period_seconds": 0}, "aurora_cluster_alarm_period_seconds=0 is invalid"),
+        ({"aurora_cluster_alarm_evaluation_periods": 0}, "aurora_cluster_alarm_evaluation_periods=0 is out of range"),
+        (
+            {"aurora_cluster_alarm_evaluation_periods": 1441},
+            "aurora_cluster_alarm_evaluation_periods=1441 with aurora_cluster_alarm_period_seconds=60 is 86460 seconds: "
+            "CloudWatch evaluates at most 86400 seconds (one day; seven with a period of an hour or more)",
+        ),
+        (
+            {"aurora_cluster_alarm_period_seconds": 3600, "aurora_cluster_alarm_evaluation_periods": 169},
+            "is 608400 seconds: CloudWatch evaluates at most 604800 seconds (seven days)",
+        ),
+        (
+            {"aurora_cluster_alarm_cpu_percent": 0.0},
+            "aurora_cluster_alarm_cpu_percent=0.0 is out of range: above 0 up to 100",
+        ),
+        ({"aurora_cluster_alarm_cpu_percent": 150.0}, "aurora_cluster_alarm_cpu_percent=150.0 is out of range"),
+        (
+            {"aurora_cluster_alarm_freeable_memory_percent": 100.0},
+            "aurora_cluster_alarm_freeable_memory_percent=100.0 is out of range: above 0 below 100 (percent of the "
+            "class's memory)",
+        ),
+        ({"aurora_cluster_alarm_connections_percent": -5.0}, "aurora_cluster_alarm_connections_percent=-5.0 is out"),
+        (
+            {"aurora_cluster_alarm_replica_lag_ms": 0.0},
+            "aurora_cluster_alarm_replica_lag_ms=0.0 is out of range: above 0",
+        ),
+        (
+            {"aurora_cluster_alarm_deadlocks_per_second": -1.0},
+            "aurora_cluster_alarm_deadlocks_per_second=-1.0 is out of range: from 0 (deadlocks per second)",
+        ),
+        (
+            {"aurora_cluster_alarm_free_local_storage_gib": 0.0},
+            "aurora_cluster_alarm_free_local_storage_gib=0.0 is out",
+        ),
+        ({"aurora_cluster_alarm_free_local_storage_gib": float("inf")}, "free_local_storage_gib=inf is out of range"),
+        ({"aurora_cluster_alarm_acu_utilization_percent": 100.5}, "aurora_cluster_alarm_acu_utilization_percent=100.5"),
+        ({"aurora_cluster_alarms_enabled": True}, NO_TOPIC),
+    ],
+)
+def test_each_broken_alarm_rule_is_named(changes, expected):
+    errors = errors_with(**changes)
+    assert len(errors) == 1, errors
+    assert expected in errors[0]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aurora_cluster_alarms_enabled": True, "aurora_cluster_event_notifications_enabled": True},
+        {"aurora_cluster_alarms_enabled": True, "aurora_cluster_event_topic_arn": "arn:aws:sns:us-east-1:1:t"},
+        {"aurora_cluster_alarm_period_seconds": 3600, "aurora_cluster_alarm_evaluation_periods": 168},
+        {"aurora_cluster_alarm_period_seconds": 300, "aurora_cluster_alarm_evaluation_periods": 288},
+        {"aurora_cluster_alarm_cpu_percent": 100.0, "aurora_cluster_alarm_deadlocks_per_second": 0.0},
+        {"aurora_cluster_alarm_cpu_percent": 95},  # a float variable takes an int
+    ],
+)
+def test_alarm_settings_within_the_rules_are_valid(changes):
+    assert errors_with(**changes) == []

@@ -15,6 +15,7 @@ import yaml
 from test_validation import VALID
 
 from ansible_collections.vitality.aurora.plugins.module_utils import validation as v
+from ansible_collections.vitality.aurora.plugins.plugin_utils.role_settings import ConversionError, convert
 
 ARGUMENT_SPECS = Path(__file__).resolve().parents[2] / "roles/aurora_cluster/meta/argument_specs.yml"
 SPEC = yaml.safe_load(ARGUMENT_SPECS.read_text())["argument_specs"]["main"]["options"]
@@ -361,3 +362,60 @@ def test_the_events_topic_accepts_a_customer_managed_key_or_none():
     for key in ("", "alias/vitality-prod-db-events", "1234abcd-12ab-34cd-56ef-1234567890ab"):
         errors = v.stack_errors(dict(VALID, aurora_cluster_event_topic_kms_key_id=key))
         assert not [e for e in errors if "event_topic_kms_key_id" in e], errors
+
+
+# --- The alarms' guards, after the role's typing of each input form -------------------------------------------
+# A YAML boolean or number, a YAML string, `-e name=value` (always text) and `-e` JSON: each typed by role_settings
+# (as the aurora_settings action does), then judged.
+
+NO_TOPIC = "aurora_cluster_alarms_enabled=true needs an SNS topic to notify, and there is none"
+
+
+def typed(**raw):
+    return {name: convert(name, value, SPEC[name]) for name, value in raw.items()}
+
+
+@pytest.mark.parametrize("raw", [True, "true", "yes", "On", "1", 1])
+def test_alarms_on_without_a_topic_are_refused_in_every_form(raw):
+    errors = errors_with(**typed(aurora_cluster_alarms_enabled=raw))
+    assert len(errors) == 1 and errors[0].startswith(NO_TOPIC), errors
+
+
+@pytest.mark.parametrize("raw", [True, "true", "yes", "1"])
+def test_alarms_on_with_the_roles_topic_or_one_given_pass_in_every_form(raw):
+    assert errors_with(**typed(aurora_cluster_alarms_enabled=raw, aurora_cluster_event_notifications_enabled=raw)) == []
+    given = typed(aurora_cluster_alarms_enabled=raw, aurora_cluster_event_topic_arn="arn:aws:sns:us-east-1:1:t")
+    assert errors_with(**given) == []
+
+
+@pytest.mark.parametrize("raw", [False, "false", "no", "Off", "0", 0])
+def test_alarms_off_in_every_form_need_no_topic(raw):
+    assert errors_with(**typed(aurora_cluster_alarms_enabled=raw)) == []
+
+
+@pytest.mark.parametrize("raw", [150, "150", 150.0, "150.0", " 150 "])
+def test_a_threshold_out_of_range_is_refused_in_every_form(raw):
+    errors = errors_with(**typed(aurora_cluster_alarm_cpu_percent=raw))
+    assert errors == ["aurora_cluster_alarm_cpu_percent=150.0 is out of range: above 0 up to 100 (percent)"]
+
+
+@pytest.mark.parametrize("raw", [30, "30", 30.0])
+def test_a_period_cloudwatch_would_get_no_data_for_is_refused_in_every_form(raw):
+    errors = errors_with(**typed(aurora_cluster_alarm_period_seconds=raw))
+    assert len(errors) == 1 and errors[0].startswith("aurora_cluster_alarm_period_seconds=30 is invalid"), errors
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("aurora_cluster_alarm_cpu_percent", "lots"),
+        ("aurora_cluster_alarm_cpu_percent", True),
+        ("aurora_cluster_alarm_cpu_percent", [80]),
+        ("aurora_cluster_alarm_period_seconds", "60s"),
+        ("aurora_cluster_alarm_period_seconds", 60.5),
+        ("aurora_cluster_alarms_enabled", "maybe"),
+    ],
+)
+def test_an_alarm_setting_of_no_use_is_refused_naming_the_variable(name, raw):
+    with pytest.raises(ConversionError, match=f"^{name}="):
+        convert(name, raw, SPEC[name])
