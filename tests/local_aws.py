@@ -286,8 +286,13 @@ class RecordedAws(LocalAws):
         self._post("/moto-api/recorder/reset-recording")
         self._post("/moto-api/recorder/start-recording")
 
-    def calls(self) -> list[tuple[str, dict[str, str]]]:
-        """(Action, parameters) of every recorded query-protocol request, in order."""
+    def calls(self) -> list[tuple[str, dict]]:
+        """(Action, parameters) of every recorded query-protocol or JSON-protocol request, in order.
+
+        A query-protocol request (RDS, EC2, IAM, SNS, STS) gives its form fields, each a string; a JSON-protocol
+        one (KMS, CloudWatch as botocore 1.44 calls it, Secrets Manager) its operation from the X-Amz-Target header
+        and its JSON body. REST requests (AWS Backup) are not listed: tests/aws_proxy.py names those.
+        """
         with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/recorder/download-recording", timeout=10) as answer:
             lines = answer.read().decode().splitlines()
         calls = []
@@ -296,6 +301,10 @@ class RecordedAws(LocalAws):
             body = request.get("body") or ""
             if request.get("body_encoded"):
                 body = base64.b64decode(body).decode()
+            target = {key.lower(): value for key, value in (request.get("headers") or {}).items()}.get("x-amz-target")
+            if target:
+                calls.append((target.rsplit(".", 1)[-1], json.loads(body) if body.strip() else {}))
+                continue
             params = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
             if "Action" in params:
                 calls.append((params.pop("Action"), params))

@@ -1,8 +1,9 @@
 """The prod stack against the local AWS: its topology (a writer and two readers across the private AZs),
 its operations baseline (Performance Insights, Enhanced Monitoring and its IAM role, the AWS Backup
 vault, plan and selection, RDS event notifications of the cluster, the instances and their parameter
-group to an SNS topic encrypted with a customer managed KMS key), day-2 changes of the baseline, the
-guards on destroy and the teardown, and dev without the baseline.  One prod converge serves them all.
+group to an SNS topic encrypted with a customer managed KMS key, CloudWatch alarms of the cluster and of
+each instance to that topic), day-2 changes of the baseline (alarms following the readers), the guards on
+destroy and the teardown, and dev without the baseline.  One prod converge serves them all.
 
 The local AWS is moto with the calls it lacks added (scripts/moto_server_ext.py). moto leaves
 PerformanceInsightsEnabled (and, after a create, the retention) out of DescribeDBInstances, so what
@@ -35,6 +36,9 @@ PARAMETER_GROUP_EVENTS = f"{CLUSTER}-parameter-group-events"
 # inventories/prod: the cluster's and the instances' categories, and the parameter group's only one.
 PROD_CATEGORIES = ["configuration change", "failover", "failure", "maintenance", "notification"]
 MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+ALARM_PREFIX = f"vitality.aurora/{CLUSTER}/"
+INSTANCE_METRICS = ["CPUUtilization", "DatabaseConnections", "FreeLocalStorage", "FreeableMemory"]
+READS = ("Describe", "List", "Get")
 BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 
 
@@ -67,6 +71,22 @@ def tags_of(tag_list):
 
 def subscriptions(rds):
     return {s["CustSubscriptionId"]: s for s in rds.describe_event_subscriptions()["EventSubscriptionsList"]}
+
+
+def alarms(local_aws, prefix=ALARM_PREFIX):
+    """The alarms under the prefix, by name, read back through boto3."""
+    found = local_aws.client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+    return {alarm["AlarmName"]: alarm for alarm in found}
+
+
+def instance_alarms(instance, reader=True):
+    return [
+        f"{ALARM_PREFIX}{instance}/{metric}" for metric in INSTANCE_METRICS + (["AuroraReplicaLag"] if reader else [])
+    ]
+
+
+def mutating(calls):
+    return [action for action, unused_params in calls if not action.startswith(READS)]
 
 
 def backup_plan(backup, name=BACKUP_PLAN):
@@ -216,13 +236,66 @@ def test_the_topic_is_encrypted_with_a_customer_managed_key_rds_may_use(prod, lo
     assert rds["Principal"] == {"Service": "events.rds.amazonaws.com"}
     assert sorted(rds["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert rds["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-    assert len(statements) == 2
+    # The alarms publish to the same topic: CloudWatch may use the key too.
+    cloudwatch = statements["CloudWatchAlarmsUseTheKey"]
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert len(statements) == 3
 
 
-def test_second_run_changes_nothing(prod, run_playbook):
+def test_each_instance_and_the_cluster_have_their_alarms_paging_the_topic(prod, local_aws):
+    found = alarms(local_aws)
+    assert sorted(found) == sorted(
+        [f"{ALARM_PREFIX}Deadlocks"]
+        + instance_alarms(WRITER, reader=False)
+        + [n for r in READERS for n in instance_alarms(r)]
+    )
+    for alarm in found.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [TOPIC_ARN]
+        assert alarm["Namespace"] == "AWS/RDS" and alarm["ActionsEnabled"] is True
+        (dimension,) = alarm["Dimensions"]
+        if alarm["MetricName"] == "Deadlocks":
+            assert dimension == {"Name": "DBClusterIdentifier", "Value": CLUSTER}
+        else:
+            assert dimension == {"Name": "DBInstanceIdentifier", "Value": alarm["AlarmName"].split("/")[2]}
+    # db.r6g.large: 16 GiB, so 10 % of it; max_connections 1802, so 80 % of it.
+    assert found[f"{ALARM_PREFIX}{WRITER}/FreeableMemory"]["Threshold"] == 1717986918.0
+    assert found[f"{ALARM_PREFIX}{WRITER}/FreeableMemory"]["ComparisonOperator"] == "LessThanThreshold"
+    assert found[f"{ALARM_PREFIX}{READERS[0]}/DatabaseConnections"]["Threshold"] == 1441.0
+    assert found[f"{ALARM_PREFIX}{READERS[1]}/AuroraReplicaLag"]["Threshold"] == 1000.0
+    cloudwatch = local_aws.client("cloudwatch")
+    tags = cloudwatch.list_tags_for_resource(ResourceARN=found[f"{ALARM_PREFIX}Deadlocks"]["AlarmArn"])["Tags"]
+    assert tags_of(tags)["Stack"] == "vitality-prod"
+    # The apply made exactly the planned puts, after the instances were created and before the subscriptions.
+    planned = [
+        line.split(": ", 1)[0].split(" ", 2)[2]
+        for line in plan_of(prod["first"])
+        if line.startswith("CloudWatch alarm ")
+    ]
+    put = [params["AlarmName"] for action, params in prod["calls"] if action == "PutMetricAlarm"]
+    assert put == planned and len(put) == 15
+    order = mutating(prod["calls"])
+    assert order.index("PutMetricAlarm") > max(i for i, a in enumerate(order) if a == "CreateDBInstance")
+    assert len(order) - order[::-1].index("PutMetricAlarm") <= order.index("CreateEventSubscription")
+    # The topic lets this account's alarms publish.
+    policy = json.loads(local_aws.client("sns").get_topic_attributes(TopicArn=TOPIC_ARN)["Attributes"]["Policy"])
+    (statement,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+    }
+
+
+def test_second_run_changes_nothing(prod, local_aws, run_playbook):
+    local_aws.record_from_now()
     again = run_playbook("playbooks/provision.yml", "inventories/prod")
     assert again.returncode == 0, again.stdout[-4000:]
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-8000:]
+    calls = local_aws.calls()
+    assert mutating(calls) == []
+    # The alarms are read with one call, by their prefix.
+    assert [params for action, params in calls if "Alarm" in action] == [{"AlarmNamePrefix": ALARM_PREFIX}]
 
 
 def plan_of(result):
@@ -239,22 +312,56 @@ def test_day2_check_mode_plans_baseline_changes_and_calls_nothing_mutating(prod,
         "inventories/prod",
         check=True,
         diff=True,
-        extra_vars={"aurora_cluster_cluster_event_categories": ["failure"], "aurora_cluster_backup_retention_days": 60},
+        extra_vars={
+            "aurora_cluster_cluster_event_categories": ["failure"],
+            "aurora_cluster_backup_retention_days": 60,
+            "aurora_cluster_alarm_cpu_percent": 90,
+        },
     )
     assert planned.returncode == 0, planned.stdout[-5000:]
     assert printed_plan(planned.stdout)[0] == "Plan (check mode: nothing was changed)"
     plan = plan_of(planned)
     before = "[" + ", ".join(PROD_CATEGORIES) + "]"
-    # Exactly the two baseline changes, each online, and nothing else of the stack.
+    # Exactly the baseline changes, each online, and nothing else of the stack.
     assert sorted(plan) == sorted(
         [
             f"event subscription {CLUSTER_EVENTS}: update categories (event_categories {before} -> [failure]) [online]",
             f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 35 -> 60) [online]",
         ]
+        + [
+            f"CloudWatch alarm {ALARM_PREFIX}{name}/CPUUtilization: change threshold (threshold 80 -> 90) [online]"
+            for name in [WRITER, *READERS]
+        ]
     ), plan
-    mutating = [a for a, unused_params in local_aws.calls() if not a.startswith(("Describe", "List", "Get"))]
-    assert mutating == [], mutating
+    assert mutating(local_aws.calls()) == []
     assert sorted(subscriptions(local_aws.client("rds"))[CLUSTER_EVENTS]["EventCategoriesList"]) == PROD_CATEGORIES
+    assert {a["Threshold"] for n, a in alarms(local_aws).items() if n.endswith("/CPUUtilization")} == {80.0}
+
+
+def test_turning_the_alarms_off_plans_cloudwatch_out_of_the_key_and_topic_policies_and_leaves_the_alarms(
+    prod, local_aws, run_playbook
+):
+    local_aws.record_from_now()
+    planned = run_playbook(
+        "playbooks/provision.yml", "inventories/prod", check=True, extra_vars={"aurora_cluster_alarms_enabled": False}
+    )
+    assert planned.returncode == 0, planned.stdout[-5000:]
+    key_before = "[AccountAdministersTheKey, RdsEventsUseTheKey if aws:SourceAccount, CloudWatchAlarmsUseTheKey]"
+    topic_before = (
+        "[AccountManagesTheTopic, RdsPublishesEvents if aws:SourceAccount,aws:SourceArn, "
+        "CloudWatchAlarmsPublish if aws:SourceAccount,aws:SourceArn]"
+    )
+    assert plan_of(planned) == [
+        f"KMS key {TOPIC_KEY_ALIAS}: update key policy (key policy {key_before} -> "
+        "[AccountAdministersTheKey, RdsEventsUseTheKey if aws:SourceAccount]) [online]",
+        f"SNS topic {TOPIC}: set policy (policy {topic_before} -> "
+        "[AccountManagesTheTopic, RdsPublishesEvents if aws:SourceAccount,aws:SourceArn]) [online]",
+    ]
+    calls = local_aws.calls()
+    assert mutating(calls) == []
+    # Off, the alarms are neither read nor changed.
+    assert [action for action, unused_params in calls if "Alarm" in action] == []
+    assert len(alarms(local_aws)) == 15
 
 
 def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aws, run_playbook):
@@ -277,6 +384,11 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     assert sorted(found[INSTANCE_EVENTS]["SourceIdsList"]) == sorted([WRITER, *READERS, reader_3])
     assert found[CLUSTER_EVENTS]["EventCategoriesList"] == ["failure"]
     assert backup_plan(local_aws.client("backup"))["BackupPlan"]["Rules"][0]["Lifecycle"]["DeleteAfterDays"] == 60
+    # The new reader got its alarms, after it was made; no other alarm changed.
+    assert sorted(p["AlarmName"] for a, p in local_aws.calls() if a == "PutMetricAlarm") == sorted(
+        instance_alarms(reader_3)
+    )
+    assert set(instance_alarms(reader_3)) <= set(alarms(local_aws))
     plan = plan_of(changed)
     before = "[" + ", ".join(PROD_CATEGORIES) + "]"
     three, four = sorted([WRITER, *READERS]), sorted([WRITER, *READERS, reader_3])
@@ -290,7 +402,9 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
         assert line in plan, (line, plan)
     (new_reader,) = [line for line in plan if line.startswith(f"instance {reader_3}: create ")]
     assert "(db_instance_class (none) -> db.r6g.large) [online]. reader in us-east-1" in new_reader, new_reader
-    assert len(plan) == 4, plan
+    new_alarms = [line.split(": ", 1)[0] for line in plan if line.startswith("CloudWatch alarm ")]
+    assert new_alarms == [f"CloudWatch alarm {name}" for name in sorted(instance_alarms(reader_3), key=alarm_order)]
+    assert len(plan) == 4 + 5, plan
     again = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=settings)
     assert again.returncode == 0, again.stdout[-6000:]
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-8000:]
@@ -300,6 +414,14 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     back = run_playbook("playbooks/provision.yml", "inventories/prod")
     assert back.returncode == 0, back.stdout[-6000:]
     assert [p["DBInstanceIdentifier"] for a, p in local_aws.calls() if a == "DeleteDBInstance"] == [reader_3]
+    # The reader's alarms went with it, in one DeleteAlarms after the instance was deleted; the others stayed.
+    back_calls = mutating(local_aws.calls())
+    assert back_calls.count("DeleteAlarms") == 1
+    assert back_calls.index("DeleteAlarms") > back_calls.index("DeleteDBInstance")
+    (deleted,) = [p["AlarmNames"] for a, p in local_aws.calls() if a == "DeleteAlarms"]
+    assert sorted(deleted) == sorted(instance_alarms(reader_3))
+    assert not [name for name in alarms(local_aws) if f"/{reader_3}/" in name]
+    assert len(alarms(local_aws)) == 15
     assert sorted(
         i["DBInstanceIdentifier"] for i in local_aws.client("rds").describe_db_instances()["DBInstances"]
     ) == (three)
@@ -309,8 +431,9 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     assert backup_plan(local_aws.client("backup"))["BackupPlan"]["Rules"][0]["Lifecycle"]["DeleteAfterDays"] == 35
     # Back to the inventory: the reader beyond reader_count goes, and so do the day-2 baseline changes.
     back_plan = plan_of(back)
-    assert len(back_plan) == 4, back_plan
+    assert len(back_plan) == 5, back_plan
     assert back_plan[0].startswith(f"instance {reader_3}: delete (instance {reader_3} -> (none)) [online]"), back_plan
+    assert back_plan[1].startswith(f"CloudWatch alarms {ALARM_PREFIX}*: delete ({ALARM_PREFIX}{reader_3}/"), back_plan
     for line in [
         f"event subscription {CLUSTER_EVENTS}: update categories (event_categories [failure] -> {before}) [online]",
         f"event subscription {INSTANCE_EVENTS}: remove sources (source_ids [{', '.join(four)}] -> "
@@ -318,6 +441,35 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
         f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 60 -> 35) [online]",
     ]:
         assert line in back_plan, (line, back_plan)
+
+
+def test_a_reader_aws_added_gets_its_alarms_and_is_left_in_the_cluster(prod, local_aws, run_playbook):
+    # Made the way reader autoscaling makes its readers, outside the inventory.
+    autoscaled = "application-autoscaling-5f1c6b0e-2d4a-4c8e-9b1a-3e7d2c9f0a11"
+    local_aws.client("rds").create_db_instance(
+        DBInstanceIdentifier=autoscaled,
+        DBClusterIdentifier=CLUSTER,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    local_aws.record_from_now()
+    converged = run_playbook("playbooks/provision.yml", "inventories/prod")
+    assert converged.returncode == 0, converged.stdout[-6000:]
+    assert [line.split(": ", 1)[0] for line in plan_of(converged)] == [
+        f"CloudWatch alarm {name}" for name in sorted(instance_alarms(autoscaled), key=alarm_order)
+    ]
+    assert mutating(local_aws.calls()) == ["PutMetricAlarm"] * 5
+    assert set(instance_alarms(autoscaled)) <= set(alarms(local_aws))
+    instances = [i["DBInstanceIdentifier"] for i in local_aws.client("rds").describe_db_instances()["DBInstances"]]
+    assert autoscaled in instances
+
+
+def alarm_order(name):
+    """An instance's alarms in the plan's order."""
+    metric = name.rsplit("/", 1)[-1]
+    return ["CPUUtilization", "FreeableMemory", "DatabaseConnections", "FreeLocalStorage", "AuroraReplicaLag"].index(
+        metric
+    )
 
 
 def test_destroy_needs_confirmation_and_honours_deletion_protection(prod, local_aws, run_playbook):
@@ -331,8 +483,9 @@ def test_destroy_needs_confirmation_and_honours_deletion_protection(prod, local_
     assert protected.returncode != 0
     assert "deletion protection on" in protected.stdout
     rds = local_aws.client("rds")
-    assert len(rds.describe_db_instances()["DBInstances"]) == 3
+    assert len(rds.describe_db_instances()["DBInstances"]) == 4  # with the reader AWS added
     assert rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]["DeletionProtection"] is True
+    assert len(alarms(local_aws)) == 20
 
 
 def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws, run_playbook):
@@ -350,6 +503,7 @@ def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws,
     snapshots = rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
     assert [s for s in snapshots if s["DBClusterSnapshotIdentifier"].startswith(f"{CLUSTER}-final-")]
     assert subscriptions(rds) == {}
+    assert alarms(local_aws) == {}
     backup = local_aws.client("backup")
     assert backup_plan(backup) is None
     assert backup.describe_backup_vault(BackupVaultName=BACKUP_PLAN)["BackupVaultName"] == BACKUP_PLAN
@@ -380,6 +534,9 @@ def test_dev_keeps_the_cheaper_settings(local_aws, run_playbook):
     assert "MonitoringRoleArn" not in created
     actions = {a for a, unused_params in calls}
     assert not actions & {"CreateRole", "CreateTopic", "CreateEventSubscription"}
+    # Alarms off in dev: none made, none even read.
+    assert not {a for a in actions if "Alarm" in a}, actions
+    assert alarms(local_aws, "vitality.aurora/vitality-dev-aurora/") == {}
     assert [r for r in local_aws.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("vitality-dev")] == []
     aliases = [a["AliasName"] for a in local_aws.client("kms").list_aliases()["Aliases"]]
     assert [a for a in aliases if a.startswith("alias/vitality-dev")] == []
