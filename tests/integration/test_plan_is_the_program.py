@@ -14,7 +14,9 @@ module; the day-2 scenarios then run on it in sequence, each chaining from the s
 4. a re-run plans "no change" and makes no mutating call.
 
 Every call of a run goes through tests/aws_proxy.py (query, JSON and REST protocols alike: RDS, EC2, IAM,
-KMS, SNS, AWS Backup); a call is mutating unless its operation is a Describe*/List*/Get*. One proxy on one
+KMS, SNS, CloudWatch, AWS Backup); a call is mutating unless its operation is a Describe*/List*/Get*. The prod
+inventory has the CloudWatch alarms on: their thresholds follow the instance class in effect, so a class change
+plans the memory and connections alarms' new thresholds after the instances' steps. One proxy on one
 port serves the whole module: the endpoint is one of the planner's inputs, so a saved plan is only valid
 against the endpoint it was made with. moto's own request recorder (RecordedAws) gives the values of the
 query-protocol requests where a scenario needs them (ApplyImmediately, ApplyMethod).
@@ -50,6 +52,7 @@ SG = "vitality-prod-db"
 SG_DESCRIPTION = "vitality-prod Aurora PostgreSQL: from the application only"
 SUBNETS = "vitality-prod-db-subnets"
 PG = "vitality-prod-aurora-pg16"
+ALARM_PREFIX = f"vitality.aurora/{CLUSTER}/"
 READ_PREFIXES = ("Describe", "List", "Get")
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "plan-schema.json"
 CHECK_HEADER = "Plan (check mode: nothing was changed)"
@@ -234,6 +237,21 @@ def app_group_id(stack):
     return groups["SecurityGroups"][0]["GroupId"]
 
 
+def threshold_changes():
+    """(resource, name, change, impact, when) of the alarms a class change moves: memory and connections, the writer
+    first."""
+    return [
+        ("alarm", f"{ALARM_PREFIX}{name}/{metric}", "change threshold", "online", "now")
+        for name in (WRITER, READER_1, READER_2)
+        for metric in ("FreeableMemory", "DatabaseConnections")
+    ]
+
+
+def alarm_thresholds(stack):
+    found = stack.aws.client("cloudwatch").describe_alarms(AlarmNamePrefix=ALARM_PREFIX)["MetricAlarms"]
+    return {a["AlarmName"][len(ALARM_PREFIX) :]: a["Threshold"] for a in found}
+
+
 def request_values(run, action):
     """The recorded query-protocol requests of ``action``, in order."""
     return [params for name, params in run.requests if name == action]
@@ -345,6 +363,15 @@ def test_c_class_change_without_apply_immediately_waits_for_each_window(prod):
     # moto applies the class at once (AWS would in each window); the writer never moved.
     assert {n: i["DBInstanceClass"] for n, i in prod.instances().items()} == dict.fromkeys(windows, "db.r6g.xlarge")
     assert prod.writer() == [WRITER]
+    # The alarms follow the class in effect: still db.r6g.large's thresholds when this run planned. The next run,
+    # on AWS the one after each window, finds the new class and moves them, online, and only them.
+    assert alarm_thresholds(prod)[f"{WRITER}/FreeableMemory"] == 1717986918.0
+    planned, applied = prod.scenario(extra)
+    assert summary(planned.plan) == threshold_changes()
+    assert applied.mutating == ["PutMetricAlarm"] * 6
+    thresholds = alarm_thresholds(prod)
+    assert thresholds[f"{WRITER}/FreeableMemory"] == 3435973836.0  # 10 % of 32 GiB
+    assert thresholds[f"{READER_2}/DatabaseConnections"] == 2883.0  # 80 % of 3604
     prod.no_change(extra)
     prod.settled.update(extra)
 
@@ -355,23 +382,35 @@ def test_c_class_change_without_apply_immediately_waits_for_each_window(prod):
 def test_d_class_change_applied_immediately_rolls_one_instance_at_a_time(prod):
     extra = {"aurora_cluster_instance_class": "db.r6g.2xlarge", "aurora_cluster_apply_immediately": True}
     planned, applied = prod.scenario(extra)
-    assert summary(planned.plan) == [
-        ("instance", READER_1, "modify", "reboot", "now"),
-        ("instance", READER_2, "modify", "reboot", "now"),
-        ("cluster", CLUSTER, "failover", "failover", "now"),
-        ("instance", WRITER, "modify", "reboot", "now"),
-        ("cluster", CLUSTER, "failover", "failover", "now"),
-    ]
+    # Applied now, the class change moves the alarms' thresholds in the same run, after the rolling change.
+    assert (
+        summary(planned.plan)
+        == [
+            ("instance", READER_1, "modify", "reboot", "now"),
+            ("instance", READER_2, "modify", "reboot", "now"),
+            ("cluster", CLUSTER, "failover", "failover", "now"),
+            ("instance", WRITER, "modify", "reboot", "now"),
+            ("cluster", CLUSTER, "failover", "failover", "now"),
+        ]
+        + threshold_changes()
+    )
     lines = planned.plan["lines"]
     assert lines[2].startswith(f"3. cluster {CLUSTER}: failover (writer {WRITER} -> {READER_1}) [failover]"), lines
     assert lines[4].startswith(f"5. cluster {CLUSTER}: failover (writer {READER_1} -> {WRITER}) [failover]"), lines
-    assert applied.mutating == [
-        "ModifyDBInstance",
-        "ModifyDBInstance",
-        "FailoverDBCluster",
-        "ModifyDBInstance",
-        "FailoverDBCluster",
-    ]
+    assert (
+        applied.mutating
+        == [
+            "ModifyDBInstance",
+            "ModifyDBInstance",
+            "FailoverDBCluster",
+            "ModifyDBInstance",
+            "FailoverDBCluster",
+        ]
+        + ["PutMetricAlarm"] * 6
+    )
+    thresholds = alarm_thresholds(prod)
+    assert thresholds[f"{READER_1}/FreeableMemory"] == 6871947673.0  # 10 % of 64 GiB
+    assert thresholds[f"{WRITER}/DatabaseConnections"] == 4000.0  # 80 % of the 5000 cap
     targets = [
         (name, p.get("DBInstanceIdentifier") or p.get("TargetDBInstanceIdentifier"))
         for name, p in applied.requests
