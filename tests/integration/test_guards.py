@@ -48,6 +48,17 @@ GUARDS = {
         "aurora_cluster_master_user_password is empty while aurora_cluster_manage_master_user_password=false",
         None,
     ),
+    # Alarms that would page no one: dev has no events topic.
+    "alarms-without-topic": (
+        {"aurora_cluster_alarms_enabled": True},
+        "aurora_cluster_alarms_enabled=true needs an SNS topic to notify, and there is none",
+        None,
+    ),
+    "alarm-threshold": (
+        {"aurora_cluster_alarm_cpu_percent": 150},
+        "aurora_cluster_alarm_cpu_percent=150.0 is out of range: above 0 up to 100 (percent)",
+        None,
+    ),
 }
 
 
