@@ -21,6 +21,10 @@ rule on the rule's retry.
 
 Also here: a monitoring or backup role that exists with a trust policy lacking the confused-deputy
 condition is updated to the fault-free one.
+
+The CloudWatch alarms are off here (WITHOUT_ALARMS): each is a PutMetricAlarm, which creates or replaces the alarm
+of that name with the definition sent, so botocore's retry of a put whose answer was lost puts the same alarm
+again and there is nothing to settle; fifteen of them would cost fifteen more prod converges.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from aws_proxy import AwsProxy, fault
 from local_aws import LocalAws
 
 PROVISION = ("playbooks/provision.yml", "inventories/prod")
+WITHOUT_ALARMS = {"aurora_cluster_alarms_enabled": False}
 DESTROY = ("playbooks/destroy.yml", "inventories/prod")
 CLUSTER = "vitality-prod-aurora"
 DESTROY_VARS = {"aurora_cluster_destroy_confirm": CLUSTER, "aurora_cluster_destroy_disable_deletion_protection": True}
@@ -284,7 +289,7 @@ def fault_free(local_aws, proxy):
     local_aws.reset_and_seed()
     proxy.set_rules()
     proxy.clear_calls()
-    provisioned = proxy.front(local_aws).run_playbook(*PROVISION)
+    provisioned = proxy.front(local_aws).run_playbook(*PROVISION, extra_vars=WITHOUT_ALARMS)
     assert provisioned.ok, tail(provisioned)
     creates = numbered(c.operation for c in proxy.calls if c.operation.startswith(CREATE_PREFIXES))
     after_provision = snapshot(local_aws)
@@ -331,7 +336,7 @@ def test_a_create_whose_answer_is_lost_ends_in_the_fault_free_state(
     front = proxy.front(local_aws)
     proxy.set_rules(*(fault("drop-after", action=operation, nth=nth) for operation, nth in lost))
     proxy.clear_calls()
-    first = front.run_playbook(*PROVISION)
+    first = front.run_playbook(*PROVISION, extra_vars=WITHOUT_ALARMS)
     proxy.set_rules()
     assert first.ok or not in_one_run, f"{fatal_lines(first)}\n{tail(first)}"
     dropped = Counter(c.operation for c in proxy.calls if c.fault == "drop-after" and c.state == "dropped")
@@ -339,7 +344,7 @@ def test_a_create_whose_answer_is_lost_ends_in_the_fault_free_state(
 
     result = first
     if not first.ok:
-        result = front.run_playbook(*PROVISION)
+        result = front.run_playbook(*PROVISION, extra_vars=WITHOUT_ALARMS)
         assert result.ok, f"failed, and failed again when re-run: {fatal_lines(first)}\n{tail(result)}"
     assert result.recap[HOST]["failed"] == 0, tail(result)
     found = snapshot(local_aws)
@@ -366,7 +371,7 @@ def test_roles_trusting_the_service_without_the_condition_get_it(fault_free, loc
             "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
         }
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(unconditional), Path="/")
-    result = local_aws.run_playbook(*PROVISION)
+    result = local_aws.run_playbook(*PROVISION, extra_vars=WITHOUT_ALARMS)
     assert result.ok, tail(result)
 
     monitoring = trust_of(iam.get_role(RoleName=MONITORING_ROLE)["Role"])["Statement"]

@@ -257,8 +257,12 @@ def test_a_check_mode_plan_of_a_fresh_prod_names_the_key_topic_and_subscriptions
     topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:vitality-prod-db-events"
     categories = "[configuration change, failover, failure, maintenance, notification]"
     readers_and_writer = "[vitality-prod-aurora-reader-1, vitality-prod-aurora-reader-2, vitality-prod-aurora-writer]"
-    key_policy = "[AccountAdministersTheKey, RdsEventsUseTheKey if aws:SourceAccount]"
-    topic_policy = "[AccountManagesTheTopic, RdsPublishesEvents if aws:SourceAccount,aws:SourceArn]"
+    # inventories/prod turns the alarms on: CloudWatch may use the key and publish to the topic too.
+    key_policy = "[AccountAdministersTheKey, RdsEventsUseTheKey if aws:SourceAccount, CloudWatchAlarmsUseTheKey]"
+    topic_policy = (
+        "[AccountManagesTheTopic, RdsPublishesEvents if aws:SourceAccount,aws:SourceArn, "
+        "CloudWatchAlarmsPublish if aws:SourceAccount,aws:SourceArn]"
+    )
     tags = "[Environment, ManagedBy, Project, Stack]"
     # The key, then the topic, then its encryption set by the first subscription, then the subscriptions, in order.
     notifications = [
