@@ -9,7 +9,8 @@ serverless instances mix in one cluster. The preflight holds a range to the limi
 from __future__ import annotations
 
 import pytest
-from test_preflight import aws, run, version, versions_answer  # noqa: F401 - aws is a fixture
+from botocore.stub import Stubber
+from test_preflight import FakeModule, client, run, version, versions_answer
 from test_stack_plan import (
     FAILOVER,
     LARGE,
@@ -28,6 +29,7 @@ from test_stack_plan import (
 )
 
 from ansible_collections.vitality.aurora.plugins.module_utils import cluster_settings as cs
+from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 
 SERVERLESS = "db.serverless"
 
@@ -291,6 +293,16 @@ def test_readers_of_class_db_serverless_are_no_problem_when_there_are_none():
 # --- the preflight: the limits AWS reports for the engine version ----------------------------------------------------
 
 
+@pytest.fixture
+def aws():
+    """(rds AwsApi, rds Stubber, kms AwsApi, kms Stubber), as test_preflight's; every queued answer must be used."""
+    rds, kms = client("rds"), client("kms")
+    with Stubber(rds) as rds_stub, Stubber(kms) as kms_stub:
+        yield AwsApi(FakeModule(), "rds", client=rds), rds_stub, AwsApi(FakeModule(), "kms", client=kms), kms_stub
+        rds_stub.assert_no_pending_responses()
+        kms_stub.assert_no_pending_responses()
+
+
 def serverless_version(minimum, maximum):
     return dict(version("16.6"), ServerlessV2FeaturesSupport={"MinCapacity": minimum, "MaxCapacity": maximum})
 
@@ -300,7 +312,7 @@ def capacity(minimum, maximum):
     return {"min_capacity": minimum, "max_capacity": maximum, "names": names}
 
 
-def test_the_preflight_refuses_a_range_beyond_what_aws_reports_for_the_version(aws):  # noqa: F811
+def test_the_preflight_refuses_a_range_beyond_what_aws_reports_for_the_version(aws):
     versions_answer(aws[1], "16.6", [serverless_version(0.5, 128.0)])
     checked = run(aws, engine_version="16.6", serverless_v2=capacity(0.0, 256.0))
     assert checked.errors == [
@@ -310,12 +322,12 @@ def test_the_preflight_refuses_a_range_beyond_what_aws_reports_for_the_version(a
     ]
 
 
-def test_the_preflight_passes_a_range_within_what_aws_reports(aws):  # noqa: F811
+def test_the_preflight_passes_a_range_within_what_aws_reports(aws):
     versions_answer(aws[1], "16.6", [serverless_version(0.0, 256.0)])
     assert run(aws, engine_version="16.6", serverless_v2=capacity(0.0, 256.0)).errors == []
 
 
-def test_the_preflight_names_a_reader_class_by_its_own_variable(aws):  # noqa: F811
+def test_the_preflight_names_a_reader_class_by_its_own_variable(aws):
     versions_answer(aws[1], "16.6", [version("16.6")])
     aws[1].add_response(
         "describe_orderable_db_instance_options",
