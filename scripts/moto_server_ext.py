@@ -34,6 +34,14 @@ moto's server unchanged:
 * ModifyDBCluster's EnableIAMDatabaseAuthentication, which moto records under another name than the one
   DescribeDBClusters reports (IAMDatabaseAuthenticationEnabled stayed as created).
 
+* Aurora Serverless v2, where moto stores ServerlessV2ScalingConfiguration as sent and checks nothing: a
+  db.serverless instance (CreateDBInstance, or ModifyDBInstance to that class) in a cluster without a capacity
+  range is refused with InvalidParameterCombination, as AWS refuses it ("An Aurora cluster must have a
+  ServerlessV2ScalingConfiguration attribute before you can add any DB instances that use the db.serverless DB
+  instance class", Aurora user guide); and the range is kept as DescribeDBClusters shows it on AWS:
+  SecondsUntilAutoPause only with a MinCapacity of 0, then 300 when the request left it out (RDS API reference,
+  ServerlessV2ScalingConfigurationInfo).
+
 * UpdateSecretVersionStage moving AWSCURRENT: moto moves the label but GetSecretValue without a version or
   stage still answers the former current version; AWS answers the version AWSCURRENT is on (what applications
   read after a rotation).
@@ -57,7 +65,7 @@ from moto.backup.responses import BackupResponse  # noqa: E402
 from moto.core.exceptions import JsonRESTError  # noqa: E402
 from moto.core.responses import ActionResult  # noqa: E402
 from moto.core.utils import unix_time  # noqa: E402
-from moto.rds.exceptions import InvalidParameterValue  # noqa: E402
+from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterValue  # noqa: E402
 from moto.rds.models import MasterUserSecret, RDSBackend  # noqa: E402
 from moto.rds.responses import RDSResponse  # noqa: E402
 from moto.secretsmanager.models import SecretsManagerBackend  # noqa: E402
@@ -298,7 +306,67 @@ def modify_db_cluster(self: RDSBackend, kwargs):
         for found in (self.clusters.get(name), cluster):
             if found is not None:
                 found.iam_auth = bool(wanted)
+    for found in (self.clusters.get(name), cluster):
+        if found is not None:
+            shape_scaling_configuration(found)
     return cluster
+
+
+# -- Aurora Serverless v2 -----------------------------------------------------------------------------------------
+
+SERVERLESS_CLASS = "db.serverless"
+AUTO_PAUSE_DEFAULT_SECONDS = 300
+
+
+def shape_scaling_configuration(cluster) -> None:
+    """The range as AWS describes it: the pause delay only with a minimum of 0, AWS's default when none was sent."""
+    configuration = getattr(cluster, "serverless_v2_scaling_configuration", None)
+    if not configuration:
+        return
+    # moto keeps the request's members snake_cased (min_capacity, ...) and serializes them back.
+    configuration = dict(configuration)
+    if float(configuration.get("min_capacity", 0.5)) == 0:
+        configuration.setdefault("seconds_until_auto_pause", AUTO_PAUSE_DEFAULT_SECONDS)
+    else:
+        configuration.pop("seconds_until_auto_pause", None)
+    cluster.serverless_v2_scaling_configuration = configuration
+
+
+def refuse_serverless_without_range(backend: RDSBackend, cluster_id) -> None:
+    cluster = backend.clusters.get(cluster_id) if cluster_id else None
+    if cluster is not None and not getattr(cluster, "serverless_v2_scaling_configuration", None):
+        raise InvalidParameterCombination(
+            f"DB cluster {cluster_id} has no ServerlessV2ScalingConfiguration: set its Serverless v2 capacity range "
+            f"before adding a {SERVERLESS_CLASS} DB instance to it"
+        )
+
+
+_create_db_cluster = RDSBackend.create_db_cluster
+
+
+def create_db_cluster(self: RDSBackend, kwargs):
+    cluster = _create_db_cluster(self, kwargs)
+    shape_scaling_configuration(cluster)
+    return cluster
+
+
+_create_db_instance = RDSBackend.create_db_instance
+
+
+def create_db_instance(self: RDSBackend, db_kwargs):
+    if db_kwargs.get("db_instance_class") == SERVERLESS_CLASS:
+        refuse_serverless_without_range(self, db_kwargs.get("db_cluster_identifier"))
+    return _create_db_instance(self, db_kwargs)
+
+
+_modify_db_instance = RDSBackend.modify_db_instance
+
+
+def modify_db_instance(self: RDSBackend, db_instance_identifier, db_kwargs):
+    if db_kwargs.get("db_instance_class") == SERVERLESS_CLASS:
+        database = self.describe_db_instances(db_instance_identifier)[0]
+        refuse_serverless_without_range(self, getattr(database, "db_cluster_identifier", None))
+    return _modify_db_instance(self, db_instance_identifier, db_kwargs)
 
 
 _update_secret_version_stage = SecretsManagerBackend.update_secret_version_stage
@@ -319,6 +387,9 @@ def update_secret_version_stage(self, secret_id, version_stage, remove_from_vers
 def extend_moto() -> None:
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
     RDSBackend.modify_db_cluster = modify_db_cluster
+    RDSBackend.create_db_cluster = create_db_cluster
+    RDSBackend.create_db_instance = create_db_instance
+    RDSBackend.modify_db_instance = modify_db_instance
     MasterUserSecret._generate_secret_string = master_user_secret_string
     BackupBackend.create_backup_plan = create_backup_plan
     BackupBackend.delete_backup_plan = delete_backup_plan

@@ -81,6 +81,8 @@ def version_entry(item):
     entry = {"EngineVersion": item.get("EngineVersion"), "DBParameterGroupFamily": item.get("DBParameterGroupFamily")}
     if "ExportableLogTypes" in item:  # absent: AWS did not say, so log types are not checked
         entry["ExportableLogTypes"] = list(item.get("ExportableLogTypes") or [])
+    if item.get("ServerlessV2FeaturesSupport"):  # absent: the capacity range is left to the static rules
+        entry["ServerlessV2FeaturesSupport"] = dict(item["ServerlessV2FeaturesSupport"])
     return entry
 
 

@@ -20,6 +20,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     plan_changes,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, version_tuple
+from ansible_collections.vitality.aurora.plugins.module_utils.validation import AUTO_PAUSE_DEFAULT_SECONDS, acu_words
 
 # The cluster's settings as options, the same in aurora_cluster and in aurora_stack's cluster option.
 SETTING_OPTIONS = dict(
@@ -40,6 +41,15 @@ SETTING_OPTIONS = dict(
     deletion_protection=dict(type="bool"),
     enable_iam_database_authentication=dict(type="bool"),
     enable_cloudwatch_logs_exports=dict(type="list", elements="str"),
+    serverless_v2_scaling_configuration=dict(
+        type="dict",
+        options=dict(
+            min_capacity=dict(type="float"),
+            max_capacity=dict(type="float"),
+            seconds_until_auto_pause=dict(type="int"),
+        ),
+        required_together=[["min_capacity", "max_capacity"]],
+    ),
     apply_immediately=dict(type="bool", default=False),
 )
 
@@ -63,6 +73,40 @@ def security_group_ids(cluster):
 def master_secret_key(cluster):
     return (cluster.get("MasterUserSecret") or {}).get("KmsKeyId")
 
+
+def scaling_configuration(config):
+    """The wanted Serverless v2 capacity range as the API takes it, or None when none is asked for.
+
+    ``config`` is the option (min_capacity, max_capacity, seconds_until_auto_pause). The pause delay is sent only with
+    a minimum of 0 (AWS keeps it for no other), and then always, AWS's default of 300 s when it is not given, so that a
+    delay set by hand is put back like any other drift.
+    """
+    if not config or config.get("min_capacity") is None or config.get("max_capacity") is None:
+        return None
+    request = {"MinCapacity": float(config["min_capacity"]), "MaxCapacity": float(config["max_capacity"])}
+    if request["MinCapacity"] == 0:
+        request["SecondsUntilAutoPause"] = int(config.get("seconds_until_auto_pause") or AUTO_PAUSE_DEFAULT_SECONDS)
+    return request
+
+
+def capacity_words(configuration):
+    """A ServerlessV2ScalingConfiguration (as AWS describes it, or as scaling_configuration makes it) in the plan's
+    words, so that both compare as what they mean: "0.5 to 8 ACU", "0 to 4 ACU, pause after 300 s idle"."""
+    if not configuration or configuration.get("MinCapacity") is None or configuration.get("MaxCapacity") is None:
+        return None
+    minimum, maximum = float(configuration["MinCapacity"]), float(configuration["MaxCapacity"])
+    words = f"{acu_words(minimum)} to {acu_words(maximum)} ACU"
+    if minimum == 0:
+        # AWS reports the delay only with a minimum of 0; absent there, it is AWS's default.
+        words += f", pause after {configuration.get('SecondsUntilAutoPause') or AUTO_PAUSE_DEFAULT_SECONDS} s idle"
+    return words
+
+
+# A capacity range applies at once; what AWS derives from it for each instance waits for that instance's restart.
+CAPACITY_NOTE = (
+    "Serverless v2 instances scale within the new range at once; parameter defaults AWS derives from the capacity "
+    "(max_connections, for example) change when each of them next restarts"
+)
 
 ATTRIBUTES = [
     # Cannot be changed in place: a difference fails the run (no modify_param).
@@ -98,6 +142,13 @@ ATTRIBUTES = [
         unordered=True,
     ),
     Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
+    # Compared as words (capacity_words); the request sends scaling_configuration. AWS cannot remove a range, so
+    # none asked for leaves the cluster's as it is.
+    Attribute(
+        "serverless_v2_scaling_configuration",
+        lambda c: capacity_words(c.get("ServerlessV2ScalingConfiguration")),
+        "ServerlessV2ScalingConfiguration",
+    ),
 ]
 
 # AWS never returns a password: what a planned password change shows instead of it.
@@ -193,6 +244,9 @@ def engine_version_change(running, wanted):
 
 def desired_state(params):
     desired = {attribute.option: params.get(attribute.option) for attribute in ATTRIBUTES}
+    desired["serverless_v2_scaling_configuration"] = capacity_words(
+        scaling_configuration(params.get("serverless_v2_scaling_configuration"))
+    )
     return desired
 
 
@@ -206,6 +260,9 @@ def plan_cluster_changes(cluster, params):
     """
     current = effective_state(cluster)
     changes = plan_changes(ATTRIBUTES, current, desired_state(params))
+    for change in changes:
+        if change["attribute"] == "serverless_v2_scaling_configuration" and change["before"] is not None:
+            change["note"] = CAPACITY_NOTE
     version_change, notice, error = engine_version_change(current.get("EngineVersion"), params.get("engine_version"))
     major_upgrade = version_change if version_change and version_change["impact"] == MAJOR_UPGRADE else None
     if version_change and not major_upgrade:
@@ -270,6 +327,7 @@ def create_request(identifier, params):
         "DeletionProtection": params.get("deletion_protection"),
         "EnableIAMDatabaseAuthentication": params.get("enable_iam_database_authentication"),
         "EnableCloudwatchLogsExports": params.get("enable_cloudwatch_logs_exports"),
+        "ServerlessV2ScalingConfiguration": scaling_configuration(params.get("serverless_v2_scaling_configuration")),
         "Tags": dict_to_tags(params.get("tags")) if params.get("tags") else None,
     }
     if params.get("manage_master_user_password"):
@@ -300,6 +358,11 @@ def modify_request(identifier, changes, params):
             "EnableLogTypes": sorted(after - before),
             "DisableLogTypes": sorted(before - after),
         }
+    if "ServerlessV2ScalingConfiguration" in request:
+        # The whole range, as wanted: the change's values are its words.
+        request["ServerlessV2ScalingConfiguration"] = scaling_configuration(
+            params.get("serverless_v2_scaling_configuration")
+        )
     for change in changes:
         if change["attribute"] == "engine_version":
             request["EngineVersion"] = change["after"]
@@ -332,6 +395,8 @@ def restore_request(identifier, params):
         "EnableCloudwatchLogsExports": params["enable_cloudwatch_logs_exports"],
         "DeletionProtection": params["deletion_protection"],
         "CopyTagsToSnapshot": params["copy_tags_to_snapshot"],
+        # Before any db.serverless instance is made in it, the restored cluster needs its range.
+        "ServerlessV2ScalingConfiguration": scaling_configuration(params.get("serverless_v2_scaling_configuration")),
         "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
     }
     if params["restore_from_snapshot"]:

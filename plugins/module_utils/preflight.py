@@ -65,6 +65,7 @@ class Preflight:
     def run(self):
         version = self.check_engine_version()
         self.check_instance_classes(version)
+        self.check_serverless_v2(version)
         self.check_log_exports(version)
         self.check_parameters(version)
         self.check_kms_keys()
@@ -126,13 +127,39 @@ class Preflight:
             )
             return
         orderable = set(answer["classes"])
+        # The option each class comes from, when they differ (a reader class of its own).
+        options = self.params.get("instance_class_options") or {}
         for instance_class in wanted:
             if instance_class not in orderable:
                 self.errors.append(
-                    f"{self.subject('instance_class')}={instance_class!r} is not orderable for {self.name} "
+                    f"{self.subject(options.get(instance_class, 'instance_class'))}={instance_class!r} is not orderable for {self.name} "
                     f"{version['EngineVersion']} in {self.region} "
                     f"(orderable: {', '.join(answer['classes'])}{self.according(answer['source'])})"
                 )
+
+    # -- 2b. Serverless v2 capacity ---------------------------------------------------------------------------------
+
+    def check_serverless_v2(self, version):
+        """The capacity range against the limits AWS reports for the engine version (ServerlessV2FeaturesSupport):
+        the largest maximum (256 or 128) and whether a minimum of 0 (automatic pause) is offered. A version described
+        without them, as the shipped catalogue and older endpoints do, leaves the range to the static rules."""
+        wanted = self.params.get("serverless_v2") or {}
+        features = (version or {}).get("ServerlessV2FeaturesSupport") or {}
+        if wanted.get("max_capacity") is None or not features:
+            return
+        names = wanted.get("names") or {}
+        lowest, highest = features.get("MinCapacity"), features.get("MaxCapacity")
+        if highest is not None and wanted["max_capacity"] > highest:
+            self.errors.append(
+                f"{self.subject(names.get('max_capacity', 'serverless_v2_max_capacity'))}={wanted['max_capacity']:g} is "
+                f"above the {highest:g} ACU {self.name} {version['EngineVersion']} allows in {self.region}"
+            )
+        if lowest is not None and wanted["min_capacity"] < lowest:
+            self.errors.append(
+                f"{self.subject(names.get('min_capacity', 'serverless_v2_min_capacity'))}={wanted['min_capacity']:g} is "
+                f"below the {lowest:g} ACU {self.name} {version['EngineVersion']} allows in {self.region}"
+                + (" (it has no automatic pause)" if wanted["min_capacity"] == 0 else "")
+            )
 
     # -- 3. cluster parameters ------------------------------------------------------------------------------------
 

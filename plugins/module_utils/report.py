@@ -18,6 +18,8 @@ from __future__ import annotations
 import html
 import re
 
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import capacity_words
+
 LIBRARY_SLOT = '<script data-library="mermaid"></script>'
 
 STYLES = (
@@ -190,6 +192,15 @@ def stack_facts(snapshot, params, plan_lines, region, baseline=None):
                 ("Writer endpoint", cluster.get("Endpoint")),
                 ("Reader endpoint", cluster.get("ReaderEndpoint")),
                 ("Port", cluster.get("Port")),
+                (
+                    "Serverless v2 capacity",
+                    (
+                        capacity_words(cluster.get("ServerlessV2ScalingConfiguration"))
+                        or "none (provisioned instances only)"
+                    )
+                    if cluster
+                    else None,
+                ),
                 ("Database", cluster.get("DatabaseName")),
                 ("Master user", cluster.get("MasterUsername")),
                 (

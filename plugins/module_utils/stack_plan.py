@@ -26,11 +26,13 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import REBOOT as CHANGE_REBOOT
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    capacity_words,
     key_matches,
     master_secret_key,
     plan_cluster_changes,
     read_cluster,
     read_members,
+    scaling_configuration,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     planned_changes as planned_instance_changes,
@@ -465,14 +467,21 @@ CREATE_SHOWN = (
     "deletion_protection",
     "enable_iam_database_authentication",
     "backup_retention_period",
+    "serverless_v2_scaling_configuration",
 )
 
 
 def create_changes(spec):
+    shown = dict(
+        spec,
+        serverless_v2_scaling_configuration=capacity_words(
+            scaling_configuration(spec.get("serverless_v2_scaling_configuration"))
+        ),
+    )
     return [
-        {"attribute": attribute, "before": None, "after": spec[attribute]}
+        {"attribute": attribute, "before": None, "after": shown[attribute]}
         for attribute in CREATE_SHOWN
-        if spec.get(attribute) is not None
+        if shown.get(attribute) is not None
     ]
 
 
@@ -635,19 +644,27 @@ def instance_restarts_now(changes):
     return any(c["impact"] == CHANGE_REBOOT and c.get("when", NOW) == NOW for c in changes)
 
 
+LAYOUT_OPTIONS = (
+    "writer_identifier",
+    "reader_identifier_prefix",
+    "reader_count",
+    "allow_rolling_reboot",
+    "reader_db_instance_class",
+)
+
+
 def wanted_instances(spec, cluster_identifier, zones):
     """Each instance of the layout with the options it is created or converged with."""
     layout = instance_layout(zones, spec["writer_identifier"], spec["reader_identifier_prefix"], spec["reader_count"])
-    settings = {
-        k: v
-        for k, v in spec.items()
-        if k not in ("writer_identifier", "reader_identifier_prefix", "reader_count", "allow_rolling_reboot")
-    }
+    settings = {k: v for k, v in spec.items() if k not in LAYOUT_OPTIONS}
+    # Readers may have a class of their own (a provisioned writer with Serverless v2 readers, or the reverse).
+    reader_class = spec.get("reader_db_instance_class") or spec.get("db_instance_class")
     wanted = []
     for entry in layout:
         wanted.append(
             dict(
                 settings,
+                db_instance_class=reader_class if entry["role"] == "reader" else spec.get("db_instance_class"),
                 engine="aurora-postgresql",
                 db_instance_identifier=entry["id"],
                 db_cluster_identifier=cluster_identifier,
@@ -852,6 +869,31 @@ def order_actions(actions):
     return number([action for _position, action in ranked])
 
 
+SERVERLESS_CLASS = "db.serverless"
+
+
+def serverless_without_range(snapshot, params):
+    """A db.serverless instance asked for in a cluster that will have no Serverless v2 capacity range: AWS refuses
+    it (the role's own checks say so first; a cluster given one by hand keeps it and passes)."""
+    instances = params["instances"]
+    classes = {instances.get("db_instance_class")}
+    if instances.get("reader_count"):
+        classes.add(instances.get("reader_db_instance_class") or instances.get("db_instance_class"))
+    if SERVERLESS_CLASS not in classes:
+        return []
+    if scaling_configuration(params["cluster"].get("serverless_v2_scaling_configuration")):
+        return []
+    if (snapshot.get("cluster") or {}).get("ServerlessV2ScalingConfiguration"):
+        return []
+    prefix = params["cluster"].get("variable_prefix") or ""
+    option = f"{prefix}serverless_v2_min_capacity" if prefix else "cluster.serverless_v2_scaling_configuration"
+    return [
+        f"instances of class {SERVERLESS_CLASS} need the cluster's Serverless v2 capacity range, and cluster "
+        f"{params['cluster']['db_cluster_identifier']} has none: give one ({option}), as AWS refuses a "
+        f"{SERVERLESS_CLASS} instance in a cluster without one"
+    ]
+
+
 def plan_stack(snapshot, params, baseline_actions=()):
     """(actions in execution order, problems, notice): problems stop the apply before any change."""
     problems = []
@@ -871,6 +913,7 @@ def plan_stack(snapshot, params, baseline_actions=()):
             filter(None, [restarts_all[0].note, "the restart also applies the static parameters"])
         )
         static = False
+    problems += serverless_without_range(snapshot, params)
     actions += plan_instances(snapshot, params["instances"], cluster_identifier, static, problems, bool(restarts_all))
     actions += list(baseline_actions)
     return order_actions(actions), problems, notice

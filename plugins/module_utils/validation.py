@@ -19,7 +19,11 @@ import math
 import re
 import unicodedata
 
-from ansible_collections.vitality.aurora.plugins.module_utils.naming import identifier_error
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
+    engine_major,
+    identifier_error,
+    version_tuple,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import poll_interval_error
 
 # DB instance classes Aurora PostgreSQL 16 runs on: the one list the role and the modules use.
@@ -58,6 +62,10 @@ SETTING_TYPES = {
     "aurora_cluster_master_user_secret_kms_key_id": "str",
     "aurora_cluster_engine_version": "str",
     "aurora_cluster_instance_class": "str",
+    "aurora_cluster_reader_instance_class": "str",
+    "aurora_cluster_serverless_v2_min_capacity": "float",
+    "aurora_cluster_serverless_v2_max_capacity": "float",
+    "aurora_cluster_serverless_v2_seconds_until_auto_pause": "int",
     "aurora_cluster_private_subnet_names": "list[str]",
     "aurora_cluster_backup_retention_period": "int",
     "aurora_cluster_port": "int",
@@ -106,6 +114,10 @@ SETTING_DEFAULTS = {
     "aurora_cluster_aws_region": "",
     "aurora_cluster_master_user_password": "",
     "aurora_cluster_master_user_secret_kms_key_id": "",
+    "aurora_cluster_reader_instance_class": "",
+    "aurora_cluster_serverless_v2_min_capacity": None,
+    "aurora_cluster_serverless_v2_max_capacity": None,
+    "aurora_cluster_serverless_v2_seconds_until_auto_pause": None,
     "aurora_cluster_db_security_group_extra_ingress": [],
     "aurora_cluster_default_parameters": {"rds.force_ssl": 1},
     "aurora_cluster_parameters": {},
@@ -142,6 +154,14 @@ SETTING_DEFAULTS = {
 
 # Never quoted in a message, not even in a TypeError.
 SECRET_SETTINGS = frozenset(["aurora_cluster_master_user_password"])
+# Numbers whose null means "not set" (their declared default is null), not a user's mistake.
+OPTIONAL_SETTINGS = frozenset(
+    [
+        "aurora_cluster_serverless_v2_min_capacity",
+        "aurora_cluster_serverless_v2_max_capacity",
+        "aurora_cluster_serverless_v2_seconds_until_auto_pause",
+    ]
+)
 
 # A float setting takes an int too (20 is 20.0); bool is never an int here although Python says it is one.
 _PYTHON_TYPES = {"str": (str,), "int": (int,), "float": (float, int), "bool": (bool,), "list": (list,), "dict": (dict,)}
@@ -176,7 +196,7 @@ def setting_type_errors(settings):
         value = settings[key]
         kind, element = _declared(key)
         if value is None:
-            if kind not in _EMPTY:
+            if kind not in _EMPTY and key not in OPTIONAL_SETTINGS:
                 nulls.append(f"{key} is null (a YAML key with no value): give a {kind} or leave the variable out")
             continue
         if not _has_type(value, kind):
@@ -198,7 +218,7 @@ def setting_type_errors(settings):
 def _value(settings, key):
     """The typed value of ``key``: its default when left out, an empty str/list/dict for a null one."""
     value = settings.get(key, SETTING_DEFAULTS[key]) if key in SETTING_DEFAULTS else settings[key]
-    if value is None:
+    if value is None and key not in OPTIONAL_SETTINGS:
         return _EMPTY[_declared(key)[0]]()
     return value
 
@@ -340,6 +360,110 @@ def engine_version_errors(version_option, version, family_option, family):
             f"{family_option}={family!r} does not match {version_option}={version!r}: must be aurora-postgresql{major}"
         ]
     return []
+
+
+# --- Aurora Serverless v2 --------------------------------------------------------------------------------------
+
+SERVERLESS_CLASS = "db.serverless"
+# ServerlessV2ScalingConfiguration (RDS API reference): capacity in half-ACU steps; the maximum is at most 256 ACU
+# on recent Aurora versions (128 on older ones: the preflight asks AWS for the engine version's own limit), and
+# AWS refuses a maximum below 1 ("The maximum capacity must be at least 1.0").
+ACU_STEP = 0.5
+MAX_CAPACITY_RANGE = (1.0, 256.0)
+# A minimum of 0 ACU pauses idle instances (automatic pause). Aurora PostgreSQL offers it from these minor versions of
+# each major (Aurora user guide, "Scaling to Zero ACUs with automatic pause and resume"); every 17 release has it.
+AUTO_PAUSE_FROM = {"13": (13, 15), "14": (14, 12), "15": (15, 7), "16": (16, 3)}
+AUTO_PAUSE_SECONDS_RANGE = (300, 86400)
+AUTO_PAUSE_DEFAULT_SECONDS = 300
+
+
+def acu_words(value):
+    """A capacity as people write it: 0.5, 1, 256 (not 1.0)."""
+    return f"{value:g}"
+
+
+def auto_pause_supported(version):
+    """Whether an Aurora PostgreSQL version offers a minimum of 0 ACU; a major version alone is AWS's default minor
+    of that major, newer than the first that has it for 16 and 17."""
+    major = engine_major(version)
+    first = AUTO_PAUSE_FROM.get(major)
+    if first is None:
+        return major.isdigit() and int(major) > 16
+    if "." not in str(version):
+        return major == "16"
+    return version_tuple(version)[:2] >= first
+
+
+def serverless_v2_errors(names, minimum, maximum, seconds, engine_version, classes):
+    """The rules of an Aurora Serverless v2 capacity range, each message naming the variable, the value and the rule.
+
+    ``names``: the option names of min_capacity, max_capacity, seconds_until_auto_pause and engine_version;
+    ``minimum``/``maximum``/``seconds``: the values, None when not set; ``classes``: (option name, instance class) of
+    each instance class in use, for the rule that db.serverless needs the range.
+    """
+    errors = []
+    min_name, max_name, seconds_name = names["min_capacity"], names["max_capacity"], names["seconds_until_auto_pause"]
+    serverless = [name for name, value in classes if value == SERVERLESS_CLASS]
+    if minimum is None or maximum is None:
+        missing, given = (min_name, (max_name, maximum)) if minimum is None else (max_name, (min_name, minimum))
+        if given[1] is not None:
+            errors.append(
+                f"{missing} is empty while {given[0]}={acu_words(given[1])}: a Serverless v2 capacity range takes both "
+                "its minimum and its maximum (ACU), or neither"
+            )
+        elif serverless:
+            errors.append(
+                f"{serverless[0]}={SERVERLESS_CLASS!r} needs the cluster's Serverless v2 capacity range: set {min_name} "
+                f"and {max_name} (ACU, in steps of {acu_words(ACU_STEP)}; AWS refuses a db.serverless instance in a "
+                "cluster without one)"
+            )
+        if seconds is not None and minimum is None:
+            errors.append(
+                f"{seconds_name}={seconds} is set without a Serverless v2 capacity range: automatic pause needs "
+                f"{min_name}=0"
+            )
+        return errors
+    for name, value in ((min_name, minimum), (max_name, maximum)):
+        if not (value / ACU_STEP).is_integer():
+            errors.append(
+                f"{name}={value!r} is invalid: Aurora Serverless v2 capacity is set in steps of "
+                f"{acu_words(ACU_STEP)} ACU (0, 0.5, 1, 1.5, ...)"
+            )
+    if minimum < 0:
+        errors.append(f"{min_name}={acu_words(minimum)} is out of range: the minimum capacity is 0 ACU or more")
+    low, high = MAX_CAPACITY_RANGE
+    if not low <= maximum <= high:
+        errors.append(
+            f"{max_name}={acu_words(maximum)} is out of range: {acu_words(low)} to {acu_words(high)} ACU (AWS takes a "
+            f"maximum of at least {acu_words(low)}, and at most 256 on recent Aurora platform versions, 128 on older "
+            "ones)"
+        )
+    if minimum > maximum:
+        errors.append(
+            f"{min_name}={acu_words(minimum)} is above {max_name}={acu_words(maximum)}: the minimum capacity must not "
+            "exceed the maximum"
+        )
+    if minimum == 0 and engine_version and not auto_pause_supported(engine_version):
+        first = AUTO_PAUSE_FROM.get(engine_major(engine_version))
+        since = ".".join(map(str, first)) if first else "a later version"
+        errors.append(
+            f"{min_name}=0 needs automatic pause, which Aurora PostgreSQL {engine_major(engine_version)} offers from "
+            f"{since} on (16.3, 15.7, 14.12, 13.15, every 17): {names['engine_version']}={engine_version!r} does not; "
+            "use a minimum of 0.5 or a newer engine version"
+        )
+    if seconds is not None:
+        s_low, s_high = AUTO_PAUSE_SECONDS_RANGE
+        if minimum != 0:
+            errors.append(
+                f"{seconds_name}={seconds} is set while {min_name}={acu_words(minimum)}: instances pause only with a "
+                f"minimum of 0 ACU; leave {seconds_name} empty, or set {min_name}=0"
+            )
+        elif not s_low <= seconds <= s_high:
+            errors.append(
+                f"{seconds_name}={seconds} is out of range: {s_low} to {s_high} seconds (5 minutes to a day) idle "
+                "before an instance pauses"
+            )
+    return errors
 
 
 # --- Windows ---------------------------------------------------------------------------------------------------
@@ -766,6 +890,27 @@ def stack_errors(settings):
     check(database_name_error("aurora_cluster_database_name", get("aurora_cluster_database_name")))
     check(master_username_error("aurora_cluster_master_username", get("aurora_cluster_master_username")))
     check(instance_class_error("aurora_cluster_instance_class", get("aurora_cluster_instance_class")))
+    reader_class = get("aurora_cluster_reader_instance_class")
+    if reader_class:
+        check(instance_class_error("aurora_cluster_reader_instance_class", reader_class))
+    classes = [("aurora_cluster_instance_class", get("aurora_cluster_instance_class"))]
+    if reader_class:
+        classes.append(("aurora_cluster_reader_instance_class", reader_class))
+    errors.extend(
+        serverless_v2_errors(
+            {
+                "min_capacity": "aurora_cluster_serverless_v2_min_capacity",
+                "max_capacity": "aurora_cluster_serverless_v2_max_capacity",
+                "seconds_until_auto_pause": "aurora_cluster_serverless_v2_seconds_until_auto_pause",
+                "engine_version": "aurora_cluster_engine_version",
+            },
+            get("aurora_cluster_serverless_v2_min_capacity"),
+            get("aurora_cluster_serverless_v2_max_capacity"),
+            get("aurora_cluster_serverless_v2_seconds_until_auto_pause"),
+            get("aurora_cluster_engine_version"),
+            classes,
+        )
+    )
 
     password = get("aurora_cluster_master_user_password")
     if get("aurora_cluster_manage_master_user_password"):

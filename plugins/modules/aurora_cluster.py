@@ -191,6 +191,33 @@ options:
         every export off.
     type: list
     elements: str
+  serverless_v2_scaling_configuration:
+    description:
+      - The cluster's Aurora Serverless v2 capacity range, which every V(db.serverless) instance in it scales within
+        (C(ServerlessV2ScalingConfiguration)). Changing it is V(online); parameter defaults AWS derives from the
+        capacity follow when each Serverless v2 instance next restarts.
+      - Omitted, or given without O(serverless_v2_scaling_configuration.min_capacity) and
+        O(serverless_v2_scaling_configuration.max_capacity), none is sent, and an existing cluster's range is not
+        compared (AWS cannot remove a range once set).
+    type: dict
+    suboptions:
+      min_capacity:
+        description:
+          - The least Aurora capacity units (ACU) of each instance, in steps of 0.5; V(0) pauses idle instances, on
+            engine versions that offer automatic pause (Aurora PostgreSQL 16.3, 15.7, 14.12, 13.15 and later).
+          - Given with O(serverless_v2_scaling_configuration.max_capacity), or neither; omitted, no range.
+        type: float
+      max_capacity:
+        description:
+          - The most ACU of each instance, in steps of 0.5, from 1 to 256 (128 on older platform versions).
+          - Given with O(serverless_v2_scaling_configuration.min_capacity), or neither; omitted, no range.
+        type: float
+      seconds_until_auto_pause:
+        description:
+          - With a minimum of 0, the seconds an instance without user connections stays up before it pauses (300 to
+            86400). Refused with another minimum.
+          - Omitted, AWS's default of 300 with a minimum of 0, and compared as such.
+        type: int
   apply_immediately:
     description:
       - Apply changes now rather than in the next maintenance window.
@@ -451,7 +478,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     restore_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, identifier_error
-from ansible_collections.vitality.aurora.plugins.module_utils.validation import password_error, window_errors
+from ansible_collections.vitality.aurora.plugins.module_utils.validation import (
+    password_error,
+    serverless_v2_errors,
+    window_errors,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     check_wait_options,
@@ -860,6 +891,21 @@ def validate(module):
     )
     if params["master_user_password"]:
         errors.append(password_error("master_user_password", params["master_user_password"]))
+    capacity = params["serverless_v2_scaling_configuration"] or {}
+    option = "serverless_v2_scaling_configuration"
+    errors += serverless_v2_errors(
+        {
+            "min_capacity": f"{option}.min_capacity",
+            "max_capacity": f"{option}.max_capacity",
+            "seconds_until_auto_pause": f"{option}.seconds_until_auto_pause",
+            "engine_version": "engine_version",
+        },
+        capacity.get("min_capacity"),
+        capacity.get("max_capacity"),
+        capacity.get("seconds_until_auto_pause"),
+        params["engine_version"],
+        [],
+    )
     errors = [error for error in errors if error]
     if errors:
         module.fail_json(msg="; ".join(errors))

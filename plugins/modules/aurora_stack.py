@@ -286,6 +286,33 @@ options:
           - Omitted, a new cluster exports no log, and an existing cluster's exports are not compared.
         type: list
         elements: str
+      serverless_v2_scaling_configuration:
+        description:
+          - The cluster's Aurora Serverless v2 capacity range, which every V(db.serverless) instance in it scales within
+            (C(ServerlessV2ScalingConfiguration)). Changing it is V(online); parameter defaults AWS derives from the
+            capacity follow when each Serverless v2 instance next restarts.
+          - Omitted, or given without O(cluster.serverless_v2_scaling_configuration.min_capacity) and
+            O(cluster.serverless_v2_scaling_configuration.max_capacity), none is sent, and an existing cluster's range is not
+            compared (AWS cannot remove a range once set).
+        type: dict
+        suboptions:
+          min_capacity:
+            description:
+              - The least Aurora capacity units (ACU) of each instance, in steps of 0.5; V(0) pauses idle instances, on
+                engine versions that offer automatic pause (Aurora PostgreSQL 16.3, 15.7, 14.12, 13.15 and later).
+              - Given with O(cluster.serverless_v2_scaling_configuration.max_capacity), or neither; omitted, no range.
+            type: float
+          max_capacity:
+            description:
+              - The most ACU of each instance, in steps of 0.5, from 1 to 256 (128 on older platform versions).
+              - Given with O(cluster.serverless_v2_scaling_configuration.min_capacity), or neither; omitted, no range.
+            type: float
+          seconds_until_auto_pause:
+            description:
+              - With a minimum of 0, the seconds an instance without user connections stays up before it pauses (300 to
+                86400). Refused with another minimum.
+              - Omitted, AWS's default of 300 with a minimum of 0, and compared as such.
+            type: int
       apply_immediately:
         description:
           - Whether deferrable changes apply now rather than in the maintenance window.
@@ -335,9 +362,18 @@ options:
         type: bool
         default: false
       db_instance_class:
-        description: The instance class.
+        description:
+          - The writer's instance class, and the readers' unless O(instances.reader_db_instance_class) names another.
+            V(db.serverless) (Aurora Serverless v2) needs the cluster's capacity range
+            (O(cluster.serverless_v2_scaling_configuration), or one the cluster has); the plan fails before any change
+            otherwise.
         type: str
         required: true
+      reader_db_instance_class:
+        description:
+          - The readers' instance class, to mix provisioned and Serverless v2 instances in one cluster.
+          - Omitted or empty, the readers have O(instances.db_instance_class).
+        type: str
       auto_minor_version_upgrade:
         description:
           - Whether AWS applies minor versions in the maintenance window.
@@ -967,6 +1003,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     read_cluster,
     read_members,
     restore_request,
+    scaling_configuration,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     create_request as cluster_create_request,
@@ -1015,6 +1052,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
     wanted_instances,
     wanted_rules,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.validation import serverless_v2_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     ProgressLog,
@@ -1082,6 +1120,7 @@ ARGUMENT_SPEC = dict(
             reader_count=dict(type="int", default=0),
             allow_rolling_reboot=dict(type="bool", default=False),
             db_instance_class=dict(type="str", required=True),
+            reader_db_instance_class=dict(type="str"),
             auto_minor_version_upgrade=dict(type="bool"),
             enable_performance_insights=dict(type="bool"),
             performance_insights_retention_period=dict(type="int"),
@@ -1116,6 +1155,7 @@ OPTIONAL_NAMES = {
         "restore_to_time",
     ),
     "instances": (
+        "reader_db_instance_class",
         "performance_insights_kms_key_id",
         "monitoring_role_arn",
         "monitoring_role_name",
@@ -1757,11 +1797,26 @@ def refuse_what_aws_would_refuse(module, rds, params):
         ),
     }
     prefix = params["variable_prefix"]
+    classes = [instances["db_instance_class"]]
+    class_options = {}
+    reader_class = instances.get("reader_db_instance_class")
+    if reader_class and reader_class != instances["db_instance_class"]:
+        classes.append(reader_class)
+        class_options[reader_class] = "reader_instance_class" if prefix else "instances.reader_db_instance_class"
+    capacity = scaling_configuration(cluster.get("serverless_v2_scaling_configuration"))
     checks = {
         "engine": cluster["engine"],
         "engine_version": cluster["engine_version"],
         "parameter_group_family": params["parameter_group"]["family"],
-        "instance_classes": [instances["db_instance_class"]],
+        "instance_classes": classes,
+        "instance_class_options": class_options,
+        "serverless_v2": {
+            "min_capacity": capacity["MinCapacity"],
+            "max_capacity": capacity["MaxCapacity"],
+            "names": capacity_option_names(prefix),
+        }
+        if capacity
+        else {},
         "parameters": params["parameter_group"]["parameters"],
         "kms_keys": {f"{prefix}{name}": key for name, key in keys.items() if key},
         "cloudwatch_logs_exports": cluster.get("enable_cloudwatch_logs_exports") or [],
@@ -1772,6 +1827,40 @@ def refuse_what_aws_would_refuse(module, rds, params):
     for warning in preflight.warnings:
         module.warn(warning)
     return preflight.errors
+
+
+def capacity_option_names(prefix):
+    """How errors name the capacity range: the role's variables, or this module's options."""
+    if prefix:
+        # Preflight and the role's variables put the prefix in front of these.
+        return {
+            "min_capacity": "serverless_v2_min_capacity",
+            "max_capacity": "serverless_v2_max_capacity",
+            "seconds_until_auto_pause": "serverless_v2_seconds_until_auto_pause",
+            "engine_version": "engine_version",
+        }
+    option = "cluster.serverless_v2_scaling_configuration"
+    return {
+        "min_capacity": f"{option}.min_capacity",
+        "max_capacity": f"{option}.max_capacity",
+        "seconds_until_auto_pause": f"{option}.seconds_until_auto_pause",
+        "engine_version": "cluster.engine_version",
+    }
+
+
+def capacity_errors(params):
+    """The capacity range's own rules, before any AWS call (the role checked them already; a direct user has not)."""
+    prefix = params["variable_prefix"]
+    config = params["cluster"].get("serverless_v2_scaling_configuration") or {}
+    names = {key: f"{prefix}{name}" for key, name in capacity_option_names(prefix).items()}
+    return serverless_v2_errors(
+        names,
+        config.get("min_capacity"),
+        config.get("max_capacity"),
+        config.get("seconds_until_auto_pause"),
+        params["cluster"].get("engine_version"),
+        [],
+    )
 
 
 # What the preflight checks: a plan that touches none of it needs no preflight.
@@ -1993,6 +2082,9 @@ def main():
         for name in names:
             if params[group].get(name) == "":
                 params[group][name] = None
+    invalid = capacity_errors(params)
+    if invalid:
+        module.fail_json(msg=PREFLIGHT_FAILURE + "; ".join(invalid), errors=invalid, changed=False)
     try:
         snapshot = read_stack(ec2, rds, params)
     except NetworkProblem as problem:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 
 BOOLEAN_TRUE = frozenset(["true", "yes", "on", "1", "y", "t"])
@@ -90,14 +91,20 @@ def to_int(name, value):
 def to_float(name, value):
     if isinstance(value, bool):
         raise ConversionError(f"{name}={_describe(value)} is not a number")
+    number = None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             pass
-    raise ConversionError(f"{name}={_describe(value)} is not a number")
+    if number is None:
+        raise ConversionError(f"{name}={_describe(value)} is not a number")
+    # float() reads "nan" and "inf": no rule could judge them, so they are not numbers here.
+    if not math.isfinite(number):
+        raise ConversionError(f"{name}={_describe(value)} is not a finite number")
+    return number
 
 
 def to_str(name, value):
@@ -163,6 +170,12 @@ def to_dict(name, value):
 
 
 CONVERTERS = {"bool": to_bool, "int": to_int, "float": to_float, "str": to_str, "path": to_str}
+NUMBER_TYPES = ("int", "float")
+
+
+def _optional(attributes):
+    """A variable whose default is null: unset is a meaning of its own (for example no Serverless v2 capacity)."""
+    return attributes.get("default") is None and not attributes.get("required")
 
 
 def convert(name, value, attributes):
@@ -172,9 +185,12 @@ def convert(name, value, attributes):
         default = attributes.get("default")
         # An empty YAML value (``name:``) means "leave it as it is by default" only where the
         # default is itself empty; anything else must be said.
-        if default in ("", [], {}) or (default is None and not attributes.get("required")):
+        if default in ("", [], {}) or _optional(attributes):
             return default
         raise ConversionError(f"{name} is null: give a value of type {kind} or leave the variable out")
+    if kind in NUMBER_TYPES and _optional(attributes) and isinstance(value, str) and not value.strip():
+        # `-e name=` is how a command line leaves an optional number unset, as `name:` does in YAML.
+        return None
     if kind == "list":
         return to_list(name, value, attributes.get("elements"))
     if kind == "dict":

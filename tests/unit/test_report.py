@@ -98,8 +98,16 @@ def test_the_facts_a_reviewer_checks_are_read_from_the_stack():
         facts["Held by AWS (pending modified values)"] == "vitality-prod-aurora-reader-1: DBInstanceClass=db.r6g.xlarge"
     )
     assert facts["The plan against the inventory now"] == "no change"
+    assert facts["Serverless v2 capacity"] == "none (provisioned instances only)"
     assert "# Vitality database: vitality-prod" in report["markdown"]
     assert "| Deletion protection | yes |" in report["markdown"]
+
+
+def test_a_serverless_v2_range_reads_as_the_plan_words_it():
+    state = snapshot()
+    state["cluster"]["ServerlessV2ScalingConfiguration"] = {"MinCapacity": 0.0, "MaxCapacity": 4.0}
+    facts = facts_of(stack_report(state, PARAMS, [], "us-east-1"))
+    assert facts["Serverless v2 capacity"] == "0 to 4 ACU, pause after 300 s idle"
 
 
 def test_a_weaker_stack_reads_as_such():
