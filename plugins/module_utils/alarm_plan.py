@@ -19,7 +19,7 @@ not compared afterwards: comparing them would cost a ListTagsForResource per ala
       "period": 60, "evaluation_periods": 5,
       "cpu_percent": 80, "freeable_memory_percent": 10, "connections_percent": 80, "replica_lag_ms": 1000,
       "deadlocks_per_second": 0, "free_local_storage_gib": 2, "acu_utilization_percent": 90,
-      "serverless_max_capacity": None,   # ACU; the Serverless v2 settings give it, when they exist
+      "serverless_max_capacity": None,   # ACU: the cluster's Serverless v2 max_capacity, when it has one
     }
 
 ``members`` (``alarm_members``) are the instances the cluster has once the plan's instance steps are made: the

@@ -1982,6 +1982,10 @@ def baseline_desired(module, params, account, snapshot):
             topic_arn=topic,
             tags=desired["tags"],
             max_connections=(params["parameter_group"].get("parameters") or {}).get("max_connections"),
+            # A db.serverless instance's memory follows the cluster's capacity range, as asked for.
+            serverless_max_capacity=(params["cluster"].get("serverless_v2_scaling_configuration") or {}).get(
+                "max_capacity"
+            ),
         )
     return desired
 

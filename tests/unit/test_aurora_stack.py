@@ -1787,3 +1787,17 @@ def test_main_a_failed_alarm_put_names_the_step_not_a_create_of_the_stack(monkey
         "Applying the plan failed at step 1 (CloudWatch alarm vitality.aurora/c/Deadlocks: create)"
     )
     assert "too many alarms" in failed.msg
+
+
+def test_main_a_serverless_writer_gets_memory_and_connections_alarms_from_the_clusters_max_capacity(monkeypatch):
+    options = with_alarms(db_instance_class="db.serverless", reader_count=0, apply_immediately=True)
+    options["cluster"]["serverless_v2_scaling_configuration"] = {"min_capacity": 0.5, "max_capacity": 4}
+    world = stack_world(readers=0)
+    result = world_main(monkeypatch, world, options)
+    # The class change is made now: the alarms follow the class the writer has after it.
+    assert world.instances["w"]["DBInstanceClass"] == "db.serverless"
+    assert result["alarms"]["skipped"] == []
+    # 4 ACU x 2 GiB = 8 GiB: 10 % of it free is the memory alarm's floor.
+    assert world.alarms["vitality.aurora/c/w/FreeableMemory"]["Threshold"] == float(int(8 * 1024**3 * 0.10))
+    assert "vitality.aurora/c/w/ACUUtilization" in world.alarms
+    assert "vitality.aurora/c/w/DatabaseConnections" in world.alarms
