@@ -318,6 +318,27 @@ def printed_plan(stdout: str) -> list[str]:
     return json.loads(text[text.index("{") : text.index("\n}\n") + 2])["msg"]
 
 
+def host_failures(stdout: str) -> dict[str, str]:
+    """{host: the failure line} for every host that failed."""
+    failures = {}
+    for line in stdout.splitlines():
+        if line.startswith("fatal: ["):
+            failures[line[len("fatal: [") : line.index("]")]] = line
+    return failures
+
+
+def dev_hosts_inventory(directory: Path, cases: Mapping[str, Mapping]) -> Path:
+    """An inventory of one host per case, each the dev inventory's variables with the case's over them: one run
+    checks many inputs (each host fails or passes on its own)."""
+    import yaml  # only the tests that write inventories need it
+
+    dev_vars = yaml.safe_load((REPO_ROOT / "inventories/dev/group_vars/aurora.yml").read_text())
+    hosts = {name: dict(dev_vars, ansible_connection="local", **variables) for name, variables in cases.items()}
+    path = directory / "hosts.yml"
+    path.write_text(yaml.safe_dump({"aurora": {"hosts": hosts}}))
+    return path
+
+
 def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
     """{host: {ok, changed, unreachable, failed, skipped, rescued, ignored}} from the PLAY RECAP."""
     recap: dict[str, dict[str, int]] = {}

@@ -11,14 +11,11 @@ the lifted setting where a create step shows it: the TLS parameter, the public i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 
-from local_aws import REPO_ROOT, RecordedAws, printed_plan
+from local_aws import RecordedAws, dev_hosts_inventory, host_failures, printed_plan
 
-DEV_VARS = yaml.safe_load((REPO_ROOT / "inventories/dev/group_vars/aurora.yml").read_text())
 PUBLIC_RULE = [{"proto": "tcp", "ports": [5432], "cidr_ip": "0.0.0.0/1"}]
 
 # guard: (variables that trip it, as typed values; text the refusal contains; override variable or None)
@@ -103,22 +100,6 @@ def mutating(aws):
     return [action for action, unused in aws.calls() if not action.startswith(reads)]
 
 
-def host_failures(stdout):
-    """{host: the failure line} for every host that failed."""
-    failures = {}
-    for line in stdout.splitlines():
-        if line.startswith("fatal: ["):
-            failures[line[len("fatal: [") : line.index("]")]] = line
-    return failures
-
-
-def write_inventory(directory: Path, cases: dict[str, dict]) -> Path:
-    hosts = {name: dict(DEV_VARS, ansible_connection="local", **variables) for name, variables in cases.items()}
-    path = directory / "hosts.yml"
-    path.write_text(yaml.safe_dump({"aurora": {"hosts": hosts}}))
-    return path
-
-
 def run(aws, inventory, extra_vars=None, check=False):
     aws.record_from_now()
     result = aws.run_playbook("playbooks/provision.yml", inventory, extra_vars=extra_vars, check=check)
@@ -135,7 +116,7 @@ def test_yaml_forms_trip_every_guard_and_only_a_true_override_lifts_it(recorded,
             for form, no in (("typed", False), ("string", "false"), ("word", "No")):
                 cases[f"{guard}-override-{form}-false"] = dict(variables, **{override: no})
                 expected[f"{guard}-override-{form}-false"] = message
-    result, calls = run(recorded, write_inventory(tmp_path, cases))
+    result, calls = run(recorded, dev_hosts_inventory(tmp_path, cases))
     failures = host_failures(result.stdout)
     assert calls == [], calls
     for host, message in expected.items():
@@ -151,7 +132,7 @@ def test_yaml_forms_of_a_true_override_lift_only_their_guard(recorded, tmp_path)
             cases[f"{guard}-override-typed"] = dict(variables, **{override: True})
             cases[f"{guard}-override-string"] = dict(variables, **{override: "yes"})
     cases["managed-password-on-as-string"] = {"aurora_cluster_manage_master_user_password": "True"}
-    result, calls = run(recorded, write_inventory(tmp_path, cases), check=True)
+    result, calls = run(recorded, dev_hosts_inventory(tmp_path, cases), check=True)
     assert calls == [], calls
     # Each lifted guard passed the checks; whatever else fails later (one stack name for many hosts in check
     # mode), it is not the settings check.

@@ -12,19 +12,16 @@ a host per case) and as `-e` key=value and JSON. The local AWS holds the rules A
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 from botocore.exceptions import ClientError
 
-from local_aws import REPO_ROOT, RecordedAws, printed_plan
+from local_aws import RecordedAws, dev_hosts_inventory, host_failures, printed_plan
 
 CLUSTER = "vitality-dev-aurora"
 WRITER = "vitality-dev-aurora-writer"
 HOST = "vitality-dev"
 READS = ("Describe", "List", "Get")
-DEV_VARS = yaml.safe_load((REPO_ROOT / "inventories/dev/group_vars/aurora.yml").read_text())
 MIN, MAX = "aurora_cluster_serverless_v2_min_capacity", "aurora_cluster_serverless_v2_max_capacity"
 PAUSE = "aurora_cluster_serverless_v2_seconds_until_auto_pause"
 SERVERLESS = {"aurora_cluster_instance_class": "db.serverless"}
@@ -157,28 +154,13 @@ def yaml_string(value):
     return value if isinstance(value, str) else str(value)
 
 
-def host_failures(stdout):
-    failures = {}
-    for line in stdout.splitlines():
-        if line.startswith("fatal: ["):
-            failures[line[len("fatal: [") : line.index("]")]] = line
-    return failures
-
-
-def write_inventory(directory: Path, cases: dict[str, dict]) -> Path:
-    hosts = {name: dict(DEV_VARS, ansible_connection="local", **variables) for name, variables in cases.items()}
-    path = directory / "hosts.yml"
-    path.write_text(yaml.safe_dump({"aurora": {"hosts": hosts}}))
-    return path
-
-
 def test_every_guard_refuses_yaml_numbers_and_yaml_strings_before_any_aws_call(serverless_dev, aws, tmp_path):
     cases, expected = {}, {}
     for guard, (variables, message) in GUARDS.items():
         cases[f"{guard}-yaml"] = variables
         cases[f"{guard}-yaml-string"] = {name: yaml_string(value) for name, value in variables.items()}
         expected[f"{guard}-yaml"] = expected[f"{guard}-yaml-string"] = message
-    result = provision(aws, inventory=write_inventory(tmp_path, cases))
+    result = provision(aws, inventory=dev_hosts_inventory(tmp_path, cases))
     failures = host_failures(result.stdout)
     assert mutating(aws) == []
     for host, message in expected.items():
