@@ -436,7 +436,8 @@ options:
         topic. They are named C(vitality.aurora/<cluster>/[<instance>/]<metric>); every alarm under that prefix is
         the module's, read with one DescribeAlarms, put (PutMetricAlarm) when it is missing or differs, and deleted
         (DeleteAlarms, up to 100 a call) when it is no longer wanted. Their steps are the module's own (runner
-        C(stack)), after the instances' steps.
+        C(stack)), after the instances' steps. A C(db.serverless) instance's memory, which the memory and connections
+        thresholds derive from, is the C(max_capacity) of O(cluster.serverless_v2_scaling_configuration) times 2 GiB.
       - Omitted, the baseline is neither read nor planned.
     type: dict
   need_account:
