@@ -52,7 +52,7 @@ def member(identifier, instance_class=LARGE, writer=False):
     return {"id": identifier, "instance_class": instance_class, "writer": writer}
 
 
-PROD = [member(WRITER, writer=True), member(READER_1), member(READER_2)]
+PROD = (member(WRITER, writer=True), member(READER_1), member(READER_2))
 
 
 def described(request, **overrides):
@@ -385,7 +385,7 @@ def test_an_alarm_changed_by_hand_is_set_back_in_one_put():
 
 
 def test_a_removed_readers_alarms_are_deleted_in_one_call_after_the_puts():
-    found = in_sync(PROD + [member(READER_3)])
+    found = in_sync([*PROD, member(READER_3)])
     actions, _wanted, _skipped = a.plan_alarms(found, desired(), PROD)
     gone = sorted(name for name in found if f"/{READER_3}/" in name)
     assert len(gone) == 5
@@ -412,7 +412,7 @@ def test_more_than_a_hundred_alarms_to_delete_go_in_batches_of_a_hundred():
 
 
 def test_a_new_reader_gets_its_alarms_and_nothing_else_changes():
-    actions, _wanted, _skipped = a.plan_alarms(in_sync(), desired(), PROD + [member(READER_3)])
+    actions, _wanted, _skipped = a.plan_alarms(in_sync(), desired(), [*PROD, member(READER_3)])
     assert [action.name for action in actions] == [
         f"{PREFIX}{READER_3}/{metric}"
         for metric in (
