@@ -302,7 +302,10 @@ def max_connections(instance_class, parameter=None, serverless_max_capacity=None
 
 def unknown_memory(instance_class):
     if instance_class == SERVERLESS:
-        return "the memory of a db.serverless instance follows its maximum capacity (ACU), which the role is not given"
+        return (
+            "the memory of a db.serverless instance follows the cluster's maximum capacity (ACU), and no Serverless v2 "
+            "capacity range is asked for"
+        )
     return f"the memory of {instance_class} is not in the collection's table of instance classes"
 
 
