@@ -28,21 +28,27 @@ GIB = 1024**3
 CLOUDWATCH = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
 
 
+# The alarms' settings as the role passes them with its defaults (test_aurora_stack uses them too).
+ALARM_SETTINGS = {
+    "period": 60,
+    "evaluation_periods": 5,
+    "cpu_percent": 80.0,
+    "freeable_memory_percent": 10.0,
+    "connections_percent": 80.0,
+    "replica_lag_ms": 1000.0,
+    "deadlocks_per_second": 0.0,
+    "free_local_storage_gib": 2.0,
+    "acu_utilization_percent": 90.0,
+}
+
+
 def desired(**changes):
     settings = {
         "cluster_identifier": CLUSTER,
         "topic_arn": TOPIC_ARN,
         "tags": {"Stack": "vitality-prod", "ManagedBy": "vitality.aurora"},
         "max_connections": None,
-        "period": 60,
-        "evaluation_periods": 5,
-        "cpu_percent": 80.0,
-        "freeable_memory_percent": 10.0,
-        "connections_percent": 80.0,
-        "replica_lag_ms": 1000.0,
-        "deadlocks_per_second": 0.0,
-        "free_local_storage_gib": 2.0,
-        "acu_utilization_percent": 90.0,
+        **ALARM_SETTINGS,
     }
     settings.update(changes)
     return settings

@@ -22,6 +22,7 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
+from test_alarm_plan import ALARM_SETTINGS
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import STACK, digest
@@ -1664,17 +1665,6 @@ def test_a_saved_plan_refused_when_applying_names_the_step_that_differs(monkeypa
 # --- main() with the CloudWatch alarms --------------------------------------------------------------------------------
 
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:c-db-events"
-ALARM_SETTINGS = {
-    "period": 60,
-    "evaluation_periods": 5,
-    "cpu_percent": 80.0,
-    "freeable_memory_percent": 10.0,
-    "connections_percent": 80.0,
-    "replica_lag_ms": 1000.0,
-    "deadlocks_per_second": 0.0,
-    "free_local_storage_gib": 2.0,
-    "acu_utilization_percent": 90.0,
-}
 
 
 def with_alarms(options=None, **instances):
