@@ -50,14 +50,19 @@ def client(service):
     return boto3.client(service, region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
 
 
-@pytest.fixture
-def aws():
-    """(rds AwsApi, rds Stubber, kms AwsApi, kms Stubber); every queued answer must be used."""
+def stubbed_rds_and_kms():
+    """Yields (rds AwsApi, rds Stubber, kms AwsApi, kms Stubber) once, for a fixture; every queued answer must be
+    used."""
     rds, kms = client("rds"), client("kms")
     with Stubber(rds) as rds_stub, Stubber(kms) as kms_stub:
         yield AwsApi(FakeModule(), "rds", client=rds), rds_stub, AwsApi(FakeModule(), "kms", client=kms), kms_stub
         rds_stub.assert_no_pending_responses()
         kms_stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def aws():
+    yield from stubbed_rds_and_kms()
 
 
 def run(aws, **params):

@@ -9,8 +9,7 @@ serverless instances mix in one cluster. The preflight holds a range to the limi
 from __future__ import annotations
 
 import pytest
-from botocore.stub import Stubber
-from test_preflight import FakeModule, client, run, version, versions_answer
+from test_preflight import run, stubbed_rds_and_kms, version, versions_answer
 from test_stack_plan import (
     FAILOVER,
     LARGE,
@@ -29,7 +28,6 @@ from test_stack_plan import (
 )
 
 from ansible_collections.vitality.aurora.plugins.module_utils import cluster_settings as cs
-from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 
 SERVERLESS = "db.serverless"
 
@@ -295,12 +293,8 @@ def test_readers_of_class_db_serverless_are_no_problem_when_there_are_none():
 
 @pytest.fixture
 def aws():
-    """(rds AwsApi, rds Stubber, kms AwsApi, kms Stubber), as test_preflight's; every queued answer must be used."""
-    rds, kms = client("rds"), client("kms")
-    with Stubber(rds) as rds_stub, Stubber(kms) as kms_stub:
-        yield AwsApi(FakeModule(), "rds", client=rds), rds_stub, AwsApi(FakeModule(), "kms", client=kms), kms_stub
-        rds_stub.assert_no_pending_responses()
-        kms_stub.assert_no_pending_responses()
+    """test_preflight's stubbed rds and kms (a fixture of its own: importing one is an unused import to pylint)."""
+    yield from stubbed_rds_and_kms()
 
 
 def serverless_version(minimum, maximum):
