@@ -154,14 +154,9 @@ SETTING_DEFAULTS = {
 
 # Never quoted in a message, not even in a TypeError.
 SECRET_SETTINGS = frozenset(["aurora_cluster_master_user_password"])
-# Numbers whose null means "not set" (their declared default is null), not a user's mistake.
-OPTIONAL_SETTINGS = frozenset(
-    [
-        "aurora_cluster_serverless_v2_min_capacity",
-        "aurora_cluster_serverless_v2_max_capacity",
-        "aurora_cluster_serverless_v2_seconds_until_auto_pause",
-    ]
-)
+# Settings whose null means "not set" (their declared default is null, e.g. the Serverless v2 capacity range), not a
+# user's mistake.
+OPTIONAL_SETTINGS = frozenset(key for key, default in SETTING_DEFAULTS.items() if default is None)
 
 # A float setting takes an int too (20 is 20.0); bool is never an int here although Python says it is one.
 _PYTHON_TYPES = {"str": (str,), "int": (int,), "float": (float, int), "bool": (bool,), "list": (list,), "dict": (dict,)}
