@@ -389,6 +389,14 @@ def auto_pause_supported(version):
     return version_tuple(version)[:2] >= first
 
 
+def capacity_names(range_prefix, engine_version_name):
+    """How errors name the capacity range's settings (``<range_prefix>min_capacity``, ...) and the engine version:
+    the role's variables, aurora_cluster's options or aurora_stack's, each from its own prefix."""
+    names = {key: f"{range_prefix}{key}" for key in ("min_capacity", "max_capacity", "seconds_until_auto_pause")}
+    names["engine_version"] = engine_version_name
+    return names
+
+
 def serverless_v2_errors(names, minimum, maximum, seconds, engine_version, classes):
     """The rules of an Aurora Serverless v2 capacity range, each message naming the variable, the value and the rule.
 
@@ -893,12 +901,7 @@ def stack_errors(settings):
         classes.append(("aurora_cluster_reader_instance_class", reader_class))
     errors.extend(
         serverless_v2_errors(
-            {
-                "min_capacity": "aurora_cluster_serverless_v2_min_capacity",
-                "max_capacity": "aurora_cluster_serverless_v2_max_capacity",
-                "seconds_until_auto_pause": "aurora_cluster_serverless_v2_seconds_until_auto_pause",
-                "engine_version": "aurora_cluster_engine_version",
-            },
+            capacity_names("aurora_cluster_serverless_v2_", "aurora_cluster_engine_version"),
             get("aurora_cluster_serverless_v2_min_capacity"),
             get("aurora_cluster_serverless_v2_max_capacity"),
             get("aurora_cluster_serverless_v2_seconds_until_auto_pause"),

@@ -479,6 +479,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import (
+    capacity_names,
     password_error,
     serverless_v2_errors,
     window_errors,
@@ -892,14 +893,8 @@ def validate(module):
     if params["master_user_password"]:
         errors.append(password_error("master_user_password", params["master_user_password"]))
     capacity = params["serverless_v2_scaling_configuration"] or {}
-    option = "serverless_v2_scaling_configuration"
     errors += serverless_v2_errors(
-        {
-            "min_capacity": f"{option}.min_capacity",
-            "max_capacity": f"{option}.max_capacity",
-            "seconds_until_auto_pause": f"{option}.seconds_until_auto_pause",
-            "engine_version": "engine_version",
-        },
+        capacity_names("serverless_v2_scaling_configuration.", "engine_version"),
         capacity.get("min_capacity"),
         capacity.get("max_capacity"),
         capacity.get("seconds_until_auto_pause"),

@@ -1053,7 +1053,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
     wanted_instances,
     wanted_rules,
 )
-from ansible_collections.vitality.aurora.plugins.module_utils.validation import serverless_v2_errors
+from ansible_collections.vitality.aurora.plugins.module_utils.validation import capacity_names, serverless_v2_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
     WAIT_MAX_POLL_INTERVAL_OPTION,
     ProgressLog,
@@ -1831,22 +1831,11 @@ def refuse_what_aws_would_refuse(module, rds, params):
 
 
 def capacity_option_names(prefix):
-    """How errors name the capacity range: the role's variables, or this module's options."""
+    """How errors name the capacity range: the role's variables (preflight and capacity_errors put the prefix in
+    front of these), or this module's options."""
     if prefix:
-        # Preflight and the role's variables put the prefix in front of these.
-        return {
-            "min_capacity": "serverless_v2_min_capacity",
-            "max_capacity": "serverless_v2_max_capacity",
-            "seconds_until_auto_pause": "serverless_v2_seconds_until_auto_pause",
-            "engine_version": "engine_version",
-        }
-    option = "cluster.serverless_v2_scaling_configuration"
-    return {
-        "min_capacity": f"{option}.min_capacity",
-        "max_capacity": f"{option}.max_capacity",
-        "seconds_until_auto_pause": f"{option}.seconds_until_auto_pause",
-        "engine_version": "cluster.engine_version",
-    }
+        return capacity_names("serverless_v2_", "engine_version")
+    return capacity_names("cluster.serverless_v2_scaling_configuration.", "cluster.engine_version")
 
 
 def capacity_errors(params):
