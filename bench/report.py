@@ -30,6 +30,12 @@ STEP_TITLES = {
     "floor": "one debug task",
 }
 READ_PREFIXES = ("Describe", "List", "Get")
+# The fleet scenario: this many dev stacks in one run (env "fleet", steps "first-<n>" and "noop-<n>").
+FLEET_SIZES = (1, 4, 16)
+FLEET_FORKS = 16
+# AWS calls per stack may vary a little between runs (a wait's polls); beyond this share it is not linear.
+FLEET_LINEAR_SLACK = 1.10
+FLEET_NOOP_LIMIT = 4.0
 # The only mutating action a change of the cluster's backup retention may make: it touches the cluster alone.
 SETTING_CHANGE_ACTIONS = frozenset({"ModifyDBCluster"})
 
@@ -381,6 +387,8 @@ def evaluate_targets(runs: Sequence[dict], latency: dict | None, today: dict | N
             )
         )
     results += latency_targets(latency)
+    if any(run["env"] == "fleet" for run in runs):
+        results += fleet_targets(runs)
     return results
 
 
@@ -439,6 +447,99 @@ LATENCY_HEADER = [
     "net / sequential or bound",
     "max unavailable",
 ]
+
+
+def fleet_step(step: str, stacks: int) -> str:
+    return f"{step}-{stacks}"
+
+
+def fleet_rows(runs: Sequence[dict]) -> list[list[str]]:
+    """One row per fleet size: first converge and no-op, wall and calls, calls per stack, no-op vs one stack."""
+    one_noop = run_seconds(find_run(runs, "fleet", "role", fleet_step("noop", 1)))
+    rows = []
+    for stacks in FLEET_SIZES:
+        first = find_run(runs, "fleet", "role", fleet_step("first", stacks))
+        noop = find_run(runs, "fleet", "role", fleet_step("noop", stacks))
+        if first is None and noop is None:
+            continue
+        per_stack = [
+            f"{run['calls']['total'] / stacks:.1f}" if run and run.get("calls") else "n/a" for run in (first, noop)
+        ]
+        rows.append(
+            [
+                str(stacks),
+                time_cell(first),
+                calls_cell(first),
+                per_stack[0],
+                time_cell(noop),
+                calls_cell(noop),
+                per_stack[1],
+                fmt_ratio(ratio(run_seconds(noop), one_noop)),
+            ]
+        )
+    return rows
+
+
+FLEET_HEADER = [
+    "stacks",
+    "first converge wall",
+    "first converge calls",
+    "calls per stack",
+    "no-op wall",
+    "no-op calls",
+    "calls per stack",
+    "no-op / one stack's no-op",
+]
+
+
+def fleet_targets(runs: Sequence[dict]) -> list[dict]:
+    """Calls linear in the stacks (per-stack calls of every size within the slack of one stack's), the 16-stack
+    no-op at most FLEET_NOOP_LIMIT times the one-stack no-op, and no-ops that change nothing."""
+    results = []
+    for step, label in (("first", "first converge"), ("noop", "no-op")):
+        one = find_run(runs, "fleet", "role", fleet_step(step, 1))
+        sized = [(n, find_run(runs, "fleet", "role", fleet_step(step, n))) for n in FLEET_SIZES[1:]]
+        name = f"fleet {label}: AWS calls per stack, largest fleet vs one stack (linear growth)"
+        missing = [f"{n} stacks: {not_measured_why(r)}" for n, r in [(1, one), *sized] if not_measured_why(r)]
+        if missing:
+            results.append(target(name, "n/a", f"<= {FLEET_LINEAR_SLACK:.2f}x", None, "; ".join(missing)))
+            continue
+        per_one = one["calls"]["total"]
+        shares = [(n, r["calls"]["total"] / (n * per_one)) for n, r in sized] if per_one else []
+        worst = max(shares, key=lambda item: item[1], default=(None, None))
+        measured = ", ".join(f"{n}: {share:.2f}x" for n, share in shares) or "n/a"
+        results.append(
+            target(
+                name,
+                measured,
+                f"<= {FLEET_LINEAR_SLACK:.2f}x",
+                None if worst[1] is None else worst[1] <= FLEET_LINEAR_SLACK,
+                f"one stack: {per_one} calls",
+            )
+        )
+    largest = FLEET_SIZES[-1]
+    noop = find_run(runs, "fleet", "role", fleet_step("noop", largest))
+    results.append(
+        ratio_target(
+            f"fleet no-op: {largest} stacks' wall vs one stack's",
+            noop,
+            find_run(runs, "fleet", "role", fleet_step("noop", 1)),
+            FLEET_NOOP_LIMIT,
+            f"forks {FLEET_FORKS}, same machine",
+        )
+    )
+    why = not_measured_why(noop)
+    changed = None if why else noop.get("changed")
+    results.append(
+        target(
+            f"fleet no-op: {largest} stacks changed nothing",
+            "n/a" if why else f"changed={changed}, {noop['calls']['mutating']} mutating calls",
+            "changed=0, 0 mutating",
+            None if why else (changed == 0 and noop["calls"]["mutating"] == 0),
+            why,
+        )
+    )
+    return results
 
 
 def action_lines(runs: Sequence[dict], envs: Sequence[str]) -> list[str]:
@@ -504,10 +605,22 @@ def render_markdown(meta: dict, runs: Sequence[dict], latency: dict | None, envs
     if failures:
         parts += ["Failed runs (recorded as measured, not hidden):", ""]
         parts += [
-            f"- {r['env']} / {TOOL_TITLES[r['tool']]} / {STEP_TITLES[r['step']]}: {r.get('error', '?')}"
+            f"- {r['env']} / {TOOL_TITLES[r['tool']]} / {STEP_TITLES.get(r['step'], r['step'])}: {r.get('error', '?')}"
             for r in failures
         ]
         parts.append("")
+    fleet = fleet_rows(runs)
+    if fleet:
+        parts += [
+            "## A fleet of stacks in one run",
+            "",
+            f"inventories/fleet's shared settings (dev's network and sizing) for {', '.join(map(str, FLEET_SIZES))} "
+            f"stacks, one host each, `--forks {FLEET_FORKS}`, on a freshly seeded account; then the same command "
+            "again (no-op). Wall time is the whole `ansible-playbook`; calls as above, over all the stacks.",
+            "",
+            markdown_table(FLEET_HEADER, fleet),
+            "",
+        ]
     if latency:
         parts += [
             "## Provisioning latency (simulated: 1 s stands for 1 minute of AWS time)",

@@ -11,7 +11,8 @@ One run, against private local AWS servers on free ports (never 4566):
    ``converge``).  In prod the role then runs once more with one setting changed, the cluster's
    backup retention one day longer (``prod-setting``; run alone, it first converges prod).  In dev,
    bench/floor.yml, one debug task run like the role, gives the floor of any ansible-playbook
-   (``floor``).
+   (``floor``).  Then 1, 4 and 16 dev stacks (inventories/fleet's shared settings, one host each)
+   in one run each, ``--forks 16``: first converge and no-op (``fleet``).
 2. moto with simulated latency (bench/moto_latency.py): the role creating prod, then rolling
    an instance class change over it; the launcher's busy windows give the instances
    unavailable at any moment.  The same two role runs without latency give the baseline that
@@ -52,7 +53,8 @@ ROLE_PLAYBOOK = "playbooks/provision.yml"
 STOCK_PLAYBOOK = "bench/stock/provision.yml"
 FLOOR_PLAYBOOK = "bench/floor.yml"
 NEW_CLASS = "db.r6g.xlarge"
-SCENARIOS = ("converge", "prod-setting", "floor", "latency")
+SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "latency")
+FLEET_GROUP_VARS = REPO_ROOT / "inventories" / "fleet" / "group_vars" / "aurora.yml"
 SUBSET_OUT = REPO_ROOT / "tests" / "output" / "bench"
 
 
@@ -202,6 +204,53 @@ def setting_run(proxy: AwsProxy, view) -> dict:
 def floor_run(proxy: AwsProxy, view) -> dict:
     """bench/floor.yml (one debug task) run exactly like the role's dev runs: the floor of any ansible-playbook."""
     return measure(proxy, "dev", "floor", "floor", timed_playbook, view, FLOOR_PLAYBOOK, "inventories/dev")
+
+
+def fleet_inventory(directory: Path, stacks: int) -> Path:
+    """An inventory of ``stacks`` dev stacks, inventories/fleet's shared settings, each host its own name."""
+    import yaml
+
+    inventory = directory / f"fleet-{stacks}"
+    (inventory / "group_vars").mkdir(parents=True, exist_ok=True)
+    (inventory / "group_vars" / "aurora.yml").write_text(FLEET_GROUP_VARS.read_text())
+    hosts = {
+        f"vitality-fleet-{n:02d}": {"aurora_cluster_name": f"vitality-fleet-{n:02d}"} for n in range(1, stacks + 1)
+    }
+    group = {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"aurora": dict(group, hosts=hosts)}))
+    return inventory
+
+
+def fleet_runs(aws: LocalAws, proxy: AwsProxy, workdir: Path) -> list[dict]:
+    """1, 4 and 16 dev stacks in one run each (first converge, then the no-op), on a freshly seeded account."""
+    view = proxy.front(aws)
+    runs = []
+    for stacks in report.FLEET_SIZES:
+        aws.reset_and_seed(["dev"])
+        inventory = fleet_inventory(workdir, stacks)
+        extra_args = [
+            "--forks",
+            str(report.FLEET_FORKS),
+            "-e",
+            f"aurora_cluster_outputs_file={workdir}/outputs/{{{{ aurora_cluster_name }}}}.json",
+            "-e",
+            f"aurora_cluster_report_dir={workdir}/report",
+        ]
+        for step in ("first", "noop"):
+            run = measure(
+                proxy,
+                "fleet",
+                "role",
+                report.fleet_step(step, stacks),
+                timed_playbook,
+                view,
+                ROLE_PLAYBOOK,
+                str(inventory),
+                extra_args=extra_args,
+            )
+            run["stacks"] = stacks
+            runs.append(run)
+    return runs
 
 
 def latency_baselines(aws: LocalAws, proxy: AwsProxy) -> dict:
@@ -375,7 +424,8 @@ def main(argv: list[str]) -> int:
         metavar="SCENARIO",
         help=f"run only these scenarios ({', '.join(SCENARIOS)}; default: all): converge = role, stock and lower "
         "bound, first converge / no-op / plan per env; prod-setting = the role with one prod setting changed "
-        "(alone, after a first converge of its own); floor = bench/floor.yml on dev; latency = the simulated-latency "
+        "(alone, after a first converge of its own); floor = bench/floor.yml on dev; fleet = 1, 4 and "
+        "16 dev stacks in one run each (first converge and no-op); latency = the simulated-latency "
         "scenarios and their baselines (prod). The report says 'not measured' for every target left out. "
         f"Writes to {SUBSET_OUT.relative_to(REPO_ROOT)}/ unless --out is given.",
     )
@@ -403,6 +453,8 @@ def main(argv: list[str]) -> int:
         workdir = Path(tmp)
         with LocalAws(log_dir=workdir) as aws, AwsProxy(aws.endpoint_url) as proxy:
             runs = converge_comparison(aws, proxy, args.envs, scenarios)
+            if "fleet" in scenarios:
+                runs += fleet_runs(aws, proxy, workdir)
             if "latency" in scenarios:
                 baselines = latency_baselines(aws, proxy)
         latency = None

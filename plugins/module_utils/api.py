@@ -21,6 +21,8 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
+import collections
+
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
@@ -51,6 +53,46 @@ ACCESS_DENIED = frozenset(
 RETRY_MAX_ATTEMPTS = 8
 
 
+# Answers that mean "slow down", as botocore's standard retry mode reads them: the codes of its throttling checker
+# (botocore.retries.standard.ThrottledRetryableChecker) and HTTP 429.
+THROTTLING_CODES = frozenset(
+    [
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ]
+)
+# Throttled answers this module run met, by operation (one module run is one process).
+THROTTLED = collections.Counter()
+
+
+def count_throttled(response=None, operation=None, **_kwargs):
+    """botocore's needs-retry hook: counts a throttled answer and leaves the retry decision to botocore (None)."""
+    if not response:
+        return None
+    http_response, parsed = response
+    code = ((parsed or {}).get("Error") or {}).get("Code", "")
+    if code in THROTTLING_CODES or getattr(http_response, "status_code", None) == 429:
+        THROTTLED[getattr(operation, "name", "?")] += 1
+    return None
+
+
+def throttled_calls():
+    """What the module returns as ``throttled_calls``: the throttled answers met, in all and by operation."""
+    return {"total": sum(THROTTLED.values()), "by_operation": dict(sorted(THROTTLED.items()))}
+
+
 def client_config(max_attempts=RETRY_MAX_ATTEMPTS):
     return botocore.config.Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
@@ -70,7 +112,11 @@ class AwsApi:
     def __init__(self, module, service, client=None):
         self.module = module
         self.service = service
-        self.client = client if client is not None else module.client(service, config=client_config())
+        if client is None:
+            client = module.client(service, config=client_config())
+            # Every attempt's answer passes this hook, retried or not: the run reports how often AWS said "slow down".
+            client.meta.events.register("needs-retry", count_throttled, unique_id="vitality-aurora-count-throttled")
+        self.client = client
 
     def operation_name(self, method):
         return self.client.meta.method_to_api_mapping.get(method, method)

@@ -801,6 +801,23 @@ done:
   type: list
   elements: int
   sample: [3, 4, 5]
+throttled_calls:
+  description:
+    - The answers of this module run's AWS calls that asked it to slow down (throttling error codes or HTTP 429),
+      each retried by botocore with jittered backoff up to the retry configuration's attempts. Counted on every
+      attempt, so one call throttled twice counts two.
+  returned: success
+  type: dict
+  sample: {"total": 2, "by_operation": {"DescribeDBClusters": 1, "CreateDBInstance": 1}}
+  contains:
+    total:
+      description: All throttled answers of the run.
+      type: int
+      sample: 2
+    by_operation:
+      description: The throttled answers by AWS operation name.
+      type: dict
+      sample: {"DescribeDBClusters": 1, "CreateDBInstance": 1}
 created_resources:
   description: Each resource this run created.
   returned: after an apply, and on a failed apply
@@ -989,6 +1006,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
     dict_to_tags,
+    throttled_calls,
     to_snake,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
@@ -2187,7 +2205,7 @@ def main():
                 ec2.client.meta.region_name,
                 (baseline, baseline_current) if baseline is not None else None,
             )
-        module.exit_json(changed=bool(actions), done=[], **result)
+        module.exit_json(changed=bool(actions), done=[], throttled_calls=throttled_calls(), **result)
 
     applier = Apply(module, ec2, rds, params, snapshot, cloudwatch=cloudwatch)
     try:
@@ -2206,7 +2224,7 @@ def main():
         instances = read_members(rds, identifier) or [] if cluster else []
     result["outputs"] = outputs_of(cluster, instances, applier.group_id)
     result["created_resources"] = applier.progress.created
-    module.exit_json(changed=bool(applier.done), done=applier.done, **result)
+    module.exit_json(changed=bool(applier.done), done=applier.done, throttled_calls=throttled_calls(), **result)
 
 
 def stack_steps_problems(saved, document):

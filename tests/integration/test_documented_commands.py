@@ -58,7 +58,8 @@ def test_every_documented_command_runs_as_written(local_aws, document, tmp_path)
     for command in documented_commands(document):
         args = localised(command, local_aws.endpoint_url)
         # Outputs and reports go to the test's own directory, not the repository's.
-        args += ["-e", f"aurora_cluster_outputs_file={tmp_path}/outputs.json"]
+        # One file per stack: a fleet inventory's stacks may not share one.
+        args += ["-e", f"aurora_cluster_outputs_file={tmp_path}/{{{{ aurora_cluster_name }}}}.json"]
         args += ["-e", f"aurora_cluster_report_dir={tmp_path}/report"]
         # No PostgreSQL at the local AWS's writer endpoint: tests/integration/test_database.py runs that part
         # against a server standing in for it.

@@ -372,8 +372,11 @@ def test_plan_mode_returns_the_versioned_plan_and_the_facts_and_changes_nothing(
         "runners",
         "instance_layout",
         "outputs",
+        "throttled_calls",
     }
     assert (result["changed"], result["done"], result["runners"]) == (True, [], [STACK])
+    # The fake clients never answer "slow down".
+    assert result["throttled_calls"] == {"total": 0, "by_operation": {}}
     assert {k: v for k, v in document.items() if k not in ("created_at", "inputs_digest", "actions_digest")} == {
         "schema": "vitality.aurora/plan",
         "schema_version": 1,

@@ -531,6 +531,7 @@ def scenario_results():
             results.setdefault(name, []).append(dict(result, _scenario=title))
             monkeypatch.undo()
         results["aurora_settings"] = settings_results(monkeypatch)
+        results["aurora_fleet_names"] = fleet_names_results(monkeypatch)
     finally:
         monkeypatch.undo()
     return results
@@ -563,6 +564,38 @@ def settings_results(monkeypatch):
     monkeypatch.delattr(action_package, "VariableLayer", raising=False)
     results.append(run(valid))
     return results
+
+
+def fleet_names_results(monkeypatch):
+    """The aurora_fleet_names action plugin's results: no shared name, shared names, and run before aurora_settings."""
+    from ansible.plugins.action import ActionBase
+
+    from ansible_collections.vitality.aurora.plugins.action import aurora_fleet_names
+
+    monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+
+    def typed(name):
+        return {
+            "__aurora_cluster_name": name,
+            "__aurora_cluster_identifier": f"{name}-aurora",
+            "__aurora_cluster_aws_region": "us-east-1",
+        }
+
+    def run(me, others):
+        action = object.__new__(aurora_fleet_names.ActionModule)
+        task_vars = dict(
+            me,
+            inventory_hostname="a",
+            ansible_play_hosts_all=["a", *others],
+            hostvars={"a": me, **others},
+        )
+        return dict(action.run(task_vars=task_vars), _scenario=f"aurora_fleet_names with {sorted(others)}")
+
+    return [
+        run(typed("vitality-a"), {"b": typed("vitality-b")}),
+        run(typed("vitality-a"), {"b": typed("vitality-a"), "c": {}}),
+        run({}, {"b": typed("vitality-b")}),
+    ]
 
 
 # -- the checks ----------------------------------------------------------------------------------------------------
