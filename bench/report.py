@@ -145,7 +145,7 @@ def time_cell(run: dict | None) -> str:
         text += "*"
     if not run.get("ok"):
         text += " FAILED"
-    elif run.get("changed") is not None and run["step"] != "first":
+    elif run.get("changed") is not None and not run["step"].startswith("first"):
         text += f", changed={run['changed']}"
     return text
 

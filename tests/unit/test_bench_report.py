@@ -337,3 +337,51 @@ def test_markdown_shows_the_setting_and_floor_runs_and_the_reference_row():
         "prod / vitality.aurora role / one setting changed: read: DescribeDBClusters 11; mutating: ModifyDBCluster 1"
         in text
     )
+
+
+def fleet_runs(noop_seconds=(2.0, 3.0, 7.0), calls_per_stack=(45, 10), extra_calls=0, changed=0):
+    runs = []
+    for stacks, seconds in zip(report.FLEET_SIZES, noop_seconds):
+        first_calls = calls_per_stack[0] * stacks + (extra_calls if stacks > 1 else 0)
+        runs.append(
+            run("fleet", "role", f"first-{stacks}", 5.0 * stacks, total=first_calls, mutating=8 * stacks, stacks=stacks)
+        )
+        noop = run("fleet", "role", f"noop-{stacks}", seconds, total=calls_per_stack[1] * stacks, stacks=stacks)
+        noop["changed"] = changed
+        runs.append(noop)
+    return runs
+
+
+FLEET_NAMES = (
+    "fleet first converge: AWS calls per stack, largest fleet vs one stack (linear growth)",
+    "fleet no-op: AWS calls per stack, largest fleet vs one stack (linear growth)",
+    "fleet no-op: 16 stacks' wall vs one stack's",
+    "fleet no-op: 16 stacks changed nothing",
+)
+
+
+def test_the_fleet_targets_pass_for_linear_calls_and_a_fast_no_op():
+    results = passed(fleet_runs())
+    assert [results[name] for name in FLEET_NAMES] == [True, True, True, True]
+
+
+def test_the_fleet_targets_fail_on_square_growth_a_slow_no_op_and_a_change():
+    # 16 stacks making 16 x 16 extra calls (each stack reading every other) is not linear.
+    square = passed(fleet_runs(extra_calls=16 * 16))
+    assert square[FLEET_NAMES[0]] is False and square[FLEET_NAMES[1]] is True
+    assert passed(fleet_runs(noop_seconds=(2.0, 3.0, 8.5)))[FLEET_NAMES[2]] is False
+    assert passed(fleet_runs(changed=1))[FLEET_NAMES[3]] is False
+
+
+def test_a_missing_fleet_run_is_not_measured_and_no_fleet_means_no_fleet_targets():
+    runs = [r for r in fleet_runs() if r["step"] != "noop-1"]
+    results = passed(runs)
+    assert results[FLEET_NAMES[1]] is None and results[FLEET_NAMES[2]] is None
+    assert results[FLEET_NAMES[0]] is True
+    assert not any(name.startswith("fleet") for name in passed([run("dev", "role", "noop", 2.0)]))
+
+
+def test_markdown_shows_the_fleet_rows_per_size():
+    text = report.render_markdown({"date": "d", "machine": "m", "versions": "v"}, fleet_runs(), None, ["dev"])
+    assert "## A fleet of stacks in one run" in text
+    assert "| 16 | 80.0 s | 720 (592 r / 128 m) | 45.0 | 7.0 s, changed=0 | 160 (160 r / 0 m) | 10.0 | 3.50x |" in text
