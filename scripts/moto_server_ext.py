@@ -42,6 +42,13 @@ moto's server unchanged:
   SecondsUntilAutoPause only with a MinCapacity of 0, then 300 when the request left it out (RDS API reference,
   ServerlessV2ScalingConfigurationInfo).
 
+* Aurora storage configurations (StorageType): moto gives an Aurora cluster created without one "gp2" and fails
+  (HTTP 500) on "aurora" or "aurora-iopt1"; here an Aurora cluster is "aurora" (Standard) unless it asks for
+  "aurora-iopt1", as AWS answers. A ModifyDBCluster switching to "aurora-iopt1" sets
+  IOOptimizedNextAllowedModificationTime 30 days on, and one asking for it before that time is refused with
+  InvalidParameterCombination (AWS allows a switch to I/O-Optimized once every 30 days, Aurora user guide, "Storage
+  configurations for Amazon Aurora DB clusters"); a switch back to Standard is allowed at any time.
+
 * UpdateSecretVersionStage moving AWSCURRENT: moto moves the label but GetSecretValue without a version or
   stage still answers the former current version; AWS answers the version AWSCURRENT is on (what applications
   read after a rotation).
@@ -51,6 +58,7 @@ Only test and demo infrastructure uses this; the collection's code knows nothing
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -300,6 +308,7 @@ _modify_db_cluster = RDSBackend.modify_db_cluster
 def modify_db_cluster(self: RDSBackend, kwargs):
     wanted = kwargs.pop("enable_iam_database_authentication", None)
     name = kwargs.get("new_db_cluster_identifier") or kwargs["db_cluster_identifier"]
+    switch_storage(self.clusters.get(kwargs["db_cluster_identifier"]), kwargs.get("storage_type"))
     cluster = _modify_db_cluster(self, kwargs)
     if wanted is not None:
         # What DescribeDBClusters reports (DBCluster.iam_auth), on the stored cluster and the answer alike.
@@ -341,10 +350,42 @@ def refuse_serverless_without_range(backend: RDSBackend, cluster_id) -> None:
         )
 
 
+# -- Aurora storage configurations ---------------------------------------------------------------------------------
+
+AURORA_STORAGE_TYPES = ("aurora", "aurora-iopt1")
+IO_OPTIMIZED_SWITCH_DAYS = 30
+
+
+def switch_storage(cluster, wanted) -> None:
+    """A ModifyDBCluster's StorageType, as AWS takes it: to I/O-Optimized once every 30 days, back at any time."""
+    if cluster is None or wanted != "aurora-iopt1" or getattr(cluster, "storage_type", None) == wanted:
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    allowed = getattr(cluster, "io_optimized_next_allowed_modification_time", None)
+    if allowed is not None and now < allowed:
+        raise InvalidParameterCombination(
+            f"You can't modify the storage type of DB cluster {cluster.db_cluster_identifier} to aurora-iopt1 "
+            f"until {allowed.isoformat()}"
+        )
+    cluster.io_optimized_next_allowed_modification_time = now + datetime.timedelta(days=IO_OPTIMIZED_SWITCH_DAYS)
+
+
 _create_db_cluster = RDSBackend.create_db_cluster
 
 
 def create_db_cluster(self: RDSBackend, kwargs):
+    if str(kwargs.get("engine") or "").startswith("aurora"):
+        wanted = kwargs.get("storage_type") or "aurora"
+        if wanted in AURORA_STORAGE_TYPES:
+            # moto sizes the volume from the storage type, and knows neither of Aurora's: its own default, then
+            # Aurora's type set on the cluster.
+            kwargs = dict(kwargs, storage_type=None)
+            cluster = _create_db_cluster(self, kwargs)
+            for found in (self.clusters.get(cluster.db_cluster_identifier), cluster):
+                if found is not None:
+                    found.storage_type = wanted
+            shape_scaling_configuration(cluster)
+            return cluster
     cluster = _create_db_cluster(self, kwargs)
     shape_scaling_configuration(cluster)
     return cluster

@@ -19,6 +19,7 @@ The order has three phases, because some steps are carried out by the role's ama
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
@@ -26,6 +27,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import REBOOT as CHANGE_REBOOT
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    IO_OPTIMIZED_STORAGE,
+    STORAGE_WORDS,
     capacity_words,
     key_matches,
     master_secret_key,
@@ -158,7 +161,8 @@ def read_tags(rds, arn, context):
 def read_stack(ec2, rds, params):
     """Everything the core stack's plan needs, read once. The parameter catalogue only when a parameter changes."""
     network, group = read_network(ec2, params)
-    snapshot = {"network": network, "security_group": group}
+    # When it was read: a time AWS gives (the next allowed switch to I/O-Optimized) is compared with it.
+    snapshot = {"network": network, "security_group": group, "read_at": datetime.now(timezone.utc)}
     name = params["subnet_group"]["name"]
     subnet_group = rds.describe_one(
         "describe_db_subnet_groups",
@@ -468,6 +472,7 @@ CREATE_SHOWN = (
     "enable_iam_database_authentication",
     "backup_retention_period",
     "serverless_v2_scaling_configuration",
+    "storage_type",
 )
 
 
@@ -483,6 +488,40 @@ def create_changes(spec):
         for attribute in CREATE_SHOWN
         if shown.get(attribute) is not None
     ]
+
+
+def as_utc(value):
+    """A time as botocore gives it (a datetime, aware) or as JSON holds it (ISO 8601 text), in UTC; None if neither."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def storage_switch_refused(cluster, changes, now):
+    """Why the planned switch to I/O-Optimized cannot be made now, or None.
+
+    AWS allows a switch to aurora-iopt1 once every 30 days and says when the next is allowed
+    (IOOptimizedNextAllowedModificationTime); a switch asked for before then would fail in the apply, after the steps
+    before it, so the plan refuses it first. Without that time (never switched, or not reported) the switch is planned.
+    """
+    change = next((c for c in changes if c["attribute"] == "storage_type"), None)
+    if change is None or change["after"] != IO_OPTIMIZED_STORAGE:
+        return None
+    allowed = as_utc(cluster.get("IOOptimizedNextAllowedModificationTime"))
+    now = as_utc(now)
+    if allowed is None or now is None or now >= allowed:
+        return None
+    return (
+        f"cluster {cluster.get('DBClusterIdentifier')} is {STORAGE_WORDS.get(change['before'], change['before'])} "
+        f"and AWS allows its next switch to {STORAGE_WORDS[IO_OPTIMIZED_STORAGE]} only from "
+        f"{allowed.strftime('%Y-%m-%d %H:%M UTC')} (once every 30 days): run again after that time, or keep "
+        f"storage_type={change['before']} until then"
+    )
 
 
 def plan_cluster(snapshot, spec, security_group_id, problems):
@@ -579,6 +618,21 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                 )
             )
     changes += key_changes(cluster, spec)
+    refused = storage_switch_refused(cluster, changes, snapshot.get("read_at"))
+    if refused:
+        problems.append(f"{spec.get('variable_prefix') or 'cluster.'}storage_type={IO_OPTIMIZED_STORAGE}: {refused}")
+        change = next(c for c in changes if c["attribute"] == "storage_type")
+        changes.remove(change)
+        actions.append(
+            Action(
+                "cluster",
+                identifier,
+                "change storage_type",
+                [{"attribute": "storage_type", "before": change["before"], "after": change["after"]}],
+                impact=IMPOSSIBLE,
+                note=f"impossible now: {refused}",
+            )
+        )
     impossible_changes = [c for c in changes if c["impact"] == CHANGE_IMPOSSIBLE]
     for change in impossible_changes:
         problems.append(
@@ -847,6 +901,7 @@ def modify_action(identifier, instance, params, changes, is_writer, has_readers,
         impact, when = PENDING_REBOOT, NEXT_RESTART
     if restarts_now and pending:
         note = "the restart also applies the pending static parameters"
+    note = "; ".join(filter(None, [note] + [c.get("note") for c in changes]))
     return Action(
         "instance",
         identifier,

@@ -66,6 +66,7 @@ SETTING_TYPES = {
     "aurora_cluster_serverless_v2_min_capacity": "float",
     "aurora_cluster_serverless_v2_max_capacity": "float",
     "aurora_cluster_serverless_v2_seconds_until_auto_pause": "int",
+    "aurora_cluster_ca_certificate_identifier": "str",
     "aurora_cluster_private_subnet_names": "list[str]",
     "aurora_cluster_backup_retention_period": "int",
     "aurora_cluster_port": "int",
@@ -118,6 +119,7 @@ SETTING_DEFAULTS = {
     "aurora_cluster_serverless_v2_min_capacity": None,
     "aurora_cluster_serverless_v2_max_capacity": None,
     "aurora_cluster_serverless_v2_seconds_until_auto_pause": None,
+    "aurora_cluster_ca_certificate_identifier": "rds-ca-rsa2048-g1",
     "aurora_cluster_db_security_group_extra_ingress": [],
     "aurora_cluster_default_parameters": {"rds.force_ssl": 1},
     "aurora_cluster_parameters": {},
@@ -355,6 +357,30 @@ def engine_version_errors(version_option, version, family_option, family):
             f"{family_option}={family!r} does not match {version_option}={version!r}: must be aurora-postgresql{major}"
         ]
     return []
+
+
+# --- The instances' certificate authority ----------------------------------------------------------------------
+
+# The CAs RDS offers for Aurora PostgreSQL instances (RDS user guide, "Certificate authorities"), and the expired ones
+# an instance must no longer use: rds-ca-2019 expired in August 2024, rds-ca-2015 in March 2020. A newer rds-ca-* name
+# of the same form is accepted (AWS adds authorities; it refuses one it does not have).
+CA_CERTIFICATES = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1")
+EXPIRED_CA_CERTIFICATES = {"rds-ca-2019": "August 2024", "rds-ca-2015": "March 2020"}
+_CA_CERTIFICATE = re.compile(r"^rds-ca-[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def ca_certificate_error(option, value):
+    if value in EXPIRED_CA_CERTIFICATES:
+        return (
+            f"{option}={value!r} expired in {EXPIRED_CA_CERTIFICATES[value]}: clients would refuse the server's "
+            f"certificate; use one of {', '.join(CA_CERTIFICATES)}"
+        )
+    if not value or not _CA_CERTIFICATE.match(value):
+        return (
+            f"{option}={value!r} is invalid: an RDS certificate authority is named rds-ca-<name> in lower-case "
+            f"letters, digits and hyphens, for example {', '.join(CA_CERTIFICATES)}"
+        )
+    return None
 
 
 # --- Aurora Serverless v2 --------------------------------------------------------------------------------------
@@ -907,6 +933,12 @@ def stack_errors(settings):
             get("aurora_cluster_serverless_v2_seconds_until_auto_pause"),
             get("aurora_cluster_engine_version"),
             classes,
+        )
+    )
+
+    check(
+        ca_certificate_error(
+            "aurora_cluster_ca_certificate_identifier", get("aurora_cluster_ca_certificate_identifier")
         )
     )
 

@@ -313,6 +313,14 @@ options:
                 86400). Refused with another minimum.
               - Omitted, AWS's default of 300 with a minimum of 0, and compared as such.
             type: int
+      storage_type:
+        description:
+          - The storage configuration, V(aurora) (Standard) or V(aurora-iopt1) (I/O-Optimized); a cluster that reports
+            none is Standard. A switch is an V(online) step; a switch to V(aurora-iopt1) before the time AWS reports in
+            C(IOOptimizedNextAllowedModificationTime) (once every 30 days) fails the plan before any change.
+          - Omitted, AWS's default (Standard) for a new cluster, and an existing cluster's is not compared.
+        type: str
+        choices: [aurora, aurora-iopt1]
       apply_immediately:
         description:
           - Whether deferrable changes apply now rather than in the maintenance window.
@@ -412,6 +420,13 @@ options:
         type: str
       db_parameter_group_name:
         description: The instances' DB parameter group. Omitted, the engine's default, never compared.
+        type: str
+      ca_certificate_identifier:
+        description:
+          - The certificate authority of every instance's server certificate, for example V(rds-ca-rsa2048-g1); a
+            change is planned as a restart of each instance (one at a time, the writer after a failover to a reader,
+            or in the maintenance window without O(instances.apply_immediately)).
+          - Omitted, AWS's default for a new instance, and an existing instance's is not compared.
         type: str
       apply_immediately:
         description:
@@ -789,12 +804,31 @@ outputs:
       type: str
       returned: always
       sample: sg-0fedcba9876543210
+    storage_type:
+      description: >-
+        The cluster's storage configuration, V(aurora) (Standard, also when AWS reports none) or V(aurora-iopt1)
+        (I/O-Optimized); null when there is no cluster.
+      type: str
+      returned: always
+      sample: aurora
+    certificates:
+      description:
+        - Each instance of the cluster (the readers AWS added included) with its certificate authority
+          (C(ca_certificate_identifier)) and when its server certificate expires (C(valid_till), ISO 8601), null when
+          AWS does not say.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"instance": "vitality-dev-aurora-writer", "ca_certificate_identifier": "rds-ca-rsa2048-g1",
+                "valid_till": "2025-11-30T12:00:00+00:00"}]
   sample:
     cluster: null
     writer: null
     readers: []
     endpoints: {"writer": null, "reader": null, "port": null}
     security_group_id: null
+    storage_type: null
+    certificates: []
 done:
   description: The C(order) of each of the module's own steps carried out, in order; empty in plan mode.
   returned: success, and on failure of the apply
@@ -1005,6 +1039,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     read_members,
     restore_request,
     scaling_configuration,
+    storage_type,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     create_request as cluster_create_request,
@@ -1130,6 +1165,7 @@ ARGUMENT_SPEC = dict(
             monitoring_role_arn=dict(type="str"),
             monitoring_role_name=dict(type="str"),
             db_parameter_group_name=dict(type="str"),
+            ca_certificate_identifier=dict(type="str"),
             apply_immediately=dict(type="bool", default=False),
             tags=TAGS,
         ),
@@ -1875,6 +1911,21 @@ def outputs_of(cluster, instances, group_id):
             "port": (cluster or {}).get("Port"),
         },
         "security_group_id": group_id,
+        "storage_type": storage_type(cluster) if cluster else None,
+        "certificates": [
+            certificate_of(i) for i in sorted(instances or [], key=lambda i: i.get("DBInstanceIdentifier") or "")
+        ],
+    }
+
+
+def certificate_of(instance):
+    """An instance's certificate authority, and when its server certificate expires when AWS says (CertificateDetails)."""
+    details = instance.get("CertificateDetails") or {}
+    valid_till = details.get("ValidTill")
+    return {
+        "instance": instance.get("DBInstanceIdentifier"),
+        "ca_certificate_identifier": details.get("CAIdentifier") or instance.get("CACertificateIdentifier"),
+        "valid_till": valid_till.isoformat() if hasattr(valid_till, "isoformat") else valid_till,
     }
 
 
