@@ -37,6 +37,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     read_members,
     scaling_configuration,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan import (
+    endpoint_errors,
+    plan_endpoints,
+    read_endpoints,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     planned_changes as planned_instance_changes,
 )
@@ -189,6 +194,7 @@ def read_stack(ec2, rds, params):
     cluster = read_cluster(rds, identifier)
     snapshot["cluster"] = cluster
     snapshot["instances"] = (read_members(rds, identifier) or []) if cluster is not None else []
+    snapshot["custom_endpoints"] = read_endpoints(rds, cluster, identifier, params.get("custom_endpoints"))
     return snapshot
 
 
@@ -949,6 +955,33 @@ def serverless_without_range(snapshot, params):
     ]
 
 
+def custom_endpoint_actions(snapshot, params, problems):
+    endpoints = params.get("custom_endpoints") or []
+    prefix = params["cluster"].get("variable_prefix") or ""
+    option = f"{prefix}custom_endpoints" if prefix else "custom_endpoints"
+    instances, identifier = params["instances"], params["cluster"]["db_cluster_identifier"]
+    errors = endpoint_errors(
+        option,
+        endpoints,
+        identifier,
+        instances["writer_identifier"],
+        instances["reader_identifier_prefix"],
+        instances.get("reader_count") or 0,
+    )
+    if errors:
+        problems.extend(errors)
+        return []
+    return plan_endpoints(
+        snapshot.get("custom_endpoints") or {},
+        endpoints,
+        identifier,
+        instances,
+        params["cluster"].get("tags"),
+        problems,
+        option,
+    )
+
+
 def plan_stack(snapshot, params, baseline_actions=()):
     """(actions in execution order, problems, notice): problems stop the apply before any change."""
     problems = []
@@ -969,7 +1002,15 @@ def plan_stack(snapshot, params, baseline_actions=()):
         )
         static = False
     problems += serverless_without_range(snapshot, params)
-    actions += plan_instances(snapshot, params["instances"], cluster_identifier, static, problems, bool(restarts_all))
+    instance_actions = plan_instances(
+        snapshot, params["instances"], cluster_identifier, static, problems, bool(restarts_all)
+    )
+    # The custom endpoints after the instances' creates and rolling work (a new reader joins the endpoints that name
+    # it), before any instance is deleted (no endpoint still names it then).
+    removals = [a for a in instance_actions if a.resource == "instance" and a.change == "delete"]
+    actions += [a for a in instance_actions if a not in removals]
+    actions += custom_endpoint_actions(snapshot, params, problems)
+    actions += removals
     actions += list(baseline_actions)
     return order_actions(actions), problems, notice
 

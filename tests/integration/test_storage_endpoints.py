@@ -175,12 +175,148 @@ def test_a_new_authority_rolls_as_restarts_exactly_as_planned(dev, aws):
     assert mutating(aws) == [] and again.recap[HOST]["changed"] == 0
 
 
+# --- custom endpoints ---------------------------------------------------------------------------------------------
+
+READER_2 = "vitality-dev-aurora-reader-2"
+ENDPOINTS = [
+    {"name": "analytics", "static_members": ["reader-2"]},
+    {"name": "general", "excluded_members": ["reader-2"]},
+]
+ENDPOINT_VARS = json.dumps({"aurora_cluster_reader_count": 2, "aurora_cluster_custom_endpoints": ENDPOINTS})
+KEEP = f"{ONE_READER} {CA}={ROTATED}"
+
+
+def endpoints(aws):
+    found = aws.client("rds").describe_db_cluster_endpoints(
+        DBClusterIdentifier=CLUSTER, Filters=[{"Name": "db-cluster-endpoint-type", "Values": ["custom"]}]
+    )["DBClusterEndpoints"]
+    return {e["DBClusterEndpointIdentifier"]: e for e in found}
+
+
+def test_custom_endpoints_are_created_after_the_reader_they_name_exactly_as_planned(dev, aws):
+    variables = json.dumps({**json.loads(ENDPOINT_VARS), CA: ROTATED})
+    check = provision(aws, variables, check=True)
+    assert check.returncode == 0, check.stdout[-5000:]
+    plan = printed_plan(check.stdout)
+    assert [line.split(":", 1)[0] for line in plan[1:]] == [
+        f"1. instance {READER_2}",
+        f"2. custom endpoint {CLUSTER}-analytics",
+        f"3. custom endpoint {CLUSTER}-general",
+    ], plan
+    assert plan[2].endswith(f"[online]. only {READER_2}; new readers do not join it"), plan
+    assert plan[3].endswith(f"[online]. every reader but {READER_2}, new and autoscaled readers included"), plan
+    assert mutating(aws) == [] and endpoints(aws) == {}
+
+    changed = provision(aws, variables)
+    assert changed.returncode == 0, changed.stdout[-5000:]
+    calls = mutating(aws)
+    assert [action for action, _params in calls] == [
+        "CreateDBInstance",
+        "CreateDBClusterEndpoint",
+        "CreateDBClusterEndpoint",
+    ]
+    found = endpoints(aws)
+    assert sorted(found) == [f"{CLUSTER}-analytics", f"{CLUSTER}-general"]
+    analytics, general = found[f"{CLUSTER}-analytics"], found[f"{CLUSTER}-general"]
+    assert (analytics["CustomEndpointType"], analytics["StaticMembers"], analytics["ExcludedMembers"]) == (
+        "READER",
+        [READER_2],
+        [],
+    )
+    assert (general["StaticMembers"], general["ExcludedMembers"]) == ([], [READER_2])
+    assert analytics["Endpoint"].startswith(f"{CLUSTER}-analytics.cluster-custom-")
+    tags = aws.client("rds").list_tags_for_resource(ResourceName=analytics["DBClusterEndpointArn"])["TagList"]
+    assert {"Key": "ManagedBy", "Value": "vitality.aurora"} in tags and {
+        "Key": "Stack",
+        "Value": "vitality-dev",
+    } in tags
+    outputs = json.loads((aws.outputs_dir / "vitality-dev.json").read_text())
+    assert outputs["custom_endpoints"] == {"analytics": analytics["Endpoint"], "general": general["Endpoint"]}
+
+    again = provision(aws, variables)
+    assert printed_plan(again.stdout) == ["Plan", "no change"]
+    assert mutating(aws) == [] and again.recap[HOST]["changed"] == 0
+
+
+def test_an_autoscaled_reader_and_a_hand_made_endpoint_are_left_as_they_are(dev, aws):
+    rds = aws.client("rds")
+    if not endpoints(aws):
+        pytest.skip("needs the endpoints of the test before")
+    rds.create_db_instance(
+        DBInstanceIdentifier="application-autoscaling-5f1c2a",
+        DBClusterIdentifier=CLUSTER,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+        CACertificateIdentifier=ROTATED,
+    )
+    rds.create_db_cluster_endpoint(
+        DBClusterIdentifier=CLUSTER,
+        DBClusterEndpointIdentifier=f"{CLUSTER}-handmade",
+        EndpointType="ANY",
+        StaticMembers=[WRITER],
+    )
+    try:
+        again = provision(aws, json.dumps({**json.loads(ENDPOINT_VARS), CA: ROTATED}))
+        assert again.returncode == 0, again.stdout[-5000:]
+        # The general endpoint excludes reader-2 only: AWS serves the autoscaled reader through it, with no step.
+        assert printed_plan(again.stdout) == ["Plan", "no change"]
+        assert mutating(aws) == []
+        assert endpoints(aws)[f"{CLUSTER}-handmade"]["StaticMembers"] == [WRITER]
+    finally:
+        rds.delete_db_instance(DBInstanceIdentifier="application-autoscaling-5f1c2a")
+
+
+def test_endpoints_dropped_from_the_inventory_are_deleted_before_the_reader_they_named(dev, aws):
+    if not endpoints(aws):
+        pytest.skip("needs the endpoints of the test before")
+    dropped = provision(aws, KEEP)
+    assert dropped.returncode == 0, dropped.stdout[-5000:]
+    plan = printed_plan(dropped.stdout)
+    assert [line.split(" (", 1)[0] for line in plan[1:]] == [
+        f"1. custom endpoint {CLUSTER}-analytics: delete",
+        f"2. custom endpoint {CLUSTER}-general: delete",
+        f"3. instance {READER_2}: delete",
+    ], plan
+    calls = mutating(aws)
+    assert [
+        (action, params.get("DBClusterEndpointIdentifier") or params.get("DBInstanceIdentifier"))
+        for action, params in calls
+    ] == [
+        ("DeleteDBClusterEndpoint", f"{CLUSTER}-analytics"),
+        ("DeleteDBClusterEndpoint", f"{CLUSTER}-general"),
+        ("DeleteDBInstance", READER_2),
+    ]
+    # The endpoint the role did not make is still there.
+    assert sorted(endpoints(aws)) == [f"{CLUSTER}-handmade"]
+    json_outputs = json.loads((aws.outputs_dir / "vitality-dev.json").read_text())
+    assert json_outputs["custom_endpoints"] == {}
+    again = provision(aws, KEEP)
+    assert printed_plan(again.stdout) == ["Plan", "no change"] and mutating(aws) == []
+
+
 # --- the guards, before any AWS call ------------------------------------------------------------------------------
 
 GUARDS = {
     "expired-authority": ({CA: "rds-ca-2019"}, f"{CA}='rds-ca-2019' expired in August 2024"),
     "malformed-authority": ({CA: "RDS-CA-RSA2048-G1"}, f"{CA}='RDS-CA-RSA2048-G1' is invalid"),
     "unknown-storage": ({STORAGE: "gp3"}, f"{STORAGE}='gp3' is not one of aurora, aurora-iopt1"),
+    "endpoint-both-lists": (
+        {
+            "aurora_cluster_reader_count": 2,
+            "aurora_cluster_custom_endpoints": [
+                {"name": "analytics", "static_members": ["reader-1"], "excluded_members": ["reader-2"]}
+            ],
+        },
+        "aurora_cluster_custom_endpoints[analytics] has both static_members and excluded_members",
+    ),
+    "endpoint-writer-in-reader-endpoint": (
+        {"aurora_cluster_custom_endpoints": [{"name": "analytics", "static_members": ["writer"]}]},
+        "aurora_cluster_custom_endpoints[analytics].static_members names the writer ('writer')",
+    ),
+    "endpoint-reserved-name": (
+        {"aurora_cluster_custom_endpoints": [{"name": "writer"}]},
+        "aurora_cluster_custom_endpoints[writer].name='writer' is reserved",
+    ),
 }
 
 
@@ -201,8 +337,14 @@ def test_every_guard_refuses_yaml_before_any_aws_call(dev, aws, tmp_path):
         (json.dumps({CA: "RDS-CA-RSA2048-G1"}), "malformed-authority"),
         (f"{STORAGE}=gp3", "unknown-storage"),
         (json.dumps({STORAGE: "gp3"}), "unknown-storage"),
+        (
+            "aurora_cluster_custom_endpoints="
+            + json.dumps([{"name": "analytics", "static_members": ["writer"]}]).replace(" ", ""),
+            "endpoint-writer-in-reader-endpoint",
+        ),
+        (json.dumps({"aurora_cluster_custom_endpoints": [{"name": "writer"}]}), "endpoint-reserved-name"),
     ],
-    ids=["ca-key=value", "ca-json", "storage-key=value", "storage-json"],
+    ids=["ca-key=value", "ca-json", "storage-key=value", "storage-json", "endpoint-key=value", "endpoint-json"],
 )
 def test_a_guard_refuses_extra_vars_before_any_aws_call(dev, aws, extra_vars, guard):
     result = provision(aws, extra_vars)

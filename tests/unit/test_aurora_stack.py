@@ -361,6 +361,8 @@ def test_a_stack_in_sync_plans_nothing_in_eight_reads(monkeypatch):
         "certificates": [
             {"instance": name, "ca_certificate_identifier": None, "valid_till": None} for name in ("r-1", "r-2", "w")
         ],
+        # None asked for and the cluster reports none: not read.
+        "custom_endpoints": {},
     }
     assert result["outputs"]["cluster"]["db_cluster_identifier"] == "c"
 
