@@ -42,6 +42,20 @@ moto's server unchanged:
   SecondsUntilAutoPause only with a MinCapacity of 0, then 300 when the request left it out (RDS API reference,
   ServerlessV2ScalingConfigurationInfo).
 
+* Aurora storage configurations (StorageType): moto gives an Aurora cluster created without one "gp2" and fails
+  (HTTP 500) on "aurora" or "aurora-iopt1"; here an Aurora cluster is "aurora" (Standard) unless it asks for
+  "aurora-iopt1", as AWS answers. A ModifyDBCluster switching to "aurora-iopt1" sets
+  IOOptimizedNextAllowedModificationTime 30 days on, and one asking for it before that time is refused with
+  InvalidParameterCombination (AWS allows a switch to I/O-Optimized once every 30 days, Aurora user guide, "Storage
+  configurations for Amazon Aurora DB clusters"); a switch back to Standard is allowed at any time.
+
+* Aurora custom endpoints (CreateDBClusterEndpoint, DescribeDBClusterEndpoints with its filters,
+  ModifyDBClusterEndpoint, DeleteDBClusterEndpoint), which moto does not implement, modelled on the RDS API
+  reference: an endpoint of type READER or ANY over StaticMembers or all but ExcludedMembers (each an instance of
+  the cluster), at <name>.cluster-custom-<the cluster's suffix>.<region>.rds.amazonaws.com, tagged through its ARN
+  (arn:...:cluster-endpoint:<name>), listed in the cluster's CustomEndpoints; a deleted instance leaves the member
+  lists and a deleted cluster takes its endpoints with it. Every endpoint is "available" at once.
+
 * UpdateSecretVersionStage moving AWSCURRENT: moto moves the label but GetSecretValue without a version or
   stage still answers the former current version; AWS answers the version AWSCURRENT is on (what applications
   read after a rotation).
@@ -51,6 +65,7 @@ Only test and demo infrastructure uses this; the collection's code knows nothing
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -65,8 +80,13 @@ from moto.backup.responses import BackupResponse  # noqa: E402
 from moto.core.exceptions import JsonRESTError  # noqa: E402
 from moto.core.responses import ActionResult  # noqa: E402
 from moto.core.utils import unix_time  # noqa: E402
-from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterValue  # noqa: E402
-from moto.rds.models import MasterUserSecret, RDSBackend  # noqa: E402
+from moto.rds.exceptions import (  # noqa: E402
+    DBClusterNotFoundError,
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    RDSClientError,
+)
+from moto.rds.models import MasterUserSecret, RDSBackend, TaggingMixin  # noqa: E402
 from moto.rds.responses import RDSResponse  # noqa: E402
 from moto.secretsmanager.models import SecretsManagerBackend  # noqa: E402
 from moto.server import main as moto_server_main  # noqa: E402
@@ -300,6 +320,7 @@ _modify_db_cluster = RDSBackend.modify_db_cluster
 def modify_db_cluster(self: RDSBackend, kwargs):
     wanted = kwargs.pop("enable_iam_database_authentication", None)
     name = kwargs.get("new_db_cluster_identifier") or kwargs["db_cluster_identifier"]
+    switch_storage(self.clusters.get(kwargs["db_cluster_identifier"]), kwargs.get("storage_type"))
     cluster = _modify_db_cluster(self, kwargs)
     if wanted is not None:
         # What DescribeDBClusters reports (DBCluster.iam_auth), on the stored cluster and the answer alike.
@@ -341,10 +362,42 @@ def refuse_serverless_without_range(backend: RDSBackend, cluster_id) -> None:
         )
 
 
+# -- Aurora storage configurations ---------------------------------------------------------------------------------
+
+AURORA_STORAGE_TYPES = ("aurora", "aurora-iopt1")
+IO_OPTIMIZED_SWITCH_DAYS = 30
+
+
+def switch_storage(cluster, wanted) -> None:
+    """A ModifyDBCluster's StorageType, as AWS takes it: to I/O-Optimized once every 30 days, back at any time."""
+    if cluster is None or wanted != "aurora-iopt1" or getattr(cluster, "storage_type", None) == wanted:
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    allowed = getattr(cluster, "io_optimized_next_allowed_modification_time", None)
+    if allowed is not None and now < allowed:
+        raise InvalidParameterCombination(
+            f"You can't modify the storage type of DB cluster {cluster.db_cluster_identifier} to aurora-iopt1 "
+            f"until {allowed.isoformat()}"
+        )
+    cluster.io_optimized_next_allowed_modification_time = now + datetime.timedelta(days=IO_OPTIMIZED_SWITCH_DAYS)
+
+
 _create_db_cluster = RDSBackend.create_db_cluster
 
 
 def create_db_cluster(self: RDSBackend, kwargs):
+    if str(kwargs.get("engine") or "").startswith("aurora"):
+        wanted = kwargs.get("storage_type") or "aurora"
+        if wanted in AURORA_STORAGE_TYPES:
+            # moto sizes the volume from the storage type, and knows neither of Aurora's: its own default, then
+            # Aurora's type set on the cluster.
+            kwargs = dict(kwargs, storage_type=None)
+            cluster = _create_db_cluster(self, kwargs)
+            for found in (self.clusters.get(cluster.db_cluster_identifier), cluster):
+                if found is not None:
+                    found.storage_type = wanted
+            shape_scaling_configuration(cluster)
+            return cluster
     cluster = _create_db_cluster(self, kwargs)
     shape_scaling_configuration(cluster)
     return cluster
@@ -367,6 +420,200 @@ def modify_db_instance(self: RDSBackend, db_instance_identifier, db_kwargs):
         database = self.describe_db_instances(db_instance_identifier)[0]
         refuse_serverless_without_range(self, getattr(database, "db_cluster_identifier", None))
     return _modify_db_instance(self, db_instance_identifier, db_kwargs)
+
+
+# -- Aurora custom endpoints --------------------------------------------------------------------------------------
+
+ENDPOINT_FILTERS = {
+    "db-cluster-endpoint-type": lambda e: e.endpoint_type.lower(),
+    "db-cluster-endpoint-custom-type": lambda e: e.custom_endpoint_type.lower(),
+    "db-cluster-endpoint-status": lambda e: e.status,
+    "db-cluster-endpoint-id": lambda e: e.identifier,
+    "db-cluster-id": lambda e: e.cluster_identifier,
+}
+
+
+class ClusterEndpoint(TaggingMixin):
+    """A custom endpoint as DescribeDBClusterEndpoints describes it (RDS API reference, DBClusterEndpoint)."""
+
+    resource_type = "cluster-endpoint"
+
+    def __init__(self, backend: RDSBackend, cluster, identifier, kind, static, excluded, tags):
+        self.backend = backend
+        self.identifier = identifier
+        self.cluster_identifier = cluster.db_cluster_identifier
+        self.endpoint_type = "CUSTOM"
+        self.custom_endpoint_type = kind
+        self.static_members = list(static)
+        self.excluded_members = list(excluded)
+        self.status = "available"
+        self.resource_identifier = "cluster-endpoint-" + uuid.uuid4().hex[:26]
+        # <name>.cluster-custom-<the cluster's own suffix>.<region>.rds.amazonaws.com
+        self.address = f"{identifier}.cluster-custom-{cluster.url_identifier}.{backend.region_name}.rds.amazonaws.com"
+        self.arn = (
+            f"arn:{backend.partition}:rds:{backend.region_name}:{backend.account_id}:cluster-endpoint:{identifier}"
+        )
+        self.tags = tags
+
+    def describe(self) -> dict:
+        return {
+            "DBClusterEndpointIdentifier": self.identifier,
+            "DBClusterIdentifier": self.cluster_identifier,
+            "DBClusterEndpointResourceIdentifier": self.resource_identifier,
+            "Endpoint": self.address,
+            "Status": self.status,
+            "EndpointType": self.endpoint_type,
+            "CustomEndpointType": self.custom_endpoint_type,
+            "StaticMembers": self.static_members,
+            "ExcludedMembers": self.excluded_members,
+            "DBClusterEndpointArn": self.arn,
+        }
+
+
+def cluster_endpoints(backend: RDSBackend) -> dict[str, ClusterEndpoint]:
+    if not hasattr(backend, "cluster_endpoints_ext"):
+        backend.cluster_endpoints_ext = {}
+    return backend.cluster_endpoints_ext
+
+
+def endpoint_not_found(identifier):
+    return RDSClientError("DBClusterEndpointNotFoundFault", f"DBClusterEndpoint {identifier} not found.")
+
+
+def show_custom_endpoints(backend: RDSBackend, cluster_identifier) -> None:
+    """DescribeDBClusters' CustomEndpoints: the addresses of the cluster's custom endpoints."""
+    cluster = backend.clusters.get(cluster_identifier)
+    if cluster is not None:
+        cluster.custom_endpoints = sorted(
+            e.address for e in cluster_endpoints(backend).values() if e.cluster_identifier == cluster_identifier
+        )
+
+
+def endpoint_members(backend: RDSBackend, cluster, params) -> tuple[list, list]:
+    members = {m.db_instance_identifier for m in cluster.members}
+    lists = []
+    for key in ("StaticMembers", "ExcludedMembers"):
+        value = [m for m in (params.get(key) or []) if m]
+        unknown = sorted(set(value) - members)
+        if unknown:
+            raise InvalidParameterValue(
+                f"{key} names instances that are not in DB cluster {cluster.db_cluster_identifier}: {unknown}"
+            )
+        lists.append(value)
+    return lists[0], lists[1]
+
+
+def endpoint_type(params) -> str:
+    kind = str(params.get("EndpointType") or "").upper()
+    if kind not in ("READER", "ANY"):
+        raise InvalidParameterValue(f"EndpointType {params.get('EndpointType')!r} is invalid: READER or ANY")
+    return kind
+
+
+def respond_create_db_cluster_endpoint(response):
+    backend, params = response.backend, response.params
+    cluster_identifier = params.get("DBClusterIdentifier")
+    cluster = backend.clusters.get(cluster_identifier)
+    if cluster is None:
+        raise DBClusterNotFoundError(cluster_identifier)
+    identifier = str(params.get("DBClusterEndpointIdentifier") or "").lower()
+    endpoints = cluster_endpoints(backend)
+    if identifier in endpoints:
+        raise RDSClientError("DBClusterEndpointAlreadyExistsFault", f"DBClusterEndpoint {identifier} already exists.")
+    static, excluded = endpoint_members(backend, cluster, params)
+    endpoint = ClusterEndpoint(
+        backend, cluster, identifier, endpoint_type(params), static, excluded, params.get("Tags")
+    )
+    endpoints[identifier] = endpoint
+    show_custom_endpoints(backend, cluster_identifier)
+    return ActionResult(endpoint.describe())
+
+
+def respond_describe_db_cluster_endpoints(response):
+    backend, params = response.backend, response.params
+    found = list(cluster_endpoints(backend).values())
+    cluster_identifier = params.get("DBClusterIdentifier")
+    if cluster_identifier:
+        if cluster_identifier not in backend.clusters:
+            raise DBClusterNotFoundError(cluster_identifier)
+        found = [e for e in found if e.cluster_identifier == cluster_identifier]
+    identifier = params.get("DBClusterEndpointIdentifier")
+    if identifier:
+        found = [e for e in found if e.identifier == identifier]
+        if not found:
+            raise endpoint_not_found(identifier)
+    for entry in params.get("Filters") or []:
+        read = ENDPOINT_FILTERS.get(entry.get("Name"))
+        if read is None:
+            raise InvalidParameterValue(f"Unrecognized filter name: {entry.get('Name')}")
+        values = {str(v).lower() for v in entry.get("Values") or []}
+        found = [e for e in found if str(read(e)).lower() in values]
+    # Only custom endpoints are kept here; the cluster's own (writer, reader) are asked for by no caller of this file.
+    return ActionResult({"DBClusterEndpoints": [e.describe() for e in sorted(found, key=lambda e: e.identifier)]})
+
+
+def respond_modify_db_cluster_endpoint(response):
+    backend, params = response.backend, response.params
+    identifier = params.get("DBClusterEndpointIdentifier")
+    endpoint = cluster_endpoints(backend).get(identifier)
+    if endpoint is None:
+        raise endpoint_not_found(identifier)
+    cluster = backend.clusters[endpoint.cluster_identifier]
+    if params.get("EndpointType"):
+        endpoint.custom_endpoint_type = endpoint_type(params)
+    static, excluded = endpoint_members(backend, cluster, params)
+    # A list sent replaces the one held (an empty one clears it); one left out is kept.
+    if "StaticMembers" in params:
+        endpoint.static_members = static
+    if "ExcludedMembers" in params:
+        endpoint.excluded_members = excluded
+    return ActionResult(endpoint.describe())
+
+
+def respond_delete_db_cluster_endpoint(response):
+    backend, params = response.backend, response.params
+    identifier = params.get("DBClusterEndpointIdentifier")
+    endpoint = cluster_endpoints(backend).pop(identifier, None)
+    if endpoint is None:
+        raise endpoint_not_found(identifier)
+    show_custom_endpoints(backend, endpoint.cluster_identifier)
+    answer = endpoint.describe()
+    answer["Status"] = "deleting"
+    return ActionResult(answer)
+
+
+_get_resource_for_tagging = RDSBackend._get_resource_for_tagging
+
+
+def get_resource_for_tagging(self: RDSBackend, arn: str):
+    # moto's ARN pattern knows no cluster-endpoint resources.
+    if f":{ClusterEndpoint.resource_type}:" in arn:
+        return cluster_endpoints(self).get(arn.rsplit(":", 1)[1])
+    return _get_resource_for_tagging(self, arn)
+
+
+_delete_db_instance = RDSBackend.delete_db_instance
+
+
+def delete_db_instance(self: RDSBackend, db_instance_identifier, *args, **kwargs):
+    answer = _delete_db_instance(self, db_instance_identifier, *args, **kwargs)
+    # As AWS does, a deleted instance leaves the endpoints' member lists.
+    for endpoint in cluster_endpoints(self).values():
+        for key in ("static_members", "excluded_members"):
+            setattr(endpoint, key, [m for m in getattr(endpoint, key) if m != db_instance_identifier])
+    return answer
+
+
+_delete_db_cluster = RDSBackend.delete_db_cluster
+
+
+def delete_db_cluster(self: RDSBackend, cluster_identifier, *args, **kwargs):
+    answer = _delete_db_cluster(self, cluster_identifier, *args, **kwargs)
+    # The cluster's custom endpoints go with it.
+    endpoints = cluster_endpoints(self)
+    for identifier in [i for i, e in endpoints.items() if e.cluster_identifier == cluster_identifier]:
+        del endpoints[identifier]
+    return answer
 
 
 _update_secret_version_stage = SecretsManagerBackend.update_secret_version_stage
@@ -404,6 +651,13 @@ def extend_moto() -> None:
     RDSResponse.remove_source_identifier_from_subscription = respond_remove_source_identifier
     RDSResponse.describe_db_engine_versions = respond_describe_db_engine_versions
     RDSResponse.describe_engine_default_cluster_parameters = respond_describe_engine_default_cluster_parameters
+    RDSResponse.create_db_cluster_endpoint = respond_create_db_cluster_endpoint
+    RDSResponse.describe_db_cluster_endpoints = respond_describe_db_cluster_endpoints
+    RDSResponse.modify_db_cluster_endpoint = respond_modify_db_cluster_endpoint
+    RDSResponse.delete_db_cluster_endpoint = respond_delete_db_cluster_endpoint
+    RDSBackend._get_resource_for_tagging = get_resource_for_tagging
+    RDSBackend.delete_db_instance = delete_db_instance
+    RDSBackend.delete_db_cluster = delete_db_cluster
 
 
 if __name__ == "__main__":

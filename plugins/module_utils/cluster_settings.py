@@ -50,13 +50,38 @@ SETTING_OPTIONS = dict(
         ),
         required_together=[["min_capacity", "max_capacity"]],
     ),
+    storage_type=dict(type="str", choices=["aurora", "aurora-iopt1"]),
     apply_immediately=dict(type="bool", default=False),
 )
 
 
 CLUSTER_NOT_FOUND = ("DBClusterNotFoundFault",)
 # Keys of PendingModifiedValues that hold a later value of a top-level attribute.
-PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod")
+PENDING_OVERRIDES = ("EngineVersion", "IAMDatabaseAuthenticationEnabled", "BackupRetentionPeriod", "StorageType")
+
+# Aurora's storage configurations (StorageType): Standard is "aurora", which AWS assumes when a request leaves it out.
+STANDARD_STORAGE = "aurora"
+IO_OPTIMIZED_STORAGE = "aurora-iopt1"
+STORAGE_WORDS = {STANDARD_STORAGE: "Standard", IO_OPTIMIZED_STORAGE: "I/O-Optimized"}
+
+
+def storage_type(cluster):
+    """The cluster's storage configuration; a description without one is a Standard cluster (AWS's default)."""
+    return cluster.get("StorageType") or STANDARD_STORAGE
+
+
+# What a switch of storage configuration costs, said in the plan (Aurora user guide, "Storage configurations").
+STORAGE_NOTES = {
+    IO_OPTIMIZED_STORAGE: (
+        "online, no restart; I/O-Optimized bills no I/O requests, but instances cost about 30% and storage about 125% "
+        "more: it pays when I/O is over about 25% of the cluster's bill; AWS allows a switch to I/O-Optimized once "
+        "every 30 days"
+    ),
+    STANDARD_STORAGE: (
+        "online, no restart; Standard bills each I/O request, with instances and storage at the lower rates; a switch "
+        "back to I/O-Optimized is allowed only 30 days after the last switch to it"
+    ),
+}
 
 
 def key_matches(current, wanted):
@@ -142,6 +167,8 @@ ATTRIBUTES = [
         unordered=True,
     ),
     Attribute("manage_master_user_password", lambda c: bool(c.get("MasterUserSecret")), "ManageMasterUserPassword"),
+    # AWS may hold it for the maintenance window (ClusterPendingModifiedValues has StorageType).
+    Attribute("storage_type", storage_type, "StorageType", ONLINE, deferrable=True),
     # Compared as words (capacity_words); the request sends scaling_configuration. AWS cannot remove a range, so
     # none asked for leaves the cluster's as it is.
     Attribute(
@@ -263,6 +290,8 @@ def plan_cluster_changes(cluster, params):
     for change in changes:
         if change["attribute"] == "serverless_v2_scaling_configuration" and change["before"] is not None:
             change["note"] = CAPACITY_NOTE
+        if change["attribute"] == "storage_type":
+            change["note"] = STORAGE_NOTES.get(change["after"], "online, no restart")
     version_change, notice, error = engine_version_change(current.get("EngineVersion"), params.get("engine_version"))
     major_upgrade = version_change if version_change and version_change["impact"] == MAJOR_UPGRADE else None
     if version_change and not major_upgrade:
@@ -328,6 +357,7 @@ def create_request(identifier, params):
         "EnableIAMDatabaseAuthentication": params.get("enable_iam_database_authentication"),
         "EnableCloudwatchLogsExports": params.get("enable_cloudwatch_logs_exports"),
         "ServerlessV2ScalingConfiguration": scaling_configuration(params.get("serverless_v2_scaling_configuration")),
+        "StorageType": params.get("storage_type"),
         "Tags": dict_to_tags(params.get("tags")) if params.get("tags") else None,
     }
     if params.get("manage_master_user_password"):
@@ -397,6 +427,7 @@ def restore_request(identifier, params):
         "CopyTagsToSnapshot": params["copy_tags_to_snapshot"],
         # Before any db.serverless instance is made in it, the restored cluster needs its range.
         "ServerlessV2ScalingConfiguration": scaling_configuration(params.get("serverless_v2_scaling_configuration")),
+        "StorageType": params.get("storage_type"),
         "Tags": dict_to_tags(params["tags"]) if params["tags"] else None,
     }
     if params["restore_from_snapshot"]:

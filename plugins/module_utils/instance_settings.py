@@ -110,10 +110,20 @@ def desired_state(params):
     return desired
 
 
+# A CA rotation is planned as a restart: ModifyDBInstance restarts the instance unless CertificateRotationRestart=false,
+# which AWS says to send only when no client uses TLS, and the role's clusters require it (rds.force_ssl=1).
+CA_ROTATION_NOTE = (
+    "the certificate authority changes with a restart of the instance (AWS's rotation; clients use TLS); clients must "
+    "trust {after} first (the RDS global CA bundle holds it)"
+)
+
+
 def planned_changes(instance, params):
     """The attribute changes, each with its impact, from the instance as AWS describes it."""
     changes = plan_changes(ATTRIBUTES, effective_state(instance), desired_state(params))
     for change in changes:
+        if change["attribute"] == "ca_certificate_identifier":
+            change["note"] = CA_ROTATION_NOTE.format(after=change["after"])
         # AWS takes a key when Performance Insights is turned on, and keeps it while it stays on.
         if change["attribute"] == "performance_insights_kms_key_id" and change["before"] is not None:
             change["impact"] = IMPOSSIBLE

@@ -46,6 +46,7 @@ LABELS = {
     "parameter_group": "parameter group",
     "cluster": "cluster",
     "instance": "instance",
+    "custom_endpoint": "custom endpoint",
     "monitoring_role": "IAM role",
     "backup_role": "IAM role",
     "backup_vault": "backup vault",

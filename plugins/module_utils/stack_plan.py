@@ -19,6 +19,7 @@ The order has three phases, because some steps are carried out by the role's ama
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
@@ -26,6 +27,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import REBOOT as CHANGE_REBOOT
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    IO_OPTIMIZED_STORAGE,
+    STORAGE_WORDS,
     capacity_words,
     key_matches,
     master_secret_key,
@@ -33,6 +36,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     read_cluster,
     read_members,
     scaling_configuration,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan import (
+    endpoint_errors,
+    plan_endpoints,
+    read_endpoints,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     planned_changes as planned_instance_changes,
@@ -158,7 +166,8 @@ def read_tags(rds, arn, context):
 def read_stack(ec2, rds, params):
     """Everything the core stack's plan needs, read once. The parameter catalogue only when a parameter changes."""
     network, group = read_network(ec2, params)
-    snapshot = {"network": network, "security_group": group}
+    # When it was read: a time AWS gives (the next allowed switch to I/O-Optimized) is compared with it.
+    snapshot = {"network": network, "security_group": group, "read_at": datetime.now(timezone.utc)}
     name = params["subnet_group"]["name"]
     subnet_group = rds.describe_one(
         "describe_db_subnet_groups",
@@ -185,6 +194,7 @@ def read_stack(ec2, rds, params):
     cluster = read_cluster(rds, identifier)
     snapshot["cluster"] = cluster
     snapshot["instances"] = (read_members(rds, identifier) or []) if cluster is not None else []
+    snapshot["custom_endpoints"] = read_endpoints(rds, cluster, identifier, params.get("custom_endpoints"))
     return snapshot
 
 
@@ -468,6 +478,7 @@ CREATE_SHOWN = (
     "enable_iam_database_authentication",
     "backup_retention_period",
     "serverless_v2_scaling_configuration",
+    "storage_type",
 )
 
 
@@ -483,6 +494,40 @@ def create_changes(spec):
         for attribute in CREATE_SHOWN
         if shown.get(attribute) is not None
     ]
+
+
+def as_utc(value):
+    """A time as botocore gives it (a datetime, aware) or as JSON holds it (ISO 8601 text), in UTC; None if neither."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def storage_switch_refused(cluster, changes, now):
+    """Why the planned switch to I/O-Optimized cannot be made now, or None.
+
+    AWS allows a switch to aurora-iopt1 once every 30 days and says when the next is allowed
+    (IOOptimizedNextAllowedModificationTime); a switch asked for before then would fail in the apply, after the steps
+    before it, so the plan refuses it first. Without that time (never switched, or not reported) the switch is planned.
+    """
+    change = next((c for c in changes if c["attribute"] == "storage_type"), None)
+    if change is None or change["after"] != IO_OPTIMIZED_STORAGE:
+        return None
+    allowed = as_utc(cluster.get("IOOptimizedNextAllowedModificationTime"))
+    now = as_utc(now)
+    if allowed is None or now is None or now >= allowed:
+        return None
+    return (
+        f"cluster {cluster.get('DBClusterIdentifier')} is {STORAGE_WORDS.get(change['before'], change['before'])} "
+        f"and AWS allows its next switch to {STORAGE_WORDS[IO_OPTIMIZED_STORAGE]} only from "
+        f"{allowed.strftime('%Y-%m-%d %H:%M UTC')} (once every 30 days): run again after that time, or keep "
+        f"storage_type={change['before']} until then"
+    )
 
 
 def plan_cluster(snapshot, spec, security_group_id, problems):
@@ -579,6 +624,21 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                 )
             )
     changes += key_changes(cluster, spec)
+    refused = storage_switch_refused(cluster, changes, snapshot.get("read_at"))
+    if refused:
+        problems.append(f"{spec.get('variable_prefix') or 'cluster.'}storage_type={IO_OPTIMIZED_STORAGE}: {refused}")
+        change = next(c for c in changes if c["attribute"] == "storage_type")
+        changes.remove(change)
+        actions.append(
+            Action(
+                "cluster",
+                identifier,
+                "change storage_type",
+                [{"attribute": "storage_type", "before": change["before"], "after": change["after"]}],
+                impact=IMPOSSIBLE,
+                note=f"impossible now: {refused}",
+            )
+        )
     impossible_changes = [c for c in changes if c["impact"] == CHANGE_IMPOSSIBLE]
     for change in impossible_changes:
         problems.append(
@@ -847,6 +907,7 @@ def modify_action(identifier, instance, params, changes, is_writer, has_readers,
         impact, when = PENDING_REBOOT, NEXT_RESTART
     if restarts_now and pending:
         note = "the restart also applies the pending static parameters"
+    note = "; ".join(filter(None, [note] + [c.get("note") for c in changes]))
     return Action(
         "instance",
         identifier,
@@ -894,6 +955,33 @@ def serverless_without_range(snapshot, params):
     ]
 
 
+def custom_endpoint_actions(snapshot, params, problems):
+    endpoints = params.get("custom_endpoints") or []
+    prefix = params["cluster"].get("variable_prefix") or ""
+    option = f"{prefix}custom_endpoints" if prefix else "custom_endpoints"
+    instances, identifier = params["instances"], params["cluster"]["db_cluster_identifier"]
+    errors = endpoint_errors(
+        option,
+        endpoints,
+        identifier,
+        instances["writer_identifier"],
+        instances["reader_identifier_prefix"],
+        instances.get("reader_count") or 0,
+    )
+    if errors:
+        problems.extend(errors)
+        return []
+    return plan_endpoints(
+        snapshot.get("custom_endpoints") or {},
+        endpoints,
+        identifier,
+        instances,
+        params["cluster"].get("tags"),
+        problems,
+        option,
+    )
+
+
 def plan_stack(snapshot, params, baseline_actions=()):
     """(actions in execution order, problems, notice): problems stop the apply before any change."""
     problems = []
@@ -914,7 +1002,15 @@ def plan_stack(snapshot, params, baseline_actions=()):
         )
         static = False
     problems += serverless_without_range(snapshot, params)
-    actions += plan_instances(snapshot, params["instances"], cluster_identifier, static, problems, bool(restarts_all))
+    instance_actions = plan_instances(
+        snapshot, params["instances"], cluster_identifier, static, problems, bool(restarts_all)
+    )
+    # The custom endpoints after the instances' creates and rolling work (a new reader joins the endpoints that name
+    # it), before any instance is deleted (no endpoint still names it then).
+    removals = [a for a in instance_actions if a.resource == "instance" and a.change == "delete"]
+    actions += [a for a in instance_actions if a not in removals]
+    actions += custom_endpoint_actions(snapshot, params, problems)
+    actions += removals
     actions += list(baseline_actions)
     return order_actions(actions), problems, notice
 

@@ -66,6 +66,8 @@ SETTING_TYPES = {
     "aurora_cluster_serverless_v2_min_capacity": "float",
     "aurora_cluster_serverless_v2_max_capacity": "float",
     "aurora_cluster_serverless_v2_seconds_until_auto_pause": "int",
+    "aurora_cluster_ca_certificate_identifier": "str",
+    "aurora_cluster_custom_endpoints": "list[dict]",
     "aurora_cluster_private_subnet_names": "list[str]",
     "aurora_cluster_backup_retention_period": "int",
     "aurora_cluster_port": "int",
@@ -118,6 +120,8 @@ SETTING_DEFAULTS = {
     "aurora_cluster_serverless_v2_min_capacity": None,
     "aurora_cluster_serverless_v2_max_capacity": None,
     "aurora_cluster_serverless_v2_seconds_until_auto_pause": None,
+    "aurora_cluster_ca_certificate_identifier": "rds-ca-rsa2048-g1",
+    "aurora_cluster_custom_endpoints": [],
     "aurora_cluster_db_security_group_extra_ingress": [],
     "aurora_cluster_default_parameters": {"rds.force_ssl": 1},
     "aurora_cluster_parameters": {},
@@ -355,6 +359,152 @@ def engine_version_errors(version_option, version, family_option, family):
             f"{family_option}={family!r} does not match {version_option}={version!r}: must be aurora-postgresql{major}"
         ]
     return []
+
+
+# --- The instances' certificate authority ----------------------------------------------------------------------
+
+# The CAs RDS offers for Aurora PostgreSQL instances (RDS user guide, "Certificate authorities"), and the expired ones
+# an instance must no longer use: rds-ca-2019 expired in August 2024, rds-ca-2015 in March 2020. A newer rds-ca-* name
+# of the same form is accepted (AWS adds authorities; it refuses one it does not have).
+CA_CERTIFICATES = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1")
+EXPIRED_CA_CERTIFICATES = {"rds-ca-2019": "August 2024", "rds-ca-2015": "March 2020"}
+_CA_CERTIFICATE = re.compile(r"^rds-ca-[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def ca_certificate_error(option, value):
+    if value in EXPIRED_CA_CERTIFICATES:
+        return (
+            f"{option}={value!r} expired in {EXPIRED_CA_CERTIFICATES[value]}: clients would refuse the server's "
+            f"certificate; use one of {', '.join(CA_CERTIFICATES)}"
+        )
+    if not value or not _CA_CERTIFICATE.match(value):
+        return (
+            f"{option}={value!r} is invalid: an RDS certificate authority is named rds-ca-<name> in lower-case "
+            f"letters, digits and hyphens, for example {', '.join(CA_CERTIFICATES)}"
+        )
+    return None
+
+
+# --- Custom endpoints ------------------------------------------------------------------------------------------
+# The rules of a cluster's custom endpoints (endpoint_plan applies them to aurora_stack's option too).
+
+ENDPOINT_TYPES = ("READER", "ANY")
+ENDPOINT_KEYS = ("name", "type", "static_members", "excluded_members", "tags")
+# An endpoint's name may not make the identifier of one of the role's instances (<cluster>-writer, <cluster>-reader-1).
+_RESERVED_ENDPOINT_NAME = re.compile(r"^(writer|reader(-[0-9]+)?)$")
+_ENDPOINT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_READER_REFERENCE = re.compile(r"^reader-([1-9][0-9]*)$")
+
+
+def endpoint_identifier(cluster_identifier, name):
+    """A custom endpoint's identifier: unique in the Region, so the cluster's name leads it."""
+    return f"{cluster_identifier}-{name}"
+
+
+def member_identifier(reference, writer_identifier, reader_prefix, reader_count):
+    """The instance identifier a member reference names (writer, reader-<n>, or an identifier), or None when the
+    inventory makes no such instance."""
+    if reference in ("writer", writer_identifier):
+        return writer_identifier
+    match = _READER_REFERENCE.match(reference)
+    number = match.group(1) if match else None
+    if number is None and reference.startswith(reader_prefix) and reference[len(reader_prefix) :].isdigit():
+        number = reference[len(reader_prefix) :]
+        if number.startswith("0"):
+            return None
+    if number is not None and 1 <= int(number) <= reader_count:
+        return f"{reader_prefix}{int(number)}"
+    return None
+
+
+def _text_list(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _member_errors(where, key, kind, references, writer_identifier, reader_prefix, reader_count):
+    errors = []
+    instances = (
+        f"writer, reader-1 to reader-{reader_count}, or their identifiers"
+        if reader_count
+        else ("writer, or its identifier; there is no reader")
+    )
+    resolved = []
+    for reference in references:
+        identifier = member_identifier(reference, writer_identifier, reader_prefix, reader_count)
+        resolved.append(identifier)
+        if identifier is None:
+            errors.append(
+                f"{where}.{key} names {reference!r}, which is not one of the instances the inventory makes ({instances})"
+            )
+        elif key == "static_members" and kind == "READER" and identifier == writer_identifier:
+            errors.append(
+                f"{where}.static_members names the writer ({reference!r}): a READER endpoint serves readers only; make "
+                "it type ANY, or name readers"
+            )
+    known = [r for r in resolved if r]
+    if len(set(known)) != len(known):
+        errors.append(f"{where}.{key}={references!r} names an instance more than once")
+    return errors
+
+
+def endpoint_errors(option, endpoints, cluster_identifier, writer_identifier, reader_prefix, reader_count):
+    """Every rule the custom endpoints break, each message naming the option, the value and the rule."""
+    if not isinstance(endpoints, list):
+        return [f"{option} is {type(endpoints).__name__}: a list of endpoints, each a dict with a name"]
+    errors, seen = [], set()
+    for index, endpoint in enumerate(endpoints):
+        where = f"{option}[{index}]"
+        if not isinstance(endpoint, dict):
+            errors.append(f"{where}={endpoint!r} is invalid: each endpoint is a dict with a name")
+            continue
+        unknown = sorted(set(endpoint) - set(ENDPOINT_KEYS))
+        if unknown:
+            errors.append(f"{where} has unknown keys {unknown}: an endpoint takes {', '.join(ENDPOINT_KEYS)}")
+        name = endpoint.get("name")
+        if not isinstance(name, str) or not name:
+            errors.append(f"{where}.name is missing: each endpoint has a name (lower-case letters, digits, hyphens)")
+            continue
+        where = f"{option}[{name}]"
+        if not _ENDPOINT_NAME.match(name):
+            errors.append(
+                f"{where}.name={name!r} is invalid: an endpoint name is lower-case letters, digits or hyphens and starts "
+                "with a letter (AWS stores endpoint identifiers in lower case)"
+            )
+        else:
+            identifier = endpoint_identifier(cluster_identifier, name)
+            if identifier_error(f"{where}.name", identifier, "instance"):
+                errors.append(
+                    f"{where}.name={name!r} is invalid: its identifier {identifier!r} (<cluster identifier>-<name>) must "
+                    "be at most 63 characters, with no two consecutive hyphens and no trailing hyphen"
+                )
+        if _RESERVED_ENDPOINT_NAME.match(name):
+            errors.append(
+                f"{where}.name={name!r} is reserved: {cluster_identifier}-{name} would read as one of the cluster's "
+                "instances; choose a name that says what the endpoint serves (for example analytics)"
+            )
+        if name in seen:
+            errors.append(f"{where}.name={name!r} is given more than once: each endpoint once")
+        seen.add(name)
+        kind = endpoint.get("type") or "READER"
+        if kind not in ENDPOINT_TYPES:
+            errors.append(f"{where}.type={kind!r} is invalid: READER (readers only) or ANY (the writer too)")
+        lists = {}
+        for key in ("static_members", "excluded_members"):
+            value = endpoint.get(key) or []
+            if not _text_list(value):
+                errors.append(f"{where}.{key}={value!r} is invalid: a list of instance names (writer, reader-<n>)")
+                value = []
+            lists[key] = value
+            errors += _member_errors(where, key, kind, value, writer_identifier, reader_prefix, reader_count)
+        if lists["static_members"] and lists["excluded_members"]:
+            errors.append(
+                f"{where} has both static_members and excluded_members: give one (static: only those instances; "
+                "excluded: every eligible instance but those, new and autoscaled readers included)"
+            )
+        tags = endpoint.get("tags") or {}
+        if not isinstance(tags, dict):
+            errors.append(f"{where}.tags={tags!r} is invalid: a dict of tag names to values")
+    return errors
 
 
 # --- Aurora Serverless v2 --------------------------------------------------------------------------------------
@@ -907,6 +1057,22 @@ def stack_errors(settings):
             get("aurora_cluster_serverless_v2_seconds_until_auto_pause"),
             get("aurora_cluster_engine_version"),
             classes,
+        )
+    )
+
+    check(
+        ca_certificate_error(
+            "aurora_cluster_ca_certificate_identifier", get("aurora_cluster_ca_certificate_identifier")
+        )
+    )
+    errors.extend(
+        endpoint_errors(
+            "aurora_cluster_custom_endpoints",
+            get("aurora_cluster_custom_endpoints"),
+            get("aurora_cluster_identifier"),
+            get("aurora_cluster_writer_identifier"),
+            get("aurora_cluster_reader_identifier_prefix"),
+            get("aurora_cluster_reader_count"),
         )
     )
 

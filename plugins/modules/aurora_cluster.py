@@ -218,6 +218,14 @@ options:
             86400). Refused with another minimum.
           - Omitted, AWS's default of 300 with a minimum of 0, and compared as such.
         type: int
+  storage_type:
+    description:
+      - The storage configuration, V(aurora) (Aurora Standard) or V(aurora-iopt1) (Aurora I/O-Optimized); a cluster
+        that reports none is Standard. A switch is online (no restart); AWS allows a switch to V(aurora-iopt1) once
+        every 30 days.
+      - Omitted, AWS's default (Standard) for a new cluster, and an existing cluster's is not compared.
+    type: str
+    choices: [aurora, aurora-iopt1]
   apply_immediately:
     description:
       - Apply changes now rather than in the next maintenance window.

@@ -313,6 +313,14 @@ options:
                 86400). Refused with another minimum.
               - Omitted, AWS's default of 300 with a minimum of 0, and compared as such.
             type: int
+      storage_type:
+        description:
+          - The storage configuration, V(aurora) (Standard) or V(aurora-iopt1) (I/O-Optimized); a cluster that reports
+            none is Standard. A switch is an V(online) step; a switch to V(aurora-iopt1) before the time AWS reports in
+            C(IOOptimizedNextAllowedModificationTime) (once every 30 days) fails the plan before any change.
+          - Omitted, AWS's default (Standard) for a new cluster, and an existing cluster's is not compared.
+        type: str
+        choices: [aurora, aurora-iopt1]
       apply_immediately:
         description:
           - Whether deferrable changes apply now rather than in the maintenance window.
@@ -413,6 +421,13 @@ options:
       db_parameter_group_name:
         description: The instances' DB parameter group. Omitted, the engine's default, never compared.
         type: str
+      ca_certificate_identifier:
+        description:
+          - The certificate authority of every instance's server certificate, for example V(rds-ca-rsa2048-g1); a
+            change is planned as a restart of each instance (one at a time, the writer after a failover to a reader,
+            or in the maintenance window without O(instances.apply_immediately)).
+          - Omitted, AWS's default for a new instance, and an existing instance's is not compared.
+        type: str
       apply_immediately:
         description:
           - Whether deferrable changes apply now rather than in the maintenance window.
@@ -423,6 +438,53 @@ options:
         description:
           - The tags of every instance; each also gets C(Role) (C(writer) or C(reader)), as the role tags them.
           - Omitted, each instance has only its C(Role) tag; any other is removed.
+        type: dict
+  custom_endpoints:
+    description:
+      - The cluster's custom endpoints, each a DNS name over chosen instances, created, changed and deleted as
+        V(online) steps after the instances' creates and rolling changes and before any instance is deleted.
+      - An endpoint's identifier is C(<cluster identifier>-<name>); it is tagged C(ManagedBy=vitality.aurora) with
+        O(cluster.tags) and its own O(custom_endpoints[].tags). Endpoints of the cluster with that tag that the list no
+        longer names are deleted; endpoints without it are never changed, and one of a wanted name fails the plan.
+      - Members are named V(writer), V(reader-<n>) or by their identifiers, and must be instances O(instances) makes.
+        With O(custom_endpoints[].static_members), only those; with O(custom_endpoints[].excluded_members), every
+        eligible instance but those (new readers, and the readers Application Auto Scaling adds, join it by
+        themselves); with neither, every instance of its type.
+      - Omitted or empty, no endpoint is wanted; the cluster's custom endpoints are read only when it reports some.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Its name, lower-case letters, digits and hyphens, a letter first; not V(writer) nor V(reader-<n>).
+        type: str
+        required: true
+      type:
+        description:
+          - V(READER) (readers only) or V(ANY) (the writer too).
+          - Omitted, V(READER).
+        type: str
+        choices: [READER, ANY]
+        default: READER
+      static_members:
+        description:
+          - The only instances it spans.
+          - Omitted or empty, see O(custom_endpoints[].excluded_members).
+        type: list
+        elements: str
+        default: []
+      excluded_members:
+        description:
+          - The instances it leaves out; every other eligible instance is in it. Not with
+            O(custom_endpoints[].static_members).
+          - Omitted or empty, with no static members, every instance of its type.
+        type: list
+        elements: str
+        default: []
+      tags:
+        description:
+          - Its own tags, over O(cluster.tags).
+          - Omitted, O(cluster.tags) and C(ManagedBy=vitality.aurora).
         type: dict
   baseline:
     description:
@@ -789,12 +851,37 @@ outputs:
       type: str
       returned: always
       sample: sg-0fedcba9876543210
+    storage_type:
+      description: >-
+        The cluster's storage configuration, V(aurora) (Standard, also when AWS reports none) or V(aurora-iopt1)
+        (I/O-Optimized); null when there is no cluster.
+      type: str
+      returned: always
+      sample: aurora
+    certificates:
+      description:
+        - Each instance of the cluster (the readers AWS added included) with its certificate authority
+          (C(ca_certificate_identifier)) and when its server certificate expires (C(valid_till), ISO 8601), null when
+          AWS does not say.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"instance": "vitality-dev-aurora-writer", "ca_certificate_identifier": "rds-ca-rsa2048-g1",
+                "valid_till": "2025-11-30T12:00:00+00:00"}]
+    custom_endpoints:
+      description: Each endpoint of O(custom_endpoints), by name, with its DNS name (null until AWS gives it one).
+      type: dict
+      returned: always
+      sample: {"analytics": "vitality-prod-aurora-analytics.cluster-custom-abc.us-east-1.rds.amazonaws.com"}
   sample:
     cluster: null
     writer: null
     readers: []
     endpoints: {"writer": null, "reader": null, "port": null}
     security_group_id: null
+    storage_type: null
+    certificates: []
+    custom_endpoints: {}
 done:
   description: The C(order) of each of the module's own steps carried out, in order; empty in plan mode.
   returned: success, and on failure of the apply
@@ -826,7 +913,8 @@ created_resources:
   contains:
     kind:
       description: >-
-        V(security_group), V(db_subnet_group), V(db_cluster_parameter_group), V(db_cluster) or V(db_instance).
+        V(security_group), V(db_subnet_group), V(db_cluster_parameter_group), V(db_cluster), V(db_instance) or
+        V(db_cluster_endpoint).
       type: str
       returned: always
       sample: db_cluster
@@ -1023,12 +1111,24 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     read_members,
     restore_request,
     scaling_configuration,
+    storage_type,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     create_request as cluster_create_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     modify_request as cluster_modify_request,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan import (
+    ENDPOINT_NOT_FOUND,
+    endpoint_outputs,
+    read_endpoints,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan import (
+    create_request as endpoint_create_request,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan import (
+    modify_request as endpoint_modify_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     INSTANCE_NOT_FOUND,
@@ -1148,7 +1248,20 @@ ARGUMENT_SPEC = dict(
             monitoring_role_arn=dict(type="str"),
             monitoring_role_name=dict(type="str"),
             db_parameter_group_name=dict(type="str"),
+            ca_certificate_identifier=dict(type="str"),
             apply_immediately=dict(type="bool", default=False),
+            tags=TAGS,
+        ),
+    ),
+    custom_endpoints=dict(
+        type="list",
+        elements="dict",
+        default=[],
+        options=dict(
+            name=dict(type="str", required=True),
+            type=dict(type="str", choices=["READER", "ANY"], default="READER"),
+            static_members=dict(type="list", elements="str", default=[]),
+            excluded_members=dict(type="list", elements="str", default=[]),
             tags=TAGS,
         ),
     ),
@@ -1240,6 +1353,7 @@ KINDS = {
     "db_cluster_parameter_group": "DB cluster parameter group",
     "db_cluster": "DB cluster",
     "db_instance": "DB instance",
+    "db_cluster_endpoint": "custom endpoint",
 }
 # The plan's resource kinds, as the created resources are named.
 ENTRY_KINDS = {
@@ -1248,6 +1362,7 @@ ENTRY_KINDS = {
     "parameter_group": "db_cluster_parameter_group",
     "cluster": "db_cluster",
     "instance": "db_instance",
+    "custom_endpoint": "db_cluster_endpoint",
 }
 
 
@@ -1604,6 +1719,8 @@ class Apply:
             return self.snapshot["parameter_group"]["DBClusterParameterGroupArn"]
         if action.resource == "cluster":
             return self.snapshot["cluster"]["DBClusterArn"]
+        if action.resource == "custom_endpoint":
+            return self.snapshot["custom_endpoints"][action.name][0]["DBClusterEndpointArn"]
         return self.instances[action.name]["DBInstanceArn"]
 
     def create_cluster(self, action):
@@ -1769,6 +1886,55 @@ class Apply:
             context=action.label(),
         )
 
+    def read_endpoint(self, identifier):
+        return self.rds.describe_one(
+            "describe_db_cluster_endpoints",
+            "DBClusterEndpoints",
+            DBClusterEndpointIdentifier=identifier,
+            not_found=ENDPOINT_NOT_FOUND,
+            context=f"custom endpoint {identifier}",
+        )
+
+    def wait_endpoint_available(self, identifier):
+        self.wait(
+            f"custom endpoint {identifier}",
+            "available",
+            lambda: self.read_endpoint(identifier),
+            lambda e: e is not None and e.get("Status") == "available",
+        )
+
+    def create_endpoint(self, action):
+        # Its members must exist: the cluster and the instances this run creates first.
+        self.wait_creates()
+        endpoint = action.request["endpoint"]
+        self.create(
+            action,
+            "create_db_cluster_endpoint",
+            lambda: self.read_endpoint(action.name) is not None,
+            ("DBClusterEndpointAlreadyExistsFault",),
+            **endpoint_create_request(self.identifier, endpoint),
+        )
+        self.progress.made(planned_entry(action))
+        self.wait_endpoint_available(action.name)
+
+    def modify_endpoint(self, action):
+        self.rds.call(
+            "modify_db_cluster_endpoint", context=action.label(), **endpoint_modify_request(action.request["endpoint"])
+        )
+        self.wait_endpoint_available(action.name)
+
+    def delete_endpoint(self, action):
+        self.rds.call(
+            "delete_db_cluster_endpoint",
+            DBClusterEndpointIdentifier=action.name,
+            # Deleted meanwhile: nothing is left to do.
+            not_found=ENDPOINT_NOT_FOUND,
+            context=action.label(),
+        )
+        self.wait(
+            f"custom endpoint {action.name}", "deleted", lambda: self.read_endpoint(action.name), lambda e: e is None
+        )
+
     def delete_instance(self, action):
         identifier = action.name
         self.rds.call(
@@ -1798,6 +1964,9 @@ HANDLERS = {
     ("instance", "modify"): Apply.modify_instance,
     ("instance", "reboot"): Apply.reboot,
     ("instance", "delete"): Apply.delete_instance,
+    ("custom_endpoint", "create"): Apply.create_endpoint,
+    ("custom_endpoint", "modify"): Apply.modify_endpoint,
+    ("custom_endpoint", "delete"): Apply.delete_endpoint,
     "alarm": Apply.put_alarm,
     "alarms": Apply.delete_alarms,
 }
@@ -1881,8 +2050,11 @@ def settings_digest(params):
     return digest({key: params.get(key) for key in sorted(ARGUMENT_SPEC) if key not in NOT_SETTINGS})
 
 
-def outputs_of(cluster, instances, group_id):
+def outputs_of(cluster, instances, group_id, endpoints=None):
+    """The stack's outputs; ``endpoints``: the custom endpoints asked for, and those read ({identifier: (endpoint,
+    tags)})."""
     described = describe_members(cluster, instances) if cluster else []
+    wanted, current = endpoints or ([], {})
     return {
         "cluster": to_snake(cluster) if cluster else None,
         "writer": next((i["db_instance_identifier"] for i in described if i["role"] == "writer"), None),
@@ -1893,6 +2065,22 @@ def outputs_of(cluster, instances, group_id):
             "port": (cluster or {}).get("Port"),
         },
         "security_group_id": group_id,
+        "storage_type": storage_type(cluster) if cluster else None,
+        "certificates": [
+            certificate_of(i) for i in sorted(instances or [], key=lambda i: i.get("DBInstanceIdentifier") or "")
+        ],
+        "custom_endpoints": endpoint_outputs(current, wanted, (cluster or {}).get("DBClusterIdentifier")),
+    }
+
+
+def certificate_of(instance):
+    """An instance's certificate authority, and when its server certificate expires when AWS says (CertificateDetails)."""
+    details = instance.get("CertificateDetails") or {}
+    valid_till = details.get("ValidTill")
+    return {
+        "instance": instance.get("DBInstanceIdentifier"),
+        "ca_certificate_identifier": details.get("CAIdentifier") or instance.get("CACertificateIdentifier"),
+        "valid_till": valid_till.isoformat() if hasattr(valid_till, "isoformat") else valid_till,
     }
 
 
@@ -2196,7 +2384,12 @@ def main():
             **result,
         )
     if module.check_mode or params["mode"] == "plan":
-        result["outputs"] = outputs_of(snapshot["cluster"], snapshot["instances"], group["GroupId"] if group else None)
+        result["outputs"] = outputs_of(
+            snapshot["cluster"],
+            snapshot["instances"],
+            group["GroupId"] if group else None,
+            (params["custom_endpoints"], snapshot.get("custom_endpoints") or {}),
+        )
         if params["report"]:
             result["report"] = stack_report(
                 snapshot,
@@ -2219,10 +2412,12 @@ def main():
         module.warn(warning)
     identifier = params["cluster"]["db_cluster_identifier"]
     cluster, instances = snapshot["cluster"], snapshot["instances"]
+    endpoints = snapshot.get("custom_endpoints") or {}
     if applier.done:
         cluster = read_cluster(rds, identifier)
         instances = read_members(rds, identifier) or [] if cluster else []
-    result["outputs"] = outputs_of(cluster, instances, applier.group_id)
+        endpoints = read_endpoints(rds, cluster, identifier, params["custom_endpoints"])
+    result["outputs"] = outputs_of(cluster, instances, applier.group_id, (params["custom_endpoints"], endpoints))
     result["created_resources"] = applier.progress.created
     module.exit_json(changed=bool(applier.done), done=applier.done, throttled_calls=throttled_calls(), **result)
 

@@ -158,6 +158,11 @@ def to_list(name, value, elements=None):
         raise ConversionError(f"{name}={_describe(value)} is not a list")
     if elements in CONVERTERS:
         return [CONVERTERS[elements](f"{name}[{index}]", item) for index, item in enumerate(value)]
+    if elements == "dict":
+        # Kept as given (their keys are the variable's own rules'), but each must be a mapping.
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise ConversionError(f"{name}[{index}]={_describe(item)} is not a dict (a mapping of keys to values)")
     return list(value)
 
 

@@ -356,6 +356,13 @@ def test_a_stack_in_sync_plans_nothing_in_eight_reads(monkeypatch):
         "readers": ["r-1", "r-2"],
         "endpoints": {"writer": "c.cluster", "reader": "c.cluster-ro", "port": 5432},
         "security_group_id": DB_SG,
+        # The canned cluster reports no StorageType: Standard, as AWS's default; its instances no CA.
+        "storage_type": "aurora",
+        "certificates": [
+            {"instance": name, "ca_certificate_identifier": None, "valid_till": None} for name in ("r-1", "r-2", "w")
+        ],
+        # None asked for and the cluster reports none: not read.
+        "custom_endpoints": {},
     }
     assert result["outputs"]["cluster"]["db_cluster_identifier"] == "c"
 
