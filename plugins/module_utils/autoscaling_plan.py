@@ -23,7 +23,8 @@ autoscaling is on, nor counts it as drift; the instance steps cover them like an
     }
 
 ``read_autoscaling`` makes one DescribeScalableTargets, and one DescribeScalingPolicies when there is a target or one
-is wanted; ``plan_autoscaling`` is pure.
+is wanted; aurora_stack calls it only when autoscaling is on or the cluster carries ``MARKER_TAG`` (the collection
+turned it on earlier), so a stack that never autoscaled makes no such call. ``plan_autoscaling`` is pure.
 """
 
 from __future__ import annotations
@@ -48,6 +49,21 @@ POLICY_FIELDS = (
     ("ScaleOutCooldown", "scale_out_cooldown"),
     ("DisableScaleIn", "disable_scale_in"),
 )
+
+
+# The cluster's tag that says the collection registered its scalable target. Read with the cluster (no call of its
+# own), it tells a run with autoscaling off that there is a target to deregister; a cluster without it costs no
+# Application Auto Scaling call at all, and a target registered by someone else is never deregistered.
+MARKER_TAG = "vitality.aurora:reader-autoscaling"
+MARKER_VALUE = "on"
+
+
+def marked(cluster):
+    """Whether the cluster (as DescribeDBClusters answers) carries the collection's autoscaling tag."""
+    return any(
+        tag.get("Key") == MARKER_TAG and tag.get("Value") == MARKER_VALUE
+        for tag in (cluster or {}).get("TagList") or []
+    )
 
 
 def resource_id(cluster_identifier):

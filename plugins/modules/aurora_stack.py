@@ -443,16 +443,20 @@ options:
   autoscaling:
     description:
       - Reader autoscaling (Application Auto Scaling on C(rds:cluster:ReadReplicaCount), resource C(cluster:<cluster>)).
-        The module reads the cluster's scalable target (one DescribeScalableTargets) and, when there is one or
-        O(autoscaling.enabled=true), its scaling policies (one DescribeScalingPolicies).
+        With O(autoscaling.enabled=true), or when the cluster carries the tag C(vitality.aurora:reader-autoscaling=on)
+        (which the module adds to O(cluster.tags) while autoscaling is on), the module reads the cluster's scalable
+        target (one DescribeScalableTargets) and, when there is one or it is wanted, its scaling policies (one
+        DescribeScalingPolicies). A cluster without the tag and with autoscaling off costs no such call, and a target
+        registered by someone else is left alone.
       - Enabled, it registers the target with O(instances.reader_count) as its minimum and
         O(autoscaling.max_readers) as its maximum (RegisterScalableTarget; no role is given, so AWS uses the
         service-linked role C(AWSServiceRoleForApplicationAutoScaling_RDSCluster), creating it the first time), and
         puts the target-tracking policy O(autoscaling.policy_name) (PutScalingPolicy). Other policies on the target
         are left alone.
-      - Disabled, it deletes the target's policies (DeleteScalingPolicy) and deregisters it
-        (DeregisterScalableTarget); with O(autoscaling.readers_on_disable=delete) it then deletes the readers
-        Application Auto Scaling made (C(application-autoscaling-...)), whether a target was there or not.
+      - Disabled on a cluster with the tag, it deletes the target's policies (DeleteScalingPolicy) and deregisters it
+        (DeregisterScalableTarget), and the tag goes with the cluster's other tag changes; with
+        O(autoscaling.readers_on_disable=delete) it then deletes the readers Application Auto Scaling made
+        (C(application-autoscaling-...)), whether a target was there or not.
       - Readers named C(application-autoscaling-...) are never deleted otherwise, nor counted against
         O(instances.reader_count); the instance steps converge them like any reader (class, parameter group,
         monitoring, a rolling reboot), with the zone and promotion tier AWS gave them.
@@ -1128,7 +1132,10 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import (
     DEFAULT_POLICY_NAME,
+    MARKER_TAG,
+    MARKER_VALUE,
     MAX_READERS,
+    marked,
     plan_autoscaling,
     read_autoscaling,
 )
@@ -2319,14 +2326,19 @@ def main():
         baseline_current = read_baseline(apis, baseline)
         baseline_actions = plan_baseline(baseline_current, baseline)
     params["cluster"]["variable_prefix"] = params["variable_prefix"]
+    if (params["autoscaling"] or {}).get("enabled"):
+        # The cluster says the collection registered its target: a later run with autoscaling off knows to read it.
+        params["cluster"]["tags"] = dict(params["cluster"].get("tags") or {}, **{MARKER_TAG: MARKER_VALUE})
     actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
     autoscaling_api = autoscaling = None
     if params["autoscaling"] is not None:
         # After the instances' steps: a new cluster's writer exists before its target is registered.
-        autoscaling_api = AwsApi(module, "application-autoscaling")
         identifier = params["cluster"]["db_cluster_identifier"]
         desired = dict(params["autoscaling"], min_readers=params["instances"]["reader_count"])
-        current = read_autoscaling(autoscaling_api, identifier, desired["enabled"])
+        current = {"target": None, "policies": {}}
+        if desired["enabled"] or marked(snapshot["cluster"]):
+            autoscaling_api = AwsApi(module, "application-autoscaling")
+            current = read_autoscaling(autoscaling_api, identifier, desired["enabled"])
         scaling_actions, autoscaling = plan_autoscaling(
             current, desired, identifier, snapshot["instances"], current_writer(snapshot["cluster"])
         )

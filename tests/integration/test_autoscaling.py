@@ -6,8 +6,9 @@ writer, each a step of the plan; the same inputs again change nothing. A reader 
 makes them (`application-autoscaling-<uuid>`, outside the inventory) survives a converge, is named in the plan's
 output and is not drift; a class change covers it, planned like the role's own instances. A policy change is planned
 in check mode, changing nothing, then applied as one PutScalingPolicy. Turning autoscaling off (`-e` JSON) with
-readers_on_disable=delete is planned - policy deleted, target deregistered, the autoscaler's reader deleted - in check
-mode first, then applied exactly so. The teardown deregisters a target left registered.
+readers_on_disable=delete is planned - the cluster's autoscaling tag removed, policy deleted, target deregistered, the
+autoscaler's reader deleted - in check mode first, then applied exactly so; off and untagged, a run makes no
+Application Auto Scaling call. The teardown deregisters a target left registered.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ WRITER = "vitality-dev-aurora-writer"
 RID = f"cluster:{CLUSTER}"
 DIMENSION = "rds:cluster:ReadReplicaCount"
 POLICY = "vitality.aurora-readers"
+MARKER = "vitality.aurora:reader-autoscaling"
 HOST = "vitality-dev"
 READS = ("Describe", "List", "Get")
 AUTOSCALED = "application-autoscaling-5f1c6b0e-2d4a-4c8e-9b1a-3e7d2c9f0a11"
@@ -72,6 +74,11 @@ def policies(aws):
     return {p["PolicyName"]: p for p in found if p["ResourceId"] == RID}
 
 
+def cluster_tags(aws):
+    cluster = aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    return {tag["Key"]: tag["Value"] for tag in cluster.get("TagList") or []}
+
+
 def instances(aws):
     listed = aws.client("rds").describe_db_instances()["DBInstances"]
     return {i["DBInstanceIdentifier"]: i for i in listed if i.get("DBInstanceStatus") != "deleting"}
@@ -95,6 +102,7 @@ def test_turned_on_the_target_and_policy_are_made_after_the_writer_each_a_step(a
         "[online]"
     ), plan
     done = actions(aws)
+    assert cluster_tags(aws)[MARKER] == "on"
     # AWS refuses a target for a cluster without an instance: the writer comes first.
     assert done.index("CreateDBInstance") < done.index("RegisterScalableTarget") < done.index("PutScalingPolicy")
     [target] = targets(aws)
@@ -136,7 +144,9 @@ def test_a_reader_the_autoscaler_made_survives_a_converge_and_is_reported(autosc
     assert AUTOSCALED in instances(aws)
     # The one change is the outputs file, whose reader_instances now name the new reader.
     assert converged.recap[HOST]["changed"] == 1
-    assert AUTOSCALED in converged.stdout.split("Show the outputs", 1)[1].split("reader_instances", 1)[1].split("]", 1)[0]
+    assert (
+        AUTOSCALED in converged.stdout.split("Show the outputs", 1)[1].split("reader_instances", 1)[1].split("]", 1)[0]
+    )
 
 
 def test_a_class_change_covers_the_autoscaled_reader_before_the_writer(autoscaled_dev, aws):
@@ -179,23 +189,33 @@ def test_turning_it_off_is_planned_then_made_deleting_the_readers_it_made_as_cho
     check = provision(aws, extra, check=True)
     assert check.returncode == 0, check.stdout[-5000:]
     plan = printed_plan(check.stdout)
-    assert [line.split(" (", 1)[0] for line in plan[1:4]] == [
-        f"1. scaling policy {POLICY}: delete",
-        f"2. scalable target {RID}: deregister",
-        f"3. instance {AUTOSCALED}: delete",
+    assert [line.split(" (", 1)[0] for line in plan[1:5]] == [
+        f"1. cluster {CLUSTER}: remove tags",
+        f"2. scaling policy {POLICY}: delete",
+        f"3. scalable target {RID}: deregister",
+        f"4. instance {AUTOSCALED}: delete",
     ], plan
-    assert "aurora_cluster_autoscaling_readers_on_disable=delete" in plan[2]
+    assert f"{MARKER}" in plan[1]
+    assert "aurora_cluster_autoscaling_readers_on_disable=delete" in plan[3]
     assert mutating(aws) == [] and targets(aws) and AUTOSCALED in instances(aws)
 
     off = provision(aws, extra)
     assert off.returncode == 0, off.stdout[-5000:]
-    assert actions(aws) == ["DeleteScalingPolicy", "DeregisterScalableTarget", "DeleteDBInstance"]
+    assert actions(aws) == [
+        "RemoveTagsFromResource",
+        "DeleteScalingPolicy",
+        "DeregisterScalableTarget",
+        "DeleteDBInstance",
+    ]
     assert targets(aws) == [] and policies(aws) == {}
     assert AUTOSCALED not in instances(aws) and WRITER in instances(aws)
+    assert MARKER not in cluster_tags(aws)
 
+    # Off and untagged: not one Application Auto Scaling call.
     again = provision(aws, extra)
     assert again.returncode == 0, again.stdout[-5000:]
     assert printed_plan(again.stdout) == ["Plan", "no change"] and mutating(aws) == []
+    assert not [action for action, _params in aws.calls() if "Scal" in action]
 
 
 def test_the_teardown_deregisters_a_target_left_registered(autoscaled_dev, aws):

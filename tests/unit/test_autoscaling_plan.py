@@ -130,6 +130,21 @@ def test_with_autoscaling_off_and_no_target_one_call_is_all():
     assert [operation for _, operation, _ in log] == ["DescribeScalableTargets"]
 
 
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ([{"Key": "vitality.aurora:reader-autoscaling", "Value": "on"}, {"Key": "Stack", "Value": "s"}], True),
+        ([{"Key": "vitality.aurora:reader-autoscaling", "Value": "off"}], False),
+        ([{"Key": "Stack", "Value": "s"}], False),
+        ([], False),
+        (None, False),
+    ],
+)
+def test_only_the_collections_tag_says_it_registered_the_target(tags, expected):
+    assert a.marked({"TagList": tags}) is expected
+    assert a.marked(None) is False
+
+
 # --- on --------------------------------------------------------------------------------------------------------------
 
 
