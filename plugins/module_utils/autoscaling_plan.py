@@ -343,3 +343,24 @@ def _policy_action(name, change, changes, request):
         note="target tracking of the reader count",
         request=request,
     )
+
+
+def lowers_minimum(action):
+    return action.resource == "autoscaling_target" and any(
+        c["attribute"] == "min_readers"
+        and c["before"] is not None
+        and c["after"] is not None
+        and c["after"] < c["before"]
+        for c in action.changes
+    )
+
+
+def place_autoscaling(actions, scaling_actions):
+    """The stack's actions with autoscaling's placed: after the instances' steps (the target needs the writer, and a
+    higher minimum must not make the autoscaler add readers beside those the role creates), except a lower minimum,
+    set before them (else the autoscaler would add a reader back for each reader the role deletes)."""
+    early = [a for a in scaling_actions if lowers_minimum(a)]
+    late = [a for a in scaling_actions if a not in early]
+    actions = list(actions)
+    first_instance = next((i for i, a in enumerate(actions) if a.resource == "instance"), len(actions))
+    return actions[:first_instance] + early + actions[first_instance:] + late

@@ -1136,6 +1136,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan i
     MARKER_VALUE,
     MAX_READERS,
     marked,
+    place_autoscaling,
     plan_autoscaling,
     read_autoscaling,
 )
@@ -2342,7 +2343,7 @@ def main():
         scaling_actions, autoscaling = plan_autoscaling(
             current, desired, identifier, snapshot["instances"], current_writer(snapshot["cluster"])
         )
-        actions = order_actions(list(actions) + scaling_actions)
+        actions = order_actions(place_autoscaling(actions, scaling_actions))
     alarms = None
     if cloudwatch is not None:
         # The alarms follow the instances the cluster has once the stack's own steps are made.

@@ -127,7 +127,7 @@ def test_with_autoscaling_off_and_no_target_one_call_is_all():
     answers = {"describe_scalable_targets": {"ScalableTargets": []}}
     found = a.read_autoscaling(FakeApi("application-autoscaling", answers, log), CLUSTER, enabled=False)
     assert found == {"target": None, "policies": {}}
-    assert [operation for _, operation, _ in log] == ["DescribeScalableTargets"]
+    assert [operation for _service, operation, _params in log] == ["DescribeScalableTargets"]
 
 
 @pytest.mark.parametrize(
@@ -192,7 +192,7 @@ def test_in_sync_plans_nothing_and_reports_the_readers_it_made_left_to_it():
 
 
 def test_a_new_reader_count_or_maximum_updates_the_range_only():
-    actions, _ = a.plan_autoscaling(in_sync(), desired(min_readers=3, max_readers=8), CLUSTER, [])
+    actions, _outputs = a.plan_autoscaling(in_sync(), desired(min_readers=3, max_readers=8), CLUSTER, [])
     assert rows(actions) == [("autoscaling_target", RID, "update", ONLINE, ["RegisterScalableTarget"])]
     assert actions[0].changes == [
         {"attribute": "min_readers", "before": 2, "after": 3},
@@ -217,7 +217,7 @@ def test_a_new_reader_count_or_maximum_updates_the_range_only():
     ],
 )
 def test_a_policy_setting_changed_puts_the_policy_again_naming_it(change, attribute, before, after):
-    actions, _ = a.plan_autoscaling(in_sync(), desired(**change), CLUSTER, [])
+    actions, _outputs = a.plan_autoscaling(in_sync(), desired(**change), CLUSTER, [])
     assert rows(actions) == [("scaling_policy", "vitality.aurora-readers", "update", ONLINE, ["PutScalingPolicy"])]
     assert actions[0].changes == [{"attribute": attribute, "before": before, "after": after}]
     assert_requests_valid(actions)
@@ -234,6 +234,22 @@ def test_someone_elses_policy_on_the_target_is_left_alone_and_reported():
     current["policies"]["theirs"] = policy("theirs")
     actions, outputs = a.plan_autoscaling(current, desired(), CLUSTER, [])
     assert actions == [] and outputs["other_policies"] == ["theirs"]
+
+
+def test_a_lower_minimum_is_set_before_the_role_deletes_its_readers_a_higher_one_after_it_creates_them():
+    state = snapshot()
+    wanted = params()
+    wanted["instances"]["reader_count"] = 1
+    stack, _problems, _notice = sp.plan_stack(state, wanted)
+    lower, _outputs = a.plan_autoscaling(in_sync(), desired(min_readers=1), CLUSTER, [])
+    placed = [(x.resource, x.change) for x in a.place_autoscaling(stack, lower)]
+    assert placed == [("autoscaling_target", "update"), ("instance", "delete")]
+
+    wanted["instances"]["reader_count"] = 3
+    stack, _problems, _notice = sp.plan_stack(state, wanted)
+    higher, _outputs = a.plan_autoscaling(in_sync(), desired(min_readers=3, target_value=50), CLUSTER, [])
+    placed = [(x.resource, x.change) for x in a.place_autoscaling(stack, higher)]
+    assert placed == [("instance", "create"), ("autoscaling_target", "update"), ("scaling_policy", "update")]
 
 
 # --- off -------------------------------------------------------------------------------------------------------------
@@ -259,7 +275,9 @@ def test_turning_it_off_deletes_the_policies_then_deregisters_keeping_its_reader
 
 def test_turning_it_off_with_delete_deletes_each_reader_it_made_after_deregistering():
     instances = [described("w"), described(AUTOSCALED), described(OTHER_AUTOSCALED)]
-    actions, _ = a.plan_autoscaling(in_sync(), desired(enabled=False, readers_on_disable="delete"), CLUSTER, instances)
+    actions, _outputs = a.plan_autoscaling(
+        in_sync(), desired(enabled=False, readers_on_disable="delete"), CLUSTER, instances
+    )
     assert rows(actions) == [
         ("scaling_policy", "vitality.aurora-readers", "delete", ONLINE, ["DeleteScalingPolicy"]),
         ("autoscaling_target", RID, "deregister", ONLINE, ["DeregisterScalableTarget"]),
@@ -272,7 +290,7 @@ def test_turning_it_off_with_delete_deletes_each_reader_it_made_after_deregister
 
 def test_a_reader_it_made_that_is_now_the_writer_is_deleted_as_the_failover_it_is():
     instances = [described("w"), described(AUTOSCALED)]
-    actions, _ = a.plan_autoscaling(
+    actions, _outputs = a.plan_autoscaling(
         {"target": None, "policies": {}},
         desired(enabled=False, readers_on_disable="delete"),
         CLUSTER,
@@ -303,14 +321,14 @@ def with_autoscaled_reader():
 
 
 def test_a_reader_the_autoscaler_made_is_neither_deleted_nor_drift():
-    actions, problems, _ = sp.plan_stack(with_autoscaled_reader(), params())
+    actions, problems, _notice = sp.plan_stack(with_autoscaled_reader(), params())
     assert (actions, problems) == ([], [])
 
 
 def test_a_class_change_covers_the_autoscaled_reader_in_the_rolling_order_as_a_reader():
     wanted = params()
     wanted["instances"].update(db_instance_class=XLARGE, apply_immediately=True)
-    actions, problems, _ = sp.plan_stack(with_autoscaled_reader(), wanted)
+    actions, problems, _notice = sp.plan_stack(with_autoscaled_reader(), wanted)
     assert problems == []
     assert [(x.name, x.change, x.impact) for x in actions] == [
         ("r-1", "modify", REBOOT),
@@ -333,7 +351,7 @@ def test_the_autoscaled_reader_takes_the_writers_class_not_the_readers_one():
     state = with_autoscaled_reader()
     for identifier in ("r-1", "r-2"):
         by_id(state, identifier)["DBInstanceClass"] = XLARGE
-    actions, problems, _ = sp.plan_stack(state, wanted)
+    actions, problems, _notice = sp.plan_stack(state, wanted)
     assert (actions, problems) == ([], [])
 
 
@@ -343,7 +361,7 @@ def test_a_rolling_reboot_covers_the_autoscaled_reader():
     state = with_autoscaled_reader()
     for entry in state["cluster"]["DBClusterMembers"]:
         entry["DBClusterParameterGroupStatus"] = "pending-reboot"
-    actions, _, _ = sp.plan_stack(state, wanted)
+    actions, _problems, _notice = sp.plan_stack(state, wanted)
     rebooted = [x.name for x in actions if x.change == "reboot"]
     assert rebooted == ["r-1", "r-2", AUTOSCALED, "w"]
 
@@ -351,5 +369,5 @@ def test_a_rolling_reboot_covers_the_autoscaled_reader():
 def test_an_autoscaled_reader_being_deleted_is_left_to_aws():
     state = with_autoscaled_reader()
     by_id(state, AUTOSCALED).update(DBInstanceStatus="deleting", DBInstanceClass="db.r6g.2xlarge")
-    actions, problems, _ = sp.plan_stack(state, copy.deepcopy(params()))
+    actions, problems, _notice = sp.plan_stack(state, copy.deepcopy(params()))
     assert (actions, problems) == ([], [])
