@@ -114,7 +114,7 @@ def test_the_target_and_its_policies_are_read_with_two_calls_keeping_only_this_c
     }
     found = a.read_autoscaling(FakeApi("application-autoscaling", answers, log), CLUSTER, enabled=True)
     assert found == {"target": target(), "policies": {"vitality.aurora-readers": policy()}}
-    assert [(service, operation) for service, operation, _ in log] == [
+    assert [(service, operation) for service, operation, _params in log] == [
         ("application-autoscaling", "DescribeScalableTargets"),
         ("application-autoscaling", "DescribeScalingPolicies"),
     ]
