@@ -57,6 +57,8 @@ LABELS = {
     "event_subscription": "event subscription",
     "alarm": "CloudWatch alarm",
     "alarms": "CloudWatch alarms",
+    "autoscaling_target": "scalable target",
+    "scaling_policy": "scaling policy",
 }
 
 

@@ -22,6 +22,7 @@ import re
 from datetime import datetime, timezone
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
+from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import is_autoscaled
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     IMPOSSIBLE as CHANGE_IMPOSSIBLE,
 )
@@ -737,6 +738,34 @@ def wanted_instances(spec, cluster_identifier, zones):
     return wanted
 
 
+def autoscaled_instances(spec, cluster_identifier, instances):
+    """The readers Application Auto Scaling added (application-autoscaling-...), with the options a reader of the
+    layout is converged with: a class change or a rolling reboot covers them too. Their class is the writer's, the
+    one AWS creates them with (so a new one needs no change); their zone and promotion tier (15) are the ones AWS
+    gave them, and their tags are left as AWS set them."""
+    settings = {k: v for k, v in spec.items() if k not in LAYOUT_OPTIONS}
+    wanted = []
+    for instance in sorted(instances, key=lambda i: i.get("DBInstanceIdentifier") or ""):
+        identifier = instance.get("DBInstanceIdentifier")
+        if not is_autoscaled(identifier) or instance.get("DBInstanceStatus") == "deleting":
+            continue
+        wanted.append(
+            dict(
+                settings,
+                db_instance_class=spec.get("db_instance_class"),
+                engine="aurora-postgresql",
+                db_instance_identifier=identifier,
+                db_cluster_identifier=cluster_identifier,
+                availability_zone=instance.get("AvailabilityZone"),
+                promotion_tier=instance.get("PromotionTier"),
+                tags=None,
+                role="reader",
+                autoscaled=True,
+            )
+        )
+    return wanted
+
+
 def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, problems, restarted_by_cluster=False):
     """Creates, then the rolling work (readers one at a time, failover, former writer, failback), then removals."""
     zones = [s["availability_zone"] for s in snapshot["network"]["subnets"]]
@@ -759,8 +788,10 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
         )
 
     reader_ids = [w["db_instance_identifier"] for w in wanted if w["role"] == "reader"]
+    # The failover target of a writer restart is a reader of the layout: the autoscaler may remove one of its own.
     existing_readers = [r for r in reader_ids if r in by_id]
-    for params in wanted:
+    autoscaled = autoscaled_instances(spec, cluster_identifier, snapshot["instances"] if cluster is not None else [])
+    for params in wanted + autoscaled:
         identifier = params["db_instance_identifier"]
         instance = by_id.get(identifier)
         if instance is None:
@@ -819,6 +850,8 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
                     request={"identifier": identifier},
                 )
             )
+        if params.get("autoscaled"):
+            continue
         tags += tag_actions(
             "instance",
             identifier,

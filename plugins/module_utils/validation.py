@@ -107,6 +107,14 @@ SETTING_TYPES = {
     "aurora_cluster_alarm_deadlocks_per_second": "float",
     "aurora_cluster_alarm_free_local_storage_gib": "float",
     "aurora_cluster_alarm_acu_utilization_percent": "float",
+    "aurora_cluster_autoscaling_enabled": "bool",
+    "aurora_cluster_autoscaling_max_readers": "int",
+    "aurora_cluster_autoscaling_metric": "str",
+    "aurora_cluster_autoscaling_target_value": "float",
+    "aurora_cluster_autoscaling_scale_in_cooldown": "int",
+    "aurora_cluster_autoscaling_scale_out_cooldown": "int",
+    "aurora_cluster_autoscaling_disable_scale_in": "bool",
+    "aurora_cluster_autoscaling_readers_on_disable": "str",
 }
 
 # What stack_errors assumes for a variable the caller leaves out: the argument spec's default where it is a
@@ -154,6 +162,14 @@ SETTING_DEFAULTS = {
     "aurora_cluster_alarm_deadlocks_per_second": 0.0,
     "aurora_cluster_alarm_free_local_storage_gib": 2.0,
     "aurora_cluster_alarm_acu_utilization_percent": 90.0,
+    "aurora_cluster_autoscaling_enabled": False,
+    "aurora_cluster_autoscaling_max_readers": 3,
+    "aurora_cluster_autoscaling_metric": "RDSReaderAverageCPUUtilization",
+    "aurora_cluster_autoscaling_target_value": 60.0,
+    "aurora_cluster_autoscaling_scale_in_cooldown": 300,
+    "aurora_cluster_autoscaling_scale_out_cooldown": 300,
+    "aurora_cluster_autoscaling_disable_scale_in": False,
+    "aurora_cluster_autoscaling_readers_on_disable": "keep",
 }
 
 # Never quoted in a message, not even in a TypeError.
@@ -922,6 +938,55 @@ def alarm_errors(get):
     return errors
 
 
+# --- Reader autoscaling ----------------------------------------------------------------------------------------
+
+# Aurora keeps at most 15 readers in a cluster; the autoscaler's maximum counts the role's readers too.
+AUTOSCALING_MAX_READERS = 15
+AUTOSCALING_METRICS = {
+    "RDSReaderAverageCPUUtilization": (100.0, "percent of the readers' CPU"),
+    "RDSReaderAverageDatabaseConnections": (None, "connections per reader"),
+}
+AUTOSCALING_READERS_ON_DISABLE = ("keep", "delete")
+
+
+def autoscaling_errors(get):
+    """Reader autoscaling's range, metric, target and cooldowns, as Application Auto Scaling takes them. All but the
+    range are checked whether autoscaling is on or not, so that turning it on later meets no surprise."""
+    errors = []
+    readers = get("aurora_cluster_reader_count")
+    highest = get("aurora_cluster_autoscaling_max_readers")
+    # Only when on: a stack of many fixed readers that does not autoscale need not mind the maximum.
+    if get("aurora_cluster_autoscaling_enabled") and not readers < highest <= AUTOSCALING_MAX_READERS:
+        errors.append(
+            f"aurora_cluster_autoscaling_max_readers={highest} is out of range: above aurora_cluster_reader_count="
+            f"{readers} (the autoscaler's minimum, which it never goes below; a maximum no higher could never add a "
+            f"reader) and at most {AUTOSCALING_MAX_READERS} (Aurora's limit of readers in a cluster)"
+        )
+    metric = get("aurora_cluster_autoscaling_metric")
+    value = get("aurora_cluster_autoscaling_target_value")
+    if metric not in AUTOSCALING_METRICS:
+        errors.append(
+            f"aurora_cluster_autoscaling_metric={metric!r} is invalid: one of {', '.join(AUTOSCALING_METRICS)}"
+        )
+    else:
+        high, unit = AUTOSCALING_METRICS[metric]
+        if not math.isfinite(value) or value <= 0 or (high is not None and value > high):
+            bound = f"above 0 up to {high:g}" if high is not None else "above 0"
+            errors.append(
+                f"aurora_cluster_autoscaling_target_value={value} is out of range for {metric}: {bound} ({unit})"
+            )
+    for option in ("aurora_cluster_autoscaling_scale_in_cooldown", "aurora_cluster_autoscaling_scale_out_cooldown"):
+        if get(option) < 0:
+            errors.append(f"{option}={get(option)} is out of range: at least 0 seconds")
+    fate = get("aurora_cluster_autoscaling_readers_on_disable")
+    if fate not in AUTOSCALING_READERS_ON_DISABLE:
+        errors.append(
+            f"aurora_cluster_autoscaling_readers_on_disable={fate!r} is invalid: keep (the readers Application Auto "
+            "Scaling made stay when it is turned off) or delete (each is deleted, a step of the plan)"
+        )
+    return errors
+
+
 # --- Tags ------------------------------------------------------------------------------------------------------
 
 # RDS tags: key 1 to 128 characters, not prefixed aws: or rds:, value 0 to 256, both of Unicode letters, digits,
@@ -1146,6 +1211,7 @@ def stack_errors(settings):
         check(kms_key_error(option, get(option), service, region))
     errors.extend(tag_errors(get("aurora_cluster_default_tags"), get("aurora_cluster_tags")))
     errors.extend(alarm_errors(get))
+    errors.extend(autoscaling_errors(get))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",

@@ -502,6 +502,86 @@ options:
         thresholds derive from, is the C(max_capacity) of O(cluster.serverless_v2_scaling_configuration) times 2 GiB.
       - Omitted, the baseline is neither read nor planned.
     type: dict
+  autoscaling:
+    description:
+      - Reader autoscaling (Application Auto Scaling on C(rds:cluster:ReadReplicaCount), resource C(cluster:<cluster>)).
+        With O(autoscaling.enabled=true), or when the cluster carries the tag C(vitality.aurora:reader-autoscaling=on)
+        (which the module adds to O(cluster.tags) while autoscaling is on), the module reads the cluster's scalable
+        target (one DescribeScalableTargets) and, when there is one or it is wanted, its scaling policies (one
+        DescribeScalingPolicies). A cluster without the tag and with autoscaling off costs no such call, and a target
+        registered by someone else is left alone.
+      - Enabled, it registers the target with O(instances.reader_count) as its minimum and
+        O(autoscaling.max_readers) as its maximum (RegisterScalableTarget; no role is given, so AWS uses the
+        service-linked role C(AWSServiceRoleForApplicationAutoScaling_RDSCluster), creating it the first time), and
+        puts the target-tracking policy O(autoscaling.policy_name) (PutScalingPolicy). Other policies on the target
+        are left alone.
+      - Disabled on a cluster with the tag, it deletes the target's policies (DeleteScalingPolicy) and deregisters it
+        (DeregisterScalableTarget), and the tag goes with the cluster's other tag changes; with
+        O(autoscaling.readers_on_disable=delete) it then deletes the readers Application Auto Scaling made
+        (C(application-autoscaling-...)), whether a target was there or not.
+      - Readers named C(application-autoscaling-...) are never deleted otherwise, nor counted against
+        O(instances.reader_count); the instance steps converge them like any reader (class, parameter group,
+        monitoring, a rolling reboot), with the zone and promotion tier AWS gave them.
+      - These steps are the module's own (runner C(stack)), after the instances' steps, so a new cluster's writer
+        exists (AWS refuses a target for a cluster without one).
+      - Omitted, autoscaling is neither read nor planned.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether the cluster's reader count follows the load.
+        type: bool
+        required: true
+      max_readers:
+        description:
+          - The most readers the autoscaler may keep (the role's included), above O(instances.reader_count) and at
+            most 15. Required with O(autoscaling.enabled=true).
+          - Omitted, none (allowed with O(autoscaling.enabled=false) only).
+        type: int
+      metric:
+        description:
+          - The predefined metric the policy tracks, averaged over the readers.
+          - Omitted, V(RDSReaderAverageCPUUtilization).
+        type: str
+        choices: [RDSReaderAverageCPUUtilization, RDSReaderAverageDatabaseConnections]
+        default: RDSReaderAverageCPUUtilization
+      target_value:
+        description:
+          - The value of O(autoscaling.metric) the autoscaler keeps the readers at (percent, or connections).
+          - Omitted, V(60.0).
+        type: float
+        default: 60.0
+      scale_in_cooldown:
+        description:
+          - Seconds after a scale-in before another scale-in.
+          - Omitted, V(300).
+        type: int
+        default: 300
+      scale_out_cooldown:
+        description:
+          - Seconds after a scale-out before another scale-out.
+          - Omitted, V(300).
+        type: int
+        default: 300
+      disable_scale_in:
+        description:
+          - Whether the policy only adds readers (removing them is left to the operator).
+          - Omitted, V(false).
+        type: bool
+        default: false
+      readers_on_disable:
+        description:
+          - With O(autoscaling.enabled=false), what happens to the readers Application Auto Scaling made.
+          - V(keep) leaves them (reported, never deleted); V(delete) deletes each, a step of the plan.
+          - Omitted, V(keep).
+        type: str
+        choices: [keep, delete]
+        default: keep
+      policy_name:
+        description:
+          - The name of the module's target-tracking policy on the target.
+          - Omitted, V(vitality.aurora-readers).
+        type: str
+        default: vitality.aurora-readers
   need_account:
     description:
       - Learn the account ID and partition (RV(account)) even when the cluster does not exist yet (one STS call); the
@@ -1038,6 +1118,65 @@ alarms:
     topic_arn: arn:aws:sns:us-east-1:123456789012:vitality-prod-db-events
     alarms: [{"name": "vitality.aurora/vitality-prod-aurora/Deadlocks", "metric": "Deadlocks", "instance": null}]
     skipped: []
+autoscaling:
+  description:
+    - Reader autoscaling as the plan leaves it (O(autoscaling)), and the readers Application Auto Scaling made.
+  returned: when O(autoscaling) is given
+  type: dict
+  contains:
+    enabled:
+      description: Whether the reader count follows the load.
+      type: bool
+      returned: always
+      sample: true
+    resource_id:
+      description: The scalable target's resource ID.
+      type: str
+      returned: always
+      sample: cluster:vitality-prod-aurora
+    min_readers:
+      description: The target's minimum (O(instances.reader_count)); null when off.
+      type: int
+      returned: always
+      sample: 2
+    max_readers:
+      description: The target's maximum; null when off.
+      type: int
+      returned: always
+      sample: 5
+    metric:
+      description: The tracked metric; null when off.
+      type: str
+      returned: always
+      sample: RDSReaderAverageCPUUtilization
+    target_value:
+      description: The tracked value; null when off.
+      type: float
+      returned: always
+      sample: 60.0
+    autoscaled_readers:
+      description: The readers Application Auto Scaling made (C(application-autoscaling-...)), now in the cluster.
+      type: list
+      elements: str
+      returned: always
+      sample: [application-autoscaling-5f1c6b0e-2d4a-4c8e-9b1a-3e7d2c9f0a11]
+    other_policies:
+      description: Scaling policies on the target that are not the module's, left alone.
+      type: list
+      elements: str
+      returned: always
+      sample: []
+    notice:
+      description: The autoscaled readers in words, for the plan's output; null when there are none.
+      type: str
+      returned: always
+      sample: "Reader autoscaling is on: 1 reader made by Application Auto Scaling (application-autoscaling-...), left to it"
+  sample:
+    enabled: true
+    resource_id: cluster:vitality-prod-aurora
+    min_readers: 2
+    max_readers: 5
+    autoscaled_readers: []
 engine_version_notice:
   description: Why the running engine version, newer than the configured one, is kept.
   returned: when the cluster runs a newer minor version than the configured C(engine_version)
@@ -1097,6 +1236,17 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     throttled_calls,
     to_snake,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import (
+    DEFAULT_POLICY_NAME,
+    MARKER_TAG,
+    MARKER_VALUE,
+    MAX_READERS,
+    marked,
+    place_autoscaling,
+    plan_autoscaling,
+    read_autoscaling,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import METRICS as AUTOSCALING_METRICS
 from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
     plan_baseline,
     read_baseline,
@@ -1164,6 +1314,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
     DEFAULT_EGRESS,
     SUBNET_GROUP_NOT_FOUND,
     NetworkProblem,
+    current_writer,
     order_actions,
     plan_stack,
     read_stack,
@@ -1266,6 +1417,20 @@ ARGUMENT_SPEC = dict(
         ),
     ),
     baseline=dict(type="dict"),
+    autoscaling=dict(
+        type="dict",
+        options=dict(
+            enabled=dict(type="bool", required=True),
+            max_readers=dict(type="int"),
+            metric=dict(type="str", choices=list(AUTOSCALING_METRICS), default=AUTOSCALING_METRICS[0]),
+            target_value=dict(type="float", default=60.0),
+            scale_in_cooldown=dict(type="int", default=300),
+            scale_out_cooldown=dict(type="int", default=300),
+            disable_scale_in=dict(type="bool", default=False),
+            readers_on_disable=dict(type="str", choices=["keep", "delete"], default="keep"),
+            policy_name=dict(type="str", default=DEFAULT_POLICY_NAME),
+        ),
+    ),
     need_account=dict(type="bool", default=False),
     mode=dict(type="str", choices=["plan", "apply"], default="apply"),
     saved_plan=dict(type="dict"),
@@ -1474,8 +1639,21 @@ class Apply:
     ``clock`` and ``sleep`` are time.monotonic and time.sleep, or a test's fake clock.
     """
 
-    def __init__(self, module, ec2, rds, params, snapshot, clock=time.monotonic, sleep=time.sleep, cloudwatch=None):
+    def __init__(
+        self,
+        module,
+        ec2,
+        rds,
+        params,
+        snapshot,
+        clock=time.monotonic,
+        sleep=time.sleep,
+        cloudwatch=None,
+        autoscaling=None,
+    ):
         self.module = module
+        # Application Auto Scaling, for reader autoscaling's steps; None when the plan has none.
+        self.autoscaling = autoscaling
         self.ec2 = ec2
         self.rds = rds
         # The CloudWatch alarms' steps need it; None when the plan has none.
@@ -1935,6 +2113,28 @@ class Apply:
             f"custom endpoint {action.name}", "deleted", lambda: self.read_endpoint(action.name), lambda e: e is None
         )
 
+    def register_target(self, action):
+        # RegisterScalableTarget creates the target or updates its minimum and maximum: the same request for both.
+        self.autoscaling.call("register_scalable_target", context=action.label(), **action.request)
+
+    def deregister_target(self, action):
+        self.autoscaling.call(
+            "deregister_scalable_target",
+            # Gone meanwhile: the next run plans from what is left.
+            not_found=("ObjectNotFoundException",),
+            context=action.label(),
+            **action.request,
+        )
+
+    def put_policy(self, action):
+        # PutScalingPolicy creates the policy or replaces its configuration.
+        self.autoscaling.call("put_scaling_policy", context=action.label(), **action.request)
+
+    def delete_policy(self, action):
+        self.autoscaling.call(
+            "delete_scaling_policy", not_found=("ObjectNotFoundException",), context=action.label(), **action.request
+        )
+
     def delete_instance(self, action):
         identifier = action.name
         self.rds.call(
@@ -1969,6 +2169,12 @@ HANDLERS = {
     ("custom_endpoint", "delete"): Apply.delete_endpoint,
     "alarm": Apply.put_alarm,
     "alarms": Apply.delete_alarms,
+    ("autoscaling_target", "register"): Apply.register_target,
+    ("autoscaling_target", "update"): Apply.register_target,
+    ("autoscaling_target", "deregister"): Apply.deregister_target,
+    ("scaling_policy", "create"): Apply.put_policy,
+    ("scaling_policy", "update"): Apply.put_policy,
+    ("scaling_policy", "delete"): Apply.delete_policy,
 }
 
 
@@ -2023,6 +2229,22 @@ def capacity_option_names(prefix):
     if prefix:
         return capacity_names("serverless_v2_", "engine_version")
     return capacity_names("cluster.serverless_v2_scaling_configuration.", "cluster.engine_version")
+
+
+def autoscaling_option_errors(params):
+    """The autoscaling range as the module is given it (the role checks its variables earlier, in their names)."""
+    given = params.get("autoscaling")
+    if not given or not given["enabled"]:
+        return []
+    readers, highest = params["instances"]["reader_count"], given.get("max_readers")
+    prefix = params["variable_prefix"]
+    option = f"{prefix}autoscaling_max_readers" if prefix else "autoscaling.max_readers"
+    if highest is None or not readers < highest <= MAX_READERS:
+        return [
+            f"{option}={highest} is out of range: above the reader count {readers} (the autoscaler's minimum) and at "
+            f"most {MAX_READERS} (Aurora's limit of readers in a cluster)"
+        ]
+    return []
 
 
 def capacity_errors(params):
@@ -2282,7 +2504,7 @@ def main():
         for name in names:
             if params[group].get(name) == "":
                 params[group][name] = None
-    invalid = capacity_errors(params)
+    invalid = capacity_errors(params) + autoscaling_option_errors(params)
     if invalid:
         module.fail_json(msg=PREFLIGHT_FAILURE + "; ".join(invalid), errors=invalid, changed=False)
     try:
@@ -2311,7 +2533,23 @@ def main():
         baseline_current = read_baseline(apis, baseline)
         baseline_actions = plan_baseline(baseline_current, baseline)
     params["cluster"]["variable_prefix"] = params["variable_prefix"]
+    if (params["autoscaling"] or {}).get("enabled"):
+        # The cluster says the collection registered its target: a later run with autoscaling off knows to read it.
+        params["cluster"]["tags"] = dict(params["cluster"].get("tags") or {}, **{MARKER_TAG: MARKER_VALUE})
     actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
+    autoscaling_api = autoscaling = None
+    if params["autoscaling"] is not None:
+        # After the instances' steps: a new cluster's writer exists before its target is registered.
+        identifier = params["cluster"]["db_cluster_identifier"]
+        desired = dict(params["autoscaling"], min_readers=params["instances"]["reader_count"])
+        current = {"target": None, "policies": {}}
+        if desired["enabled"] or marked(snapshot["cluster"]):
+            autoscaling_api = AwsApi(module, "application-autoscaling")
+            current = read_autoscaling(autoscaling_api, identifier, desired["enabled"])
+        scaling_actions, autoscaling = plan_autoscaling(
+            current, desired, identifier, snapshot["instances"], current_writer(snapshot["cluster"])
+        )
+        actions = order_actions(place_autoscaling(actions, scaling_actions))
     alarms = None
     if cloudwatch is not None:
         # The alarms follow the instances the cluster has once the stack's own steps are made.
@@ -2352,6 +2590,8 @@ def main():
         facts["engine_version_notice"] = notice
     if alarms is not None:
         facts["alarms"] = alarms
+    if autoscaling is not None:
+        facts["autoscaling"] = autoscaling
     group = snapshot["security_group"]
     result = dict(plan=document, **facts)
 
@@ -2400,9 +2640,9 @@ def main():
             )
         module.exit_json(changed=bool(actions), done=[], throttled_calls=throttled_calls(), **result)
 
-    applier = Apply(module, ec2, rds, params, snapshot, cloudwatch=cloudwatch)
+    applier = Apply(module, ec2, rds, params, snapshot, cloudwatch=cloudwatch, autoscaling=autoscaling_api)
     try:
-        with failures_raised(module, *[api for api in (ec2, rds, cloudwatch) if api is not None]):
+        with failures_raised(module, *[api for api in (ec2, rds, cloudwatch, autoscaling_api) if api is not None]):
             applier.run(actions)
     except CreateFailed as failure:
         fail_apply(module, applier, failure.text(), document, traceback.format_exc(), failure)

@@ -56,6 +56,12 @@ GUARDS = {
         "aurora_cluster_alarm_cpu_percent=150.0 is out of range: above 0 up to 100 (percent)",
         None,
     ),
+    # Beyond Aurora's 15 readers.
+    "autoscaling-range": (
+        {"aurora_cluster_autoscaling_enabled": True, "aurora_cluster_autoscaling_max_readers": 16},
+        "aurora_cluster_autoscaling_max_readers=16 is out of range: above aurora_cluster_reader_count=",
+        None,
+    ),
 }
 
 

@@ -111,6 +111,33 @@ def test_prod_has_a_writer_and_two_readers_outside_its_az(prod, local_aws):
     assert tiers == {WRITER: 0, READERS[0]: 1, READERS[1]: 2}
 
 
+def test_prod_autoscales_its_readers_from_two_to_five_at_sixty_percent_cpu(prod, local_aws):
+    resource = f"cluster:{CLUSTER}"
+    scaling = local_aws.client("application-autoscaling")
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="rds", ResourceIds=[resource])["ScalableTargets"]
+    assert (target["ScalableDimension"], target["MinCapacity"], target["MaxCapacity"]) == (
+        "rds:cluster:ReadReplicaCount",
+        2,
+        5,
+    )
+    found = scaling.describe_scaling_policies(ServiceNamespace="rds", ResourceId=resource)["ScalingPolicies"]
+    (policy,) = [p for p in found if p["ResourceId"] == resource]
+    config = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert (policy["PolicyType"], config["PredefinedMetricSpecification"]["PredefinedMetricType"]) == (
+        "TargetTrackingScaling",
+        "RDSReaderAverageCPUUtilization",
+    )
+    assert config["TargetValue"] == 60.0
+    # Registered once the instances were made (AWS needs the writer), then the policy; each a step of the plan.
+    order = mutating(prod["calls"])
+    last_instance = max(i for i, a in enumerate(order) if a == "CreateDBInstance")
+    assert last_instance < order.index("RegisterScalableTarget") < order.index("PutScalingPolicy")
+    assert [line.split(": ", 1)[0] for line in plan_of(prod["first"]) if "scal" in line.split(":", 1)[0]] == [
+        f"scalable target {resource}",
+        "scaling policy vitality.aurora-readers",
+    ]
+
+
 def test_prod_cluster_is_protected_encrypted_and_keeps_two_weeks_of_backups(prod, local_aws):
     cluster = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
     assert cluster["DeletionProtection"] is True
@@ -404,7 +431,11 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     assert "(db_instance_class (none) -> db.r6g.large) [online]. reader in us-east-1" in new_reader, new_reader
     new_alarms = [line.split(": ", 1)[0] for line in plan if line.startswith("CloudWatch alarm ")]
     assert new_alarms == [f"CloudWatch alarm {name}" for name in sorted(instance_alarms(reader_3), key=alarm_order)]
-    assert len(plan) == 4 + 5, plan
+    # The autoscaler's minimum follows the reader count, once the new reader exists.
+    (minimum,) = [line for line in plan if line.startswith("scalable target ")]
+    assert minimum.startswith(f"scalable target cluster:{CLUSTER}: update (min_readers 2 -> 3) [online]"), minimum
+    assert plan.index(minimum) > plan.index(new_reader)
+    assert len(plan) == 4 + 5 + 1, plan
     again = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=settings)
     assert again.returncode == 0, again.stdout[-6000:]
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-8000:]
@@ -431,9 +462,13 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     assert backup_plan(local_aws.client("backup"))["BackupPlan"]["Rules"][0]["Lifecycle"]["DeleteAfterDays"] == 35
     # Back to the inventory: the reader beyond reader_count goes, and so do the day-2 baseline changes.
     back_plan = plan_of(back)
-    assert len(back_plan) == 5, back_plan
-    assert back_plan[0].startswith(f"instance {reader_3}: delete (instance {reader_3} -> (none)) [online]"), back_plan
-    assert back_plan[1].startswith(f"CloudWatch alarms {ALARM_PREFIX}*: delete ({ALARM_PREFIX}{reader_3}/"), back_plan
+    assert len(back_plan) == 6, back_plan
+    # A lower minimum first: else the autoscaler would add a reader back for the one deleted.
+    assert back_plan[0].startswith(f"scalable target cluster:{CLUSTER}: update (min_readers 3 -> 2) [online]"), (
+        back_plan
+    )
+    assert back_plan[1].startswith(f"instance {reader_3}: delete (instance {reader_3} -> (none)) [online]"), back_plan
+    assert back_plan[2].startswith(f"CloudWatch alarms {ALARM_PREFIX}*: delete ({ALARM_PREFIX}{reader_3}/"), back_plan
     for line in [
         f"event subscription {CLUSTER_EVENTS}: update categories (event_categories [failure] -> {before}) [online]",
         f"event subscription {INSTANCE_EVENTS}: remove sources (source_ids [{', '.join(four)}] -> "
@@ -455,10 +490,16 @@ def test_a_reader_aws_added_gets_its_alarms_and_is_left_in_the_cluster(prod, loc
     local_aws.record_from_now()
     converged = run_playbook("playbooks/provision.yml", "inventories/prod")
     assert converged.returncode == 0, converged.stdout[-6000:]
-    assert [line.split(": ", 1)[0] for line in plan_of(converged)] == [
+    # Covered like the role's readers: converged to prod's instance settings (it was made bare), then its alarms.
+    *plan, notice = plan_of(converged)
+    # Left to the autoscaler: the plan's output says so, after the steps.
+    assert notice.startswith(f"Reader autoscaling is on: 1 reader made by Application Auto Scaling ({autoscaled})")
+    assert plan[0].startswith(f"instance {autoscaled}: modify ("), plan
+    assert [line.split(": ", 1)[0] for line in plan[1:]] == [
         f"CloudWatch alarm {name}" for name in sorted(instance_alarms(autoscaled), key=alarm_order)
     ]
-    assert mutating(local_aws.calls()) == ["PutMetricAlarm"] * 5
+    assert mutating(local_aws.calls()) == ["ModifyDBInstance"] + ["PutMetricAlarm"] * 5
+    assert [p["DBInstanceIdentifier"] for a, p in local_aws.calls() if a == "ModifyDBInstance"] == [autoscaled]
     assert set(instance_alarms(autoscaled)) <= set(alarms(local_aws))
     instances = [i["DBInstanceIdentifier"] for i in local_aws.client("rds").describe_db_instances()["DBInstances"]]
     assert autoscaled in instances

@@ -511,6 +511,50 @@ SCENARIOS = {
         {"describe_db_cluster_parameter_groups": {"DBClusterParameterGroups": [GROUP]}},
         False,
     ),
+    # aurora_reader_autoscaling: registered with its policy, nothing to do, turned off deleting a reader it made.
+    "reader autoscaling registered": (
+        "aurora_reader_autoscaling",
+        {"db_cluster_identifier": "c", "min_readers": 1, "max_readers": 3, **FAST},
+        {"describe_db_instances": {"DBInstances": [instance("w"), instance("r-1")]}},
+        False,
+    ),
+    "reader autoscaling off, nothing registered": (
+        "aurora_reader_autoscaling",
+        {"db_cluster_identifier": "c", "state": "absent", **FAST},
+        {"describe_db_instances": {"DBInstances": []}},
+        False,
+    ),
+    "reader autoscaling turned off, check mode": (
+        "aurora_reader_autoscaling",
+        {"db_cluster_identifier": "c", "state": "absent", "readers_on_disable": "delete", **FAST},
+        {
+            "describe_db_instances": {
+                "DBInstances": [instance("w"), instance("application-autoscaling-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")]
+            },
+            "describe_scalable_targets": {
+                "ScalableTargets": [
+                    {
+                        "ServiceNamespace": "rds",
+                        "ResourceId": "cluster:c",
+                        "ScalableDimension": "rds:cluster:ReadReplicaCount",
+                        "MinCapacity": 1,
+                        "MaxCapacity": 3,
+                    }
+                ]
+            },
+            "describe_scaling_policies": {
+                "ScalingPolicies": [
+                    {
+                        "PolicyName": "vitality.aurora-readers",
+                        "ResourceId": "cluster:c",
+                        "ScalableDimension": "rds:cluster:ReadReplicaCount",
+                        "PolicyType": "TargetTrackingScaling",
+                    }
+                ]
+            },
+        },
+        True,
+    ),
     "parameter group deleted": (
         "aurora_cluster_parameter_group",
         {"name": "pg", "state": "absent"},

@@ -419,3 +419,123 @@ def test_a_period_cloudwatch_would_get_no_data_for_is_refused_in_every_form(raw)
 def test_an_alarm_setting_of_no_use_is_refused_naming_the_variable(name, raw):
     with pytest.raises(ConversionError, match=f"^{name}="):
         convert(name, raw, SPEC[name])
+
+
+# --- Reader autoscaling's guards, after the role's typing of each input form --------------------------------------
+
+
+@pytest.mark.parametrize("raw", [16, "16", " 16 ", 16.0])
+def test_a_maximum_beyond_auroras_fifteen_readers_is_refused_in_every_form(raw):
+    given = typed(
+        aurora_cluster_autoscaling_enabled="true",
+        aurora_cluster_autoscaling_max_readers=raw,
+        aurora_cluster_reader_count="1",
+    )
+    assert errors_with(**given) == [
+        "aurora_cluster_autoscaling_max_readers=16 is out of range: above aurora_cluster_reader_count=1 (the "
+        "autoscaler's minimum, which it never goes below; a maximum no higher could never add a reader) and at most "
+        "15 (Aurora's limit of readers in a cluster)"
+    ]
+
+
+@pytest.mark.parametrize("raw", [1, "1", "0", 0])
+def test_a_maximum_not_above_the_reader_count_is_refused_in_every_form(raw):
+    given = typed(
+        aurora_cluster_autoscaling_enabled=True,
+        aurora_cluster_autoscaling_max_readers=raw,
+        aurora_cluster_reader_count=1,
+    )
+    errors = errors_with(**given)
+    assert len(errors) == 1 and errors[0].startswith("aurora_cluster_autoscaling_max_readers="), errors
+    assert "above aurora_cluster_reader_count=1" in errors[0]
+
+
+@pytest.mark.parametrize("raw", [1, "1", 15, "15"])
+def test_the_range_is_not_checked_with_autoscaling_off(raw):
+    given = typed(
+        aurora_cluster_autoscaling_enabled="false",
+        aurora_cluster_autoscaling_max_readers=raw,
+        aurora_cluster_reader_count=1,
+    )
+    assert errors_with(**given) == []
+
+
+@pytest.mark.parametrize("raw", [2, "2", 15, "15"])
+def test_a_maximum_above_the_reader_count_passes_in_every_form(raw):
+    given = typed(
+        aurora_cluster_autoscaling_enabled="yes",
+        aurora_cluster_autoscaling_max_readers=raw,
+        aurora_cluster_reader_count=1,
+    )
+    assert errors_with(**given) == []
+
+
+def test_with_no_fixed_reader_the_autoscaler_may_start_from_none():
+    given = typed(
+        aurora_cluster_autoscaling_enabled=True, aurora_cluster_autoscaling_max_readers=1, aurora_cluster_reader_count=0
+    )
+    assert errors_with(**given) == []
+
+
+@pytest.mark.parametrize("raw", [0, "0", -5, "-5", 100.5, "100.5"])
+def test_a_cpu_target_out_of_range_is_refused_in_every_form(raw):
+    errors = errors_with(**typed(aurora_cluster_autoscaling_target_value=raw))
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("aurora_cluster_autoscaling_target_value=")
+    assert errors[0].endswith(
+        "is out of range for RDSReaderAverageCPUUtilization: above 0 up to 100 (percent of the readers' CPU)"
+    )
+
+
+@pytest.mark.parametrize("raw", [500, "500", 500.0, "1e3"])
+def test_a_connections_target_has_no_upper_bound_in_every_form(raw):
+    given = typed(
+        aurora_cluster_autoscaling_metric="RDSReaderAverageDatabaseConnections",
+        aurora_cluster_autoscaling_target_value=raw,
+    )
+    assert errors_with(**given) == []
+
+
+@pytest.mark.parametrize("raw", [-1, "-1", " -1 "])
+@pytest.mark.parametrize(
+    "name", ["aurora_cluster_autoscaling_scale_in_cooldown", "aurora_cluster_autoscaling_scale_out_cooldown"]
+)
+def test_a_negative_cooldown_is_refused_in_every_form(name, raw):
+    assert errors_with(**typed(**{name: raw})) == [f"{name}=-1 is out of range: at least 0 seconds"]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("aurora_cluster_autoscaling_metric", "CPUUtilization"),
+        ("aurora_cluster_autoscaling_metric", "cpu"),
+        ("aurora_cluster_autoscaling_readers_on_disable", "destroy"),
+        ("aurora_cluster_autoscaling_readers_on_disable", True),
+        ("aurora_cluster_autoscaling_max_readers", "five"),
+        ("aurora_cluster_autoscaling_max_readers", 2.5),
+        ("aurora_cluster_autoscaling_target_value", "high"),
+        ("aurora_cluster_autoscaling_target_value", "nan"),
+        ("aurora_cluster_autoscaling_scale_in_cooldown", "5m"),
+        ("aurora_cluster_autoscaling_enabled", "sometimes"),
+        ("aurora_cluster_autoscaling_disable_scale_in", "perhaps"),
+    ],
+)
+def test_an_autoscaling_setting_of_no_use_is_refused_naming_the_variable(name, raw):
+    with pytest.raises(ConversionError, match=f"^{name}="):
+        convert(name, raw, SPEC[name])
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "words"),
+    [
+        ("aurora_cluster_autoscaling_metric", "cpu", "aurora_cluster_autoscaling_metric='cpu' is invalid"),
+        (
+            "aurora_cluster_autoscaling_readers_on_disable",
+            "destroy",
+            "aurora_cluster_autoscaling_readers_on_disable='destroy' is invalid",
+        ),
+    ],
+)
+def test_a_choice_given_to_the_checks_directly_is_refused_too(name, raw, words):
+    errors = errors_with(**{name: raw})
+    assert len(errors) == 1 and errors[0].startswith(words), errors
