@@ -341,7 +341,7 @@ def test_markdown_shows_the_setting_and_floor_runs_and_the_reference_row():
 
 def fleet_runs(noop_seconds=(2.0, 3.0, 7.0), calls_per_stack=(45, 10), extra_calls=0, changed=0):
     runs = []
-    for stacks, seconds in zip(report.FLEET_SIZES, noop_seconds):
+    for stacks, seconds in zip(report.FLEET_SIZES, noop_seconds, strict=True):
         first_calls = calls_per_stack[0] * stacks + (extra_calls if stacks > 1 else 0)
         runs.append(
             run("fleet", "role", f"first-{stacks}", 5.0 * stacks, total=first_calls, mutating=8 * stacks, stacks=stacks)
