@@ -406,9 +406,17 @@ def create_db_cluster(self: RDSBackend, kwargs):
 _create_db_instance = RDSBackend.create_db_instance
 
 
+# The authority AWS gives an instance created without CACertificateIdentifier (AWS's default since January 2024;
+# moto 5.2.5 answers "rds-ca-default", which no AWS region has). Readers AWS adds itself, such as the autoscaler's,
+# carry it.
+DEFAULT_CA = "rds-ca-rsa2048-g1"
+
+
 def create_db_instance(self: RDSBackend, db_kwargs):
     if db_kwargs.get("db_instance_class") == SERVERLESS_CLASS:
         refuse_serverless_without_range(self, db_kwargs.get("db_cluster_identifier"))
+    if not db_kwargs.get("ca_certificate_identifier"):
+        db_kwargs["ca_certificate_identifier"] = DEFAULT_CA
     return _create_db_instance(self, db_kwargs)
 
 
