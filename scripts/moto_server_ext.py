@@ -386,6 +386,11 @@ _create_db_cluster = RDSBackend.create_db_cluster
 
 
 def create_db_cluster(self: RDSBackend, kwargs):
+    # As AWS: a second create of an identifier is refused and leaves the cluster alone. moto 5.2.5 builds a new
+    # cluster over the old one, then fails on its automated snapshot's name (so a create retried after a lost
+    # answer replaced the cluster with a default-shaped one).
+    if kwargs.get("db_cluster_identifier") in self.clusters:
+        raise RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
     if str(kwargs.get("engine") or "").startswith("aurora"):
         wanted = kwargs.get("storage_type") or "aurora"
         if wanted in AURORA_STORAGE_TYPES:

@@ -5,8 +5,9 @@ step with its impact and, when it is not now, when it happens), the AWS calls mo
 order, with which values), the end state read back with boto3, and a re-run that plans "no change" and
 changes nothing. The scenarios run in sequence on one prod stack, each from the state the one before left.
 
-The operations baseline (monitoring, backup plan, event notifications, alarms) is off here: these runs are about
-the topology, the cluster and its instances; test_prod_baseline covers the baseline and its day-2 changes.
+The operations baseline (monitoring, backup plan, event notifications, alarms) and reader autoscaling are off here:
+these runs are about the topology, the cluster and its instances; test_prod_baseline covers the baseline and its
+day-2 changes, test_autoscaling and test_prod_baseline the autoscaler's minimum following the reader count.
 test_plan_is_the_program asserts, for other scenarios, that the calls made are exactly the plan's calls.
 """
 
@@ -29,6 +30,7 @@ WITHOUT_BASELINE = {
     "aurora_cluster_backup_plan_enabled": False,
     "aurora_cluster_event_notifications_enabled": False,
     "aurora_cluster_alarms_enabled": False,
+    "aurora_cluster_autoscaling_enabled": False,
 }
 # "<order>. <label> <name>: <change> (<details>) [<impact>(, <when>)]", without what follows the impact.
 STEP = re.compile(

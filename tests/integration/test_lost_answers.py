@@ -24,7 +24,9 @@ condition is updated to the fault-free one.
 
 The CloudWatch alarms are off here (WITHOUT_ALARMS): each is a PutMetricAlarm, which creates or replaces the alarm
 of that name with the definition sent, so botocore's retry of a put whose answer was lost puts the same alarm
-again and there is nothing to settle; fifteen of them would cost fifteen more prod converges.
+again and there is nothing to settle; fifteen of them would cost fifteen more prod converges. Reader autoscaling is
+off for the same reason: RegisterScalableTarget and PutScalingPolicy create or replace the target and the policy of
+that name, so a retry whose first request took effect sends the same definition again.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from aws_proxy import AwsProxy, fault
 from local_aws import LocalAws
 
 PROVISION = ("playbooks/provision.yml", "inventories/prod")
-WITHOUT_ALARMS = {"aurora_cluster_alarms_enabled": False}
+WITHOUT_ALARMS = {"aurora_cluster_alarms_enabled": False, "aurora_cluster_autoscaling_enabled": False}
 DESTROY = ("playbooks/destroy.yml", "inventories/prod")
 CLUSTER = "vitality-prod-aurora"
 DESTROY_VARS = {"aurora_cluster_destroy_confirm": CLUSTER, "aurora_cluster_destroy_disable_deletion_protection": True}
