@@ -5,7 +5,7 @@ DOCUMENTATION = r"""
 ---
 name: run_summary
 short_description: The closing lines of a run over one or many stacks - stacks done, AWS calls throttled
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Turns, for every host (stack) of the play, the C(throttled_calls) its AWS modules returned into the run's
     closing lines - how many stacks reached their outputs (naming those that did not), how many AWS answers asked

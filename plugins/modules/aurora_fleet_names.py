@@ -5,7 +5,7 @@ DOCUMENTATION = r"""
 ---
 module: aurora_fleet_names
 short_description: Refuse two stacks of one run that would share a resource name, before any AWS call
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - For an inventory that holds many stacks (one host each, converged side by side with Ansible's forks), compares
     the names this host's stack derives with those of every other host of the play, and fails naming each name two

@@ -259,7 +259,12 @@ def test_an_autoscaled_reader_and_a_hand_made_endpoint_are_left_as_they_are(dev,
         again = provision(aws, json.dumps({**json.loads(ENDPOINT_VARS), CA: ROTATED}))
         assert again.returncode == 0, again.stdout[-5000:]
         # The general endpoint excludes reader-2 only: AWS serves the autoscaled reader through it, with no step.
-        assert printed_plan(again.stdout) == ["Plan", "no change"]
+        # The plan names the autoscaler's reader it leaves alone (autoscaling is off in dev).
+        assert printed_plan(again.stdout) == [
+            "Plan",
+            "no change",
+            "Reader autoscaling is off: 1 reader made by Application Auto Scaling (application-autoscaling-5f1c2a)",
+        ]
         assert mutating(aws) == []
         assert endpoints(aws)[f"{CLUSTER}-handmade"]["StaticMembers"] == [WRITER]
     finally:
