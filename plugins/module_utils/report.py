@@ -16,7 +16,9 @@ facts as tables; the library itself goes where ``LIBRARY_SLOT`` is (the role put
 from __future__ import annotations
 
 import html
+import os
 import re
+import tempfile
 
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import capacity_words
 
@@ -443,4 +445,53 @@ def stack_report(snapshot, params, plan_lines, region, baseline=None):
         "mermaid": diagram,
         "markdown": markdown(title, diagram, facts),
         "html": html_page(title, diagram, facts),
+    }
+
+
+def with_library(page, library_text):
+    """The HTML page with the Mermaid library inside, so it renders with no network. A ``</script`` inside the library
+    would end its script element early: written ``<\\/script``, which JavaScript reads the same."""
+    return page.replace(LIBRARY_SLOT, "<script>" + library_text.replace("</script", "<\\/script") + "</script>")
+
+
+def write_report_files(stem, library, report):
+    """Write ``report`` as ``<stem>.md`` and ``<stem>.html`` (the latter with the library at path ``library`` inside;
+    only the Markdown when it cannot be read). Each file mode 0600, its directory 0700 when created here; a file that
+    already holds the same text is left alone (its mode too). Returns what RV(report.files) documents."""
+    directory = os.path.dirname(stem) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    library_text = None
+    if library and os.path.isfile(library):
+        with open(library, encoding="utf-8") as handle:
+            # As Ansible's file lookup reads it, trailing blank space off.
+            library_text = handle.read().rstrip()
+    pages = [(stem + ".md", report["markdown"])]
+    if library_text is not None:
+        pages.append((stem + ".html", with_library(report["html"], library_text)))
+    written = []
+    for path, text in pages:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                if handle.read().strip() == text.strip():
+                    continue
+        except (OSError, UnicodeDecodeError):
+            pass  # absent or unreadable: written anew
+        # Written beside it then renamed over it: a reader never sees half a report.
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".report-")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+        written.append(path)
+    return {
+        "markdown": stem + ".md",
+        "html": stem + ".html" if library_text is not None else None,
+        "written": written,
+        "library_missing": library_text is None,
     }

@@ -592,9 +592,13 @@ options:
   mode:
     description:
       - V(plan) only reads and returns the plan (check mode does the same); V(apply) carries out the module's own steps.
+      - V(converge) plans, and when every step of the plan is the module's own (runner C(stack)) carries them out in the
+        same call, from the same read, then reads the stack again for RV(outputs) and RV(report); when the plan has a
+        step of another runner, which must come first, it only returns the plan, as V(plan) does (RV(applied) says
+        which). Check mode only plans. The role runs it so, then O(mode=apply) after its own steps when it did not apply.
       - Omitted, V(apply).
     type: str
-    choices: [plan, apply]
+    choices: [plan, apply, converge]
     default: apply
   saved_plan:
     description:
@@ -635,11 +639,28 @@ options:
     default: false
   report:
     description:
-      - With O(mode=plan), also return RV(report), the stack as read drawn as a Mermaid diagram with the facts a
-        reviewer checks, as Markdown and as HTML (the role writes them to files). Makes no extra AWS call.
+      - With O(mode=plan) or O(mode=converge), also return RV(report), the stack as read drawn as a Mermaid diagram
+        with the facts a reviewer checks, as Markdown and as HTML (the role writes them to files). Made from the plan's
+        read (no extra AWS call), or after O(mode=converge) carried out the plan, from the read that follows it.
       - Omitted, V(false), no report.
     type: bool
     default: false
+  report_path:
+    description:
+      - With O(report=true), also write the report on the host the module runs on, as C(<report_path>.md) and
+        C(<report_path>.html) (each mode C(0600); the directory is created mode C(0700) when missing); a file that
+        already holds the same report is left alone. Written only when the report is the stack as the call leaves it
+        with no step left for another runner (after it carried out the plan, when there is nothing to do, or in
+        O(mode=plan)); RV(report.files) says which files were written. Written in check mode too (it is a file on the
+        host, not a change in AWS).
+      - Omitted, no file is written; the report is only returned.
+    type: path
+  report_library:
+    description:
+      - The Mermaid library (C(mermaid.min.js)) the HTML file carries inside, so that it renders with no network (the
+        role passes its bundled copy).
+      - Omitted, or not readable on the host, only the Markdown file is written (RV(report.files.library_missing)).
+    type: path
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -962,6 +983,14 @@ outputs:
     storage_type: null
     certificates: []
     custom_endpoints: {}
+applied:
+  description:
+    - Whether this call carried out the plan's steps (O(mode=apply), or O(mode=converge) with only the module's own
+      steps); V(false) when it only planned (check mode, O(mode=plan), nothing to do, or O(mode=converge) with a step
+      of another runner to run first).
+  returned: success
+  type: bool
+  sample: true
 done:
   description: The C(order) of each of the module's own steps carried out, in order; empty in plan mode.
   returned: success, and on failure of the apply
@@ -1183,8 +1212,10 @@ engine_version_notice:
   type: str
   sample: running 16.8, newer than the configured 16.6 within major 16; kept
 report:
-  description: With O(report=true) in plan mode, the stack as read, for people to review.
-  returned: when O(report=true) and O(mode=plan)
+  description:
+    - With O(report=true), the stack as read, for people to review; after O(mode=converge) carried out the plan, as
+      the call left it.
+  returned: when O(report=true) and O(mode=plan) or O(mode=converge)
   type: dict
   sample:
     title: "Vitality database: vitality-dev"
@@ -1212,9 +1243,32 @@ report:
         - The report as an HTML page; the Mermaid library goes in place of the element
           C(<script data-library="mermaid"></script>).
       type: str
+    files:
+      description: The report's files on the host, when O(report_path) is given and the report was written there.
+      returned: when O(report_path) is given and the report is the stack as the call leaves it
+      type: dict
+      contains:
+        markdown:
+          description: The Markdown file's path.
+          type: str
+          sample: /home/ops/vitality-outputs/report/vitality-dev.md
+        html:
+          description: The HTML file's path; null when the library could not be read (no HTML written).
+          type: str
+          sample: /home/ops/vitality-outputs/report/vitality-dev.html
+        written:
+          description: The files this call wrote; empty when both already held the same report.
+          type: list
+          elements: str
+          sample: [/home/ops/vitality-outputs/report/vitality-dev.md]
+        library_missing:
+          description: Whether O(report_library) was omitted or could not be read, so no HTML was written.
+          type: bool
+          sample: false
 """
 
 
+import copy
 import datetime
 import re
 import time
@@ -1308,10 +1362,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
-from ansible_collections.vitality.aurora.plugins.module_utils.report import stack_report
+from ansible_collections.vitality.aurora.plugins.module_utils.report import stack_report, write_report_files
 from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import to_permission
 from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import (
     DEFAULT_EGRESS,
+    PHASE_AFTER,
     SUBNET_GROUP_NOT_FOUND,
     NetworkProblem,
     current_writer,
@@ -1432,13 +1487,15 @@ ARGUMENT_SPEC = dict(
         ),
     ),
     need_account=dict(type="bool", default=False),
-    mode=dict(type="str", choices=["plan", "apply"], default="apply"),
+    mode=dict(type="str", choices=["plan", "apply", "converge"], default="apply"),
     saved_plan=dict(type="dict"),
     stack_name=dict(type="str"),
     wait_timeout=dict(type="int", default=3600),
     wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
     report_existing=dict(type="bool", default=False),
     report=dict(type="bool", default=False),
+    report_path=dict(type="path"),
+    report_library=dict(type="path"),
     variable_prefix=dict(type="str", default=""),
 )
 
@@ -1461,7 +1518,8 @@ OPTIONAL_NAMES = {
 }
 
 # Options that say how to run, not what the stack is: outside the digest a saved plan is matched on.
-NOT_SETTINGS = ("mode", "saved_plan", "master_user_password", "report_existing")
+# Where the report is written says nothing of the stack: a plan saved by --check (which writes none) stays valid.
+NOT_SETTINGS = ("mode", "saved_plan", "master_user_password", "report_existing", "report_path", "report_library")
 
 
 class CreateFailed(Exception):
@@ -2489,24 +2547,9 @@ def renamed_cluster_problems(rds, params):
     ]
 
 
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    check_wait_options(module)
-    params = module.params
-    ec2 = AwsApi(module, "ec2")
-    rds = AwsApi(module, "rds")
-    if params["report_existing"]:
-        module.exit_json(changed=False, existing=existing_resources(ec2, rds, params))
-    if not params["cluster"]["manage_master_user_password"] and not params["master_user_password"]:
-        module.fail_json(msg="cluster.manage_master_user_password=false needs master_user_password")
-
-    for group, names in OPTIONAL_NAMES.items():
-        for name in names:
-            if params[group].get(name) == "":
-                params[group][name] = None
-    invalid = capacity_errors(params) + autoscaling_option_errors(params)
-    if invalid:
-        module.fail_json(msg=PREFLIGHT_FAILURE + "; ".join(invalid), errors=invalid, changed=False)
+def plan_pass(module, params, ec2, rds):
+    """One read of the whole stack and its plan: every AWS read the plan needs, made once. ``params`` is completed
+    in place with what the read resolves (key aliases, the monitoring role's ARN, the snapshot to restore)."""
     try:
         snapshot = read_stack(ec2, rds, params)
     except NetworkProblem as problem:
@@ -2592,8 +2635,80 @@ def main():
         facts["alarms"] = alarms
     if autoscaling is not None:
         facts["autoscaling"] = autoscaling
-    group = snapshot["security_group"]
-    result = dict(plan=document, **facts)
+    return dict(
+        params=params,
+        snapshot=snapshot,
+        actions=actions,
+        problems=problems,
+        document=document,
+        facts=facts,
+        baseline=baseline,
+        baseline_current=baseline_current,
+        cloudwatch=cloudwatch,
+        autoscaling_api=autoscaling_api,
+    )
+
+
+def as_read(module, ec2, rds, planned, final):
+    """RV(outputs), and with O(report) RV(report), of the stack as ``planned`` read it; ``final``: the stack as the call
+    leaves it, with no step left for another runner, so the report is written to O(report_path) when given."""
+    params, snapshot, group = planned["params"], planned["snapshot"], planned["snapshot"]["security_group"]
+    result = {
+        "outputs": outputs_of(
+            snapshot["cluster"],
+            snapshot["instances"],
+            group["GroupId"] if group else None,
+            (params["custom_endpoints"], snapshot.get("custom_endpoints") or {}),
+        )
+    }
+    if params["report"]:
+        baseline = planned["baseline"]
+        result["report"] = stack_report(
+            snapshot,
+            params,
+            planned["document"]["lines"],
+            ec2.client.meta.region_name,
+            (baseline, planned["baseline_current"]) if baseline is not None else None,
+        )
+        if final and params["report_path"]:
+            try:
+                result["report"]["files"] = write_report_files(
+                    params["report_path"], params["report_library"], result["report"]
+                )
+            except OSError as error:
+                module.fail_json(
+                    msg=f"report_path={params['report_path']}: the report could not be written ({error})", **result
+                )
+    return result
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    check_wait_options(module)
+    ec2 = AwsApi(module, "ec2")
+    rds = AwsApi(module, "rds")
+    if module.params["report_existing"]:
+        module.exit_json(changed=False, existing=existing_resources(ec2, rds, module.params))
+    if not module.params["cluster"]["manage_master_user_password"] and not module.params["master_user_password"]:
+        module.fail_json(msg="cluster.manage_master_user_password=false needs master_user_password")
+
+    for group, names in OPTIONAL_NAMES.items():
+        for name in names:
+            if module.params[group].get(name) == "":
+                module.params[group][name] = None
+    invalid = capacity_errors(module.params) + autoscaling_option_errors(module.params)
+    if invalid:
+        module.fail_json(msg=PREFLIGHT_FAILURE + "; ".join(invalid), errors=invalid, changed=False)
+    # A pass completes its parameters in place: a second pass (the read after a converge) starts from a clean copy.
+    given = copy.deepcopy(module.params)
+    planned = plan_pass(module, module.params, ec2, rds)
+    params, actions, problems, document = (
+        planned["params"],
+        planned["actions"],
+        planned["problems"],
+        planned["document"],
+    )
+    result = dict(plan=document, **planned["facts"])
 
     if params["saved_plan"] is not None:
         stale = saved_plan_problems(params["saved_plan"], document)
@@ -2623,26 +2738,32 @@ def main():
             changed=False,
             **result,
         )
-    if module.check_mode or params["mode"] == "plan":
-        result["outputs"] = outputs_of(
-            snapshot["cluster"],
-            snapshot["instances"],
-            group["GroupId"] if group else None,
-            (params["custom_endpoints"], snapshot.get("custom_endpoints") or {}),
-        )
-        if params["report"]:
-            result["report"] = stack_report(
-                snapshot,
-                params,
-                document["lines"],
-                ec2.client.meta.region_name,
-                (baseline, baseline_current) if baseline is not None else None,
-            )
-        module.exit_json(changed=bool(actions), done=[], throttled_calls=throttled_calls(), **result)
+    # converge carries the steps out here only when they are all this module's: a step of the role's amazon.aws
+    # tasks (a new security group, say) must run first, so the plan goes back to the role, as with mode=plan.
+    apply_here = params["mode"] == "apply" or (
+        params["mode"] == "converge" and all(runner == STACK for runner in planned["facts"]["runners"])
+    )
+    if module.check_mode or params["mode"] == "plan" or not actions or not apply_here:
+        # A plan with steps left for the rest of the run is not the stack as the run leaves it: no report file then.
+        result.update(as_read(module, ec2, rds, planned, final=params["mode"] == "plan" or not actions))
+        # In converge mode changed says what this call did, and it changed nothing (check mode included: the plan
+        # says what would change).
+        changed = bool(actions) and params["mode"] != "converge"
+        module.exit_json(changed=changed, applied=False, done=[], throttled_calls=throttled_calls(), **result)
 
-    applier = Apply(module, ec2, rds, params, snapshot, cloudwatch=cloudwatch, autoscaling=autoscaling_api)
+    applier = Apply(
+        module,
+        ec2,
+        rds,
+        params,
+        planned["snapshot"],
+        cloudwatch=planned["cloudwatch"],
+        autoscaling=planned["autoscaling_api"],
+    )
     try:
-        with failures_raised(module, *[api for api in (ec2, rds, cloudwatch, autoscaling_api) if api is not None]):
+        with failures_raised(
+            module, *[api for api in (ec2, rds, planned["cloudwatch"], planned["autoscaling_api"]) if api is not None]
+        ):
             applier.run(actions)
     except CreateFailed as failure:
         fail_apply(module, applier, failure.text(), document, traceback.format_exc(), failure)
@@ -2651,15 +2772,24 @@ def main():
     for warning in applier.warnings:
         module.warn(warning)
     identifier = params["cluster"]["db_cluster_identifier"]
-    cluster, instances = snapshot["cluster"], snapshot["instances"]
-    endpoints = snapshot.get("custom_endpoints") or {}
-    if applier.done:
-        cluster = read_cluster(rds, identifier)
-        instances = read_members(rds, identifier) or [] if cluster else []
-        endpoints = read_endpoints(rds, cluster, identifier, params["custom_endpoints"])
-    result["outputs"] = outputs_of(cluster, instances, applier.group_id, (params["custom_endpoints"], endpoints))
+    if params["report"] and not set(planned["facts"]["runners"]) & set(PHASE_AFTER):
+        # No step of another runner follows: the stack as this call leaves it is the stack as the run leaves it. Read
+        # whole once more, for its outputs and its report (with what remains planned: nothing, unless AWS or someone
+        # changed the stack meanwhile).
+        result.update(as_read(module, ec2, rds, plan_pass(module, given, ec2, rds), final=True))
+    else:
+        snapshot = planned["snapshot"]
+        cluster, instances = snapshot["cluster"], snapshot["instances"]
+        endpoints = snapshot.get("custom_endpoints") or {}
+        if applier.done:
+            cluster = read_cluster(rds, identifier)
+            instances = read_members(rds, identifier) or [] if cluster else []
+            endpoints = read_endpoints(rds, cluster, identifier, params["custom_endpoints"])
+        result["outputs"] = outputs_of(cluster, instances, applier.group_id, (params["custom_endpoints"], endpoints))
     result["created_resources"] = applier.progress.created
-    module.exit_json(changed=bool(applier.done), done=applier.done, throttled_calls=throttled_calls(), **result)
+    module.exit_json(
+        changed=bool(applier.done), applied=True, done=applier.done, throttled_calls=throttled_calls(), **result
+    )
 
 
 def stack_steps_problems(saved, document):

@@ -362,7 +362,7 @@ def test_changing_what_aws_cannot_change_fails_with_the_way_forward(prod, local_
     assert result.returncode != 0
     assert result.recap[HOST]["changed"] == 0, result.stdout[-4000:]
     assert (
-        f"Plan the stack failed: cluster {CLUSTER}: database_name is 'dbname', the inventory says 'otherdb' "
+        f"Plan and converge the stack failed: cluster {CLUSTER}: database_name is 'dbname', the inventory says 'otherdb' "
         "(impossible-in-place: AWS cannot change it on an existing cluster; restore a snapshot into a new cluster). "
         "Nothing was changed."
     ) in result.stdout, result.stdout[-4000:]

@@ -75,9 +75,10 @@ def test_a_major_upgrade_is_refused_until_allowed_then_planned_and_converges(dev
         refused = proxy.front(dev).run_playbook(*PROVISION, extra_vars=UPGRADE, check=check)
         assert refused.returncode != 0, tail(refused)
         out = refused.stdout + refused.stderr
-        assert f"Plan the stack failed: aurora_cluster_engine_version=17.4: cluster {CLUSTER} runs 16.6" in out, tail(
-            refused
-        )
+        assert (
+            f"Plan and converge the stack failed: aurora_cluster_engine_version=17.4: cluster {CLUSTER} runs 16.6"
+            in out
+        ), tail(refused)
         assert "a major version upgrade (impossible-in-place unless allowed" in out
         assert "set aurora_cluster_allow_major_version_upgrade=true" in out
         assert "Nothing was changed." in out

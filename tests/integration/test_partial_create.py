@@ -2,8 +2,8 @@
 
 Each case starts from an account holding only the landing zone and provisions dev through tests/aws_proxy.py,
 which makes one call fail. On a create, every step of the plan (the security group, the DB subnet group, the
-parameter group and its parameters, the cluster, the writer) is carried out by one task, "Carry out the stack's own
-steps, exactly as planned" (``vitality.aurora.aurora_stack``, mode apply); there is no other path to fail on (the
+parameter group and its parameters, the cluster, the writer) is the stack's own, so one task carries it out, "Plan and
+converge the stack" (``vitality.aurora.aurora_stack``, mode converge); there is no other path to fail on (the
 former per-resource path's refused cluster and writer are the CreateDBCluster and CreateDBInstance cases here).
 
 Each of those calls in turn answers HTTP 500 and the run gives botocore no retry (``aurora_cluster_aws_retry_config``
@@ -47,7 +47,7 @@ ONE_PASS_FAILURES = {
     "CreateDBCluster": "DB cluster vitality-dev-aurora",
     "CreateDBInstance": "DB instance vitality-dev-aurora-writer",
 }
-APPLY_FAILED = "Carry out the stack's own steps, exactly as planned failed: "
+APPLY_FAILED = "Plan and converge the stack failed: "
 EXIST_NOW = "Of the stack's resources, these exist now: "
 WAYS_FORWARD = (
     ". Re-run provision to converge them (nothing is duplicated), or run playbooks/destroy.yml to remove them."

@@ -7,7 +7,7 @@ naming the role's variable and the value. The KMS keys are real moto keys made w
 passes, a disabled one and a missing alias are refused. Only Describe calls reach RDS, in check mode or not.
 What only real AWS answers (a version or class missing from a non-empty list, paginated parameter defaults,
 pending deletion, asymmetric keys, AccessDenied) is tested with botocore's Stubber in tests/unit/test_preflight.py.
-Through the role, on an existing dev stack, the one planner ("Plan the stack") runs the same checks when a step
+Through the role, on an existing dev stack, the one planner ("Plan and converge the stack") runs the same checks when a step
 touches the parameter group, the cluster or an instance, or when a KMS alias it names does not exist, and refuses
 before any change, all reasons in one message.
 """
@@ -199,7 +199,9 @@ def test_the_role_refuses_a_change_aws_would_refuse_before_touching_the_existing
         extra_vars={"aurora_cluster_engine_version": "16.99", "aurora_cluster_parameters": {"log_line_prefix": "%t"}},
     )
     assert refused.returncode != 0
-    assert "Plan the stack failed: Invalid settings, nothing was changed: " in refused.stdout, refused.stdout[-3000:]
+    assert "Plan and converge the stack failed: Invalid settings, nothing was changed: " in refused.stdout, (
+        refused.stdout[-3000:]
+    )
     assert "aurora_cluster_engine_version='16.99' is not an Aurora PostgreSQL version offered" in refused.stdout
     assert "aurora_cluster_parameters.log_line_prefix cannot be set" in refused.stdout
     assert mutating_actions(dev_stack) == []
@@ -217,7 +219,7 @@ def test_the_role_refuses_a_missing_kms_alias_with_the_other_refusals_on_the_exi
     assert refused.returncode != 0
     assert mutating_actions(dev_stack) == []
     assert_the_stack_is_untouched(dev_stack)
-    assert "Plan the stack failed: " in refused.stdout
+    assert "Plan and converge the stack failed: " in refused.stdout
     assert "nothing was changed" in refused.stdout.lower()
     assert "aurora_cluster_engine_version='16.99' is not an Aurora PostgreSQL version offered" in refused.stdout
     assert "aurora_cluster_kms_key_id='alias/vitality-missing' is not a KMS key in us-east-1" in refused.stdout

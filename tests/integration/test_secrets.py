@@ -156,7 +156,7 @@ def test_the_runs_did_what_they_should(runs, local_aws):
 
     failed = runs["failed run"]
     assert failed.returncode != 0 and "master_username" in failed.stdout, failed.stdout[-3000:]
-    assert "Plan the stack failed: " in failed.stdout and "impossible-in-place" in failed.stdout
+    assert "Plan and converge the stack failed: " in failed.stdout and "impossible-in-place" in failed.stdout
     assert failed.mutating == []
 
     invalid = runs["invalid password"]

@@ -372,6 +372,7 @@ def test_plan_mode_returns_the_versioned_plan_and_the_facts_and_changes_nothing(
     document = result["plan"]
     assert set(result) == {
         "changed",
+        "applied",
         "done",
         "plan",
         "network",
@@ -381,7 +382,7 @@ def test_plan_mode_returns_the_versioned_plan_and_the_facts_and_changes_nothing(
         "outputs",
         "throttled_calls",
     }
-    assert (result["changed"], result["done"], result["runners"]) == (True, [], [STACK])
+    assert (result["changed"], result["applied"], result["done"], result["runners"]) == (True, False, [], [STACK])
     # The fake clients never answer "slow down".
     assert result["throttled_calls"] == {"total": 0, "by_operation": {}}
     assert {k: v for k, v in document.items() if k not in ("created_at", "inputs_digest", "actions_digest")} == {
@@ -1515,6 +1516,48 @@ def test_main_in_plan_mode_or_check_mode_makes_no_mutating_call(monkeypatch):
         result = world_main(monkeypatch, world, dict(class_change_options(), mode=mode), check_mode=check)
         assert (result["changed"], result["done"], len(result["plan"]["actions"])) == (True, [], 5)
         assert world.made() == [] and world.clock.now == 0
+
+
+def test_converge_carries_out_a_plan_of_its_own_steps_in_the_same_call_then_reads_the_result(monkeypatch):
+    world = stack_world()
+    result = world_main(monkeypatch, world, dict(class_change_options(), mode="converge", report=True))
+    assert (result["changed"], result["applied"], result["done"]) == (True, True, [1, 2, 3, 4, 5])
+    # Exactly the planned calls, in order, from the one read the plan was made from.
+    assert [call for step in result["plan"]["actions"] for call in step["calls"]] == [op for op, _s in world.made()]
+    assert [op for op, _s in world.made()] == [
+        "ModifyDBInstance",
+        "ModifyDBInstance",
+        "FailoverDBCluster",
+        "ModifyDBInstance",
+        "FailoverDBCluster",
+    ]
+    # The outputs and the report are the stack as the call left it: every instance on the new class, nothing planned.
+    assert result["outputs"]["writer"] == "w" and result["outputs"]["readers"] == ["r-1", "r-2"]
+    assert {i["DBInstanceClass"] for i in world.instances.values()} == {XLARGE}
+    facts = {row["fact"]: row["value"] for section in result["report"]["facts"] for row in section["rows"]}
+    assert facts["The plan against the inventory now"] == "no change"
+
+
+def test_converge_returns_a_plan_with_a_step_of_another_runner_without_any_change(monkeypatch):
+    world = stack_world()
+    # The database security group lost its rule: adding it back is the role's amazon.aws task, which runs first.
+    world.security_groups["db"]["IpPermissions"] = []
+    result = world_main(monkeypatch, world, dict(class_change_options(), mode="converge"))
+    assert "security_group" in result["runners"] and "stack" in result["runners"]
+    assert (result["changed"], result["applied"], result["done"]) == (False, False, [])
+    assert world.made() == [] and world.clock.now == 0
+
+
+def test_converge_in_check_mode_only_plans(monkeypatch):
+    world = stack_world()
+    result = world_main(monkeypatch, world, dict(class_change_options(), mode="converge"), check_mode=True)
+    assert (result["changed"], result["applied"], result["done"], len(result["plan"]["actions"])) == (
+        False,
+        False,
+        [],
+        5,
+    )
+    assert world.made() == [] and world.clock.now == 0
 
 
 def test_main_creating_the_stack_failing_at_the_cluster_names_what_it_created(monkeypatch):

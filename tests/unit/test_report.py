@@ -1,6 +1,11 @@
 """The stack's report: the facts a reviewer checks and the Mermaid diagram, built from one read of the stack."""
 
-from ansible_collections.vitality.aurora.plugins.module_utils.report import LIBRARY_SLOT, label, stack_report
+from ansible_collections.vitality.aurora.plugins.module_utils.report import (
+    LIBRARY_SLOT,
+    label,
+    stack_report,
+    write_report_files,
+)
 
 PARAMS = {
     "vpc_name": "vitality-prod-app-vpc",
@@ -226,3 +231,55 @@ def test_the_alarms_are_a_part_of_the_baseline_each_listed_with_its_condition():
     )
     assert facts["s FreeableMemory"] == "not made: no maximum capacity"
     assert "CloudWatch alarms" in report["markdown"]
+
+
+# --- the report's files ----------------------------------------------------------------------------------------------
+
+PAGES = {"markdown": "# Report\n", "html": f"<html><body>{LIBRARY_SLOT}</body></html>"}
+
+
+def test_the_files_are_written_readable_by_their_owner_with_the_library_inside(tmp_path):
+    library = tmp_path / "mermaid.min.js"
+    library.write_text('var m = "</script>";\n\n')
+    stem = tmp_path / "new" / "vitality-dev"
+    files = write_report_files(str(stem), str(library), PAGES)
+    assert files == {
+        "markdown": f"{stem}.md",
+        "html": f"{stem}.html",
+        "written": [f"{stem}.md", f"{stem}.html"],
+        "library_missing": False,
+    }
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700
+    assert {(p.name, p.stat().st_mode & 0o777) for p in (tmp_path / "new").iterdir()} == {
+        ("vitality-dev.md", 0o600),
+        ("vitality-dev.html", 0o600),
+    }
+    # The library inside, its trailing blank space off, and no "</script" in it to end its element early.
+    assert (
+        tmp_path / "new" / "vitality-dev.html"
+    ).read_text() == '<html><body><script>var m = "<\\/script>";</script></body></html>'
+    assert (tmp_path / "new" / "vitality-dev.md").read_text() == "# Report\n"
+
+
+def test_files_holding_the_same_report_are_left_alone_and_a_changed_one_is_replaced(tmp_path):
+    library = tmp_path / "mermaid.min.js"
+    library.write_text("var m;")
+    stem = str(tmp_path / "vitality-dev")
+    write_report_files(stem, str(library), PAGES)
+    (tmp_path / "vitality-dev.md").chmod(0o644)
+    assert write_report_files(stem, str(library), PAGES)["written"] == []
+    # Left alone: its mode too.
+    assert (tmp_path / "vitality-dev.md").stat().st_mode & 0o777 == 0o644
+    changed = dict(PAGES, markdown="# Report\n\nretention 15\n")
+    assert write_report_files(stem, str(library), changed)["written"] == [f"{stem}.md"]
+    assert (tmp_path / "vitality-dev.md").read_text() == changed["markdown"]
+    assert (tmp_path / "vitality-dev.md").stat().st_mode & 0o777 == 0o600
+    # No temporary file left beside them.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mermaid.min.js", "vitality-dev.html", "vitality-dev.md"]
+
+
+def test_without_the_library_only_the_markdown_is_written(tmp_path):
+    stem = str(tmp_path / "vitality-dev")
+    files = write_report_files(stem, str(tmp_path / "absent.js"), PAGES)
+    assert files == {"markdown": f"{stem}.md", "html": None, "written": [f"{stem}.md"], "library_missing": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vitality-dev.md"]
