@@ -102,6 +102,9 @@ def read_blue_green(rds, spec, cluster, read_cluster, read_members, user_paramet
     group = (cluster or {}).get("DBClusterParameterGroup")
     if cluster is not None and status is None and group and group != spec.get("db_cluster_parameter_group_name"):
         state["blue_parameters"] = user_parameters(rds, group)
+    if deployment is not None and spec.get("blue_green_rollback") and status != SWITCHOVER_COMPLETED:
+        # AWS deletes the green cluster only without deletion protection: the rollback turns it off first.
+        state["green_cluster"] = read_cluster(rds, identifier_of(deployment.get("Target")))
     if status == SWITCHOVER_COMPLETED:
         old = read_cluster(rds, old_identifier(identifier))
         state["old_cluster"] = old
@@ -182,7 +185,7 @@ def plan_blue_green(state, cluster, spec, upgrade, group_change, writer, members
     deployment = state.get("deployment")
     status = (deployment or {}).get("Status")
     if spec.get("blue_green_rollback"):
-        return plan_rollback(name, deployment, status, spec, problems)
+        return plan_rollback(name, deployment, status, spec, problems, state.get("green_cluster"))
     if status == SWITCHOVER_COMPLETED:
         return plan_retention(state, deployment, spec, now)
     if status == DELETING:
@@ -336,7 +339,7 @@ def switchover_action(name, identifier, spec, status):
     )
 
 
-def plan_rollback(name, deployment, status, spec, problems):
+def plan_rollback(name, deployment, status, spec, problems, green_cluster=None):
     if deployment is None:
         return [], f"{option(spec, 'blue_green_rollback')}=true: no blue/green deployment {name} to roll back"
     if status in (SWITCHOVER_IN_PROGRESS, SWITCHOVER_COMPLETED):
@@ -348,24 +351,28 @@ def plan_rollback(name, deployment, status, spec, problems):
     if status == DELETING:
         return [], f"blue/green deployment {name} is being deleted"
     green = identifier_of(deployment.get("Target"))
-    return (
-        [
-            deployment_action(
-                name,
-                "delete with its green cluster",
-                [{"attribute": "green cluster", "before": green, "after": None}],
-                calls=["DeleteBlueGreenDeployment"],
-                note="rollback before the switchover: the blue cluster is left as it is",
-                request={
-                    "identifier": deployment.get("BlueGreenDeploymentIdentifier"),
-                    "delete_target": True,
-                    "green": green,
-                },
-            )
-        ],
-        f"{option(spec, 'blue_green_rollback')}=true: set {option(spec, 'engine_version')} back to the version the "
-        "cluster runs, or the next run plans the upgrade again",
+    protected = bool((green_cluster or {}).get("DeletionProtection"))
+    note = "rollback before the switchover: the blue cluster is left as it is"
+    if protected:
+        note += "; the green cluster's deletion protection (copied from blue) is turned off first, as AWS requires"
+    action = deployment_action(
+        name,
+        "delete with its green cluster",
+        [{"attribute": "green cluster", "before": green, "after": None}],
+        calls=(["ModifyDBCluster"] if protected else []) + ["DeleteBlueGreenDeployment"],
+        note=note,
+        request={
+            "identifier": deployment.get("BlueGreenDeploymentIdentifier"),
+            "delete_target": True,
+            "green": green,
+            "unprotect": protected,
+        },
     )
+    notice = (
+        f"{option(spec, 'blue_green_rollback')}=true: set {option(spec, 'engine_version')} back to the version the "
+        "cluster runs, or the next run plans the upgrade again"
+    )
+    return [action], notice
 
 
 def plan_retention(state, deployment, spec, now):

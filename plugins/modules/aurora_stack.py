@@ -2286,6 +2286,14 @@ class Apply:
 
     def delete_blue_green(self, action):
         request = action.request
+        if request.get("unprotect"):
+            self.rds.call(
+                "modify_db_cluster",
+                DBClusterIdentifier=request["green"],
+                DeletionProtection=False,
+                ApplyImmediately=True,
+                context=f"green cluster {request['green']}",
+            )
         self.rds.call(
             "delete_blue_green_deployment",
             BlueGreenDeploymentIdentifier=request["identifier"],

@@ -303,8 +303,22 @@ def test_rollback_before_the_switchover_deletes_the_deployment_with_green_only()
         ["DeleteBlueGreenDeployment"],
     )
     assert len(bg_steps) == 1
-    assert bg_steps[0].request == {"identifier": "bgd-1", "delete_target": True, "green": "c-green-abcdef"}
+    assert bg_steps[0].request == {
+        "identifier": "bgd-1",
+        "delete_target": True,
+        "green": "c-green-abcdef",
+        "unprotect": False,
+    }
     assert "aurora_cluster_engine_version back" in notice
+
+
+def test_rollback_turns_off_the_green_clusters_deletion_protection_first():
+    state, wanted = upgrade(deployment(bg.AVAILABLE), blue_green_rollback=True)
+    state["blue_green"]["green_cluster"] = {"DBClusterIdentifier": "c-green-abcdef", "DeletionProtection": True}
+    actions, _problems, _notice = plan(state, wanted)
+    step = next(a for a in actions if a.resource == "blue_green_deployment")
+    assert step.calls == ["ModifyDBCluster", "DeleteBlueGreenDeployment"]
+    assert step.request["unprotect"] is True
 
 
 def test_rollback_after_the_switchover_is_refused():
