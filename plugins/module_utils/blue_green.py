@@ -400,10 +400,11 @@ def plan_retention(state, deployment, spec, now):
                 "cluster",
                 old_id,
                 "mark the switchover time",
-                [{"attribute": f"tags.{SWITCHED_TAG}", "before": None, "after": stamp(now)}],
+                # The time is the apply's (the plan and its apply, a moment apart, show the same step).
+                [{"attribute": f"tags.{SWITCHED_TAG}", "before": None, "after": "(the time of this run)"}],
                 calls=["AddTagsToResource"],
                 note=f"the old cluster's retention ({hours} h) counts from now",
-                request={"arn": old.get("DBClusterArn"), "tags": {SWITCHED_TAG: stamp(now)}},
+                request={"arn": old.get("DBClusterArn")},
             )
         ], None
     until = switched + timedelta(hours=hours)

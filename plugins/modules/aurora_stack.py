@@ -2312,7 +2312,8 @@ class Apply:
             self.wait(f"green cluster {green}", "deleted", lambda: read_cluster(self.rds, green), lambda c: c is None)
 
     def tag_old_cluster(self, action):
-        apply_rds_tags(self.rds, action.request["arn"], action.request["tags"], [], action.label())
+        now = stamp(datetime.datetime.now(datetime.timezone.utc))
+        apply_rds_tags(self.rds, action.request["arn"], {SWITCHED_TAG: now}, [], action.label())
 
     def delete_old_cluster(self, action):
         old = action.name
