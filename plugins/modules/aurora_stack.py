@@ -2468,7 +2468,7 @@ def capacity_errors(params):
 
 
 # What the preflight checks: a plan that touches none of it needs no preflight.
-PREFLIGHT_RESOURCES = ("parameter_group", "cluster", "instance")
+PREFLIGHT_RESOURCES = ("parameter_group", "cluster", "instance", "blue_green_deployment")
 
 
 def settings_digest(params):
