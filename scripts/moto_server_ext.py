@@ -60,11 +60,21 @@ moto's server unchanged:
   stage still answers the former current version; AWS answers the version AWSCURRENT is on (what applications
   read after a rotation).
 
+* Blue/Green deployments of an Aurora cluster (SwitchoverBlueGreenDeployment): moto renames the two clusters only, so
+  the blue instances keep their names and the green ones their "-green-xxxxxx" names, and every instance keeps the
+  cluster identifier it was created with (the new cluster then lists the old one's instances). As AWS does ("Switching
+  a blue/green deployment", Aurora user guide): the blue cluster and each of its instances are renamed with "-old1",
+  and each green instance takes the name of the blue instance it copies; each instance follows its cluster's new
+  identifier. CreateBlueGreenDeployment: moto's green copy leaves out settings AWS copies (the cluster's subnet group,
+  IAM authentication, storage type, Serverless v2 range; each instance's class, zone, promotion tier, CA, monitoring,
+  Performance Insights, tags): they are copied from the blue resource, as the green environment is a copy of it.
+
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import os
@@ -86,7 +96,7 @@ from moto.rds.exceptions import (  # noqa: E402
     InvalidParameterValue,
     RDSClientError,
 )
-from moto.rds.models import MasterUserSecret, RDSBackend, TaggingMixin  # noqa: E402
+from moto.rds.models import BlueGreenDeployment, DBCluster, MasterUserSecret, RDSBackend, TaggingMixin  # noqa: E402
 from moto.rds.responses import RDSResponse  # noqa: E402
 from moto.secretsmanager.models import SecretsManagerBackend  # noqa: E402
 from moto.server import main as moto_server_main  # noqa: E402
@@ -629,6 +639,87 @@ def delete_db_cluster(self: RDSBackend, cluster_identifier, *args, **kwargs):
     return answer
 
 
+# -- Blue/Green deployments --------------------------------------------------------------------------------------
+
+# What AWS copies from each blue resource to its green copy besides what moto copies (the green environment "is a
+# copy of the topology of the production environment", with its settings); the engine version and the parameter
+# groups are the deployment's targets.
+GREEN_CLUSTER_COPIES = (
+    "db_subnet_group_name",
+    "iam_auth",
+    "storage_type",
+    "serverless_v2_scaling_configuration",
+    "availability_zones",
+    "auto_minor_version_upgrade",
+)
+GREEN_INSTANCE_COPIES = (
+    # moto gives each green instance the cluster's deletion protection; an Aurora instance has none of its own.
+    "deletion_protection",
+    "_db_subnet_group_name",
+    "_tags",
+    "auto_minor_version_upgrade",
+    "availability_zone",
+    "ca_certificate_identifier",
+    "copy_tags_to_snapshot",
+    "db_instance_class",
+    "monitoring_interval",
+    "monitoring_role_arn",
+    "promotion_tier",
+    "preferred_maintenance_window",
+    "publicly_accessible",
+    "enabled_cloudwatch_logs_exports",
+)
+
+_create_green_instance = BlueGreenDeployment._create_green_instance
+
+
+def create_green_instance(self: BlueGreenDeployment, **kwargs) -> str:
+    green_arn = _create_green_instance(self, **kwargs)
+    source = self._get_valid_instance_or_raise(self.source)
+    green = self._get_valid_instance_or_raise(green_arn)
+    if isinstance(source, DBCluster) and isinstance(green, DBCluster):
+        for key in GREEN_CLUSTER_COPIES:
+            if hasattr(source, key):
+                setattr(green, key, copy.deepcopy(getattr(source, key)))
+        blue_members = {m.db_instance_identifier: m for m in source.members}
+        for member in green.members:
+            blue = blue_members.get(member.db_instance_identifier.rsplit("-green-", 1)[0])
+            for key in GREEN_INSTANCE_COPIES + tuple(k for k in vars(blue or {}) if "performance_insights" in k):
+                if blue is not None and hasattr(blue, key):
+                    setattr(member, key, copy.deepcopy(getattr(blue, key)))
+    return green_arn
+
+
+_switchover = BlueGreenDeployment.switchover
+
+
+def switchover(self: BlueGreenDeployment) -> None:
+    source = self._get_valid_instance_or_raise(self.source)
+    target = self._get_valid_instance_or_raise(self.target)
+    if not isinstance(source, DBCluster) or not isinstance(target, DBCluster):
+        _switchover(self)
+        return
+    backend = self.backend
+    blue_id = source.db_cluster_identifier
+    old_id = f"{blue_id}-old1"
+    blue_names = [m.db_instance_identifier for m in source.members]
+    # moto names each green instance "<blue instance>-green-<6 letters>".
+    green_names = {m.db_instance_identifier: m.db_instance_identifier.rsplit("-green-", 1)[0] for m in target.members}
+    _switchover(self)  # the clusters: blue -> <blue>-old1, green -> <blue>
+    old, new = backend.clusters[old_id], backend.clusters[blue_id]
+    for name in blue_names:
+        instance = backend.databases.pop(name)
+        instance.db_instance_identifier = f"{name}-old1"
+        instance.db_cluster_identifier = old_id
+        backend.databases[instance.db_instance_identifier] = instance
+    for green_name, blue_name in green_names.items():
+        instance = backend.databases.pop(green_name)
+        instance.db_instance_identifier = blue_name
+        instance.db_cluster_identifier = blue_id
+        backend.databases[blue_name] = instance
+    self.source, self.target = old.arn, new.arn
+
+
 _update_secret_version_stage = SecretsManagerBackend.update_secret_version_stage
 
 
@@ -671,6 +762,8 @@ def extend_moto() -> None:
     RDSBackend._get_resource_for_tagging = get_resource_for_tagging
     RDSBackend.delete_db_instance = delete_db_instance
     RDSBackend.delete_db_cluster = delete_db_cluster
+    BlueGreenDeployment.switchover = switchover
+    BlueGreenDeployment._create_green_instance = create_green_instance
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ LABELS = {
     "alarms": "CloudWatch alarms",
     "autoscaling_target": "scalable target",
     "scaling_policy": "scaling policy",
+    "blue_green_deployment": "blue/green deployment",
 }
 
 

@@ -23,6 +23,13 @@ from datetime import datetime, timezone
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import is_autoscaled
+from ansible_collections.vitality.aurora.plugins.module_utils.blue_green import (
+    BLUE_GREEN,
+    IN_PLACE_WORDS,
+    plan_blue_green,
+    read_blue_green,
+    strategy_of,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import (
     IMPOSSIBLE as CHANGE_IMPOSSIBLE,
 )
@@ -195,6 +202,11 @@ def read_stack(ec2, rds, params):
     cluster = read_cluster(rds, identifier)
     snapshot["cluster"] = cluster
     snapshot["instances"] = (read_members(rds, identifier) or []) if cluster is not None else []
+    if cluster is not None and strategy_of(params["cluster"]) == BLUE_GREEN:
+        # The deployment found by its name (one call), so that a run resumes one under way.
+        snapshot["blue_green"] = read_blue_green(
+            rds, params["cluster"], cluster, read_cluster, read_members, user_parameters
+        )
     snapshot["custom_endpoints"] = read_endpoints(rds, cluster, identifier, params.get("custom_endpoints"))
     return snapshot
 
@@ -562,6 +574,7 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
         problems.append(error)
     actions = []
     after_upgrade = []
+    blue_green = strategy_of(spec) == BLUE_GREEN and snapshot.get("blue_green") is not None
     if major_upgrade and not spec.get("allow_major_version_upgrade"):
         words = (
             "every instance restarts together, the cluster is unavailable for 10 to 30 minutes; set "
@@ -582,7 +595,26 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                 note="not allowed",
             )
         )
-    elif major_upgrade:
+    if blue_green and (major_upgrade is None or spec.get("allow_major_version_upgrade")):
+        # The new family's parameter group goes to the green cluster in the deployment's own request.
+        group_change = major_upgrade and next(
+            (c for c in changes if c["attribute"] == "db_cluster_parameter_group_name"), None
+        )
+        changes = [c for c in changes if c is not group_change]
+        blue_green_actions, blue_green_notice = plan_blue_green(
+            snapshot["blue_green"],
+            cluster,
+            spec,
+            major_upgrade,
+            group_change,
+            current_writer(cluster),
+            snapshot.get("instances") or [],
+            snapshot.get("read_at"),
+            problems,
+        )
+        actions += blue_green_actions
+        notice = "; ".join(filter(None, [notice, blue_green_notice])) or None
+    elif major_upgrade and spec.get("allow_major_version_upgrade"):
         # The new family's parameter group travels in the upgrade's own request; the old one is removed after it.
         group_change = next((c for c in changes if c["attribute"] == "db_cluster_parameter_group_name"), None)
         changes = [c for c in changes if c is not group_change]
@@ -607,7 +639,7 @@ def plan_cluster(snapshot, spec, security_group_id, problems):
                 unavailability="every instance restarts together: the cluster is unavailable until the upgrade ends (typically 10 to 30 minutes)",
                 runner=STACK,
                 calls=["ModifyDBCluster"],
-                note="take a snapshot first",
+                note=f"{IN_PLACE_WORDS}; take a snapshot first",
                 request={"version": major_upgrade["after"]},
             )
         )

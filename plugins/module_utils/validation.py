@@ -115,6 +115,11 @@ SETTING_TYPES = {
     "aurora_cluster_autoscaling_scale_out_cooldown": "int",
     "aurora_cluster_autoscaling_disable_scale_in": "bool",
     "aurora_cluster_autoscaling_readers_on_disable": "str",
+    "aurora_cluster_major_upgrade_strategy": "str",
+    "aurora_cluster_blue_green_switchover": "bool",
+    "aurora_cluster_blue_green_switchover_timeout": "int",
+    "aurora_cluster_blue_green_retention_hours": "int",
+    "aurora_cluster_blue_green_rollback": "bool",
 }
 
 # What stack_errors assumes for a variable the caller leaves out: the argument spec's default where it is a
@@ -170,6 +175,11 @@ SETTING_DEFAULTS = {
     "aurora_cluster_autoscaling_scale_out_cooldown": 300,
     "aurora_cluster_autoscaling_disable_scale_in": False,
     "aurora_cluster_autoscaling_readers_on_disable": "keep",
+    "aurora_cluster_major_upgrade_strategy": "in-place",
+    "aurora_cluster_blue_green_switchover": False,
+    "aurora_cluster_blue_green_switchover_timeout": 300,
+    "aurora_cluster_blue_green_retention_hours": 24,
+    "aurora_cluster_blue_green_rollback": False,
 }
 
 # Never quoted in a message, not even in a TypeError.
@@ -987,6 +997,37 @@ def autoscaling_errors(get):
     return errors
 
 
+# How a major version upgrade is made (plugins/module_utils/blue_green.py); SwitchoverTimeout is at least 30 s.
+MAJOR_UPGRADE_STRATEGIES = ("in-place", "blue-green")
+SWITCHOVER_TIMEOUT_MIN = 30
+
+
+def major_upgrade_errors(get):
+    errors = []
+    strategy = get("aurora_cluster_major_upgrade_strategy")
+    if strategy not in MAJOR_UPGRADE_STRATEGIES:
+        errors.append(
+            f"aurora_cluster_major_upgrade_strategy={strategy!r} is invalid: in-place (every instance restarts on the "
+            "new version, down for the upgrade) or blue-green (an RDS Blue/Green deployment, about a minute without "
+            "writes at the switchover)"
+        )
+    timeout = get("aurora_cluster_blue_green_switchover_timeout")
+    if timeout < SWITCHOVER_TIMEOUT_MIN:
+        errors.append(
+            f"aurora_cluster_blue_green_switchover_timeout={timeout} is out of range: at least "
+            f"{SWITCHOVER_TIMEOUT_MIN} seconds (AWS's minimum SwitchoverTimeout)"
+        )
+    hours = get("aurora_cluster_blue_green_retention_hours")
+    if hours < 0:
+        errors.append(f"aurora_cluster_blue_green_retention_hours={hours} is out of range: at least 0 hours")
+    if get("aurora_cluster_blue_green_switchover") and get("aurora_cluster_blue_green_rollback"):
+        errors.append(
+            "aurora_cluster_blue_green_switchover=true and aurora_cluster_blue_green_rollback=true: one or the other "
+            "(switch over to the green cluster, or delete it)"
+        )
+    return errors
+
+
 # --- Tags ------------------------------------------------------------------------------------------------------
 
 # RDS tags: key 1 to 128 characters, not prefixed aws: or rds:, value 0 to 256, both of Unicode letters, digits,
@@ -1212,6 +1253,7 @@ def stack_errors(settings):
     errors.extend(tag_errors(get("aurora_cluster_default_tags"), get("aurora_cluster_tags")))
     errors.extend(alarm_errors(get))
     errors.extend(autoscaling_errors(get))
+    errors.extend(major_upgrade_errors(get))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",

@@ -165,10 +165,62 @@ options:
         description:
           - Whether a major version upgrade may be planned; omitted, V(false), and a newer major version in
             O(cluster.engine_version) is an impossible-in-place step that stops the run before any change.
-          - With V(true) the plan upgrades the cluster with the new family's parameter group (created first, as
-            O(parameter_group) names it) in one step that restarts every instance, then removes the old group.
+          - With V(true) the plan upgrades the cluster as O(cluster.major_upgrade_strategy) says.
         type: bool
         default: false
+      major_upgrade_strategy:
+        description:
+          - How an allowed major version upgrade is made.
+          - V(in-place) - one step upgrades the cluster with the new family's parameter group (created first, as
+            O(parameter_group) names it), restarting every instance together (the cluster is down until the upgrade
+            ends, typically 10 to 30 minutes; no extra cost), then removes the old group.
+          - V(blue-green) - an RDS Blue/Green deployment named C(<identifier>-bg) (found by that name on every run, so
+            an interrupted run resumes it and never makes a second one). The plan sets C(rds.logical_replication=1)
+            on the cluster's own parameter group and reboots the writer when it is not set yet, creates the new
+            family's group, creates the deployment (a green copy of the cluster on the new version, billed as a
+            second cluster of the same size until the old one is deleted) and waits until AWS says it is available;
+            the switchover (writes stop for about a minute) only with O(cluster.blue_green_switchover=true). The old
+            cluster, renamed C(<identifier>-old1) by AWS, is deleted with a final snapshot by a run
+            O(cluster.blue_green_retention_hours) after the switchover. AWS refuses it for a cluster whose master
+            password Secrets Manager manages, and the plan says so before any change.
+          - Omitted, V(in-place).
+        type: str
+        choices: [in-place, blue-green]
+        default: in-place
+        version_added: 0.2.0
+      blue_green_switchover:
+        description:
+          - With O(cluster.major_upgrade_strategy=blue-green), switch over to the green cluster once it is available
+            (SwitchoverBlueGreenDeployment). Omitted, V(false); the plan then stops after the green cluster is ready
+            and says how to switch over.
+        type: bool
+        default: false
+        version_added: 0.2.0
+      blue_green_switchover_timeout:
+        description:
+          - Seconds AWS may take for the switchover (SwitchoverTimeout, at least 30); beyond it, AWS rolls the
+            switchover back and the blue cluster stays as it was. Omitted, V(300) (AWS's default).
+        type: int
+        default: 300
+        version_added: 0.2.0
+      blue_green_retention_hours:
+        description:
+          - Hours the old blue cluster is kept after the switchover (counted from the tag
+            C(vitality.aurora:switched-over-at) set on it); a run after that deletes the deployment, the old cluster
+            with a final snapshot C(<identifier>-old1-final-YYYYMMDD-HHMMSS) and its parameter group, each a step.
+          - Omitted, V(24).
+        type: int
+        default: 24
+        version_added: 0.2.0
+      blue_green_rollback:
+        description:
+          - Before the switchover, delete the blue/green deployment with its green cluster (DeleteTarget); the blue
+            cluster is left as it is. After the switchover it is refused (restore the old cluster's final snapshot
+            instead).
+          - Omitted, V(false).
+        type: bool
+        default: false
+        version_added: 0.2.0
       restore_from_snapshot:
         description:
           - When the cluster does not exist, restore it from this snapshot (V(latest) is the newest
@@ -1207,8 +1259,12 @@ autoscaling:
     max_readers: 5
     autoscaled_readers: []
 engine_version_notice:
-  description: Why the running engine version, newer than the configured one, is kept.
-  returned: when the cluster runs a newer minor version than the configured C(engine_version)
+  description:
+    - Why the running engine version, newer than the configured one, is kept.
+    - With O(cluster.major_upgrade_strategy=blue-green), what waits for the operator, joined with C(; ) - the
+      switchover not planned without O(cluster.blue_green_switchover=true) (and how to ask for it or roll back), or
+      until when the old blue cluster is kept.
+  returned: when the cluster runs a newer minor version than the configured C(engine_version), or a blue/green step waits
   type: str
   sample: running 16.8, newer than the configured 16.6 within major 16; kept
 report:
@@ -1305,6 +1361,20 @@ from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan impo
     plan_baseline,
     read_baseline,
     topic_arn,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.blue_green import (
+    AVAILABLE as BLUE_GREEN_AVAILABLE,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.blue_green import (
+    DEPLOYMENT_NOT_FOUND,
+    SWITCHED_TAG,
+    SWITCHOVER_COMPLETED,
+    SWITCHOVER_FAILED,
+    find_deployment,
+    stamp,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.blue_green import (
+    FAILED as BLUE_GREEN_FAILED,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
     SETTING_OPTIONS,
@@ -1428,6 +1498,11 @@ ARGUMENT_SPEC = dict(
             engine=dict(type="str", choices=["aurora-postgresql"], default="aurora-postgresql"),
             engine_version=dict(type="str", required=True),
             allow_major_version_upgrade=dict(type="bool", default=False),
+            major_upgrade_strategy=dict(type="str", choices=["in-place", "blue-green"], default="in-place"),
+            blue_green_switchover=dict(type="bool", default=False),
+            blue_green_switchover_timeout=dict(type="int", default=300),
+            blue_green_retention_hours=dict(type="int", default=24),
+            blue_green_rollback=dict(type="bool", default=False),
             restore_from_snapshot=dict(type="str"),
             restore_from_cluster=dict(type="str"),
             restore_to_time=dict(type="str"),
@@ -2204,8 +2279,138 @@ class Apply:
         )
         self.wait(f"instance {identifier}", "deleted", lambda: self.read_instance(identifier), lambda i: i is None)
 
+    # a major upgrade by blue/green (plugins/module_utils/blue_green.py plans these steps)
+
+    def wait_deployment(self, name, wanted, statuses):
+        """Wait until the deployment's status is one of ``statuses`` (the wanted one, or a failure); return it."""
+
+        def done(deployment):
+            return deployment is not None and deployment.get("Status") in statuses
+
+        deployment = self.wait(f"blue/green deployment {name}", wanted, lambda: find_deployment(self.rds, name), done)
+        if deployment.get("Status") != wanted:
+            raise CreateFailed(
+                f"blue/green deployment {name} is {deployment.get('Status')}: "
+                f"{deployment.get('StatusDetails') or 'AWS gives no detail'}"
+            )
+        return deployment
+
+    def create_blue_green(self, action):
+        name = action.name
+        request = action.request
+        spec = dict(
+            BlueGreenDeploymentName=name,
+            Source=request["source"],
+            TargetEngineVersion=request["version"],
+            TargetDBClusterParameterGroupName=request["group"],
+            Tags=dict_to_tags(self.params["cluster"].get("tags")),
+        )
+        if self.params["instances"].get("db_parameter_group_name"):
+            spec["TargetDBParameterGroupName"] = self.params["instances"]["db_parameter_group_name"]
+        # A lost answer: the deployment is found by its name, never made twice.
+        made = self.rds.create(
+            "create_blue_green_deployment",
+            exists=lambda: find_deployment(self.rds, name) is not None,
+            already_exists=("BlueGreenDeploymentAlreadyExistsFault",),
+            context=action.label(),
+            **spec,
+        )
+        if made is None:
+            self.warnings.append(f"{action.label()} was found made meanwhile; it is waited for, not made again")
+        self.wait_deployment(name, BLUE_GREEN_AVAILABLE, (BLUE_GREEN_AVAILABLE,) + BLUE_GREEN_FAILED)
+
+    def wait_blue_green(self, action):
+        self.wait_deployment(action.name, BLUE_GREEN_AVAILABLE, (BLUE_GREEN_AVAILABLE,) + BLUE_GREEN_FAILED)
+
+    def switchover_blue_green(self, action):
+        name = action.name
+        if action.request["call"]:
+            deployment = find_deployment(self.rds, name)
+            if deployment is None:
+                raise CreateFailed(f"blue/green deployment {name} is gone")
+            self.rds.call(
+                "switchover_blue_green_deployment",
+                BlueGreenDeploymentIdentifier=deployment["BlueGreenDeploymentIdentifier"],
+                SwitchoverTimeout=action.request["timeout"],
+                context=action.label(),
+            )
+        self.wait_deployment(name, SWITCHOVER_COMPLETED, (SWITCHOVER_COMPLETED, SWITCHOVER_FAILED))
+        old = read_cluster(self.rds, action.request["old"])
+        if old is not None:
+            # The old cluster's retention counts from here (a run killed before this tag starts it later).
+            now = stamp(datetime.datetime.now(datetime.timezone.utc))
+            apply_rds_tags(self.rds, old["DBClusterArn"], {SWITCHED_TAG: now}, [], action.label())
+        self.snapshot["cluster"] = self.wait_cluster_available()
+
+    def delete_blue_green(self, action):
+        request = action.request
+        if request.get("unprotect"):
+            self.rds.call(
+                "modify_db_cluster",
+                DBClusterIdentifier=request["green"],
+                DeletionProtection=False,
+                ApplyImmediately=True,
+                context=f"green cluster {request['green']}",
+            )
+        self.rds.call(
+            "delete_blue_green_deployment",
+            BlueGreenDeploymentIdentifier=request["identifier"],
+            DeleteTarget=request["delete_target"],
+            not_found=DEPLOYMENT_NOT_FOUND,
+            context=action.label(),
+        )
+        self.wait(
+            f"blue/green deployment {action.name}",
+            "deleted",
+            lambda: find_deployment(self.rds, action.name),
+            lambda d: d is None,
+        )
+        green = request.get("green")
+        if green:
+            self.wait(f"green cluster {green}", "deleted", lambda: read_cluster(self.rds, green), lambda c: c is None)
+
+    def tag_old_cluster(self, action):
+        now = stamp(datetime.datetime.now(datetime.timezone.utc))
+        apply_rds_tags(self.rds, action.request["arn"], {SWITCHED_TAG: now}, [], action.label())
+
+    def delete_old_cluster(self, action):
+        old = action.name
+        request = action.request
+        if request["unprotect"]:
+            self.rds.call(
+                "modify_db_cluster",
+                DBClusterIdentifier=old,
+                DeletionProtection=False,
+                ApplyImmediately=True,
+                context=action.label(),
+            )
+        for member in request["members"]:
+            self.rds.call(
+                "delete_db_instance",
+                DBInstanceIdentifier=member,
+                not_found=INSTANCE_NOT_FOUND + ("InvalidDBInstanceState",),
+                context=f"instance {member}",
+            )
+        for member in request["members"]:
+            self.wait(f"instance {member}", "deleted", lambda m=member: self.read_instance(m), lambda i: i is None)
+        self.rds.call(
+            "delete_db_cluster",
+            DBClusterIdentifier=old,
+            FinalDBSnapshotIdentifier=request["snapshot"],
+            not_found=("DBClusterNotFoundFault",),
+            context=action.label(),
+        )
+        self.wait(f"cluster {old}", "deleted", lambda: read_cluster(self.rds, old), lambda c: c is None)
+
 
 HANDLERS = {
+    ("blue_green_deployment", "create"): Apply.create_blue_green,
+    ("blue_green_deployment", "wait until available"): Apply.wait_blue_green,
+    ("blue_green_deployment", "switchover"): Apply.switchover_blue_green,
+    ("blue_green_deployment", "delete with its green cluster"): Apply.delete_blue_green,
+    ("blue_green_deployment", "delete"): Apply.delete_blue_green,
+    ("cluster", "delete"): Apply.delete_old_cluster,
+    ("cluster", "mark the switchover time"): Apply.tag_old_cluster,
     "set tags": Apply.tags,
     "remove tags": Apply.tags,
     ("security_group", "create"): Apply.create_security_group,
@@ -2321,7 +2526,7 @@ def capacity_errors(params):
 
 
 # What the preflight checks: a plan that touches none of it needs no preflight.
-PREFLIGHT_RESOURCES = ("parameter_group", "cluster", "instance")
+PREFLIGHT_RESOURCES = ("parameter_group", "cluster", "instance", "blue_green_deployment")
 
 
 def settings_digest(params):

@@ -21,15 +21,31 @@ from local_aws import ENDPOINT_VAR, REPO_ROOT, ansible_env, parse_recap
 
 DOCUMENTS = ["README.md", "docs/user-guide.md"]
 SHELL_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
+# A block a test of its own runs as written, on a stack it needs (the marker names the test): the user guide's
+# blue/green upgrade needs a prod stack with a self-managed password (tests/integration/test_blue_green.py).
+RUN_ELSEWHERE = re.compile(r"<!-- [a-z/ -]+ commands: (tests/integration/\S+) runs them[^>]*-->\n```sh\n(.*?)```", re.S)
+
+
+def commands_of(block: str) -> list[str]:
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if re.match(r"^(\S*/)?ansible-playbook ", line):
+            commands.append(" ".join(line.split()))
+    return commands
+
+
+def commands_run_by(test: str, document: str = "docs/user-guide.md") -> list[str]:
+    """The commands of the blocks marked as run by ``test`` (a path under tests/integration)."""
+    text = (REPO_ROOT / document).read_text()
+    return [c for found, block in RUN_ELSEWHERE.findall(text) if found == test for c in commands_of(block)]
 
 
 def documented_commands(document: str) -> list[str]:
     commands = []
-    for block in SHELL_BLOCK.findall((REPO_ROOT / document).read_text()):
-        for line in block.replace("\\\n", " ").splitlines():
-            line = line.split(" #", 1)[0].strip()
-            if re.match(r"^(\S*/)?ansible-playbook ", line):
-                commands.append(" ".join(line.split()))
+    text = RUN_ELSEWHERE.sub("", (REPO_ROOT / document).read_text())
+    for block in SHELL_BLOCK.findall(text):
+        commands += commands_of(block)
     return commands
 
 
@@ -44,6 +60,8 @@ def localised(command: str, endpoint: str) -> list[str]:
 
 
 def test_the_documents_show_commands():
+    assert len(commands_run_by("tests/integration/test_blue_green.py")) == 4
+    assert not any("blue_green" in c for c in documented_commands("docs/user-guide.md"))
     assert any(
         "destroy" in c and "aurora_cluster_destroy_disable_deletion_protection=true" in c
         for c in documented_commands("docs/user-guide.md")

@@ -62,6 +62,27 @@ GUARDS = {
         "aurora_cluster_autoscaling_max_readers=16 is out of range: above aurora_cluster_reader_count=",
         None,
     ),
+    # A major upgrade's strategy and its blue/green settings.
+    "major-upgrade-strategy": (
+        {"aurora_cluster_major_upgrade_strategy": "rolling"},
+        "aurora_cluster_major_upgrade_strategy='rolling' is not one of in-place, blue-green",
+        None,
+    ),
+    "switchover-timeout": (
+        {"aurora_cluster_blue_green_switchover_timeout": 29},
+        "aurora_cluster_blue_green_switchover_timeout=29 is out of range: at least 30 seconds",
+        None,
+    ),
+    "retention-hours": (
+        {"aurora_cluster_blue_green_retention_hours": -1},
+        "aurora_cluster_blue_green_retention_hours=-1 is out of range: at least 0 hours",
+        None,
+    ),
+    "switchover-and-rollback": (
+        {"aurora_cluster_blue_green_switchover": True, "aurora_cluster_blue_green_rollback": True},
+        "aurora_cluster_blue_green_switchover=true and aurora_cluster_blue_green_rollback=true: one or the other",
+        None,
+    ),
 }
 
 

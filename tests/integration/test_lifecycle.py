@@ -103,7 +103,8 @@ def test_a_major_upgrade_is_refused_until_allowed_then_planned_and_converges(dev
         "parameters.rds.force_ssl (none) -> 1) [online]",
         f"cluster {CLUSTER}: major version upgrade (engine_version 16.6 -> 17.4; db_cluster_parameter_group_name "
         f"{OLD_GROUP} -> {NEW_GROUP}) [all-instances-restart] - every instance restarts together: the cluster is "
-        "unavailable until the upgrade ends (typically 10 to 30 minutes). take a snapshot first",
+        "unavailable until the upgrade ends (typically 10 to 30 minutes). strategy in-place: no extra cost; "
+        "take a snapshot first",
         f"parameter group {OLD_GROUP}: delete (parameter group {OLD_GROUP} -> (none)) [online]. "
         "the major version upgrade replaced it",
     ], plan["lines"]

@@ -721,7 +721,8 @@ def test_an_allowed_major_upgrade_is_one_step_with_the_new_group_then_the_old_gr
     assert lines(actions) == [
         "1. cluster c: major version upgrade (engine_version 16.6 -> 17.2; db_cluster_parameter_group_name pg -> "
         "pg17) [all-instances-restart] - every instance restarts together: the cluster is unavailable until the "
-        "upgrade ends (typically 10 to 30 minutes). take a snapshot first",
+        "upgrade ends (typically 10 to 30 minutes). strategy in-place: no extra cost; "
+        "take a snapshot first",
         "2. parameter group pg: delete (parameter group pg -> (none)) [online]. the major version upgrade replaced it",
     ]
     assert actions[0].request == {"version": "17.2"}
