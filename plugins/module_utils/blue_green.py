@@ -21,7 +21,7 @@ Before the switchover, aurora_cluster_blue_green_rollback=true deletes the deplo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
     IMPOSSIBLE,
@@ -31,6 +31,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
     REPLACEMENT,
     WRITER_RESTART,
     Action,
+    as_utc,
 )
 
 IN_PLACE = "in-place"
@@ -110,17 +111,6 @@ def read_blue_green(rds, spec, cluster, read_cluster, read_members, user_paramet
         state["old_cluster"] = old
         state["old_members"] = (read_members(rds, old_identifier(identifier)) or []) if old else []
     return state
-
-
-def as_utc(value):
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def stamp(moment):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timezone
 
 SCHEMA = "vitality.aurora/plan"
 SCHEMA_VERSION = 1
@@ -232,3 +233,16 @@ def saved_plan_problems(saved, current):
         )
         problems.append("the stack has changed since it was made" + (f" ({detail})" if detail else ""))
     return problems
+
+
+def as_utc(value):
+    """A time as botocore gives it (a datetime, aware) or as JSON holds it (ISO 8601 text), in UTC; None if neither.
+    The planners compare such times with the run's (a retention, a modification AWS allows again after a date)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

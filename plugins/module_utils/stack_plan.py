@@ -76,6 +76,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
     STACK,
     WRITER_RESTART,
     Action,
+    as_utc,
     number,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
@@ -507,18 +508,6 @@ def create_changes(spec):
         for attribute in CREATE_SHOWN
         if shown.get(attribute) is not None
     ]
-
-
-def as_utc(value):
-    """A time as botocore gives it (a datetime, aware) or as JSON holds it (ISO 8601 text), in UTC; None if neither."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def storage_switch_refused(cluster, changes, now):
