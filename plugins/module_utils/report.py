@@ -461,37 +461,42 @@ def write_report_files(stem, library, report):
     directory = os.path.dirname(stem) or "."
     if not os.path.isdir(directory):
         os.makedirs(directory, mode=0o700)
-    library_text = None
-    if library and os.path.isfile(library):
+    markdown, page = stem + ".md", stem + ".html"
+    has_library = bool(library) and os.path.isfile(library)
+    written = [markdown] if _write_changed(markdown, report["markdown"], directory) else []
+    # The HTML says what the Markdown says, with a 5 MB library inside: beside an unchanged Markdown an existing HTML
+    # is the same report, and a no-op run need not read either of them (as the role's copy tasks decided).
+    if has_library and (written or not os.path.isfile(page)):
         with open(library, encoding="utf-8") as handle:
             # As Ansible's file lookup reads it, trailing blank space off.
             library_text = handle.read().rstrip()
-    pages = [(stem + ".md", report["markdown"])]
-    if library_text is not None:
-        pages.append((stem + ".html", with_library(report["html"], library_text)))
-    written = []
-    for path, text in pages:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                if handle.read().strip() == text.strip():
-                    continue
-        except (OSError, UnicodeDecodeError):
-            pass  # absent or unreadable: written anew
-        # Written beside it then renamed over it: a reader never sees half a report.
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".report-")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
-        written.append(path)
+        if _write_changed(page, with_library(report["html"], library_text), directory):
+            written.append(page)
     return {
-        "markdown": stem + ".md",
-        "html": stem + ".html" if library_text is not None else None,
+        "markdown": markdown,
+        "html": page if has_library else None,
         "written": written,
-        "library_missing": library_text is None,
+        "library_missing": not has_library,
     }
+
+
+def _write_changed(path, text, directory):
+    """Write ``text`` to ``path`` (mode 0600) unless it holds it already; whether it was written."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read().strip() == text.strip():
+                return False
+    except (OSError, UnicodeDecodeError):
+        pass  # absent or unreadable: written anew
+    # Written beside it then renamed over it: a reader never sees half a report.
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".report-")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return True

@@ -2976,7 +2976,6 @@ def main():
         fail_apply(module, applier, f"{type(error).__name__}: {error}", document, traceback.format_exc())
     for warning in applier.warnings:
         module.warn(warning)
-    identifier = params["cluster"]["db_cluster_identifier"]
     if params["report"] and not set(planned["facts"]["runners"]) & set(PHASE_AFTER):
         # No step of another runner follows: the stack as this call leaves it is the stack as the run leaves it. Read
         # whole once more, for its outputs and its report (with what remains planned: nothing, unless AWS or someone
@@ -2987,6 +2986,7 @@ def main():
         cluster, instances = snapshot["cluster"], snapshot["instances"]
         endpoints = snapshot.get("custom_endpoints") or {}
         if applier.done:
+            identifier = params["cluster"]["db_cluster_identifier"]
             cluster = read_cluster(rds, identifier)
             instances = read_members(rds, identifier) or [] if cluster else []
             endpoints = read_endpoints(rds, cluster, identifier, params["custom_endpoints"])

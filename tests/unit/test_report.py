@@ -283,3 +283,18 @@ def test_without_the_library_only_the_markdown_is_written(tmp_path):
     files = write_report_files(stem, str(tmp_path / "absent.js"), PAGES)
     assert files == {"markdown": f"{stem}.md", "html": None, "written": [f"{stem}.md"], "library_missing": True}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vitality-dev.md"]
+
+
+def test_beside_an_unchanged_markdown_an_existing_html_is_not_read_again_and_a_missing_one_is_written(tmp_path):
+    library = tmp_path / "mermaid.min.js"
+    library.write_text("var m;")
+    stem = str(tmp_path / "vitality-dev")
+    write_report_files(stem, str(library), PAGES)
+    html = tmp_path / "vitality-dev.html"
+    # The same report: the 5 MB page is taken as it is (a no-op run reads neither it nor the library).
+    html.write_text("left as it is")
+    assert write_report_files(stem, str(library), PAGES)["written"] == []
+    assert html.read_text() == "left as it is"
+    html.unlink()
+    assert write_report_files(stem, str(library), PAGES)["written"] == [f"{stem}.html"]
+    assert html.read_text() == "<html><body><script>var m;</script></body></html>"
