@@ -111,10 +111,12 @@ def client_config(max_attempts=RETRY_MAX_ATTEMPTS):
 SESSIONS = {}
 
 
-def session_client(module, service, config):
+def session_client(module, service, config, region=None):
     """A client of ``service`` configured as amazon.aws's module.client() configures it (region, endpoint,
-    credentials or profile, certificate checks, the module's aws_config over ``config``), from the run's shared session."""
-    region, endpoint_url, connection = get_aws_connection_info(module)
+    credentials or profile, certificate checks, the module's aws_config over ``config``), from the run's shared session.
+    ``region``: another Region than the module's (the same endpoint URL, when one is given, serves it)."""
+    module_region, endpoint_url, connection = get_aws_connection_info(module)
+    region = region or module_region
     connection = dict(connection)
     profile = connection.pop("profile_name", None)
     merged = botocore.config.Config(user_agent_extra=f"APN/1.0 Ansible/{ansible_version} vitality.aurora").merge(config)
@@ -143,11 +145,11 @@ class AwsApi:
     ``not_found`` error codes.
     """
 
-    def __init__(self, module, service, client=None):
+    def __init__(self, module, service, client=None, region=None):
         self.module = module
         self.service = service
         if client is None:
-            client = session_client(module, service, client_config())
+            client = session_client(module, service, client_config(), region)
             # Every attempt's answer passes this hook, retried or not: the run reports how often AWS said "slow down".
             client.meta.events.register("needs-retry", count_throttled, unique_id="vitality-aurora-count-throttled")
         self.client = client

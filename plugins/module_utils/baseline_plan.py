@@ -8,8 +8,9 @@ selection, the KMS key and SNS topic of the RDS events, and the event subscripti
 executors; this file predicts, call by call, what each of them would change, so that a run with nothing to
 do runs none of them.
 
-``read_baseline(apis, desired)`` reads the current state (``apis``: {"iam", "backup", "sns", "kms", "rds", "cloudwatch"},
-each an api.AwsApi; only the services ``desired`` needs are used). ``plan_baseline(current, desired)`` is
+``read_baseline(apis, desired)`` reads the current state (``apis``: {"iam", "backup", "sns", "kms", "rds", "cloudwatch",
+"backup_copy", "kms_copy"}, each an api.AwsApi, the last two in the backup copy Region; only the services ``desired``
+needs are used). ``plan_baseline(current, desired)`` is
 pure: no AWS call. The documents the tasks send (trust policies, key and topic policies, descriptions,
 the backup rule) are built here, one function each (``monitoring_role_request``, ``backup_trust``,
 ``topic_policy``, ...), and each Action carries in ``request`` the module parameters of its runner, so the
@@ -23,7 +24,11 @@ role can pass them from the plan instead of building them again in Jinja.
       "tags": {...},                      # every resource's tags; tags not listed are removed (purge)
       "monitoring_role": {"name": ...} or None,   # None: monitoring off, or the user gave a role ARN
       "backup": {"role_name", "vault_name", "plan_name", "schedule", "start_window_minutes",
-                 "retention_days"} or None,
+                 "retention_days",
+                 "copy_region": {"region", "vault_name", "retention_days", "kms_key_arn"} or None,
+                                          # a vault of the stack in another Region, encrypted with kms_key_arn or
+                                          # else the role's own key there (alias/<vault_name>-backup-copies)
+                 "copy_account": {"vault_arn", "retention_days"} or None} or None,
       "event_topic": {"name", "display_name", "creates_key": bool, "key_alias", "kms_key_id"} or None,
                                           # None: notifications off, or the user gave a topic ARN
       "event_subscriptions": [{"name", "source_type", "source_ids", "categories", "topic_arn"}] or None,
@@ -56,7 +61,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 
 from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import read_alarms
 from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
-from ansible_collections.vitality.aurora.plugins.module_utils.plan import ONLINE, Action
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import IMPOSSIBLE, ONLINE, Action, change_words
 
 # The error codes that mean "there is no such resource", per kind of read.
 NOT_FOUND = {
@@ -100,6 +105,17 @@ def topic_arn(desired):
     return (
         f"arn:{desired['partition']}:sns:{desired['region']}:{desired['account_id']}:{desired['event_topic']['name']}"
     )
+
+
+def copy_vault_arn(desired):
+    copy = desired["backup"]["copy_region"]
+    return (
+        f"arn:{desired['partition']}:backup:{copy['region']}:{desired['account_id']}:backup-vault:{copy['vault_name']}"
+    )
+
+
+def copy_key_alias(desired):
+    return f"alias/{desired['backup']['copy_region']['vault_name']}-backup-copies"
 
 
 def account_root(desired):
@@ -290,16 +306,70 @@ def backup_vault_request(desired):
     return {"backup_vault_name": desired["backup"]["vault_name"], "tags": all_tags(desired), "purge_tags": True}
 
 
+def copy_key_request(desired):
+    """amazon.aws.kms_key's parameters for the role's own key of the copy vault, in the copy Region. No policy: the
+    key's default one lets this account's IAM policies grant its use (AWS Backup's role has them)."""
+    copy = desired["backup"]["copy_region"]
+    return {
+        "alias": copy_key_alias(desired),
+        "description": f"{desired['cluster_identifier']} AWS Backup copies (vault {copy['vault_name']} in {copy['region']})",
+        "enable_key_rotation": True,
+        "tags": all_tags(desired),
+        "purge_tags": True,
+        "region": copy["region"],
+    }
+
+
+def copy_vault_request(desired):
+    """amazon.aws.backup_vault's parameters for the copy vault; its key ARN is the role's key's when it makes one."""
+    copy = desired["backup"]["copy_region"]
+    request = {
+        "backup_vault_name": copy["vault_name"],
+        "tags": all_tags(desired),
+        "purge_tags": True,
+        "region": copy["region"],
+    }
+    if copy.get("kms_key_arn"):
+        request["encryption_key_arn"] = copy["kms_key_arn"]
+    return request
+
+
+def copy_actions(desired):
+    """The rule's copy actions: to the stack's vault in the copy Region, then to the other account's vault."""
+    backup = desired["backup"]
+    actions = []
+    if backup.get("copy_region"):
+        actions.append(
+            {
+                "destination_backup_vault_arn": copy_vault_arn(desired),
+                "lifecycle": {"delete_after_days": int(backup["copy_region"]["retention_days"])},
+            }
+        )
+    if backup.get("copy_account"):
+        actions.append(
+            {
+                "destination_backup_vault_arn": backup["copy_account"]["vault_arn"],
+                "lifecycle": {"delete_after_days": int(backup["copy_account"]["retention_days"])},
+            }
+        )
+    return actions
+
+
 def backup_rule(desired):
     """The plan's one rule, as amazon.aws.backup_plan takes it (no recovery point tags: see backup.yml)."""
     backup = desired["backup"]
-    return {
+    rule = {
         "rule_name": BACKUP_RULE_NAME,
         "target_backup_vault_name": backup["vault_name"],
         "schedule_expression": backup["schedule"],
         "start_window_minutes": int(backup["start_window_minutes"]),
         "lifecycle": {"delete_after_days": int(backup["retention_days"])},
     }
+    copies = copy_actions(desired)
+    # Absent rather than empty: backup_plan drops an option left out, and AWS returns no CopyActions then.
+    if copies:
+        rule["copy_actions"] = copies
+    return rule
 
 
 def backup_plan_request(desired):
@@ -459,8 +529,11 @@ def read_backup(backup, desired):
 
 
 def read_topic_key(kms, desired):
-    """DescribeKey by alias, then its tags, policy and rotation: 4 calls, 1 when there is no key."""
-    alias = key_alias(desired)
+    return read_key(kms, key_alias(desired))
+
+
+def read_key(kms, alias, with_policy=True):
+    """DescribeKey by alias, then its tags, policy (``with_policy``) and rotation: 4 calls (3), 1 when there is no key."""
     described = kms.call("describe_key", not_found=NOT_FOUND["kms_key"], context=f"KMS key {alias}", KeyId=alias)
     metadata = (described or {}).get("KeyMetadata")
     if not metadata:
@@ -473,12 +546,33 @@ def read_topic_key(kms, desired):
         found["description"] = metadata["Description"]
     tags = kms.paginate("list_resource_tags", "Tags", context=f"KMS key {alias}", KeyId=key_id)
     found["tags"] = boto3_tag_list_to_ansible_dict(tags or [], "TagKey", "TagValue")
-    policy = kms.call("get_key_policy", context=f"KMS key {alias}", KeyId=key_id, PolicyName="default")
-    if (policy or {}).get("Policy"):
-        found["policy"] = policy_document(policy["Policy"])
+    if with_policy:
+        policy = kms.call("get_key_policy", context=f"KMS key {alias}", KeyId=key_id, PolicyName="default")
+        if (policy or {}).get("Policy"):
+            found["policy"] = policy_document(policy["Policy"])
     rotation = kms.call("get_key_rotation_status", context=f"KMS key {alias}", KeyId=key_id)
     if "KeyRotationEnabled" in (rotation or {}):
         found["rotation"] = rotation["KeyRotationEnabled"]
+    return found
+
+
+def read_backup_copy(apis, desired):
+    """The copy vault in the copy Region (2 calls, 1 when there is none) and the role's key there (3, 1)."""
+    copy = desired["backup"]["copy_region"]
+    found = {"backup_copy_key": None, "backup_copy_vault": None}
+    if not copy.get("kms_key_arn"):
+        # The key's policy is left as made (kms_key is given none): it is not read.
+        found["backup_copy_key"] = read_key(apis["kms_copy"], copy_key_alias(desired), with_policy=False)
+    name = copy["vault_name"]
+    context = f"backup vault {name} in {copy['region']}"
+    vault = apis["backup_copy"].call(
+        "describe_backup_vault", not_found=NOT_FOUND["backup_vault"], context=context, BackupVaultName=name
+    )
+    if vault and vault.get("BackupVaultArn"):
+        tags = apis["backup_copy"].call("list_tags", context=context, ResourceArn=vault["BackupVaultArn"])
+        found["backup_copy_vault"] = {"arn": vault["BackupVaultArn"], "tags": dict((tags or {}).get("Tags") or {})}
+        if vault.get("EncryptionKeyArn"):
+            found["backup_copy_vault"]["key_arn"] = vault["EncryptionKeyArn"]
     return found
 
 
@@ -530,6 +624,8 @@ def read_baseline(apis, desired):
         "backup_vault": None,
         "backup_plan": None,
         "backup_selection": None,
+        "backup_copy_key": None,
+        "backup_copy_vault": None,
         "event_topic_key": None,
         "event_topic": None,
         "event_subscriptions": {},
@@ -547,6 +643,8 @@ def read_baseline(apis, desired):
     if desired.get("backup"):
         current["backup_role"] = read_role(apis["iam"], desired["backup"]["role_name"])
         current.update(read_backup(apis["backup"], desired))
+        if desired["backup"].get("copy_region"):
+            current.update(read_backup_copy(apis, desired))
     if desired.get("alarms"):
         current["alarms"] = read_alarms(apis["cloudwatch"], desired["cluster_identifier"])
     return current
@@ -725,20 +823,28 @@ def plan_role(resource, current, request, runner):
 
 
 def plan_topic_key(current, desired):
-    """What amazon.aws.kms_key does, in its order: cancel deletion, enable, alias, description, tags, policy, rotation."""
-    request = topic_key_request(desired)
+    return plan_key("event_topic_key", "event_topic", current, topic_key_request(desired))
+
+
+def plan_key(resource, runner, current, request):
+    """What amazon.aws.kms_key does, in its order: cancel deletion, enable, alias, description, tags, policy, rotation.
+
+    Without a policy in ``request`` the key's policy is neither compared nor changed (kms_key leaves it)."""
     alias = request["alias"]
-    runner = "event_topic"
     if current is None:
         return [
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "create",
                 [
                     {"attribute": "key", "before": None, "after": alias},
                     {"attribute": "description", "before": None, "after": request["description"]},
-                    {"attribute": "key policy", "before": None, "after": policy_summary(request["policy"])},
+                    {
+                        "attribute": "key policy",
+                        "before": None,
+                        "after": policy_summary(request["policy"]) if "policy" in request else "(default)",
+                    },
                     {"attribute": "tags", "before": None, "after": sorted(request["tags"])},
                 ],
                 runner,
@@ -746,7 +852,7 @@ def plan_topic_key(current, desired):
                 request,
             ),
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "create alias",
                 [{"attribute": "alias", "before": None, "after": alias}],
@@ -755,7 +861,7 @@ def plan_topic_key(current, desired):
                 request,
             ),
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "enable rotation",
                 [{"attribute": "rotation", "before": False, "after": True}],
@@ -769,7 +875,7 @@ def plan_topic_key(current, desired):
     if state == "PendingDeletion":
         actions.append(
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "cancel deletion",
                 [{"attribute": "state", "before": state, "after": "Disabled"}],
@@ -782,7 +888,7 @@ def plan_topic_key(current, desired):
     if state is not None and state != "Enabled":
         actions.append(
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "enable",
                 [{"attribute": "state", "before": state, "after": "Enabled"}],
@@ -794,7 +900,7 @@ def plan_topic_key(current, desired):
     if "description" in current and current["description"] != request["description"]:
         actions.append(
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "update description",
                 [{"attribute": "description", "before": current["description"], "after": request["description"]}],
@@ -804,16 +910,16 @@ def plan_topic_key(current, desired):
             )
         )
     tagged = tag_actions(
-        "event_topic_key", alias, current.get("tags"), request["tags"], runner, ("TagResource", "UntagResource")
+        resource, alias, current.get("tags"), request["tags"], runner, ("TagResource", "UntagResource")
     )
     for each in tagged:
         each.request = request
     actions += tagged
     # kms_key compares with {} when the policy cannot be read, and then puts it.
-    if compare_policies(current.get("policy") or {}, request["policy"]):
+    if "policy" in request and compare_policies(current.get("policy") or {}, request["policy"]):
         actions.append(
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "update key policy",
                 [
@@ -831,7 +937,7 @@ def plan_topic_key(current, desired):
     if "rotation" in current and current["rotation"] is not True:
         actions.append(
             action(
-                "event_topic_key",
+                resource,
                 alias,
                 "enable rotation",
                 [{"attribute": "rotation", "before": current["rotation"], "after": True}],
@@ -1147,6 +1253,9 @@ def plan_backup(current, desired):
             each.request = vault_request
         actions += tagged
 
+    if backup.get("copy_region"):
+        actions += plan_backup_copy(current, desired)
+
     plan_request = backup_plan_request(desired)
     wanted_rule = dict(BACKUP_RULE_DEFAULTS, **backup_rule(desired))
     plan = current.get("backup_plan")
@@ -1238,6 +1347,71 @@ def plan_backup(current, desired):
                 )
             )
     return actions
+
+
+def plan_backup_copy(current, desired):
+    """The copy Region's key (unless one is given) and vault; a vault whose key is not the one wanted cannot be
+    changed (AWS fixes a vault's key when it is made) and stops the plan."""
+    runner = "backup"
+    copy = desired["backup"]["copy_region"]
+    actions = []
+    key = current.get("backup_copy_key")
+    wanted_key = copy.get("kms_key_arn")
+    if not wanted_key:
+        request = copy_key_request(desired)
+        actions += plan_key("backup_copy_key", runner, key, request)
+        wanted_key = (key or {}).get("arn")
+    request = copy_vault_request(desired)
+    name = copy["vault_name"]
+    vault = current.get("backup_copy_vault")
+    if vault is None:
+        return actions + [
+            action(
+                "backup_copy_vault",
+                name,
+                "create",
+                [
+                    {"attribute": "vault", "before": None, "after": f"{name} in {copy['region']}"},
+                    {"attribute": "encryption key", "before": None, "after": wanted_key or copy_key_alias(desired)},
+                    {"attribute": "tags", "before": None, "after": sorted(request["tags"])},
+                ],
+                runner,
+                ["CreateBackupVault"],
+                request,
+            )
+        ]
+    have_key = vault.get("key_arn")
+    if have_key and have_key != wanted_key:
+        option = "aurora_cluster_backup_copy_kms_key_arn"
+        actions.append(
+            Action(
+                "backup_copy_vault",
+                name,
+                "change encryption key",
+                [{"attribute": "encryption key", "before": have_key, "after": wanted_key or copy_key_alias(desired)}],
+                impact=IMPOSSIBLE,
+                runner=runner,
+                note=(
+                    f"AWS fixes a vault's key when the vault is made: name the vault's key in {option}, or give "
+                    "aurora_cluster_backup_copy_vault_name a new vault (the old one keeps its copies until they expire)"
+                ),
+            )
+        )
+    tagged = tag_actions(
+        "backup_copy_vault", name, vault.get("tags"), request["tags"], runner, ("TagResource", "UntagResource")
+    )
+    for each in tagged:
+        each.request = request
+    return actions + tagged
+
+
+def impossible_problems(actions):
+    """The reasons a baseline step cannot be made in place: each stops the run before any change."""
+    return [
+        f"{each.label()}: {each.change} is impossible-in-place ({'; '.join(change_words(c) for c in each.changes)}): {each.note}"
+        for each in actions
+        if each.impact == IMPOSSIBLE
+    ]
 
 
 def plan_baseline(current, desired):

@@ -53,6 +53,8 @@ LABELS = {
     "backup_vault": "backup vault",
     "backup_plan": "backup plan",
     "backup_selection": "backup selection",
+    "backup_copy_key": "KMS key",
+    "backup_copy_vault": "backup copy vault",
     "event_topic_key": "KMS key",
     "event_topic": "SNS topic",
     "event_subscription": "event subscription",

@@ -140,6 +140,19 @@ def baseline_parts(desired, current):
         detail = f"{backup.get('schedule')}, kept {backup.get('retention_days')} days, vault {backup.get('vault_name')}"
         exists = current.get("backup_plan") is not None and current.get("backup_selection") is not None
         parts.append(("AWS Backup plan", backup.get("plan_name"), exists, detail))
+        copy = backup.get("copy_region")
+        if copy:
+            key = copy.get("kms_key_arn") or f"alias/{copy.get('vault_name')}-backup-copies"
+            detail = f"in {copy.get('region')}, copies kept {copy.get('retention_days')} days, encrypted with {key}"
+            parts.append(
+                ("AWS Backup copy vault", copy.get("vault_name"), current.get("backup_copy_vault") is not None, detail)
+            )
+        account = backup.get("copy_account")
+        if account:
+            detail = (
+                f"another account's vault, copies kept {account.get('retention_days')} days (not managed by the role)"
+            )
+            parts.append(("AWS Backup copy vault", account.get("vault_arn"), exists, detail))
     alarms = desired.get("alarm_plan")
     if alarms:
         found = current.get("alarms") or {}

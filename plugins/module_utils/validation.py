@@ -120,6 +120,12 @@ SETTING_TYPES = {
     "aurora_cluster_blue_green_switchover_timeout": "int",
     "aurora_cluster_blue_green_retention_hours": "int",
     "aurora_cluster_blue_green_rollback": "bool",
+    "aurora_cluster_backup_plan_enabled": "bool",
+    "aurora_cluster_backup_copy_region": "str",
+    "aurora_cluster_backup_copy_retention_days": "int",
+    "aurora_cluster_backup_copy_kms_key_arn": "str",
+    "aurora_cluster_backup_copy_account_vault_arn": "str",
+    "aurora_cluster_backup_copy_account_retention_days": "int",
 }
 
 # What stack_errors assumes for a variable the caller leaves out: the argument spec's default where it is a
@@ -180,6 +186,12 @@ SETTING_DEFAULTS = {
     "aurora_cluster_blue_green_switchover_timeout": 300,
     "aurora_cluster_blue_green_retention_hours": 24,
     "aurora_cluster_blue_green_rollback": False,
+    "aurora_cluster_backup_plan_enabled": False,
+    "aurora_cluster_backup_copy_region": "",
+    "aurora_cluster_backup_copy_retention_days": 35,
+    "aurora_cluster_backup_copy_kms_key_arn": "",
+    "aurora_cluster_backup_copy_account_vault_arn": "",
+    "aurora_cluster_backup_copy_account_retention_days": 35,
 }
 
 # Never quoted in a message, not even in a TypeError.
@@ -997,6 +1009,64 @@ def autoscaling_errors(get):
     return errors
 
 
+# A Region name as AWS spells them (us-west-2, eu-central-1, ap-southeast-4, us-gov-west-1, cn-north-1).
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# A backup vault's ARN: vault names are 2 to 50 letters, digits, hyphens or underscores
+# (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html).
+_BACKUP_VAULT_ARN = re.compile(
+    r"^arn:aws[-a-z]*:backup:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):(\d{12}):backup-vault:[A-Za-z0-9_-]{2,50}$"
+)
+_KMS_KEY_ARN = re.compile(r"^arn:aws[-a-z]*:kms:([a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:key/(.+)$")
+
+
+def backup_copy_errors(get):
+    """The copies of the backup plan's recovery points: to another Region of this account, to another account."""
+    errors = []
+    region = get("aurora_cluster_backup_copy_region")
+    account_vault = get("aurora_cluster_backup_copy_account_vault_arn")
+    if (region or account_vault) and not get("aurora_cluster_backup_plan_enabled"):
+        option = "aurora_cluster_backup_copy_region" if region else "aurora_cluster_backup_copy_account_vault_arn"
+        errors.append(
+            f"{option}={region or account_vault!r} needs aurora_cluster_backup_plan_enabled=true: the copies are made by "
+            "the rule of the role's AWS Backup plan, which is off"
+        )
+    if region:
+        if not _REGION.match(region):
+            errors.append(f"aurora_cluster_backup_copy_region={region!r} is not a Region name (for example us-west-2)")
+        elif region == get("aurora_cluster_aws_region"):
+            errors.append(
+                f"aurora_cluster_backup_copy_region={region!r} is the stack's own Region (aurora_cluster_aws_region): a "
+                "copy protects against the loss of the Region only in another one"
+            )
+    key = get("aurora_cluster_backup_copy_kms_key_arn")
+    if key:
+        match = _KMS_KEY_ARN.match(key)
+        if not region:
+            errors.append(
+                f"aurora_cluster_backup_copy_kms_key_arn={key!r} is given without aurora_cluster_backup_copy_region: "
+                "it encrypts the copy vault in that Region"
+            )
+        elif not match or not _KMS_KEY_ID.match(match.group(2)):
+            errors.append(
+                f"aurora_cluster_backup_copy_kms_key_arn={key!r} is not a KMS key ARN "
+                "(arn:aws:kms:<region>:<account>:key/<key ID>): AWS Backup takes a vault's key by its ARN only"
+            )
+        elif match.group(1) != region:
+            errors.append(
+                f"aurora_cluster_backup_copy_kms_key_arn={key!r} is a key in {match.group(1)}: the copy vault's key must "
+                f"be in aurora_cluster_backup_copy_region={region!r}"
+            )
+    if account_vault and not _BACKUP_VAULT_ARN.match(account_vault):
+        errors.append(
+            f"aurora_cluster_backup_copy_account_vault_arn={account_vault!r} is not a backup vault ARN "
+            "(arn:aws:backup:<region>:<account>:backup-vault:<name>)"
+        )
+    for option in ("aurora_cluster_backup_copy_retention_days", "aurora_cluster_backup_copy_account_retention_days"):
+        if get(option) < 1:
+            errors.append(f"{option}={get(option)} is out of range: at least 1 day")
+    return errors
+
+
 # How a major version upgrade is made (plugins/module_utils/blue_green.py); SwitchoverTimeout is at least 30 s.
 MAJOR_UPGRADE_STRATEGIES = ("in-place", "blue-green")
 SWITCHOVER_TIMEOUT_MIN = 30
@@ -1254,6 +1324,7 @@ def stack_errors(settings):
     errors.extend(alarm_errors(get))
     errors.extend(autoscaling_errors(get))
     errors.extend(major_upgrade_errors(get))
+    errors.extend(backup_copy_errors(get))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",

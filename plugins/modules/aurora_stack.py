@@ -1358,6 +1358,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan i
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import METRICS as AUTOSCALING_METRICS
 from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
+    impossible_problems,
     plan_baseline,
     read_baseline,
     topic_arn,
@@ -2776,6 +2777,10 @@ def plan_pass(module, params, ec2, rds):
     if baseline is not None:
         apis = {service: AwsApi(module, service) for service in ("iam", "backup", "sns", "kms")}
         apis["rds"] = rds
+        copy = (baseline.get("backup") or {}).get("copy_region")
+        if copy:
+            apis["backup_copy"] = AwsApi(module, "backup", region=copy["region"])
+            apis["kms_copy"] = AwsApi(module, "kms", region=copy["region"])
         if baseline.get("alarms"):
             cloudwatch = apis["cloudwatch"] = AwsApi(module, "cloudwatch")
         baseline_current = read_baseline(apis, baseline)
@@ -2806,7 +2811,7 @@ def plan_pass(module, params, ec2, rds):
         actions = order_actions(list(actions) + alarm_actions)
         alarms = alarm_outputs(baseline["alarms"], wanted, skipped)
         baseline["alarm_plan"] = alarms
-    problems = restore_problems + problems
+    problems = restore_problems + problems + impossible_problems(baseline_actions)
     if snapshot["cluster"] is None:
         problems += renamed_cluster_problems(rds, params)
     stack_name = params["stack_name"] or params["cluster"]["db_cluster_identifier"]

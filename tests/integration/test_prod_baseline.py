@@ -40,6 +40,10 @@ ALARM_PREFIX = f"vitality.aurora/{CLUSTER}/"
 INSTANCE_METRICS = ["CPUUtilization", "DatabaseConnections", "FreeLocalStorage", "FreeableMemory"]
 READS = ("Describe", "List", "Get")
 BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+# inventories/prod copies each recovery point to a vault of the same name in us-west-2, under a key of that Region.
+COPY_REGION = "us-west-2"
+COPY_VAULT_ARN = f"arn:aws:backup:{COPY_REGION}:{ACCOUNT}:backup-vault:{BACKUP_PLAN}"
+COPY_KEY_ALIAS = f"alias/{BACKUP_PLAN}-backup-copies"
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +216,42 @@ def test_backup_plan_schedules_the_cluster_with_its_retention(prod, local_aws):
     assert [s["Condition"] for s in trust["Statement"]] == [{"StringEquals": {"aws:SourceAccount": ACCOUNT}}]
 
 
+def test_each_recovery_point_is_copied_to_a_vault_of_the_copy_region_under_a_key_of_that_region(prod, local_aws):
+    (rule,) = backup_plan(local_aws.client("backup"))["BackupPlan"]["Rules"]
+    assert rule["CopyActions"] == [{"DestinationBackupVaultArn": COPY_VAULT_ARN, "Lifecycle": {"DeleteAfterDays": 35}}]
+    copy_backup = local_aws.client("backup", region=COPY_REGION)
+    vault = copy_backup.describe_backup_vault(BackupVaultName=BACKUP_PLAN)
+    assert vault["BackupVaultArn"] == COPY_VAULT_ARN
+    kms = local_aws.client("kms", region=COPY_REGION)
+    key = kms.describe_key(KeyId=COPY_KEY_ALIAS)["KeyMetadata"]
+    assert vault["EncryptionKeyArn"] == key["Arn"] and key["Arn"].startswith(f"arn:aws:kms:{COPY_REGION}:")
+    assert key["KeyManager"] == "CUSTOMER" and key["KeyState"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    assert copy_backup.list_tags(ResourceArn=COPY_VAULT_ARN)["Tags"]["Stack"] == "vitality-prod"
+
+
+def test_a_copy_vault_under_another_key_stops_the_run_before_any_change(prod, local_aws, run_playbook):
+    other = local_aws.client("kms", region=COPY_REGION).create_key(Description="not the copy vault's")["KeyMetadata"]
+    local_aws.record_from_now()
+    refused = run_playbook(
+        "playbooks/provision.yml",
+        "inventories/prod",
+        extra_vars={
+            "aurora_cluster_backup_copy_kms_key_arn": other["Arn"],
+            "aurora_cluster_backup_copy_retention_days": 90,
+        },
+    )
+    assert refused.returncode != 0
+    assert (
+        f"backup copy vault {BACKUP_PLAN}: change encryption key is impossible-in-place" in refused.stdout
+        and "aurora_cluster_backup_copy_kms_key_arn" in refused.stdout
+        and "Nothing was changed." in refused.stdout
+    ), refused.stdout[-5000:]
+    assert mutating(local_aws.calls()) == []
+    (rule,) = backup_plan(local_aws.client("backup"))["BackupPlan"]["Rules"]
+    assert rule["CopyActions"][0]["Lifecycle"] == {"DeleteAfterDays": 35}
+
+
 def test_events_of_cluster_instances_and_parameter_group_go_to_the_topic(prod, local_aws):
     sns = local_aws.client("sns")
     assert TOPIC_ARN in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
@@ -342,6 +382,7 @@ def test_day2_check_mode_plans_baseline_changes_and_calls_nothing_mutating(prod,
         extra_vars={
             "aurora_cluster_cluster_event_categories": ["failure"],
             "aurora_cluster_backup_retention_days": 60,
+            "aurora_cluster_backup_copy_retention_days": 90,
             "aurora_cluster_alarm_cpu_percent": 90,
         },
     )
@@ -353,7 +394,10 @@ def test_day2_check_mode_plans_baseline_changes_and_calls_nothing_mutating(prod,
     assert sorted(plan) == sorted(
         [
             f"event subscription {CLUSTER_EVENTS}: update categories (event_categories {before} -> [failure]) [online]",
-            f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 35 -> 60) [online]",
+            f"backup plan {BACKUP_PLAN}: update rule ("
+            f"rule scheduled: copy_actions [{{destination_backup_vault_arn={COPY_VAULT_ARN}, lifecycle={{delete_after_days=35}}}}]"
+            f" -> [{{destination_backup_vault_arn={COPY_VAULT_ARN}, lifecycle={{delete_after_days=90}}}}]; "
+            "rule scheduled: lifecycle.delete_after_days 35 -> 60) [online]",
         ]
         + [
             f"CloudWatch alarm {ALARM_PREFIX}{name}/CPUUtilization: change threshold (threshold 80 -> 90) [online]"
@@ -553,6 +597,10 @@ def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws,
     assert TOPIC_ARN in [t["TopicArn"] for t in local_aws.client("sns").list_topics()["Topics"]]
     # The topic's messages are encrypted with its key: the key stays with the topic.
     assert topic_key(local_aws.client("kms"))["KeyState"] == "Enabled"
+    # The copies outlive the stack too: their vault, and the key they are encrypted with.
+    assert local_aws.client("backup", region=COPY_REGION).describe_backup_vault(BackupVaultName=BACKUP_PLAN)
+    copy_key = local_aws.client("kms", region=COPY_REGION).describe_key(KeyId=COPY_KEY_ALIAS)["KeyMetadata"]
+    assert copy_key["KeyState"] == "Enabled"
 
     again = run_playbook(
         "playbooks/destroy.yml",
