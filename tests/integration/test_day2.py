@@ -28,6 +28,7 @@ READS = ("Describe", "List", "Get")
 WITHOUT_BASELINE = {
     "aurora_cluster_monitoring_interval": 0,
     "aurora_cluster_backup_plan_enabled": False,
+    "aurora_cluster_backup_copy_region": "",
     "aurora_cluster_event_notifications_enabled": False,
     "aurora_cluster_alarms_enabled": False,
     "aurora_cluster_autoscaling_enabled": False,
