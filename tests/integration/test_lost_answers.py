@@ -50,12 +50,13 @@ DESTROY_VARS = {"aurora_cluster_destroy_confirm": CLUSTER, "aurora_cluster_destr
 HOST = "vitality-prod"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+COPY_REGION = "us-west-2"
 CREATE_PREFIXES = ("Create", "Put", "Attach", "Authorize")
 MONITORING_ROLE = "vitality-prod-rds-monitoring"
 BACKUP_ROLE = "vitality-prod-aws-backup"
 
 ORPHAN_KEY = (
-    "not the baseline's IAM or AWS Backup (notifications): KMS CreateKey has no idempotency token, so "
+    "the topic's key and the backup copies' key: KMS CreateKey has no idempotency token, so "
     "botocore's retry of a CreateKey whose answer was lost makes a second customer managed key; the run "
     "ends failed=0 with the alias and rotation on the second key, and the first one is left enabled, "
     "tagged with the stack, without alias or rotation; the teardown keeps it"
@@ -73,19 +74,20 @@ CASES = [
         id="monitoring-role-and-backup-plan",
     ),
     pytest.param(
-        [("CreateRole", 2), ("AttachRolePolicy", 2)],
+        # The copy vault in the copy Region: its task settles AlreadyExists as the stack's vault task does.
+        [("CreateRole", 2), ("AttachRolePolicy", 2), ("CreateBackupVault", 2)],
         [("DetachRolePolicy", 2), ("DeleteRole", 2)],
         True,
-        id="backup-role",
+        id="backup-role-and-copy-vault",
     ),
     pytest.param(
         # The groups found after their lost creates still get their rule and parameters, and the rule's
         # own lost answer is settled too (the notifications' key task settles a lost CreateAlias itself).
         [("CreateSecurityGroup", 1), ("AuthorizeSecurityGroupIngress", 1), ("CreateDBSubnetGroup", 1)]
-        + [("CreateDBClusterParameterGroup", 1), ("CreateAlias", 1)],
+        + [("CreateDBClusterParameterGroup", 1), ("CreateAlias", 1), ("CreateAlias", 2)],
         [],
         False,
-        id="groups-ingress-rule-and-key-alias",
+        id="groups-ingress-rule-and-key-aliases",
     ),
     pytest.param(
         [("CreateDBCluster", 1), ("CreateDBInstance", 1), ("CreateTopic", 1), ("CreateEventSubscription", 1)],
@@ -100,7 +102,11 @@ CASES = [
         [("CreateDBInstance", 3), ("CreateEventSubscription", 3)], [], False, id="reader-2-third-subscription"
     ),
     pytest.param(
-        [("CreateKey", 1)], [], False, id="topic-key", marks=pytest.mark.xfail(reason=ORPHAN_KEY, strict=True)
+        [("CreateKey", 1), ("CreateKey", 2)],
+        [],
+        False,
+        id="topic-key-and-copy-key",
+        marks=pytest.mark.xfail(reason=ORPHAN_KEY, strict=True),
     ),
 ]
 
@@ -221,6 +227,22 @@ def snapshot(aws: LocalAws) -> dict:
         }
         for plan in backup.list_backup_plans()["BackupPlansList"]
     ]
+    # The backup copies' vault and key, in the copy Region of inventories/prod.
+    copy_backup, copy_kms = aws.client("backup", region=COPY_REGION), aws.client("kms", region=COPY_REGION)
+    state["copy_region"] = {
+        "backup_vaults": [
+            {**vault, "Tags": copy_backup.list_tags(ResourceArn=vault["BackupVaultArn"])["Tags"]}
+            for vault in copy_backup.list_backup_vaults()["BackupVaultList"]
+        ],
+        "kms_keys": [
+            {
+                **copy_kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"],
+                "Rotation": copy_kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"],
+            }
+            for key in copy_kms.list_keys()["Keys"]
+        ],
+        "kms_aliases": [a for a in copy_kms.list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")],
+    }
     kms = aws.client("kms")
     state["kms_keys"] = [
         {
