@@ -100,31 +100,54 @@ def parse_restore_time(value):
     return parsed
 
 
-def input_errors(params):
-    """The drill's input rules, before any AWS call: [] when they hold."""
+def input_errors(params, names=None):
+    """The drill's input rules, before any AWS call: [] when they hold. ``names`` maps an option to the name the
+    user gave it (the role's variables), so each message names what the user set."""
+    names = names or {}
+
+    def named(option):
+        return names.get(option, option)
+
     errors = []
     source = params.get("source")
     if source not in SOURCES:
-        errors.append(f"source={source!r} is not one of {', '.join(SOURCES)}")
+        errors.append(f"{named('source')}={source!r} is not one of {', '.join(SOURCES)}")
     snapshot = params.get("snapshot_identifier") or ""
     if source == "snapshot" and not snapshot:
-        errors.append("source=snapshot needs snapshot_identifier, the snapshot to restore")
+        errors.append(f"{named('source')}=snapshot needs {named('snapshot_identifier')}, the snapshot to restore")
     if snapshot and source != "snapshot":
-        errors.append(f"snapshot_identifier={snapshot!r} is only read with source=snapshot (source is {source!r})")
+        errors.append(
+            f"{named('snapshot_identifier')}={snapshot!r} is only read with {named('source')}=snapshot (it is {source!r})"
+        )
     restore_to_time = params.get("restore_to_time") or ""
     if restore_to_time:
         if source != "point-in-time":
             errors.append(
-                f"restore_to_time={restore_to_time!r} is only read with source=point-in-time (source is {source!r})"
+                f"{named('restore_to_time')}={restore_to_time!r} is only read with {named('source')}=point-in-time "
+                f"(it is {source!r})"
             )
         try:
             parse_restore_time(restore_to_time)
-        except ValueError as e:
-            errors.append(str(e))
-    cluster = params.get("source_cluster_identifier") or ""
-    if not cluster:
-        errors.append("source_cluster_identifier is empty: the drill restores the backup of a named cluster")
+        except ValueError:
+            errors.append(f"{named('restore_to_time')}={restore_to_time!r} is not a UTC time such as 2026-11-25T06:00:00Z")
+    if not params.get("source_cluster_identifier"):
+        errors.append(f"{named('source_cluster_identifier')} is empty: the drill restores the backup of a named cluster")
     return errors
+
+
+# The role's variables of the drill's options (entry point drill).
+ROLE_NAMES = {
+    "source": "aurora_cluster_drill_source",
+    "snapshot_identifier": "aurora_cluster_drill_snapshot",
+    "restore_to_time": "aurora_cluster_drill_restore_to_time",
+    "source_cluster_identifier": "aurora_cluster_identifier",
+}
+
+
+def drill_setting_errors(typed):
+    """input_errors of the role's typed variables (aurora_settings, entry point drill), naming the variables."""
+    given = {option: typed.get(name) for option, name in ROLE_NAMES.items()}
+    return input_errors(given, ROLE_NAMES)
 
 
 class Drill:
@@ -439,8 +462,8 @@ class Drill:
             tags=tags,
             engine=(snapshot or live or {}).get("Engine") or "aurora-postgresql",
             engine_version=(snapshot or {}).get("EngineVersion"),
-            restore_from_snapshot=(snapshot or {}).get("DBClusterSnapshotArn")
-            or (snapshot or {}).get("DBClusterSnapshotIdentifier"),
+            # The identifier: the snapshot is of this account and region (AWS takes an ARN too; moto does not).
+            restore_from_snapshot=(snapshot or {}).get("DBClusterSnapshotIdentifier"),
             restore_from_cluster=None if snapshot else self.source,
             restore_to_time=self.params.get("restore_to_time") or None,
         )
@@ -576,8 +599,11 @@ class Drill:
             failed_checks = [c for c, ok, _seen in checks if not ok]
             if failed_checks:
                 error = "the temporary cluster does not have the stack's security: " + "; ".join(failed_checks)
-        except DrillError as e:
+        except Exception as e:  # noqa: BLE001 - whatever failed (botocore's ResponseParserError is no BotoCoreError), the clean-up runs
             error = str(e)
+            for entry in self.steps:
+                if entry["result"] == "running":
+                    entry.update(result="failed", finished=iso(self.clock.now()))
         # The clean-up runs whatever happened above.
         try:
             if writer is not None or self.read_instance(self.writer) is not None:
@@ -587,7 +613,7 @@ class Drill:
             entry, counted = self.step(f"delete cluster {self.identifier}")
             deleted = self.delete_cluster(self.identifier)
             self.done(entry, counted, "ok" if deleted else "nothing to delete")
-        except DrillError as e:
+        except Exception as e:  # noqa: BLE001 - reported, and the account check below still runs
             self.steps[-1]["result"] = "failed"
             error = "; ".join(filter(None, [error, f"clean-up: {e}"]))
         result["cleanup"] = self.check_account()
@@ -609,7 +635,7 @@ class Drill:
             ids = {c["DBClusterIdentifier"] for c in clusters} | {self.identifier}
             instances = self.drill_instances(ids)
             snapshots = self.drill_snapshots(ids)
-        except DrillError as e:
+        except Exception as e:  # noqa: BLE001 - a check that cannot run fails the drill, it is not a pass
             self.done(entry, counted, "failed")
             return {"checked": False, "left": [f"the check failed: {e}"]}
         left = (
