@@ -664,7 +664,11 @@ def respond_delete_db_cluster(response):
     answer = _respond_delete_db_cluster(response)
     if not keep:
         snapshots = response.backend.cluster_snapshots
-        for name in [n for n, s in snapshots.items() if s.snapshot_type == "automated" and s.cluster.db_cluster_identifier == identifier]:
+        for name in [
+            n
+            for n, s in snapshots.items()
+            if s.snapshot_type == "automated" and s.cluster.db_cluster_identifier == identifier
+        ]:
             del snapshots[name]
     return answer
 

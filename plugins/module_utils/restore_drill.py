@@ -25,7 +25,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import restore_request
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import ONLINE, Action, as_utc, number
 from ansible_collections.vitality.aurora.plugins.module_utils.report import _write_changed, cell
-from ansible_collections.vitality.aurora.plugins.module_utils.waiting import ProgressLog, WaitTimeout, wait_for
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
 
 DRILL_TAG = "vitality.aurora:restore-drill"
 SOURCES = ("latest-automated", "latest-snapshot", "snapshot", "point-in-time")
@@ -129,9 +129,13 @@ def input_errors(params, names=None):
         try:
             parse_restore_time(restore_to_time)
         except ValueError:
-            errors.append(f"{named('restore_to_time')}={restore_to_time!r} is not a UTC time such as 2026-11-25T06:00:00Z")
+            errors.append(
+                f"{named('restore_to_time')}={restore_to_time!r} is not a UTC time such as 2026-11-25T06:00:00Z"
+            )
     if not params.get("source_cluster_identifier"):
-        errors.append(f"{named('source_cluster_identifier')} is empty: the drill restores the backup of a named cluster")
+        errors.append(
+            f"{named('source_cluster_identifier')} is empty: the drill restores the backup of a named cluster"
+        )
     return errors
 
 
@@ -147,6 +151,8 @@ ROLE_NAMES = {
 def drill_setting_errors(typed):
     """input_errors of the role's typed variables (aurora_settings, entry point drill), naming the variables."""
     given = {option: typed.get(name) for option, name in ROLE_NAMES.items()}
+    # Unset, the declared default (argument_specs.yml; defaults/main.yml sets it too).
+    given["source"] = given["source"] or SOURCES[0]
     return input_errors(given, ROLE_NAMES)
 
 
@@ -544,7 +550,11 @@ class Drill:
                 == bool(self.params["enable_iam_database_authentication"]),
                 str(bool(cluster.get("IAMDatabaseAuthenticationEnabled"))).lower(),
             ),
-            ("writer not publicly accessible", not writer.get("PubliclyAccessible"), str(bool(writer.get("PubliclyAccessible"))).lower()),
+            (
+                "writer not publicly accessible",
+                not writer.get("PubliclyAccessible"),
+                str(bool(writer.get("PubliclyAccessible"))).lower(),
+            ),
         ]
 
     def run(self):
@@ -567,7 +577,10 @@ class Drill:
             result["snapshot_type"] = (snapshot or {}).get("SnapshotType")
             wanted = self.security_of(live, snapshot)
             for action in actions:
-                if action.request.get("kind") in ("delete_instance", "delete_cluster") and action.name not in (self.identifier, self.writer):
+                if action.request.get("kind") in ("delete_instance", "delete_cluster") and action.name not in (
+                    self.identifier,
+                    self.writer,
+                ):
                     entry, counted = self.step(f"delete leftover {action.label()}", action)
                     if action.request["kind"] == "delete_instance":
                         self.delete_instance(action.name)
@@ -618,7 +631,9 @@ class Drill:
             error = "; ".join(filter(None, [error, f"clean-up: {e}"]))
         result["cleanup"] = self.check_account()
         if result["cleanup"].get("left"):
-            error = "; ".join(filter(None, [error, "the drill left resources behind: " + ", ".join(result["cleanup"]["left"])]))
+            error = "; ".join(
+                filter(None, [error, "the drill left resources behind: " + ", ".join(result["cleanup"]["left"])])
+            )
         result["steps"] = self.steps
         result["finished"] = iso(self.clock.now())
         result["calls"] = self.calls
@@ -689,7 +704,9 @@ def report_document(result):
         ),
     ]
     out = [f"# Restore drill of {result.get('source_cluster')}: {result.get('outcome')}", ""]
-    out += ["| Fact | Value |", "| --- | --- |"] + [f"| {k} | {cell(str(v) if v is not None else '')} |" for k, v in rows]
+    out += ["| Fact | Value |", "| --- | --- |"] + [
+        f"| {k} | {cell(str(v) if v is not None else '')} |" for k, v in rows
+    ]
     out += ["", "## Security of the restored cluster", "", "| Check | Result | Seen |", "| --- | --- | --- |"]
     out += [
         f"| {cell(c['check'])} | {'ok' if c['ok'] else 'FAILED'} | {cell(str(c['seen'] or ''))} |"

@@ -12,7 +12,7 @@ description:
     newest of any type, a named snapshot, or a point in time of the live cluster) into a temporary cluster
     C(<cluster>-drill-<UTC timestamp>) with one writer instance, in the same region, with the stack's security
     (its KMS key, DB subnet group, security groups, cluster parameter group that requires TLS, IAM database
-    authentication, no public access); waits until both are available; reads the back the security it got;
+    authentication, no public access); waits until both are available; reads back the security it got;
     then deletes the writer and the cluster (no final snapshot, its automated backups with it) and checks the
     account that nothing the drill made is left.
   - Returns, and writes to O(report_path) C(.json) and C(.md), the snapshot used and its time, the data age at
@@ -20,8 +20,8 @@ description:
     were available (RTO), each step's start and duration, and the clean-up check.
   - The live cluster is only read. Everything the drill creates is tagged C(vitality.aurora:restore-drill=<live
     cluster>); every delete reads the resource again and refuses one without that tag, or whose identifier is not
-    a drill identifier. A drill whose run was killed leaves a tagged cluster: the next drill of the same cluster
-    deletes it first (the plan shows it).
+    a drill identifier. A drill whose run was killed leaves a tagged cluster, which the next drill of the same
+    cluster deletes first (the plan shows it).
   - Clean-up runs when the restore fails too. The module fails (Ansible exits non-zero) when the drill failed or
     left something behind.
   - Every create survives a lost answer: a failed create is followed by a read of the identifier.
@@ -84,7 +84,9 @@ options:
     description: The stack's storage type (V(aurora) or V(aurora-iopt1)). Omitted, AWS's default.
     type: str
   tags:
-    description: The stack's tags, given to the temporary cluster and writer besides the drill tag.
+    description:
+      - The stack's tags, given to the temporary cluster and writer besides the drill tag.
+      - Omitted, only the drill tag.
     type: dict
     default: {}
   report_path:
@@ -105,8 +107,8 @@ notes:
   - Supports check mode, which reads the live cluster, its snapshots and earlier drills' leftovers and returns
     the planned steps, with no mutating call.
   - The temporary cluster is billed while it runs (instance hours of the writer, the restored storage and I/O).
-  - Run one drill of a cluster at a time (the cron line in the user guide takes a lock): a drill deletes the
-    tagged clusters of the same live cluster that it finds when it starts.
+  - Run one drill of a cluster at a time (the cron line in the user guide takes a lock), since a drill deletes
+    the tagged clusters of the same live cluster that it finds when it starts.
   - The restore is in the region of the module; a drill in a second region is not supported yet.
 """
 
@@ -132,6 +134,7 @@ drill:
   description: What the drill did and measured (the report's content).
   returned: always
   type: dict
+  sample: {"outcome": "passed", "snapshot": "rds:vitality-dev-aurora-2026-12-01-03-00", "rpo_seconds": 3600.0, "rto_seconds": 850.0}
   contains:
     outcome:
       description: V(passed), V(failed), or V(planned) in check mode.
@@ -178,7 +181,7 @@ drill:
       type: str
       sample: "2026-12-01T04:25:00Z"
     rpo_seconds:
-      description: Data age at restore: the drill's start minus RV(drill.restored_to).
+      description: Data age at restore, the drill's start minus RV(drill.restored_to).
       type: float
       sample: 3600.0
     cluster_available_seconds:
@@ -208,7 +211,7 @@ drill:
       elements: dict
       sample: [{"step": "restore the cluster", "started": "2026-12-01T04:00:01Z", "seconds": 520.0, "result": "ok"}]
     cleanup:
-      description: The account check after the clean-up; C(left) lists what remains (empty when nothing).
+      description: The account check after the clean-up; C(left) lists what remains, empty when nothing.
       type: dict
       sample: {"checked": true, "left": [], "looked_for": "tag vitality.aurora:restore-drill=vitality-dev-aurora"}
     plan:
@@ -312,7 +315,11 @@ def main():
     if module.params["report_path"]:
         outputs["report"] = write_drill_report(module.params["report_path"], result)
     if result["failed"]:
-        module.fail_json(msg=f"The restore drill of {drill.source} failed: {result['error']}", changed=bool(result["calls"]), **outputs)
+        module.fail_json(
+            msg=f"The restore drill of {drill.source} failed: {result['error']}",
+            changed=bool(result["calls"]),
+            **outputs,
+        )
     module.exit_json(changed=True, **outputs)
 
 

@@ -82,7 +82,11 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "role": {"type": "str", "default": "aurora_cluster", "choices": ["aurora_cluster", "aurora_database"]},
-            "entry_point": {"type": "str", "default": "main", "choices": ["main", "destroy", "report", "rotate", "drill"]},
+            "entry_point": {
+                "type": "str",
+                "default": "main",
+                "choices": ["main", "destroy", "report", "rotate", "drill"],
+            },
         },
         supports_check_mode=True,
     )

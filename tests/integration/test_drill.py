@@ -35,13 +35,31 @@ def documented_command(check=False):
 def live_state(rds):
     cluster = rds.describe_db_clusters(DBClusterIdentifier=LIVE)["DBClusters"][0]
     instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [LIVE]}])["DBInstances"]
-    keep = ("DBClusterIdentifier", "Status", "DeletionProtection", "VpcSecurityGroups", "DBSubnetGroup", "TagList", "Endpoint")
-    return {k: cluster.get(k) for k in keep}, sorted((i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in instances)
+    keep = (
+        "DBClusterIdentifier",
+        "Status",
+        "DeletionProtection",
+        "VpcSecurityGroups",
+        "DBSubnetGroup",
+        "TagList",
+        "Endpoint",
+    )
+    return {k: cluster.get(k) for k in keep}, sorted(
+        (i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in instances
+    )
 
 
 def drill_made(rds):
-    clusters = [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"] if "-drill-" in c["DBClusterIdentifier"]]
-    instances = [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"] if "-drill-" in i["DBInstanceIdentifier"]]
+    clusters = [
+        c["DBClusterIdentifier"]
+        for c in rds.describe_db_clusters()["DBClusters"]
+        if "-drill-" in c["DBClusterIdentifier"]
+    ]
+    instances = [
+        i["DBInstanceIdentifier"]
+        for i in rds.describe_db_instances()["DBInstances"]
+        if "-drill-" in i["DBInstanceIdentifier"]
+    ]
     snapshots = [
         s["DBClusterSnapshotIdentifier"]
         for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]
@@ -93,12 +111,22 @@ def test_the_drill_restores_reports_and_leaves_nothing(aws):
     assert reports[-1].with_suffix(".md").read_text().startswith(f"# Restore drill of {LIVE}: passed")
     # What it did, by AWS's record: a restore into the drill identifier, tagged, and deletes of only what it made.
     calls = [(a, p) for a, p in aws.calls() if a.startswith(MUTATING)]
-    assert [a for a, _p in calls] == ["RestoreDBClusterFromSnapshot", "CreateDBInstance", "DeleteDBInstance", "DeleteDBCluster"]
+    assert [a for a, _p in calls] == [
+        "RestoreDBClusterFromSnapshot",
+        "CreateDBInstance",
+        "DeleteDBInstance",
+        "DeleteDBCluster",
+    ]
     drill_id = report["drill_identifier"]
     assert calls[0][1]["DBClusterIdentifier"] == drill_id and drill_id.startswith(f"{LIVE}-drill-")
     assert calls[0][1]["DeletionProtection"] == "false"
     assert calls[1][1]["PubliclyAccessible"] == "false"
-    assert calls[3][1] == {"Version": "2014-10-31", "DBClusterIdentifier": drill_id, "SkipFinalSnapshot": "true", "DeleteAutomatedBackups": "true"}
+    assert calls[3][1] == {
+        "Version": "2014-10-31",
+        "DBClusterIdentifier": drill_id,
+        "SkipFinalSnapshot": "true",
+        "DeleteAutomatedBackups": "true",
+    }
     assert drill_made(rds) == []
     assert live_state(rds) == before
 
@@ -107,7 +135,9 @@ def test_an_interrupted_drills_leftover_is_deleted_by_the_next(aws):
     rds = aws.client("rds")
     # What a killed run leaves: its tagged cluster and writer (made here as the drill makes them).
     old = f"{LIVE}-drill-20261130030000"
-    snapshot = rds.describe_db_cluster_snapshots(DBClusterIdentifier=LIVE, SnapshotType="automated")["DBClusterSnapshots"][0]
+    snapshot = rds.describe_db_cluster_snapshots(DBClusterIdentifier=LIVE, SnapshotType="automated")[
+        "DBClusterSnapshots"
+    ][0]
     live = rds.describe_db_clusters(DBClusterIdentifier=LIVE)["DBClusters"][0]
     tags = [{"Key": TAG, "Value": LIVE}]
     rds.restore_db_cluster_from_snapshot(
@@ -118,20 +148,34 @@ def test_an_interrupted_drills_leftover_is_deleted_by_the_next(aws):
         VpcSecurityGroupIds=[g["VpcSecurityGroupId"] for g in live["VpcSecurityGroups"]],
         Tags=tags,
     )
-    rds.create_db_instance(DBInstanceIdentifier=old + "-writer", DBClusterIdentifier=old, Engine="aurora-postgresql", DBInstanceClass="db.r6g.large", Tags=tags)
+    rds.create_db_instance(
+        DBInstanceIdentifier=old + "-writer",
+        DBClusterIdentifier=old,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+        Tags=tags,
+    )
     before = live_state(rds)
     playbook, inventory, extra = documented_command()
     drilled = aws.run_playbook(playbook, inventory, extra_args=extra)
     assert drilled.ok, drilled
     report = json.loads(sorted((aws.outputs_dir / "report").glob("vitality-dev-drill-*.json"))[-1].read_text())
-    assert [s["step"] for s in report["steps"]][:2] == [f"delete leftover instance {old}-writer", f"delete leftover cluster {old}"]
+    assert [s["step"] for s in report["steps"]][:2] == [
+        f"delete leftover instance {old}-writer",
+        f"delete leftover cluster {old}",
+    ]
     assert drill_made(rds) == []
     assert live_state(rds) == before
 
 
 def test_a_bad_setting_is_refused_before_any_aws_call(aws):
     aws.record_from_now()
-    refused = aws.run_playbook("playbooks/drill.yml", "inventories/dev", extra_args=["-e", "aurora_cluster_drill_restore_to_time=yesterday"])
+    refused = aws.run_playbook(
+        "playbooks/drill.yml", "inventories/dev", extra_args=["-e", "aurora_cluster_drill_restore_to_time=yesterday"]
+    )
     assert not refused.ok
-    assert "aurora_cluster_drill_restore_to_time='yesterday' is only read with aurora_cluster_drill_source=point-in-time" in refused.stdout
+    assert (
+        "aurora_cluster_drill_restore_to_time='yesterday' is only read with aurora_cluster_drill_source=point-in-time"
+        in refused.stdout
+    )
     assert aws.calls() == []

@@ -7,7 +7,7 @@ waiting. tests/integration/test_drill.py runs the playbook against the local AWS
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -17,7 +17,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils import restore_dri
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 
 LIVE = "vitality-dev-aurora"
-EPOCH = datetime(2026, 12, 1, 4, 0, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 12, 1, 4, 0, 0, tzinfo=UTC)
 SNAPSHOT_TIME = EPOCH - timedelta(hours=3)
 MUTATING = {
     "restore_db_cluster_from_snapshot": "RestoreDBClusterFromSnapshot",
@@ -145,7 +145,9 @@ class FakeRds:
             return {"DBInstances": [dict(self.instances[DBInstanceIdentifier])]}
         return {"DBInstances": [dict(i) for i in self.instances.values()]}
 
-    def describe_db_cluster_snapshots(self, DBClusterIdentifier=None, DBClusterSnapshotIdentifier=None, SnapshotType=None, **_):
+    def describe_db_cluster_snapshots(
+        self, DBClusterIdentifier=None, DBClusterSnapshotIdentifier=None, SnapshotType=None, **_
+    ):
         found = list(self.snapshots.values())
         if DBClusterSnapshotIdentifier:
             found = [s for s in found if s["DBClusterSnapshotIdentifier"] == DBClusterSnapshotIdentifier]
@@ -324,7 +326,9 @@ def test_steps_in_order_and_every_call_on_the_drill_cluster(clock):
     # The live cluster was only read.
     assert all(p.get("DBClusterIdentifier") != LIVE for _m, p in rds.calls)
     assert LIVE in rds.clusters and rds.clusters[LIVE]["DeletionProtection"] is True
-    assert result["plan"][0].startswith(f"1. cluster {identifier}: create (drill): restore from snapshot rds:{LIVE}-new [online]")
+    assert result["plan"][0].startswith(
+        f"1. cluster {identifier}: create (drill): restore from snapshot rds:{LIVE}-new [online]"
+    )
 
 
 def test_point_in_time(clock):
@@ -348,7 +352,14 @@ def test_named_and_latest_of_any_type(clock):
 
 
 def test_a_failed_writer_is_still_cleaned_up(clock):
-    rds = FakeRds(clock, fail={"create_db_instance": ClientError({"Error": {"Code": "InsufficientDBInstanceCapacity", "Message": "no"}}, "CreateDBInstance")})
+    rds = FakeRds(
+        clock,
+        fail={
+            "create_db_instance": ClientError(
+                {"Error": {"Code": "InsufficientDBInstanceCapacity", "Message": "no"}}, "CreateDBInstance"
+            )
+        },
+    )
     result = drill(rds, clock).run()
     assert result["failed"] and "CreateDBInstance" in result["error"]
     assert mutating(rds) == ["restore_db_cluster_from_snapshot", "create_db_instance", "delete_db_cluster"]
@@ -368,17 +379,31 @@ def test_an_interrupted_drill_is_deleted_first(clock):
     # What a killed run leaves: a tagged cluster, deletion protection on (as moto gives it), and its writer.
     old = f"{LIVE}-drill-20261130040000"
     tags = [{"Key": d.DRILL_TAG, "Value": LIVE}]
-    rds.clusters[old] = dict(rds.clusters[LIVE], DBClusterIdentifier=old, TagList=tags, DBClusterMembers=[{"DBInstanceIdentifier": old + "-writer"}])
-    rds.instances[old + "-writer"] = {"DBInstanceIdentifier": old + "-writer", "DBClusterIdentifier": old, "DBInstanceStatus": "available", "TagList": tags}
+    rds.clusters[old] = dict(
+        rds.clusters[LIVE],
+        DBClusterIdentifier=old,
+        TagList=tags,
+        DBClusterMembers=[{"DBInstanceIdentifier": old + "-writer"}],
+    )
+    rds.instances[old + "-writer"] = {
+        "DBInstanceIdentifier": old + "-writer",
+        "DBClusterIdentifier": old,
+        "DBInstanceStatus": "available",
+        "TagList": tags,
+    }
     plan, _snapshot, _live = drill(rds, clock).plan()
     assert [a.line() for a in plan][:2] == [
         f"1. instance {old}-writer: delete (left by an interrupted drill) [online] - none on the live cluster",
-        f"2. cluster {old}: delete, no final snapshot, its automated backups with it (left by an interrupted drill) [online] - none on the live cluster. deletion protection turned off first only if the temporary cluster has it on",
+        f"2. cluster {old}: delete, no final snapshot, its automated backups with it (left by an interrupted drill) [online]"
+        " - none on the live cluster. deletion protection turned off first only if the temporary cluster has it on",
     ]
     assert rds.calls == []  # planning mutates nothing
     result = drill(rds, clock).run()
     assert result["outcome"] == "passed", result["error"]
-    assert [s["step"] for s in result["steps"]][:2] == [f"delete leftover instance {old}-writer", f"delete leftover cluster {old}"]
+    assert [s["step"] for s in result["steps"]][:2] == [
+        f"delete leftover instance {old}-writer",
+        f"delete leftover cluster {old}",
+    ]
     assert mutating(rds)[:3] == ["delete_db_instance", "modify_db_cluster", "delete_db_cluster"]
     assert rds.calls[1][1] == {"DBClusterIdentifier": old, "DeletionProtection": False, "ApplyImmediately": True}
     assert set(rds.clusters) == {LIVE} and set(rds.instances) == {f"{LIVE}-writer"}
@@ -409,7 +434,7 @@ def test_left_behind_fails_the_drill(clock):
 
 
 def test_identifier_fits_and_is_derived():
-    started = datetime(2026, 12, 1, 4, 0, tzinfo=timezone.utc)
+    started = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
     long_name = "a" * 34 + "-" + "b" * 28
     identifier = d.drill_identifier(long_name, started)
     assert len(identifier + d.WRITER_SUFFIX) <= 63
@@ -452,3 +477,84 @@ def test_report_files(tmp_path, clock):
     assert document["schema"] == d.REPORT_SCHEMA and document["rto_seconds"] == 900.0
     assert files == {"json": str(tmp_path / "r" / "drill.json"), "markdown": str(tmp_path / "r" / "drill.md")}
     assert oct((tmp_path / "r" / "drill.md").stat().st_mode & 0o777) == "0o600"
+
+
+# -- the role's variables (entry point drill), typed by aurora_settings then checked, in every input form --------
+
+REQUIRED = {
+    "aurora_cluster_name": "vitality-dev",
+    "aurora_cluster_environment": "dev",
+    "aurora_cluster_aws_region": "us-east-1",
+    "aurora_cluster_vpc_name": "vitality-dev-app-vpc",
+    "aurora_cluster_identifier": LIVE,
+}
+DRILL_GUARDS = {
+    "snapshot without its name": (
+        {"aurora_cluster_drill_source": "snapshot"},
+        "aurora_cluster_drill_source=snapshot needs aurora_cluster_drill_snapshot",
+    ),
+    "snapshot name with another source": (
+        {"aurora_cluster_drill_snapshot": "rds:x"},
+        "aurora_cluster_drill_snapshot='rds:x' is only read with aurora_cluster_drill_source=snapshot",
+    ),
+    "time with another source": (
+        {"aurora_cluster_drill_restore_to_time": "2026-11-25T06:00:00Z"},
+        "aurora_cluster_drill_restore_to_time='2026-11-25T06:00:00Z' is only read with aurora_cluster_drill_source=point-in-time",
+    ),
+    "time not UTC": (
+        {"aurora_cluster_drill_source": "point-in-time", "aurora_cluster_drill_restore_to_time": "2026-11-25 06:00"},
+        "aurora_cluster_drill_restore_to_time='2026-11-25 06:00' is not a UTC time",
+    ),
+    "unknown source": (
+        {"aurora_cluster_drill_source": "latest"},
+        "aurora_cluster_drill_source='latest' is not one of latest-automated, latest-snapshot, snapshot, point-in-time",
+    ),
+}
+
+
+def forms(values):
+    """The values as YAML gives them, as a YAML string, as -e name=value gives them, and as -e JSON gives them."""
+    import json
+
+    import yaml
+
+    yield "yaml", values
+    yield "yaml string", {k: yaml.safe_load(json.dumps(str(v))) for k, v in values.items()}
+    yield "-e name=value", {k: str(v) for k, v in values.items()}
+    yield "-e json", json.loads(json.dumps(values))
+
+
+def role_errors(values):
+    from ansible_collections.vitality.aurora.plugins.plugin_utils.role_settings import (
+        convert_all,
+        load_role_spec,
+        spec_path,
+    )
+
+    spec = load_role_spec(spec_path("aurora_cluster"))["drill"]
+    typed, errors = convert_all(dict(REQUIRED, **values), spec)
+    return errors or d.drill_setting_errors(typed)
+
+
+@pytest.mark.parametrize("guard", sorted(DRILL_GUARDS))
+def test_each_drill_guard_in_every_input_form(guard):
+    values, message = DRILL_GUARDS[guard]
+    for form, given in forms(values):
+        errors = role_errors(given)
+        assert any(message in e for e in errors), (form, errors)
+
+
+def test_the_drill_defaults_pass_and_an_unquoted_yaml_time_is_refused_by_type():
+    assert role_errors({}) == []
+    assert (
+        role_errors(
+            {
+                "aurora_cluster_drill_source": "point-in-time",
+                "aurora_cluster_drill_restore_to_time": "2026-11-25T06:00:00Z",
+            }
+        )
+        == []
+    )
+    when = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    errors = role_errors({"aurora_cluster_drill_source": "point-in-time", "aurora_cluster_drill_restore_to_time": when})
+    assert any("aurora_cluster_drill_restore_to_time=" in e and "is not text" in e for e in errors), errors
