@@ -179,3 +179,23 @@ def test_a_bad_setting_is_refused_before_any_aws_call(aws):
         in refused.stdout
     )
     assert aws.calls() == []
+
+
+def test_a_point_in_time_drill_given_as_json(aws):
+    rds = aws.client("rds")
+    before = live_state(rds)
+    aws.record_from_now()
+    drilled = aws.run_playbook(
+        "playbooks/drill.yml", "inventories/dev", extra_vars={"aurora_cluster_drill_source": "point-in-time"}
+    )
+    assert drilled.ok, drilled
+    restores = [p for a, p in aws.calls() if a.startswith("Restore")]
+    assert (
+        len(restores) == 1
+        and restores[0]["SourceDBClusterIdentifier"] == LIVE
+        and restores[0]["UseLatestRestorableTime"] == "true"
+    )
+    report = json.loads(sorted((aws.outputs_dir / "report").glob("vitality-dev-drill-*.json"))[-1].read_text())
+    assert report["outcome"] == "passed" and report["snapshot"] is None and report["source"] == "point-in-time"
+    assert drill_made(rds) == []
+    assert live_state(rds) == before
