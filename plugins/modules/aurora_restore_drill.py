@@ -24,7 +24,7 @@ description:
     cluster deletes first (the plan shows it).
   - Clean-up runs when the restore fails too. The module fails (Ansible exits non-zero) when the drill failed or
     left something behind.
-  - Every create survives a lost answer: a failed create is followed by a read of the identifier.
+  - Every create survives a lost answer, as a failed create is followed by a read of the identifier.
 author:
   - Vitality platform team (@vitality)
 options:
