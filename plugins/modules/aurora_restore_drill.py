@@ -293,7 +293,9 @@ def main():
     drill = Drill(params, drill_api, progress=ProgressLog.from_environment())
     if module.check_mode:
         try:
-            actions, snapshot, _live = drill.plan()
+            actions, snapshot, live = drill.plan()
+            # What the temporary cluster would be given: a missing setting shows in the plan's run, not later.
+            drill.security_of(live, snapshot)
         except DrillError as e:
             module.fail_json(msg=f"The drill cannot run: {e}")
         result = {
