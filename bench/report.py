@@ -387,6 +387,8 @@ def evaluate_targets(runs: Sequence[dict], latency: dict | None, today: dict | N
             )
         )
     results += latency_targets(latency)
+    if (latency or {}).get("drill"):
+        results.append(drill_target(latency["drill"]))
     if any(run["env"] == "fleet" for run in runs):
         results += fleet_targets(runs)
     return results
@@ -432,7 +434,33 @@ def latency_rows(latency: dict) -> list[list[str]]:
                 "n/a" if roll.get("max_unavailable") is None else str(roll["max_unavailable"]),
             ]
         )
+    drill = latency.get("drill") or {}
+    if drill:
+        rows.append(
+            [
+                "restore drill of dev: RTO (restore to cluster and writer available)",
+                fmt_seconds(drill.get("rto")),
+                "n/a",
+                "n/a",
+                fmt_seconds(drill.get("simulated")),
+                fmt_seconds(drill.get("simulated")),
+                "n/a",
+                fmt_ratio(ratio(drill.get("rto"), drill.get("simulated"))),
+                "n/a",
+                "n/a",
+            ]
+        )
     return rows
+
+
+def drill_target(drill: dict) -> dict:
+    """The restore drill's RTO under latency: a measured figure (issue #17 sets no limit); a failed drill FAILs."""
+    name = "restore drill RTO (latency, dev): cluster and writer available"
+    if not drill.get("ok") or drill.get("rto") is None:
+        return target(name, "n/a", "a drill that passes", False, drill.get("error", "no RTO in the drill report")[:200])
+    measured = f"{drill['rto']:.1f} s = {drill['rto']:.1f} simulated min"
+    why = f"drill wall {drill['wall']:.1f} s; left behind: {', '.join(drill.get('left') or []) or 'nothing'}"
+    return target(name, measured, "measured (no limit)", True, why, reference=True)
 
 
 LATENCY_HEADER = [

@@ -17,6 +17,8 @@ One run, against private local AWS servers on free ports (never 4566):
    an instance class change over it; the launcher's busy windows give the instances
    unavailable at any moment.  The same two role runs without latency give the baseline that
    is subtracted (Ansible's own time is not compressed 60x like AWS's) (scenario ``latency``).
+3. moto with simulated latency: dev converged, then playbooks/drill.yml; the drill report's RTO (restore call to
+   cluster and writer available, in simulated minutes) is a measured row (scenario ``drill``).
 
 Writes bench/results/latest.md, latest.json and latest.png; a subset (--only) writes them to
 tests/output/bench/ unless --out is given, leaving the recorded results alone.
@@ -53,7 +55,8 @@ ROLE_PLAYBOOK = "playbooks/provision.yml"
 STOCK_PLAYBOOK = "bench/stock/provision.yml"
 FLOOR_PLAYBOOK = "bench/floor.yml"
 NEW_CLASS = "db.r6g.xlarge"
-SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "latency")
+SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "latency", "drill")
+DRILL_PLAYBOOK = "playbooks/drill.yml"
 FLEET_GROUP_VARS = REPO_ROOT / "inventories" / "fleet" / "group_vars" / "aurora.yml"
 SUBSET_OUT = REPO_ROOT / "tests" / "output" / "bench"
 
@@ -365,6 +368,33 @@ def latency_scenarios(baselines: dict, workdir: Path, durations: dict) -> dict:
     return latency
 
 
+def drill_scenario(workdir: Path, durations: dict) -> dict:
+    """The restore drill's RTO under latency: dev converged, then playbooks/drill.yml; its report's figures."""
+    extra_env = {"BENCH_LATENCY": json.dumps(durations)}
+    with LatencyAws(log_dir=workdir, extra_env=extra_env) as aws:
+        aws.reset_and_seed(["dev"])
+        converged = aws.run_playbook(ROLE_PLAYBOOK, "inventories/dev", extra_vars=SCALED_POLL)
+        if not converged.ok:
+            return {"ok": False, "error": "dev converge: " + error_text(converged)}
+        seconds, drilled = timed_playbook(aws, DRILL_PLAYBOOK, "inventories/dev", extra_vars=SCALED_POLL)
+        reports = sorted((aws.outputs_dir / "report").glob("vitality-dev-drill-*.json"))
+        found = json.loads(reports[-1].read_text()) if reports else {}
+    drill = {
+        "ok": drilled.ok,
+        "wall": seconds,
+        "rto": found.get("rto_seconds"),
+        "cluster": found.get("cluster_available_seconds"),
+        "rpo": found.get("rpo_seconds"),
+        "left": (found.get("cleanup") or {}).get("left"),
+        # The launcher restores as it creates (a cluster create's window), then the writer's create.
+        "simulated": durations["cluster_create"] + durations["instance_create"],
+    }
+    if not drilled.ok:
+        drill["error"] = error_text(drilled)
+    log(f"drill: RTO {drill['rto']} s (simulated minutes), wall {seconds:.1f}s ok={drilled.ok}")
+    return drill
+
+
 def method_notes(runs: list[dict], baselines: dict) -> list[str]:
     today = baseline_figures.TODAY["setting"]
     notes = [
@@ -426,7 +456,7 @@ def main(argv: list[str]) -> int:
         "bound, first converge / no-op / plan per env; prod-setting = the role with one prod setting changed "
         "(alone, after a first converge of its own); floor = bench/floor.yml on dev; fleet = 1, 4 and "
         "16 dev stacks in one run each (first converge and no-op); latency = the simulated-latency "
-        "scenarios and their baselines (prod). The report says 'not measured' for every target left out. "
+        "scenarios and their baselines (prod); drill = the restore drill's RTO under latency (dev). The report says 'not measured' for every target left out. "
         f"Writes to {SUBSET_OUT.relative_to(REPO_ROOT)}/ unless --out is given.",
     )
     parser.add_argument("--no-latency", action="store_true", help="skip the simulated-latency scenarios")
@@ -437,7 +467,7 @@ def main(argv: list[str]) -> int:
         scenarios.discard("latency")
     out = args.out or (SUBSET_OUT if args.only else BENCH_DIR / "results")
     out.mkdir(parents=True, exist_ok=True)
-    for scenario, env in (("prod-setting", "prod"), ("latency", "prod"), ("floor", "dev")):
+    for scenario, env in (("prod-setting", "prod"), ("latency", "prod"), ("floor", "dev"), ("drill", "dev")):
         if scenario in scenarios and env not in args.envs:
             log(f"{scenario}: skipped, it needs --envs {env}")
             scenarios.discard(scenario)
@@ -460,6 +490,9 @@ def main(argv: list[str]) -> int:
         latency = None
         if "latency" in scenarios:
             latency = latency_scenarios(baselines, workdir, latency_config.durations())
+        if "drill" in scenarios:
+            latency = latency or {"durations": latency_config.durations(), "notes": []}
+            latency["drill"] = drill_scenario(workdir, latency_config.durations())
     meta["seconds"] = round(time.monotonic() - started, 1)
     meta["notes"] = method_notes(runs, baselines)
     text = report.render_markdown(meta, runs, latency, args.envs)

@@ -639,6 +639,40 @@ def delete_db_cluster(self: RDSBackend, cluster_identifier, *args, **kwargs):
     return answer
 
 
+# -- Restores and deletes of clusters (the restore drill) -------------------------------------------------------
+
+
+def cluster_cfg(self: DBCluster) -> dict:
+    # moto 5.2.5 fails (KeyError, HTTP 500) to restore a snapshot of a cluster whose master password RDS manages:
+    # it has no _master_user_password. AWS restores it.
+    cfg = self.__dict__.copy()
+    cfg.pop("backend")
+    cfg["master_user_password"] = cfg.pop("_master_user_password", None)
+    cfg["enable_http_endpoint"] = cfg.pop("_enable_http_endpoint", None)
+    cfg["vpc_security_group_ids"] = cfg.pop("_vpc_security_group_ids", None)
+    return cfg
+
+
+_respond_delete_db_cluster = RDSResponse.delete_db_cluster
+
+
+def respond_delete_db_cluster(response):
+    # AWS: DeleteAutomatedBackups, true unless given false, deletes the cluster's automated backups with it; moto
+    # 5.2.5 keeps its automated snapshots.
+    identifier = response._get_param("DBClusterIdentifier")
+    keep = str(response._get_param("DeleteAutomatedBackups")).lower() == "false"
+    answer = _respond_delete_db_cluster(response)
+    if not keep:
+        snapshots = response.backend.cluster_snapshots
+        for name in [
+            n
+            for n, s in snapshots.items()
+            if s.snapshot_type == "automated" and s.cluster.db_cluster_identifier == identifier
+        ]:
+            del snapshots[name]
+    return answer
+
+
 # -- Blue/Green deployments --------------------------------------------------------------------------------------
 
 # What AWS copies from each blue resource to its green copy besides what moto copies (the green environment "is a
@@ -762,6 +796,8 @@ def extend_moto() -> None:
     RDSBackend._get_resource_for_tagging = get_resource_for_tagging
     RDSBackend.delete_db_instance = delete_db_instance
     RDSBackend.delete_db_cluster = delete_db_cluster
+    RDSResponse.delete_db_cluster = respond_delete_db_cluster
+    DBCluster.get_cfg = cluster_cfg
     BlueGreenDeployment.switchover = switchover
     BlueGreenDeployment._create_green_instance = create_green_instance
 

@@ -34,7 +34,7 @@ options:
     description:
       - The role entry point whose variables are typed and checked; omitted, V(main).
     type: str
-    choices: [main, destroy, report, rotate]
+    choices: [main, destroy, report, rotate, drill]
     default: main
 attributes:
   check_mode:
@@ -82,7 +82,11 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "role": {"type": "str", "default": "aurora_cluster", "choices": ["aurora_cluster", "aurora_database"]},
-            "entry_point": {"type": "str", "default": "main", "choices": ["main", "destroy", "report", "rotate"]},
+            "entry_point": {
+                "type": "str",
+                "default": "main",
+                "choices": ["main", "destroy", "report", "rotate", "drill"],
+            },
         },
         supports_check_mode=True,
     )

@@ -385,3 +385,27 @@ def test_markdown_shows_the_fleet_rows_per_size():
     text = report.render_markdown({"date": "d", "machine": "m", "versions": "v"}, fleet_runs(), None, ["dev"])
     assert "## A fleet of stacks in one run" in text
     assert "| 16 | 80.0 s | 720 (592 r / 128 m) | 45.0 | 7.0 s, changed=0 | 160 (160 r / 0 m) | 10.0 | 3.50x |" in text
+
+
+def test_the_drill_row_is_a_measured_figure_and_a_failed_drill_fails():
+    drill = {"ok": True, "wall": 28.7, "rto": 15.7, "cluster": 5.4, "rpo": 33.0, "left": [], "simulated": 15.0}
+    latency = {"durations": {}, "notes": [], "drill": drill}
+    row = [t for t in report.evaluate_targets(good_runs(), latency, TODAY) if t["name"].startswith("restore drill")]
+    assert row == [
+        {
+            "name": "restore drill RTO (latency, dev): cluster and writer available",
+            "measured": "15.7 s = 15.7 simulated min",
+            "limit": "measured (no limit)",
+            "passed": True,
+            "why": "drill wall 28.7 s; left behind: nothing",
+            "reference": True,
+        }
+    ]
+    assert report.verdict(row[0]["passed"], row[0].get("reference", False)) == "measured"
+    assert "| restore drill of dev: RTO (restore to cluster and writer available) | 15.7 s |" in "\n".join(
+        "| " + " | ".join(r) + " |" for r in report.latency_rows(latency)
+    )
+    failed = report.drill_target({"ok": False, "error": "left behind"})
+    assert failed["passed"] is False and report.verdict(failed["passed"], failed.get("reference", False)) == "FAIL"
+    # Not run: no row at all (as the fleet's).
+    assert not [t for t in report.evaluate_targets(good_runs(), None, TODAY) if t["name"].startswith("restore drill")]

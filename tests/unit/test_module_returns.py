@@ -289,6 +289,24 @@ def in_turn(*answers):
     return answer
 
 
+DRILL_SNAPSHOT = {
+    "DBClusterSnapshotIdentifier": "rds:c-2026-12-01-03-00",
+    "DBClusterIdentifier": "c",
+    "SnapshotType": "automated",
+    "Status": "available",
+    "SnapshotCreateTime": "2026-12-01T03:00:00Z",
+    "Engine": "aurora-postgresql",
+}
+
+
+def drill_clusters(DBClusterIdentifier=None, **_params):
+    """The live cluster ``c`` (with its security), and no other."""
+    if DBClusterIdentifier not in (None, "c"):
+        raise ClientError({"Error": {"Code": "DBClusterNotFoundFault", "Message": "not found"}}, "DescribeDBClusters")
+    live = dict(CLUSTER, DBSubnetGroup="sg", VpcSecurityGroups=[{"VpcSecurityGroupId": "sg-1"}])
+    return {"DBClusters": [live]}
+
+
 # -- the scenarios: (module, params, answers, check_mode) ---------------------------------------------------------
 
 CLUSTER_NOT_FOUND = not_found("DBClusterNotFoundFault")
@@ -554,6 +572,28 @@ SCENARIOS = {
             },
         },
         True,
+    ),
+    # aurora_restore_drill: planned (check mode), and a restore AWS refuses (the clean-up and the check still run).
+    "restore drill planned, check mode": (
+        "aurora_restore_drill",
+        {"source_cluster_identifier": "c", "db_instance_class": "db.r6g.large", **FAST},
+        {
+            "describe_db_clusters": drill_clusters,
+            "describe_db_instances": {"DBInstances": []},
+            "describe_db_cluster_snapshots": {"DBClusterSnapshots": [DRILL_SNAPSHOT]},
+        },
+        True,
+    ),
+    "restore drill failed": (
+        "aurora_restore_drill",
+        {"source_cluster_identifier": "c", "db_instance_class": "db.r6g.large", **FAST},
+        {
+            "describe_db_clusters": drill_clusters,
+            "describe_db_instances": {"DBInstances": []},
+            "describe_db_cluster_snapshots": {"DBClusterSnapshots": [DRILL_SNAPSHOT]},
+            "restore_db_cluster_from_snapshot": not_found("InsufficientStorageClusterCapacity"),
+        },
+        False,
     ),
     "parameter group deleted": (
         "aurora_cluster_parameter_group",

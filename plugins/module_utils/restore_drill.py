@@ -1,0 +1,731 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The restore drill: restore the stack's latest backup into a temporary cluster, time it, delete it, check the account.
+
+``Drill(params, api, clock).run()`` returns the drill's result (the report's facts, its steps with their times, the
+clean-up check); ``Drill.plan()`` returns the steps a run takes (plan.py's actions) with no mutating call. Every
+AWS call goes through ``api`` (an AwsApi whose failures raise ``DrillError``), every time through ``clock``: the unit
+tests fake both, so the step order and the RTO arithmetic are tested without AWS and without waiting.
+
+Safety: the temporary identifier is derived (``<cluster>-drill-<UTC timestamp>``, never the live cluster's), every
+resource the drill creates carries the tag DRILL_TAG (value: the live cluster's identifier), and every delete reads
+the resource again and refuses one without that tag. A drill whose run was killed leaves a tagged cluster: the next
+drill of the same stack finds it by the tag and deletes it first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from datetime import datetime, timezone
+
+from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to_tags, drop_none, tags_to_dict
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import restore_request
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import ONLINE, Action, as_utc, number
+from ansible_collections.vitality.aurora.plugins.module_utils.report import _write_changed, cell
+from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
+
+DRILL_TAG = "vitality.aurora:restore-drill"
+SOURCES = ("latest-automated", "latest-snapshot", "snapshot", "point-in-time")
+CLUSTER_NOT_FOUND = ("DBClusterNotFoundFault",)
+INSTANCE_NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
+SNAPSHOT_NOT_FOUND = ("DBClusterSnapshotNotFoundFault",)
+# RDS identifiers: at most 63 characters; the writer's is the cluster's plus WRITER_SUFFIX.
+IDENTIFIER_MAX = 63
+WRITER_SUFFIX = "-writer"
+STAMP = "%Y%m%d%H%M%S"
+RUNNING_COST = (
+    "the temporary cluster and its writer are billed (instance hours and the restored storage) until the drill "
+    "deletes them, minutes later"
+)
+NO_LIVE_IMPACT = "none on the live cluster"
+REPORT_SCHEMA = "vitality.aurora/restore-drill"
+
+
+class DrillError(Exception):
+    """An AWS call failed, a guard refused, or a wait timed out: the drill stops, its clean-up still runs."""
+
+
+class RaisingModule:
+    """What AwsApi is given instead of the Ansible module: a failed call raises DrillError (the module's
+    fail_json would end the run before the clean-up)."""
+
+    def fail_json_aws(self, error, msg=None, **_kwargs):
+        raise DrillError(f"{msg}: {error}" if msg else str(error))
+
+    def fail_json(self, msg, **_kwargs):
+        raise DrillError(msg)
+
+
+class Clock:
+    """Wall time (UTC, for the report) and a monotonic count (for durations); the tests give a fake one."""
+
+    def now(self):
+        return datetime.now(timezone.utc)
+
+    def monotonic(self):
+        return time.monotonic()
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+
+
+def iso(value):
+    value = as_utc(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def drill_identifier(source, started):
+    """``<source>-drill-<UTC timestamp>``, the source part shortened so the writer's identifier fits in 63."""
+    suffix = f"-drill-{started.strftime(STAMP)}"
+    room = IDENTIFIER_MAX - len(WRITER_SUFFIX) - len(suffix)
+    stem = re.sub(r"-+", "-", source[:room]).rstrip("-")
+    return stem + suffix
+
+
+def has_marker(resource, source):
+    """Whether ``resource`` (as describe answers it, TagList inside) carries the drill tag of ``source``."""
+    return tags_to_dict((resource or {}).get("TagList")).get(DRILL_TAG) == source
+
+
+def parse_restore_time(value):
+    """The UTC datetime of ``value`` (ISO 8601 text with Z or an offset), or None when empty; ValueError otherwise."""
+    if value in (None, ""):
+        return None
+    parsed = as_utc(value) if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}T", value) else None
+    if parsed is None or not re.search(r"(Z|[+-]\d{2}:?\d{2})$", value):
+        raise ValueError(f"restore_to_time={value!r} is not a UTC time such as 2026-11-25T06:00:00Z")
+    return parsed
+
+
+def input_errors(params, names=None):
+    """The drill's input rules, before any AWS call: [] when they hold. ``names`` maps an option to the name the
+    user gave it (the role's variables), so each message names what the user set."""
+    names = names or {}
+
+    def named(option):
+        return names.get(option, option)
+
+    errors = []
+    source = params.get("source")
+    if source not in SOURCES:
+        errors.append(f"{named('source')}={source!r} is not one of {', '.join(SOURCES)}")
+    snapshot = params.get("snapshot_identifier") or ""
+    if source == "snapshot" and not snapshot:
+        errors.append(f"{named('source')}=snapshot needs {named('snapshot_identifier')}, the snapshot to restore")
+    if snapshot and source != "snapshot":
+        errors.append(
+            f"{named('snapshot_identifier')}={snapshot!r} is only read with {named('source')}=snapshot (it is {source!r})"
+        )
+    restore_to_time = params.get("restore_to_time") or ""
+    if restore_to_time:
+        if source != "point-in-time":
+            errors.append(
+                f"{named('restore_to_time')}={restore_to_time!r} is only read with {named('source')}=point-in-time "
+                f"(it is {source!r})"
+            )
+        try:
+            parse_restore_time(restore_to_time)
+        except ValueError:
+            errors.append(
+                f"{named('restore_to_time')}={restore_to_time!r} is not a UTC time such as 2026-11-25T06:00:00Z"
+            )
+    if not params.get("source_cluster_identifier"):
+        errors.append(
+            f"{named('source_cluster_identifier')} is empty: the drill restores the backup of a named cluster"
+        )
+    return errors
+
+
+# The role's variables of the drill's options (entry point drill).
+ROLE_NAMES = {
+    "source": "aurora_cluster_drill_source",
+    "snapshot_identifier": "aurora_cluster_drill_snapshot",
+    "restore_to_time": "aurora_cluster_drill_restore_to_time",
+    "source_cluster_identifier": "aurora_cluster_identifier",
+}
+
+
+def drill_setting_errors(typed):
+    """input_errors of the role's typed variables (aurora_settings, entry point drill), naming the variables."""
+    given = {option: typed.get(name) for option, name in ROLE_NAMES.items()}
+    # Unset, the declared default (argument_specs.yml; defaults/main.yml sets it too).
+    given["source"] = given["source"] or SOURCES[0]
+    return input_errors(given, ROLE_NAMES)
+
+
+class Drill:
+    def __init__(self, params, api, clock=None, progress=None):
+        self.params = params
+        self.api = api
+        self.clock = clock or Clock()
+        self.progress = progress
+        self.source = params["source_cluster_identifier"]
+        self.started = self.clock.now()
+        self.started_count = self.clock.monotonic()
+        self.identifier = drill_identifier(self.source, self.started)
+        self.writer = self.identifier + WRITER_SUFFIX
+        self.steps = []
+        self.calls = []
+        self.actions = []
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+
+    def read_cluster(self, identifier):
+        return self.api.describe_one(
+            "describe_db_clusters",
+            "DBClusters",
+            DBClusterIdentifier=identifier,
+            not_found=CLUSTER_NOT_FOUND,
+            context=f"cluster {identifier}",
+        )
+
+    def read_instance(self, identifier):
+        return self.api.describe_one(
+            "describe_db_instances",
+            "DBInstances",
+            DBInstanceIdentifier=identifier,
+            not_found=INSTANCE_NOT_FOUND,
+            context=f"instance {identifier}",
+        )
+
+    def drill_clusters(self):
+        """Every cluster of the account and region tagged as a drill of this stack."""
+        found = self.api.paginate("describe_db_clusters", "DBClusters", context="the drill's clusters") or []
+        return [c for c in found if has_marker(c, self.source)]
+
+    def drill_instances(self, cluster_ids=()):
+        """Every instance tagged as a drill's of this stack, or a member of a drill cluster."""
+        found = self.api.paginate("describe_db_instances", "DBInstances", context="the drill's instances") or []
+        return [i for i in found if has_marker(i, self.source) or i.get("DBClusterIdentifier") in cluster_ids]
+
+    def drill_snapshots(self, cluster_ids):
+        """The cluster snapshots tagged as a drill's or taken of a drill cluster (AWS deletes a cluster's automated
+        ones with it; the drill takes none)."""
+        left = []
+        for identifier in sorted(cluster_ids):
+            found = self.api.paginate(
+                "describe_db_cluster_snapshots",
+                "DBClusterSnapshots",
+                not_found=SNAPSHOT_NOT_FOUND,
+                DBClusterIdentifier=identifier,
+                context=f"the snapshots of {identifier}",
+            )
+            left += found or []
+        return left
+
+    def choose_snapshot(self):
+        """The snapshot to restore: the named one, or the newest available of the live cluster."""
+        source = self.params["source"]
+        if source == "snapshot":
+            name = self.params["snapshot_identifier"]
+            snapshot = self.api.describe_one(
+                "describe_db_cluster_snapshots",
+                "DBClusterSnapshots",
+                DBClusterSnapshotIdentifier=name,
+                not_found=SNAPSHOT_NOT_FOUND,
+                context=f"snapshot {name}",
+            )
+            if snapshot is None:
+                raise DrillError(f"snapshot_identifier={name!r}: no such cluster snapshot in this account and region")
+            return snapshot
+        kind = {"latest-automated": {"SnapshotType": "automated"}, "latest-snapshot": {}}[source]
+        found = (
+            self.api.paginate(
+                "describe_db_cluster_snapshots",
+                "DBClusterSnapshots",
+                DBClusterIdentifier=self.source,
+                context=f"the snapshots of {self.source}",
+                **kind,
+            )
+            or []
+        )
+        ready = [s for s in found if s.get("Status") == "available" and as_utc(s.get("SnapshotCreateTime"))]
+        if not ready:
+            words = "automated snapshot" if source == "latest-automated" else "snapshot"
+            raise DrillError(
+                f"cluster {self.source} has no available {words} to restore (source={source}); "
+                "name one with source=snapshot, or restore a point in time with source=point-in-time"
+            )
+        return max(ready, key=lambda s: as_utc(s.get("SnapshotCreateTime")))
+
+    # -- the plan --------------------------------------------------------------------------------------------------
+
+    def leftover_actions(self, clusters, instances):
+        actions = []
+        for instance in sorted(instances, key=lambda i: i.get("DBInstanceIdentifier")):
+            actions.append(
+                Action(
+                    "instance",
+                    instance["DBInstanceIdentifier"],
+                    "delete (left by an interrupted drill)",
+                    impact=ONLINE,
+                    unavailability=NO_LIVE_IMPACT,
+                    calls=["rds:DeleteDBInstance"],
+                    request={"kind": "delete_instance", "identifier": instance["DBInstanceIdentifier"]},
+                )
+            )
+        for cluster in sorted(clusters, key=lambda c: c.get("DBClusterIdentifier")):
+            actions.append(self.delete_cluster_action(cluster["DBClusterIdentifier"], "(left by an interrupted drill)"))
+        return actions
+
+    def delete_cluster_action(self, identifier, why=""):
+        return Action(
+            "cluster",
+            identifier,
+            ("delete, no final snapshot, its automated backups with it " + why).strip(),
+            impact=ONLINE,
+            unavailability=NO_LIVE_IMPACT,
+            calls=["rds:ModifyDBCluster", "rds:DeleteDBCluster"],
+            note="deletion protection turned off first only if the temporary cluster has it on",
+            request={"kind": "delete_cluster", "identifier": identifier},
+        )
+
+    def restore_words(self, snapshot):
+        if snapshot is not None:
+            return f"restore from snapshot {snapshot.get('DBClusterSnapshotIdentifier')}"
+        when = self.params.get("restore_to_time") or "its latest restorable time"
+        return f"restore cluster {self.source} to {when}"
+
+    def drill_actions(self, snapshot):
+        cost = f"{NO_LIVE_IMPACT}; costs while it runs"
+        method = "RestoreDBClusterFromSnapshot" if snapshot is not None else "RestoreDBClusterToPointInTime"
+        return [
+            Action(
+                "cluster",
+                self.identifier,
+                f"create (drill): {self.restore_words(snapshot)}",
+                impact=ONLINE,
+                unavailability=cost,
+                calls=[f"rds:{method}"],
+                note=RUNNING_COST,
+                request={"kind": "restore"},
+            ),
+            Action(
+                "instance",
+                self.writer,
+                f"create (drill writer, {self.params['db_instance_class']}, not publicly accessible)",
+                impact=ONLINE,
+                unavailability=cost,
+                calls=["rds:CreateDBInstance"],
+                request={"kind": "writer"},
+            ),
+            Action(
+                "instance",
+                self.writer,
+                "delete (drill writer)",
+                impact=ONLINE,
+                unavailability=NO_LIVE_IMPACT,
+                calls=["rds:DeleteDBInstance"],
+                request={"kind": "delete_instance", "identifier": self.writer},
+            ),
+            self.delete_cluster_action(self.identifier),
+        ]
+
+    def plan(self):
+        """(actions, snapshot, live cluster): what a run does, read with no mutating call."""
+        live = self.read_cluster(self.source)
+        snapshot = None if self.params["source"] == "point-in-time" else self.choose_snapshot()
+        if self.params["source"] == "point-in-time" and live is None:
+            raise DrillError(f"cluster {self.source} does not exist: a point-in-time restore needs the live cluster")
+        leftovers = self.drill_clusters()
+        instances = self.drill_instances({c["DBClusterIdentifier"] for c in leftovers})
+        self.actions = number(self.leftover_actions(leftovers, instances) + self.drill_actions(snapshot))
+        return self.actions, snapshot, live
+
+    # -- the run ---------------------------------------------------------------------------------------------------
+
+    def step(self, name, action=None):
+        entry = {"step": name, "started": iso(self.clock.now()), "seconds": None, "result": "running"}
+        if action is not None:
+            entry["plan_line"] = action.line()
+        self.steps.append(entry)
+        return entry, self.clock.monotonic()
+
+    def done(self, entry, counted, result="ok"):
+        entry["finished"] = iso(self.clock.now())
+        entry["seconds"] = round(self.clock.monotonic() - counted, 1)
+        entry["result"] = result
+
+    def wait(self, read, ready, what, wanted):
+        try:
+            return wait_for(
+                read,
+                ready,
+                what=what,
+                wanted=wanted,
+                timeout=self.params["wait_timeout"],
+                max_delay=self.params["wait_max_poll_interval"],
+                clock=self.clock.monotonic,
+                sleep=self.clock.sleep,
+                progress=self.progress,
+            )
+        except WaitTimeout as e:
+            raise DrillError(str(e)) from e
+
+    def guard(self, resource, identifier, kind):
+        """Refuse to delete what the drill did not make: the live cluster, or anything without the drill tag."""
+        if identifier == self.source or "-drill-" not in identifier:
+            raise DrillError(f"refused to delete {kind} {identifier}: not a drill identifier (<cluster>-drill-<time>)")
+        if not has_marker(resource, self.source):
+            raise DrillError(
+                f"refused to delete {kind} {identifier}: it has no {DRILL_TAG}={self.source} tag, so the drill did not make it"
+            )
+
+    def delete_instance(self, identifier):
+        instance = self.read_instance(identifier)
+        if instance is None:
+            return False
+        self.guard(instance, identifier, "instance")
+        if instance.get("DBInstanceStatus") != "deleting":
+            self.calls.append("rds:DeleteDBInstance")
+            self.api.call(
+                "delete_db_instance",
+                DBInstanceIdentifier=identifier,
+                SkipFinalSnapshot=True,
+                not_found=INSTANCE_NOT_FOUND,
+                context=f"instance {identifier}",
+            )
+        self.wait(lambda: self.read_instance(identifier), lambda s: s is None, f"instance {identifier}", "deleted")
+        return True
+
+    def delete_cluster(self, identifier):
+        cluster = self.read_cluster(identifier)
+        if cluster is None:
+            return False
+        self.guard(cluster, identifier, "cluster")
+        for member in cluster.get("DBClusterMembers") or []:
+            self.delete_instance(member["DBInstanceIdentifier"])
+        if cluster.get("DeletionProtection"):
+            # Only this cluster's: it carries the drill tag (checked above) and is not the live one.
+            self.calls.append("rds:ModifyDBCluster")
+            self.api.call(
+                "modify_db_cluster",
+                DBClusterIdentifier=identifier,
+                DeletionProtection=False,
+                ApplyImmediately=True,
+                context=f"cluster {identifier}",
+            )
+        if cluster.get("Status") != "deleting":
+            self.calls.append("rds:DeleteDBCluster")
+            self.api.call(
+                "delete_db_cluster",
+                DBClusterIdentifier=identifier,
+                SkipFinalSnapshot=True,
+                DeleteAutomatedBackups=True,
+                not_found=CLUSTER_NOT_FOUND,
+                context=f"cluster {identifier}",
+            )
+        self.wait(lambda: self.read_cluster(identifier), lambda s: s is None, f"cluster {identifier}", "deleted")
+        return True
+
+    def security_of(self, live, snapshot):
+        """What the temporary cluster is given: the stack's own settings (the inventory's, else the live cluster's)."""
+        params = self.params
+        live = live or {}
+        groups = params.get("vpc_security_group_ids") or [
+            g["VpcSecurityGroupId"] for g in live.get("VpcSecurityGroups") or [] if g.get("VpcSecurityGroupId")
+        ]
+        subnet_group = params.get("db_subnet_group_name") or live.get("DBSubnetGroup")
+        parameter_group = params.get("db_cluster_parameter_group_name") or live.get("DBClusterParameterGroup")
+        kms_key = params.get("kms_key_id") or live.get("KmsKeyId") or (snapshot or {}).get("KmsKeyId")
+        missing = [
+            name
+            for name, value in (
+                ("vpc_security_group_ids", groups),
+                ("db_subnet_group_name", subnet_group),
+                ("db_cluster_parameter_group_name", parameter_group),
+            )
+            if not value
+        ]
+        if missing:
+            raise DrillError(
+                f"the live cluster {self.source} could not be read for {', '.join(missing)}: give them to the drill"
+            )
+        return {
+            "vpc_security_group_ids": groups,
+            "db_subnet_group_name": subnet_group,
+            "db_cluster_parameter_group_name": parameter_group,
+            "kms_key_id": kms_key,
+        }
+
+    def restore_params(self, live, snapshot):
+        """The parameters cluster_settings.restore_request reads, as aurora_cluster gives them for its restores."""
+        params = self.params
+        tags = dict(params.get("tags") or {})
+        tags[DRILL_TAG] = self.source
+        return dict(
+            self.security_of(live, snapshot),
+            port=params.get("port") or (live or {}).get("Port") or (snapshot or {}).get("Port"),
+            enable_iam_database_authentication=params["enable_iam_database_authentication"],
+            enable_cloudwatch_logs_exports=None,
+            deletion_protection=False,
+            copy_tags_to_snapshot=False,
+            serverless_v2_scaling_configuration=params.get("serverless_v2_scaling_configuration"),
+            storage_type=params.get("storage_type"),
+            tags=tags,
+            engine=(snapshot or live or {}).get("Engine") or "aurora-postgresql",
+            engine_version=(snapshot or {}).get("EngineVersion"),
+            # The identifier: the snapshot is of this account and region (AWS takes an ARN too; moto does not).
+            restore_from_snapshot=(snapshot or {}).get("DBClusterSnapshotIdentifier"),
+            restore_from_cluster=None if snapshot else self.source,
+            restore_to_time=self.params.get("restore_to_time") or None,
+        )
+
+    def restore(self, live, snapshot):
+        method, request = restore_request(self.identifier, self.restore_params(live, snapshot))
+        self.calls.append("rds:" + self.api.operation_name(method))
+        self.api.create(
+            method,
+            exists=lambda: self.read_cluster(self.identifier) is not None,
+            already_exists=("DBClusterAlreadyExistsFault",),
+            context=f"cluster {self.identifier}",
+            **request,
+        )
+        return self.wait(
+            lambda: self.read_cluster(self.identifier),
+            lambda c: c is not None and c.get("Status") == "available",
+            f"cluster {self.identifier}",
+            "available",
+        )
+
+    def create_writer(self, cluster):
+        tags = dict(self.params.get("tags") or {})
+        tags[DRILL_TAG] = self.source
+        request = drop_none(
+            {
+                "DBInstanceIdentifier": self.writer,
+                "DBClusterIdentifier": self.identifier,
+                "Engine": cluster.get("Engine") or "aurora-postgresql",
+                "DBInstanceClass": self.params["db_instance_class"],
+                "PubliclyAccessible": False,
+                "Tags": dict_to_tags(tags),
+            }
+        )
+        self.calls.append("rds:CreateDBInstance")
+        self.api.create(
+            "create_db_instance",
+            exists=lambda: self.read_instance(self.writer) is not None,
+            already_exists=("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"),
+            context=f"instance {self.writer}",
+            **request,
+        )
+        return self.wait(
+            lambda: self.read_instance(self.writer),
+            lambda i: i is not None and i.get("DBInstanceStatus") == "available",
+            f"instance {self.writer}",
+            "available",
+        )
+
+    def security_checks(self, cluster, writer, wanted):
+        """[(check, ok, seen)]: the temporary cluster has the stack's security, as read back."""
+        groups = sorted(g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups") or [])
+        key = cluster.get("KmsKeyId") or ""
+        wanted_key = wanted.get("kms_key_id") or ""
+        key_ok = bool(cluster.get("StorageEncrypted")) and (
+            not wanted_key or key == wanted_key or key.endswith("/" + wanted_key.rsplit("/", 1)[-1])
+        )
+        return [
+            ("storage encrypted with the stack's key", key_ok, key or "not encrypted"),
+            (
+                "the stack's security groups",
+                groups == sorted(wanted["vpc_security_group_ids"]),
+                ", ".join(groups) or "none",
+            ),
+            (
+                "the stack's DB subnet group",
+                cluster.get("DBSubnetGroup") == wanted["db_subnet_group_name"],
+                cluster.get("DBSubnetGroup"),
+            ),
+            (
+                "the stack's parameter group (TLS required)",
+                cluster.get("DBClusterParameterGroup") == wanted["db_cluster_parameter_group_name"],
+                cluster.get("DBClusterParameterGroup"),
+            ),
+            (
+                "IAM database authentication",
+                bool(cluster.get("IAMDatabaseAuthenticationEnabled"))
+                == bool(self.params["enable_iam_database_authentication"]),
+                str(bool(cluster.get("IAMDatabaseAuthenticationEnabled"))).lower(),
+            ),
+            (
+                "writer not publicly accessible",
+                not writer.get("PubliclyAccessible"),
+                str(bool(writer.get("PubliclyAccessible"))).lower(),
+            ),
+        ]
+
+    def run(self):
+        """The drill: clean earlier leftovers, restore, time it, delete, check the account. Returns the result;
+        ``result["failed"]`` says whether the drill failed or left something behind."""
+        result = {
+            "drill_identifier": self.identifier,
+            "writer_identifier": self.writer,
+            "source_cluster": self.source,
+            "source": self.params["source"],
+            "started": iso(self.started),
+            "region": self.params.get("region"),
+        }
+        error = None
+        cluster = writer = None
+        try:
+            actions, snapshot, live = self.plan()
+            result["plan"] = [a.line() for a in actions]
+            result["snapshot"] = (snapshot or {}).get("DBClusterSnapshotIdentifier")
+            result["snapshot_type"] = (snapshot or {}).get("SnapshotType")
+            wanted = self.security_of(live, snapshot)
+            for action in actions:
+                if action.request.get("kind") in ("delete_instance", "delete_cluster") and action.name not in (
+                    self.identifier,
+                    self.writer,
+                ):
+                    entry, counted = self.step(f"delete leftover {action.label()}", action)
+                    if action.request["kind"] == "delete_instance":
+                        self.delete_instance(action.name)
+                    else:
+                        self.delete_cluster(action.name)
+                    self.done(entry, counted)
+            restored_to = as_utc((snapshot or {}).get("SnapshotCreateTime"))
+            if snapshot is None:
+                restored_to = parse_restore_time(self.params.get("restore_to_time")) or as_utc(
+                    (live or {}).get("LatestRestorableTime")
+                )
+            result["restored_to"] = iso(restored_to)
+            entry, counted = self.step("restore the cluster", actions[-4])
+            rto_start = counted
+            cluster = self.restore(live, snapshot)
+            self.done(entry, counted)
+            result["cluster_available_seconds"] = round(self.clock.monotonic() - rto_start, 1)
+            entry, counted = self.step("create the writer", actions[-3])
+            writer = self.create_writer(cluster)
+            self.done(entry, counted)
+            available_at = self.clock.now()
+            result["rto_seconds"] = round(self.clock.monotonic() - rto_start, 1)
+            result["available_at"] = iso(available_at)
+            if restored_to is not None:
+                result["rpo_seconds"] = round((self.started - restored_to).total_seconds(), 1)
+            cluster = self.read_cluster(self.identifier) or cluster
+            checks = self.security_checks(cluster, writer, wanted)
+            result["security_checks"] = [{"check": c, "ok": ok, "seen": seen} for c, ok, seen in checks]
+            failed_checks = [c for c, ok, _seen in checks if not ok]
+            if failed_checks:
+                error = "the temporary cluster does not have the stack's security: " + "; ".join(failed_checks)
+        except Exception as e:  # noqa: BLE001 - whatever failed (botocore's ResponseParserError is no BotoCoreError), the clean-up runs
+            error = str(e)
+            for entry in self.steps:
+                if entry["result"] == "running":
+                    entry.update(result="failed", finished=iso(self.clock.now()))
+        # The clean-up runs whatever happened above.
+        try:
+            if writer is not None or self.read_instance(self.writer) is not None:
+                entry, counted = self.step(f"delete instance {self.writer}")
+                self.delete_instance(self.writer)
+                self.done(entry, counted)
+            entry, counted = self.step(f"delete cluster {self.identifier}")
+            deleted = self.delete_cluster(self.identifier)
+            self.done(entry, counted, "ok" if deleted else "nothing to delete")
+        except Exception as e:  # noqa: BLE001 - reported, and the account check below still runs
+            self.steps[-1]["result"] = "failed"
+            error = "; ".join(filter(None, [error, f"clean-up: {e}"]))
+        result["cleanup"] = self.check_account()
+        if result["cleanup"].get("left"):
+            error = "; ".join(
+                filter(None, [error, "the drill left resources behind: " + ", ".join(result["cleanup"]["left"])])
+            )
+        result["steps"] = self.steps
+        result["finished"] = iso(self.clock.now())
+        result["calls"] = self.calls
+        result["error"] = error
+        result["failed"] = error is not None
+        result["outcome"] = "failed" if error else "passed"
+        return result
+
+    def check_account(self):
+        """What the drill left: drill-tagged clusters and instances of this stack, and snapshots of drill clusters."""
+        entry, counted = self.step("check the account for what the drill created")
+        try:
+            clusters = self.drill_clusters()
+            ids = {c["DBClusterIdentifier"] for c in clusters} | {self.identifier}
+            instances = self.drill_instances(ids)
+            snapshots = self.drill_snapshots(ids)
+        except Exception as e:  # noqa: BLE001 - a check that cannot run fails the drill, it is not a pass
+            self.done(entry, counted, "failed")
+            return {"checked": False, "left": [f"the check failed: {e}"]}
+        left = (
+            [f"cluster {c['DBClusterIdentifier']}" for c in clusters]
+            + [f"instance {i['DBInstanceIdentifier']}" for i in instances]
+            + [f"cluster snapshot {s['DBClusterSnapshotIdentifier']}" for s in snapshots]
+        )
+        self.done(entry, counted, "nothing left" if not left else "left: " + ", ".join(left))
+        return {"checked": True, "left": left, "looked_for": f"tag {DRILL_TAG}={self.source}"}
+
+
+# -- the report ------------------------------------------------------------------------------------------------------
+
+
+def _duration(seconds):
+    if seconds is None:
+        return None
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
+    return f"{seconds / 3600:.1f} h ({seconds:.0f} s)"
+
+
+def report_document(result):
+    """The drill report as JSON (versioned) and Markdown."""
+    document = {"schema": REPORT_SCHEMA, "schema_version": 1}
+    keys = (
+        "outcome", "error", "source_cluster", "region", "source", "snapshot", "snapshot_type", "restored_to",
+        "started", "available_at", "finished", "rpo_seconds", "cluster_available_seconds", "rto_seconds",
+        "drill_identifier", "writer_identifier", "security_checks", "steps", "cleanup", "plan",
+    )  # fmt: skip
+    document.update({key: result.get(key) for key in keys})
+    rows = [
+        ("Outcome", result.get("outcome")),
+        ("Error", result.get("error")),
+        ("Live cluster", result.get("source_cluster")),
+        ("Region", result.get("region")),
+        ("Restored from", result.get("snapshot") or f"point in time of {result.get('source_cluster')}"),
+        ("Snapshot type", result.get("snapshot_type")),
+        ("Data as of (snapshot or restore time)", result.get("restored_to")),
+        ("Drill started", result.get("started")),
+        ("Data age at restore (RPO)", _duration(result.get("rpo_seconds"))),
+        ("Cluster available after", _duration(result.get("cluster_available_seconds"))),
+        ("Time to available, cluster and writer (RTO)", _duration(result.get("rto_seconds"))),
+        ("Temporary cluster", result.get("drill_identifier")),
+        (
+            "Left behind (checked by tag)",
+            ", ".join((result.get("cleanup") or {}).get("left") or []) or "nothing",
+        ),
+    ]
+    out = [f"# Restore drill of {result.get('source_cluster')}: {result.get('outcome')}", ""]
+    out += ["| Fact | Value |", "| --- | --- |"] + [
+        f"| {k} | {cell(str(v) if v is not None else '')} |" for k, v in rows
+    ]
+    out += ["", "## Security of the restored cluster", "", "| Check | Result | Seen |", "| --- | --- | --- |"]
+    out += [
+        f"| {cell(c['check'])} | {'ok' if c['ok'] else 'FAILED'} | {cell(str(c['seen'] or ''))} |"
+        for c in result.get("security_checks") or []
+    ]
+    out += ["", "## Steps", "", "| Step | Started (UTC) | Seconds | Result |", "| --- | --- | --- | --- |"]
+    out += [
+        f"| {cell(s['step'])} | {cell(s.get('started'))} | {s.get('seconds') if s.get('seconds') is not None else '-'} | {cell(s.get('result'))} |"
+        for s in result.get("steps") or []
+    ]
+    return document, "\n".join(out) + "\n"
+
+
+def write_drill_report(stem, result):
+    """``<stem>.json`` and ``<stem>.md`` (mode 0600, the directory 0700 when made here): the paths written."""
+    directory = os.path.dirname(stem) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    document, markdown = report_document(result)
+    _write_changed(stem + ".json", json.dumps(document, indent=2, sort_keys=True) + "\n", directory)
+    _write_changed(stem + ".md", markdown, directory)
+    return {"json": stem + ".json", "markdown": stem + ".md"}
