@@ -853,7 +853,8 @@ def resolve_generation(snapshot, spec, cluster_identifier):
                 f"{spec.get('variable_prefix') or ''}instance_change_strategy=surge: {state['refused']}"
             )
         return state
-    if generation_members(by_id, other):
+    # Only beside a writer of the adopted generation: with none reported (a failover under way), nothing is deleted.
+    if generation_members(by_id, other) and writer_now and generation_of(writer_now, *configured) == index:
         state["leftovers"] = other
     return state
 

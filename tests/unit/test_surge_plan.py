@@ -189,6 +189,17 @@ def test_a_surge_given_up_before_its_failover_deletes_the_new_instances():
     assert steps(sp.plan_stack(state, wanted)[0]) == [("instance", "w-b", "delete", ONLINE, ["DeleteDBInstance"])]
 
 
+def test_no_generation_is_deleted_while_the_cluster_reports_no_writer():
+    # A failover under way: AWS reports no writer for a moment; neither generation is taken for leftovers.
+    state = new_generation(snapshot(), old=("w", "r-1", "r-2"))
+    for entry in state["cluster"]["DBClusterMembers"]:
+        entry["IsClusterWriter"] = False
+    wanted = params()
+    wanted["instances"]["db_instance_class"] = XLARGE
+    actions, _problems, _notice = sp.plan_stack(state, wanted)
+    assert [a for a in actions if a.change == "delete"] == []
+
+
 def test_a_surge_is_refused_when_the_writer_is_not_an_instance_of_the_layout():
     state = snapshot()
     state["instances"].append(instance("application-autoscaling-1", "us-east-1d", 15, "reader"))
