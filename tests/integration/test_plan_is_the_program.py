@@ -630,8 +630,9 @@ def test_k_class_change_by_surge_creates_beside_fails_over_once_and_deletes_the_
     extra = {"aurora_cluster_instance_class": "db.r6g.xlarge"}
     new_writer, new_readers = f"{WRITER}-b", [f"{CLUSTER}-reader-b-1", f"{CLUSTER}-reader-b-2"]
     planned, applied = prod.scenario(extra)
-    # One line per mutating call of the stack's own steps; the alarms move to the new names after them.
-    stack_steps = [s for s in summary(planned.plan) if s[0] in ("instance", "cluster")]
+    # One line per mutating call of the stack's own steps; the alarms move to the new names after them (the cluster's
+    # backup retention, set back by hand in j, is set again first).
+    stack_steps = [s for s in summary(planned.plan) if s[0] == "instance" or s[2] == "failover"]
     assert stack_steps == [
         ("instance", new_writer, "create", "online", "now"),
         ("instance", new_readers[0], "create", "online", "now"),
