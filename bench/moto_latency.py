@@ -12,7 +12,8 @@ runs moto's own server unchanged.  The default durations stand for real AWS minu
 
 Every busy window is appended to the JSON-lines file named by ``BENCH_LATENCY_LOG`` as
 ``{"kind": "cluster"|"instance", "id", "status", "start", "end"}`` (time.time() seconds), so
-the benchmark can count how many instances were unavailable at any moment.
+the benchmark can count how many instances were unavailable at any moment; an instance's deletion (at once, as
+moto makes it) is a record with status ``deleted`` and start = end.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def patch_backend() -> None:
     modify_instance = RDSBackend.modify_db_instance
     reboot_instance = RDSBackend.reboot_db_instance
     failover_cluster = RDSBackend.failover_db_cluster
+    delete_instance = RDSBackend.delete_db_instance
 
     def create_db_cluster(backend, kwargs):
         cluster = create_cluster(backend, kwargs)
@@ -121,12 +123,23 @@ def patch_backend() -> None:
         mark_busy(cluster, "cluster", cluster.db_cluster_identifier, "failing-over", LATENCY["cluster_failover"])
         return cluster
 
+    def delete_db_instance(backend, db_instance_identifier, *args, **kwargs):
+        # moto deletes at once: the record (start = end) tells the benchmark when the instance stopped serving.
+        instance = delete_instance(backend, db_instance_identifier, *args, **kwargs)
+        if LOG_PATH:
+            now = time.time()
+            record = {"kind": "instance", "id": db_instance_identifier, "status": "deleted", "start": now, "end": now}
+            with _LOG_LOCK, open(LOG_PATH, "a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+        return instance
+
     RDSBackend.create_db_cluster = create_db_cluster
     RDSBackend.modify_db_cluster = modify_db_cluster
     RDSBackend.create_db_instance = create_db_instance
     RDSBackend.modify_db_instance = modify_db_instance
     RDSBackend.reboot_db_instance = reboot_db_instance
     RDSBackend.failover_db_cluster = failover_db_cluster
+    RDSBackend.delete_db_instance = delete_db_instance
 
 
 def main(argv: list[str]) -> None:

@@ -111,6 +111,38 @@ def union_length(windows: Sequence[tuple[float, float]]) -> float:
     return total
 
 
+def fewest_available(initial: int, windows: Sequence[dict]) -> int:
+    """The fewest instances serving at any moment of a run that starts with ``initial`` instances serving.
+
+    ``windows`` are the latency launcher's instance records: a ``creating`` window is a new instance, serving from
+    its end; a ``modifying`` or ``rebooting`` one takes an instance out of service for its length; a ``deleted`` one
+    (start = end) removes an instance for good."""
+    events = []
+    for window in windows:
+        if window.get("kind") != "instance":
+            continue
+        status, start, end = window.get("status"), window["start"], window["end"]
+        if status == "creating":
+            events.append((end, 1))
+        elif status == "deleted":
+            events.append((start, -1))
+        elif end > start:
+            events += [(start, -1), (end, 1)]
+    # At equal times an instance back in service counts before one leaving it.
+    fewest = current = initial
+    for _at, change in sorted(events, key=lambda e: (e[0], -e[1])):
+        current += change
+        fewest = min(fewest, current)
+    return fewest
+
+
+def write_downtime(windows: Sequence[dict]) -> float:
+    """Seconds the cluster was failing over (writes pause; no writer restarts in place in either strategy)."""
+    return union_length(
+        [(w["start"], w["end"]) for w in windows if w.get("kind") == "cluster" and w.get("status") == "failing-over"]
+    )
+
+
 def find_run(runs: Sequence[dict], env: str, tool: str, step: str) -> dict | None:
     for run in runs:
         if (run["env"], run["tool"], run["step"]) == (env, tool, step):
@@ -320,6 +352,8 @@ def latency_targets(latency: dict | None) -> list[dict]:
         ("prod create (latency): role vs slowest single step", "<= 1.20x"),
         ("rolling class change (latency): role vs (instances+1) x one modify", "<= 1.00x"),
         ("rolling class change: instances unavailable at once", "<= 1"),
+        ("surge class change (latency): role vs 1.5 x one instance creation", "<= 1.00x"),
+        ("surge class change: fewest instances available vs before", ">= before"),
     )
     if not latency:
         return [target(name, "n/a", limit, None, "the latency scenarios were not run") for name, limit in names]
@@ -349,6 +383,30 @@ def latency_targets(latency: dict | None) -> list[dict]:
     most = roll.get("max_unavailable")
     results.append(
         target(names[2][0], "n/a" if most is None else str(most), names[2][1], None if most is None else most <= 1)
+    )
+    surge = latency.get("surge") or {}
+    if not surge:
+        results += [target(name, "n/a", limit, None, "the surge scenario was not run") for name, limit in names[3:]]
+        return results
+    value = ratio(surge.get("net"), surge.get("bound"))
+    results.append(
+        target(
+            names[3][0],
+            fmt_ratio(value),
+            names[3][1],
+            None if value is None else value <= 1.0,
+            "net of the same run without latency; the launcher deletes an instance at once (AWS takes minutes, "
+            "with the new instances serving)",
+        )
+    )
+    fewest, before = surge.get("min_available"), surge.get("instances")
+    results.append(
+        target(
+            names[4][0],
+            "n/a" if fewest is None else f"{fewest} of {before}",
+            names[4][1],
+            None if fewest is None else fewest >= before,
+        )
     )
     return results
 
@@ -416,6 +474,7 @@ def latency_rows(latency: dict) -> list[list[str]]:
                 fmt_ratio(ratio(create.get("net"), create.get("slowest"))),
                 fmt_ratio(ratio(create.get("net"), create.get("sequential"))),
                 "-",
+                "-",
             ]
         )
     roll = latency.get("rolling") or {}
@@ -432,6 +491,24 @@ def latency_rows(latency: dict) -> list[list[str]]:
                 fmt_ratio(ratio(roll.get("net"), roll.get("slowest"))),
                 fmt_ratio(ratio(roll.get("net"), roll.get("bound"))),
                 "n/a" if roll.get("max_unavailable") is None else str(roll["max_unavailable"]),
+                availability_cell(roll),
+            ]
+        )
+    surge = latency.get("surge") or {}
+    if surge:
+        rows.append(
+            [
+                "surge class change over prod",
+                fmt_seconds(surge.get("wall")),
+                fmt_seconds(surge.get("baseline")),
+                fmt_seconds(surge.get("net")),
+                fmt_seconds(surge.get("sequential")),
+                fmt_seconds(surge.get("slowest")),
+                "n/a",
+                fmt_ratio(ratio(surge.get("net"), surge.get("slowest"))),
+                fmt_ratio(ratio(surge.get("net"), surge.get("bound"))),
+                "n/a" if surge.get("max_unavailable") is None else str(surge["max_unavailable"]),
+                availability_cell(surge),
             ]
         )
     drill = latency.get("drill") or {}
@@ -446,6 +523,7 @@ def latency_rows(latency: dict) -> list[list[str]]:
                 fmt_seconds(drill.get("simulated")),
                 "n/a",
                 fmt_ratio(ratio(drill.get("rto"), drill.get("simulated"))),
+                "n/a",
                 "n/a",
                 "n/a",
             ]
@@ -463,6 +541,14 @@ def drill_target(drill: dict) -> dict:
     return target(name, measured, "measured (no limit)", True, why, reference=True)
 
 
+def availability_cell(row: dict) -> str:
+    """Write downtime and the fewest instances serving, of an instance change."""
+    downtime, fewest = row.get("write_downtime"), row.get("min_available")
+    if downtime is None and fewest is None:
+        return "n/a"
+    return f"{fmt_seconds(downtime)} / {'n/a' if fewest is None else fewest} of {row.get('instances', '?')}"
+
+
 LATENCY_HEADER = [
     "scenario",
     "role wall",
@@ -474,6 +560,7 @@ LATENCY_HEADER = [
     "net / slowest",
     "net / sequential or bound",
     "max unavailable",
+    "write downtime / fewest serving",
 ]
 
 
@@ -713,10 +800,12 @@ def render_chart(runs: Sequence[dict], latency: dict | None, envs: Sequence[str]
             ("create: sequential", create.get("sequential")),
             ("roll: role net", roll.get("net")),
             ("roll: (n+1) x modify", roll.get("bound")),
+            ("surge: role net", (latency.get("surge") or {}).get("net")),
+            ("surge: 1.5 x create", (latency.get("surge") or {}).get("bound")),
         ):
             names.append(label)
             values.append(value or 0)
-        axes[2].bar(names, values, color=["C0", "C2", "C1", "C0", "C2"])
+        axes[2].bar(names, values, color=["C0", "C2", "C1", "C0", "C2", "C0", "C2"])
         axes[2].set_title("simulated latency (s; 1 s = 1 AWS minute)")
         axes[2].tick_params(axis="x", labelsize=8, rotation=20)
     fig.tight_layout()

@@ -14,9 +14,11 @@ One run, against private local AWS servers on free ports (never 4566):
    (``floor``).  Then 1, 4 and 16 dev stacks (inventories/fleet's shared settings, one host each)
    in one run each, ``--forks 16``: first converge and no-op (``fleet``).
 2. moto with simulated latency (bench/moto_latency.py): the role creating prod, then rolling
-   an instance class change over it; the launcher's busy windows give the instances
-   unavailable at any moment.  The same two role runs without latency give the baseline that
-   is subtracted (Ansible's own time is not compressed 60x like AWS's) (scenario ``latency``).
+   an instance class change over it (aurora_cluster_instance_change_strategy=rolling), then the
+   class back by surge (prod's strategy); the launcher's busy windows give the instances
+   unavailable at any moment, the fewest serving and the write downtime (the cluster failing
+   over).  The same three role runs without latency give the baseline that is subtracted
+   (Ansible's own time is not compressed 60x like AWS's) (scenario ``latency``).
 3. moto with simulated latency: dev converged, then playbooks/drill.yml; the drill report's RTO (restore call to
    cluster and writer available, in simulated minutes) is a measured row (scenario ``drill``).
 
@@ -273,11 +275,32 @@ def latency_baselines(aws: LocalAws, proxy: AwsProxy) -> dict:
             "inventories/prod",
             extra_vars=rolling_vars(),
         ),
+        "surge": measure(
+            proxy,
+            "prod",
+            "role",
+            "surge",
+            timed_playbook,
+            view,
+            ROLE_PLAYBOOK,
+            "inventories/prod",
+            extra_vars=surge_vars(),
+        ),
     }
 
 
 def rolling_vars() -> dict:
-    return {"aurora_cluster_instance_class": NEW_CLASS, "aurora_cluster_apply_immediately": True}
+    # The rolling strategy named: prod's inventory makes class changes by surge.
+    return {
+        "aurora_cluster_instance_class": NEW_CLASS,
+        "aurora_cluster_apply_immediately": True,
+        "aurora_cluster_instance_change_strategy": "rolling",
+    }
+
+
+def surge_vars() -> dict:
+    """After the rolling change: the class back to prod's own, by surge (prod's strategy)."""
+    return {"aurora_cluster_instance_change_strategy": "surge"}
 
 
 def read_windows(path: Path) -> list[dict]:
@@ -365,6 +388,17 @@ def latency_scenarios(baselines: dict, workdir: Path, durations: dict) -> dict:
             f"{w['id'].removeprefix('vitality-prod-aurora') or 'cluster'} {w['status']}" for w in roll["busy_windows"]
         ]
         latency["notes"].append("rolling class change, in order: " + ", ".join(order))
+        latency["rolling"].update(instance_change_figures(roll["busy_windows"], instances))
+        if not roll["ok"]:
+            return latency
+
+        surge = latency_run(view, proxy, window_log, "surge class change", extra_vars=surge_vars())
+        latency["surge"] = surge_row(surge, report.run_seconds(baselines.get("surge")), durations, instances)
+        latency["notes"].append(surge.get("timeline") or surge.get("error", "surge: no busy window"))
+        order = [
+            f"{w['id'].removeprefix('vitality-prod-aurora') or 'cluster'} {w['status']}" for w in surge["busy_windows"]
+        ]
+        latency["notes"].append("surge class change, in order: " + ", ".join(order))
     return latency
 
 
@@ -393,6 +427,33 @@ def drill_scenario(workdir: Path, durations: dict) -> dict:
         drill["error"] = error_text(drilled)
     log(f"drill: RTO {drill['rto']} s (simulated minutes), wall {seconds:.1f}s ok={drilled.ok}")
     return drill
+
+
+def instance_change_figures(windows: list[dict], instances: int) -> dict:
+    """Write downtime (the cluster failing over) and the fewest instances serving, of an instance change."""
+    return {
+        "instances": instances,
+        "write_downtime": report.write_downtime(windows),
+        "min_available": report.fewest_available(instances, windows),
+    }
+
+
+def surge_row(surge: dict, baseline: float | None, durations: dict, instances: int) -> dict:
+    """The surge's figures: its target is 1.5 x one instance creation (the creates run together, one wait)."""
+    unavailable = [
+        (w["start"], w["end"]) for w in surge["busy_windows"] if w["kind"] == "instance" and w["status"] != "creating"
+    ]
+    return {
+        "wall": surge["wall"] if surge["ok"] else None,
+        "baseline": baseline,
+        "net": surge["wall"] - baseline if surge["ok"] and baseline is not None else None,
+        "sequential": instances * durations["instance_create"] + durations["cluster_failover"],
+        "slowest": durations["instance_create"],
+        "bound": 1.5 * durations["instance_create"],
+        "max_unavailable": report.max_overlap(unavailable) if unavailable else 0,
+        "run": surge,
+        **instance_change_figures(surge["busy_windows"], instances),
+    }
 
 
 def method_notes(runs: list[dict], baselines: dict) -> list[str]:

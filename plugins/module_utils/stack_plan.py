@@ -55,6 +55,13 @@ from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings 
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import waits_for_reboot
 from ansible_collections.vitality.aurora.plugins.module_utils.layout import instance_layout
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
+    adopted_generation,
+    generation_members,
+    generation_of,
+    generations,
+    identifier_error,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     classify,
     desired_parameters,
@@ -84,6 +91,15 @@ from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rul
     describe_rule,
     flatten_permissions,
     flatten_rules,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.surge import (
+    SURGE,
+    leftover_deletes,
+    plan_surge,
+    refused,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.surge import (
+    strategy_of as instance_change_strategy,
 )
 
 # Who carries out an action, in the order the role runs them.
@@ -732,6 +748,9 @@ LAYOUT_OPTIONS = (
     "reader_count",
     "allow_rolling_reboot",
     "reader_db_instance_class",
+    "instance_change_strategy",
+    "configured_names",
+    "generation",
 )
 
 
@@ -787,11 +806,106 @@ def autoscaled_instances(spec, cluster_identifier, instances):
     return wanted
 
 
-def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, problems, restarted_by_cluster=False):
-    """Creates, then the rolling work (readers one at a time, failover, former writer, failback), then removals."""
+def resolve_generation(snapshot, spec, cluster_identifier):
+    """Which generation of names (naming.py) the instances have now and after this run (a surge moves them to the
+    other one), and whether a surge is due; pure. adopt_generation gives the spec under those names."""
+    configured = tuple(spec.get("configured_names") or (spec["writer_identifier"], spec["reader_identifier_prefix"]))
+    cluster = snapshot.get("cluster")
+    by_id = {
+        i.get("DBInstanceIdentifier"): i
+        for i in snapshot.get("instances") or []
+        if i.get("DBInstanceStatus") != "deleting"
+    }
+    state = {
+        "configured": configured,
+        "current": configured,
+        "target": configured,
+        "surge": False,
+        "leftovers": None,
+        "problems": [],
+        "refused": None,
+    }
+    if cluster is None:
+        return state
+    pair = generations(*configured)
+    writer_now = current_writer(cluster)
+    index = adopted_generation(configured[0], configured[1], list(by_id), writer_now)
+    current, other = pair[index], pair[1 - index]
+    state["current"] = state["target"] = current
+    current_spec = dict(spec, writer_identifier=current[0], reader_identifier_prefix=current[1])
+    if instance_change_strategy(spec) == SURGE and surge_due(snapshot, current_spec, cluster_identifier, by_id):
+        names = [other[0]] + [f"{other[1]}{n}" for n in range(1, int(spec["reader_count"]) + 1)]
+        too_long = [e for e in (identifier_error("instance", n, "instance") for n in names) if e]
+        if writer_now is None or generation_of(writer_now, *configured) != index:
+            state["refused"] = (
+                f"the cluster's writer is {writer_now or 'none'}, not an instance of the layout: fail back first"
+            )
+        elif too_long:
+            state["refused"] = (
+                f"the new generation's names would be too long ({names[-1]}, more than 63 characters): shorten the "
+                "writer identifier or the reader prefix, or use the rolling strategy"
+            )
+        else:
+            state["surge"] = True
+            state["target"] = other
+        if state["refused"]:
+            state["problems"].append(
+                f"{spec.get('variable_prefix') or ''}instance_change_strategy=surge: {state['refused']}"
+            )
+        return state
+    # Only beside a writer of the adopted generation: with none reported (a failover under way), nothing is deleted.
+    if generation_members(by_id, other) and writer_now and generation_of(writer_now, *configured) == index:
+        state["leftovers"] = other
+    return state
+
+
+def adopt_generation(spec, generation):
+    """The instances' spec under the names they have after this run."""
+    writer, prefix = generation["target"]
+    return dict(
+        spec,
+        writer_identifier=writer,
+        reader_identifier_prefix=prefix,
+        configured_names=generation["configured"],
+        generation=generation,
+    )
+
+
+def surge_due(snapshot, spec, cluster_identifier, by_id):
+    """A change that restarts an instance of the layout (now or in its window): the surge makes it by new ones."""
     zones = [s["availability_zone"] for s in snapshot["network"]["subnets"]]
+    for params in wanted_instances(spec, cluster_identifier, zones):
+        instance = by_id.get(params["db_instance_identifier"])
+        if instance is not None and any(
+            c["impact"] == CHANGE_REBOOT for c in planned_instance_changes(instance, params)
+        ):
+            return True
+    return False
+
+
+def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, problems, restarted_by_cluster=False):
+    """Creates, then the rolling work (readers one at a time, failover, former writer, failback), then removals; or,
+    with the surge strategy and a change that restarts the instances, the surge's steps (surge.py)."""
+    zones = [s["availability_zone"] for s in snapshot["network"]["subnets"]]
+    generation = spec.get("generation") or resolve_generation(snapshot, spec, cluster_identifier)
+    spec = adopt_generation(spec, generation)
+    problems.extend(generation["problems"])
+    if generation.get("refused"):
+        return [refused(spec["writer_identifier"], generation["refused"])]
     wanted = wanted_instances(spec, cluster_identifier, zones)
     cluster = snapshot["cluster"]
+    surge = []
+    if generation["surge"]:
+        surge = plan_surge(
+            snapshot["instances"],
+            wanted,
+            generation["current"],
+            generation["target"],
+            cluster_identifier,
+            current_writer(cluster),
+        )
+        # The readers the autoscaler made are not the layout's: they take the change in place after the surge.
+        wanted = []
     by_id = {i.get("DBInstanceIdentifier"): i for i in snapshot["instances"]}
     writer_id = spec["writer_identifier"]
     apply_immediately = bool(spec.get("apply_immediately"))
@@ -800,7 +914,7 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
     first = []
 
     now_writer = current_writer(cluster)
-    if cluster is not None and now_writer and now_writer != writer_id and writer_id in by_id:
+    if not surge and cluster is not None and now_writer and now_writer != writer_id and writer_id in by_id:
         # AWS moved the writer role (a failover of its own): give it back before any rolling work.
         first.append(
             failover_action(
@@ -898,9 +1012,9 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
 
     numbered = re.compile(re.escape(spec["reader_identifier_prefix"]) + r"[0-9]+$")
     wanted_ids = {w["db_instance_identifier"] for w in wanted}
-    # Highest-numbered first, by number (reader-10 before reader-3).
+    # Highest-numbered first, by number (reader-10 before reader-3); a surge deletes the old generation itself.
     extra = sorted(
-        (i for i in by_id if i not in wanted_ids and numbered.match(i) and i != writer_id),
+        (i for i in by_id if not surge and i not in wanted_ids and numbered.match(i) and i != writer_id),
         key=lambda i: int(i[len(spec["reader_identifier_prefix"]) :]),
         reverse=True,
     )
@@ -921,7 +1035,13 @@ def plan_instances(snapshot, spec, cluster_identifier, static_parameters_set, pr
                 request={"identifier": identifier},
             )
         )
-    return first + creates + tags + readers + writer_steps + removals
+    if generation["leftovers"]:
+        removals += leftover_deletes(
+            snapshot["instances"],
+            generation["leftovers"],
+            f"an instance of the generation the cluster does not run on (its writer is {now_writer}): what a surge left",
+        )
+    return surge + first + creates + tags + readers + writer_steps + removals
 
 
 def failover_action(cluster_identifier, source, target, note):
@@ -1040,6 +1160,11 @@ def plan_stack(snapshot, params, baseline_actions=()):
     """(actions in execution order, problems, notice): problems stop the apply before any change."""
     problems = []
     actions = []
+    if "generation" not in params["instances"]:
+        # The instances' names after this run, for everything named after them (aurora_stack resolves them first).
+        cluster_identifier = params["cluster"]["db_cluster_identifier"]
+        generation = resolve_generation(snapshot, params["instances"], cluster_identifier)
+        params = dict(params, instances=adopt_generation(params["instances"], generation))
     actions += plan_security_group(snapshot, params["security_group"])
     actions += plan_subnet_group(snapshot, params["subnet_group"])
     parameter_actions, static = plan_parameter_group(snapshot, params["parameter_group"], problems)

@@ -126,6 +126,7 @@ SETTING_TYPES = {
     "aurora_cluster_backup_copy_kms_key_arn": "str",
     "aurora_cluster_backup_copy_account_vault_arn": "str",
     "aurora_cluster_backup_copy_account_retention_days": "int",
+    "aurora_cluster_instance_change_strategy": "str",
 }
 
 # What stack_errors assumes for a variable the caller leaves out: the argument spec's default where it is a
@@ -192,6 +193,7 @@ SETTING_DEFAULTS = {
     "aurora_cluster_backup_copy_kms_key_arn": "",
     "aurora_cluster_backup_copy_account_vault_arn": "",
     "aurora_cluster_backup_copy_account_retention_days": 35,
+    "aurora_cluster_instance_change_strategy": "rolling",
 }
 
 # Never quoted in a message, not even in a TypeError.
@@ -1067,6 +1069,21 @@ def backup_copy_errors(get):
     return errors
 
 
+# How a change that restarts the instances is made (plugins/module_utils/surge.py).
+INSTANCE_CHANGE_STRATEGIES = ("rolling", "surge")
+
+
+def instance_change_errors(get):
+    strategy = get("aurora_cluster_instance_change_strategy")
+    if strategy in INSTANCE_CHANGE_STRATEGIES:
+        return []
+    return [
+        f"aurora_cluster_instance_change_strategy={strategy!r} is invalid: rolling (each instance restarts in place, "
+        "one at a time, with a failover and a failback) or surge (new instances beside the old ones, one failover, "
+        "then the old ones deleted)"
+    ]
+
+
 # How a major version upgrade is made (plugins/module_utils/blue_green.py); SwitchoverTimeout is at least 30 s.
 MAJOR_UPGRADE_STRATEGIES = ("in-place", "blue-green")
 SWITCHOVER_TIMEOUT_MIN = 30
@@ -1325,6 +1342,7 @@ def stack_errors(settings):
     errors.extend(autoscaling_errors(get))
     errors.extend(major_upgrade_errors(get))
     errors.extend(backup_copy_errors(get))
+    errors.extend(instance_change_errors(get))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",

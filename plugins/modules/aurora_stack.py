@@ -421,6 +421,24 @@ options:
           - Omitted, V(false); static parameters waiting for a restart wait for the instances' next restart.
         type: bool
         default: false
+      instance_change_strategy:
+        description:
+          - How a change that restarts the instances (a class change above all) is made.
+          - V(rolling) - each instance is modified in place, the readers one at a time, then the writer after a
+            failover to a reader and a failback (two pauses of writes; one instance fewer while each restarts; held for
+            the maintenance window unless O(cluster.apply_immediately=true)).
+          - V(surge) - new instances with every asked-for setting are created beside the old ones (together, one
+            wait), each in its old one's Availability Zone with its promotion tier; one failover moves the writer role
+            to the new writer; the old instances are then deleted. Never fewer instances than before, one pause of
+            writes, made now; twice the instances (and their cost) while it runs. The new instances take the other
+            generation of names (the writer's identifier and the reader prefix with C(-b), and back on the next surge),
+            which every later run adopts. A run killed midway resumes from the instances it finds.
+          - The readers Application Auto Scaling made take the change in place, after the surge.
+          - Omitted, V(rolling).
+        type: str
+        choices: [rolling, surge]
+        default: rolling
+        version_added: 0.2.0
       db_instance_class:
         description:
           - The writer's instance class, and the readers' unless O(instances.reader_db_instance_class) names another.
@@ -1440,10 +1458,12 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
     PHASE_AFTER,
     SUBNET_GROUP_NOT_FOUND,
     NetworkProblem,
+    adopt_generation,
     current_writer,
     order_actions,
     plan_stack,
     read_stack,
+    resolve_generation,
     runners_of,
     wanted_instances,
     wanted_rules,
@@ -1520,6 +1540,7 @@ ARGUMENT_SPEC = dict(
             reader_identifier_prefix=dict(type="str", required=True),
             reader_count=dict(type="int", default=0),
             allow_rolling_reboot=dict(type="bool", default=False),
+            instance_change_strategy=dict(type="str", choices=["rolling", "surge"], default="rolling"),
             db_instance_class=dict(type="str", required=True),
             reader_db_instance_class=dict(type="str"),
             auto_minor_version_upgrade=dict(type="bool"),
@@ -1801,6 +1822,8 @@ class Apply:
         self.identifier = params["cluster"]["db_cluster_identifier"]
         self.instances = {i.get("DBInstanceIdentifier"): i for i in snapshot.get("instances") or []}
         self.created_instances = []
+        # Instances deleted together (a surge's old generation): one wait for all of them.
+        self.deleted_instances = []
         self.cluster_created = False
         self.progress = Progress()
         self.done = []
@@ -1879,6 +1902,28 @@ class Apply:
             self.cluster_created = False
             self.created_instances = []
 
+    def wait_deletes(self):
+        if not self.deleted_instances:
+            return
+        doomed = list(self.deleted_instances)
+
+        def read():
+            return {i: self.read_instance(i) for i in doomed}
+
+        def resources(state):
+            return [
+                (i, (state[i] or {}).get("DBInstanceStatus") or "deleted", state[i] is None) for i in sorted(doomed)
+            ]
+
+        self.wait(
+            f"instances {', '.join(doomed)}",
+            "deleted",
+            read,
+            lambda state: all(v is None for v in state.values()),
+            describe=resources,
+        )
+        self.deleted_instances = []
+
     # the steps
 
     def run(self, actions):
@@ -1888,6 +1933,8 @@ class Apply:
             self.current = action
             if action.change != "create":
                 self.wait_creates()
+            if not action.request.get("together"):
+                self.wait_deletes()
             handler = (
                 HANDLERS.get(action.change)
                 or HANDLERS.get((action.resource, action.change))
@@ -1897,6 +1944,7 @@ class Apply:
             handler(self, action)
             self.done.append(action.order)
         self.wait_creates()
+        self.wait_deletes()
 
     def create(self, action, method, exists, already_exists, **request):
         entry = planned_entry(action)
@@ -2169,6 +2217,11 @@ class Apply:
 
     def failover(self, action):
         target = action.request["target"]
+        waiting = action.request.get("wait_for") or []
+        if waiting:
+            # A surge's new instances, made by this run or by one killed before its failover: all serve first.
+            self.created_instances = sorted(set(self.created_instances) | set(waiting))
+            self.wait_creates()
         cluster = self.read_cluster()
         if writer_of(cluster) == target:
             return
@@ -2278,6 +2331,9 @@ class Apply:
             not_found=INSTANCE_NOT_FOUND + ("InvalidDBInstanceState",),
             context=action.label(),
         )
+        if action.request.get("together"):
+            self.deleted_instances.append(identifier)
+            return
         self.wait(f"instance {identifier}", "deleted", lambda: self.read_instance(identifier), lambda i: i is None)
 
     # a major upgrade by blue/green (plugins/module_utils/blue_green.py plans these steps)
@@ -2533,7 +2589,17 @@ PREFLIGHT_RESOURCES = ("parameter_group", "cluster", "instance", "blue_green_dep
 def settings_digest(params):
     """The digest of the stack's settings: this module's own options only, so never the credentials, the profile
     or the endpoint (a plan reviewed against one endpoint of the same account stays valid)."""
-    return digest({key: params.get(key) for key in sorted(ARGUMENT_SPEC) if key not in NOT_SETTINGS})
+    settings = {key: params.get(key) for key in sorted(ARGUMENT_SPEC) if key not in NOT_SETTINGS}
+    instances = settings.get("instances")
+    if instances and instances.get("configured_names"):
+        # As the inventory gives them: the generation the planner adopted is read, not set.
+        writer, prefix = instances["configured_names"]
+        settings["instances"] = dict(
+            {k: v for k, v in instances.items() if k not in ("configured_names", "generation")},
+            writer_identifier=writer,
+            reader_identifier_prefix=prefix,
+        )
+    return digest(settings)
 
 
 def outputs_of(cluster, instances, group_id, endpoints=None):
@@ -2770,6 +2836,9 @@ def plan_pass(module, params, ec2, rds):
         )
     restore_problems = choose_restore_source(rds, snapshot, params)
     resolve_key_aliases(module, snapshot, params)
+    # The instances' names after this run (a surge moves them to the other generation): before anything named after them.
+    generation = resolve_generation(snapshot, params["instances"], params["cluster"]["db_cluster_identifier"])
+    params["instances"] = adopt_generation(params["instances"], generation)
     baseline = baseline_desired(module, params, account, snapshot)
     baseline_actions = []
     baseline_current = None

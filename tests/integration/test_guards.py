@@ -68,6 +68,12 @@ GUARDS = {
         "aurora_cluster_major_upgrade_strategy='rolling' is not one of in-place, blue-green",
         None,
     ),
+    # How a change that restarts the instances is made.
+    "instance-change-strategy": (
+        {"aurora_cluster_instance_change_strategy": "blue-green"},
+        "aurora_cluster_instance_change_strategy='blue-green' is not one of rolling, surge",
+        None,
+    ),
     "switchover-timeout": (
         {"aurora_cluster_blue_green_switchover_timeout": 29},
         "aurora_cluster_blue_green_switchover_timeout=29 is out of range: at least 30 seconds",

@@ -342,7 +342,8 @@ def test_b_static_parameter_rolls_a_reboot_over_the_cluster(prod):
 
 
 def test_c_class_change_without_apply_immediately_waits_for_each_window(prod):
-    extra = {"aurora_cluster_instance_class": "db.r6g.xlarge"}
+    # The rolling strategy (prod's inventory makes class changes by surge: scenario k).
+    extra = {"aurora_cluster_instance_class": "db.r6g.xlarge", "aurora_cluster_instance_change_strategy": "rolling"}
     windows = {name: i["PreferredMaintenanceWindow"] for name, i in prod.instances().items()}
     planned, applied = prod.scenario(extra)
     assert summary(planned.plan) == [
@@ -373,14 +374,18 @@ def test_c_class_change_without_apply_immediately_waits_for_each_window(prod):
     assert thresholds[f"{WRITER}/FreeableMemory"] == 3435973836.0  # 10 % of 32 GiB
     assert thresholds[f"{READER_2}/DatabaseConnections"] == 2883.0  # 80 % of 3604
     prod.no_change(extra)
-    prod.settled.update(extra)
+    prod.settled.update(aurora_cluster_instance_class="db.r6g.xlarge")
 
 
 # --- d. an instance class change applied now: the rolling change -----------------------------------
 
 
 def test_d_class_change_applied_immediately_rolls_one_instance_at_a_time(prod):
-    extra = {"aurora_cluster_instance_class": "db.r6g.2xlarge", "aurora_cluster_apply_immediately": True}
+    extra = {
+        "aurora_cluster_instance_class": "db.r6g.2xlarge",
+        "aurora_cluster_apply_immediately": True,
+        "aurora_cluster_instance_change_strategy": "rolling",
+    }
     planned, applied = prod.scenario(extra)
     # Applied now, the class change moves the alarms' thresholds in the same run, after the rolling change.
     assert (
@@ -616,3 +621,40 @@ def test_j_saved_plan_is_applied_and_a_stale_one_is_refused(prod):
     assert "the stack has changed since it was made" in refused.out
     assert "the inventory's settings have changed" not in refused.out
     assert prod.cluster()["BackupRetentionPeriod"] == 7
+
+
+# --- k. an instance class change by surge (prod's strategy) ---------------------------------------
+
+
+def test_k_class_change_by_surge_creates_beside_fails_over_once_and_deletes_the_old(prod):
+    extra = {"aurora_cluster_instance_class": "db.r6g.xlarge"}
+    new_writer, new_readers = f"{WRITER}-b", [f"{CLUSTER}-reader-b-1", f"{CLUSTER}-reader-b-2"]
+    planned, applied = prod.scenario(extra)
+    # One line per mutating call of the stack's own steps; the alarms move to the new names after them (the cluster's
+    # backup retention, set back by hand in j, is set again first).
+    stack_steps = [s for s in summary(planned.plan) if s[0] == "instance" or s[2] == "failover"]
+    assert stack_steps == [
+        ("instance", new_writer, "create", "online", "now"),
+        ("instance", new_readers[0], "create", "online", "now"),
+        ("instance", new_readers[1], "create", "online", "now"),
+        ("cluster", CLUSTER, "failover", "failover", "now"),
+        ("instance", READER_2, "delete", "online", "now"),
+        ("instance", READER_1, "delete", "online", "now"),
+        ("instance", WRITER, "delete", "online", "now"),
+    ]
+    first = next(line for line in planned.plan["lines"] if f"instance {new_writer}: create" in line)
+    assert "strategy surge: 3 new instance(s) beside the 3 old one(s)" in first, first
+    stack_calls = ("CreateDBInstance", "FailoverDBCluster", "DeleteDBInstance")
+    assert [c for c in applied.mutating if c in stack_calls] == (
+        ["CreateDBInstance"] * 3 + ["FailoverDBCluster"] + ["DeleteDBInstance"] * 3
+    )
+    assert [p["DBInstanceIdentifier"] for p in request_values(applied, "CreateDBInstance")] == [
+        new_writer,
+        *new_readers,
+    ]
+    assert [p.get("TargetDBInstanceIdentifier") for p in request_values(applied, "FailoverDBCluster")] == [new_writer]
+    assert prod.writer() == [new_writer]
+    assert {n: i["DBInstanceClass"] for n, i in prod.instances().items()} == dict.fromkeys(
+        [new_writer, *new_readers], "db.r6g.xlarge"
+    )
+    prod.no_change(extra)

@@ -174,7 +174,11 @@ def good_runs():
     ]
 
 
-LATENCY = {"create": {"net": 8.2, "slowest": 10.0}, "rolling": {"net": 35.5, "bound": 40.0, "max_unavailable": 1}}
+LATENCY = {
+    "create": {"net": 8.2, "slowest": 10.0},
+    "rolling": {"net": 35.5, "bound": 40.0, "max_unavailable": 1},
+    "surge": {"net": 12.0, "bound": 15.0, "min_available": 3, "instances": 3},
+}
 
 
 def test_the_issue_targets_all_pass_within_their_limits():
@@ -195,6 +199,8 @@ def test_the_issue_targets_all_pass_within_their_limits():
         "prod create (latency): role vs slowest single step",
         "rolling class change (latency): role vs (instances+1) x one modify",
         "rolling class change: instances unavailable at once",
+        "surge class change (latency): role vs 1.5 x one instance creation",
+        "surge class change: fewest instances available vs before",
     ):
         assert name in names
     assert all(t["passed"] is True for t in results), [t for t in results if t["passed"] is not True]
@@ -309,9 +315,9 @@ def test_the_latency_targets_say_so_when_the_scenarios_were_not_run():
     results = [
         t
         for t in report.evaluate_targets(good_runs(), None, TODAY)
-        if "latency" in t["name"] or "unavailable" in t["name"]
+        if "latency" in t["name"] or "unavailable" in t["name"] or "surge" in t["name"]
     ]
-    assert len(results) == 3
+    assert len(results) == 5
     assert all(t["passed"] is None and "not run" in t["why"] for t in results)
 
 
@@ -409,3 +415,53 @@ def test_the_drill_row_is_a_measured_figure_and_a_failed_drill_fails():
     assert failed["passed"] is False and report.verdict(failed["passed"], failed.get("reference", False)) == "FAIL"
     # Not run: no row at all (as the fleet's).
     assert not [t for t in report.evaluate_targets(good_runs(), None, TODAY) if t["name"].startswith("restore drill")]
+
+
+# --- an instance change's availability (the latency launcher's records) ------------------------------------------
+
+
+def window(kind, identifier, status, start, end):
+    return {"kind": kind, "id": identifier, "status": status, "start": start, "end": end}
+
+
+def test_a_rolling_change_serves_one_instance_fewer_and_pauses_writes_twice():
+    windows = [
+        window("instance", "r-1", "modifying", 0, 10),
+        window("instance", "r-2", "modifying", 11, 21),
+        window("cluster", "c", "failing-over", 22, 23),
+        window("instance", "w", "modifying", 23, 33),
+        window("cluster", "c", "failing-over", 34, 35),
+    ]
+    assert report.fewest_available(3, windows) == 2
+    assert report.write_downtime(windows) == 2
+
+
+def test_a_surge_never_serves_fewer_instances_and_pauses_writes_once():
+    windows = [
+        window("instance", "w-b", "creating", 0, 10),
+        window("instance", "r-b-1", "creating", 0, 10),
+        window("instance", "r-b-2", "creating", 0, 10),
+        window("cluster", "c", "failing-over", 11, 12),
+        window("instance", "r-2", "deleted", 13, 13),
+        window("instance", "r-1", "deleted", 13, 13),
+        window("instance", "w", "deleted", 13, 13),
+    ]
+    assert report.fewest_available(3, windows) == 3
+    assert report.write_downtime(windows) == 1
+    # Deleted before the new ones serve, the old ones would leave the cluster short.
+    early = [dict(w, start=5, end=5) if w["status"] == "deleted" else w for w in windows]
+    assert report.fewest_available(3, early) == 0
+
+
+def test_the_surge_row_and_its_targets():
+    latency = dict(
+        LATENCY, surge={"net": 16.0, "bound": 15.0, "min_available": 2, "instances": 3, "write_downtime": 1.0}
+    )
+    results = {t["name"]: t for t in report.evaluate_targets(good_runs(), latency, TODAY)}
+    assert results["surge class change (latency): role vs 1.5 x one instance creation"]["passed"] is False
+    fewest = results["surge class change: fewest instances available vs before"]
+    assert (fewest["measured"], fewest["passed"]) == ("2 of 3", False)
+    rows = report.latency_rows(latency)
+    assert rows[-1][0] == "surge class change over prod"
+    assert rows[-1][-1] == "1.0 s / 2 of 3"
+    assert all(len(row) == len(report.LATENCY_HEADER) for row in rows)
