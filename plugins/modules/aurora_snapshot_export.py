@@ -277,7 +277,7 @@ plan:
 import time
 
 try:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
@@ -369,7 +369,7 @@ def start(module, api, request, sleep=time.sleep):
             if read_task(api, identifier) is not None:
                 break
             api.fail(e, "start_export_task", f"export task {identifier}")
-        except Exception as e:  # BotoCoreError: a connection lost after the request may have started it
+        except BotoCoreError as e:  # a connection lost after the request was sent may have started it
             if read_task(api, identifier) is not None:
                 break
             api.fail(e, "start_export_task", f"export task {identifier}")
