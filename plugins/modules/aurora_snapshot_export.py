@@ -11,11 +11,12 @@ description:
   - Chooses a snapshot of the cluster (the newest available automated snapshot, the newest final snapshot
     C(playbooks/destroy.yml) left, or one named), then makes sure it is exported to S3 as Apache Parquet files
     with StartExportTask, and waits for the export with progress lines.
-  - The export task identifier is derived from the snapshot's ARN and the sorted O(export_only) (C(export-<snapshot
-    name>-<digest>)): a second run for the same snapshot finds the task the first one started and starts no other.
+  - The export task identifier is derived from the snapshot's ARN and the sorted O(export_only), as
+    C(export-<snapshot name>-<digest>); a second run for the same snapshot finds the task the first one started
+    and starts no other.
     A start whose answer was lost is read back by that identifier. When the last attempt FAILED or was CANCELED,
     a new attempt is started under the same identifier with C(-2), C(-3)... appended.
-  - An export reads the snapshot, not the cluster: it has no impact on the cluster's instances or connections
+  - An export reads the snapshot, not the cluster, so it has no impact on the cluster's instances or connections
     (impact V(online)). AWS charges per GB of snapshot data the export reads.
   - In check mode, reads only, and returns the planned action in the collection's plan form (RV(actions), RV(plan)).
   - The bucket, the KMS key and the IAM role must exist (the M(vitality.aurora.aurora_cluster) role's C(export)

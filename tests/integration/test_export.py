@@ -2,7 +2,7 @@
 
 One local AWS for this module, every run through the recording proxy (tests/aws_proxy.py), so a test sees which
 calls a run made, S3's REST calls included. In order: a refused setting stops the run before any AWS call; --check
-makes no mutating call and leaves nothing behind; the export from the command line the user guide shows makes the
+makes no mutating call and leaves nothing behind; the export from the command lines the user guide shows (run as written) makes the
 bucket (read back: public access block, SSE-KMS with the export's key, versioning, lifecycle), the IAM role (its
 trust and its one inline policy, read back and minimal) and one export task, COMPLETE, whose path, size and tables
 are in the outputs; a second run starts no second export and changes nothing; a named snapshot with a table
@@ -14,15 +14,18 @@ moto's export tasks are extended in scripts/moto_server_ext.py (STARTING, IN_PRO
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
+from test_documented_commands import commands_run_by, localised
 
 from aws_proxy import AwsProxy
-from local_aws import LocalAws
+from local_aws import OUTPUTS_VAR, REPO_ROOT, LocalAws, PlaybookResult, ansible_env, parse_recap
 from local_aws import run_playbook as run_local
 
-PLAYBOOK = "playbooks/export.yml"
 INVENTORY = "inventories/dev"
+# The user guide's commands, in its order: the plan, the export, a named snapshot with a table selection as -e JSON.
+CHECK, EXPORT, NAMED = commands_run_by("tests/integration/test_export.py")
 ACCOUNT = "123456789012"
 CLUSTER = "vitality-dev-aurora"
 BUCKET = f"{CLUSTER}-exports-{ACCOUNT}-us-east-1"
@@ -55,10 +58,17 @@ def dev(aws, front):
     return aws
 
 
-def run(proxy, front, extra=None, check=False, env=None):
+def run(proxy, front, command, extra_args=(), env=None):
+    """The documented command as written, against the local AWS through the proxy: (result, the calls it made)."""
+    args = localised(command, front.endpoint_url)
+    args += ["-e", json.dumps({OUTPUTS_VAR: str(front.outputs_dir) + "/{{ aurora_cluster_name }}.json"})]
+    args += ["-e", json.dumps({"aurora_cluster_report_dir": str(front.outputs_dir / "report")})]
+    args += ["-e", "aurora_database_enabled=false", *extra_args]
     proxy.clear_calls()
-    result = run_local(PLAYBOOK, INVENTORY, local_aws=front, extra_vars=extra, check=check, env=env)
-    return result, proxy.calls
+    proc = subprocess.run(  # noqa: S603
+        args, cwd=REPO_ROOT, env=ansible_env(front.endpoint_url, env), capture_output=True, text=True, timeout=1800, check=False
+    )
+    return PlaybookResult(args, proc.returncode, proc.stdout, proc.stderr, parse_recap(proc.stdout)), proxy.calls
 
 
 def mutating(calls):
@@ -74,14 +84,14 @@ def export_outputs(aws):
 
 
 def test_a_refused_setting_stops_the_run_before_any_aws_call(dev, proxy, front):
-    result, calls = run(proxy, front, "aurora_cluster_export_transition_days=10")
+    result, calls = run(proxy, front, EXPORT, ["-e", "aurora_cluster_export_transition_days=10"])
     assert result.returncode != 0
     assert "aurora_cluster_export_transition_days=10 is neither 0 (never) nor at least 30" in result.stdout
     assert calls == []
 
 
 def test_check_mode_plans_the_export_and_changes_nothing(dev, proxy, front):
-    result, calls = run(proxy, front, check=True)
+    result, calls = run(proxy, front, CHECK)
     assert result.returncode == 0, str(result)[-6000:]
     assert mutating(calls) == []
     assert "snapshot export export-vitality-dev-aurora-" in result.stdout
@@ -93,8 +103,7 @@ def test_check_mode_plans_the_export_and_changes_nothing(dev, proxy, front):
 
 @pytest.fixture(scope="module")
 def exported(dev, proxy, front):
-    # The command line of the user guide: ansible-playbook playbooks/export.yml -i inventories/dev
-    result, calls = run(proxy, front)
+    result, calls = run(proxy, front, EXPORT)
     assert result.returncode == 0, str(result)[-6000:]
     return result, calls
 
@@ -161,7 +170,7 @@ def test_the_export_role_is_trusted_by_rds_exports_of_this_account_only_and_allo
 
 
 def test_a_second_run_starts_no_second_export_and_changes_nothing(dev, proxy, front, exported):
-    result, calls = run(proxy, front)
+    result, calls = run(proxy, front, EXPORT)
     assert result.returncode == 0, str(result)[-6000:]
     assert "StartExportTask" not in [c.operation or c.action for c in calls]
     assert len(tasks(dev)) == 1
@@ -171,14 +180,7 @@ def test_a_second_run_starts_no_second_export_and_changes_nothing(dev, proxy, fr
 
 def test_a_named_snapshot_with_tables_from_json_is_exported_with_progress_lines(dev, proxy, front, exported):
     dev.client("rds").create_db_cluster_snapshot(DBClusterSnapshotIdentifier="before-migration", DBClusterIdentifier=CLUSTER)
-    extra = json.dumps(
-        {
-            "aurora_cluster_export_source": "named",
-            "aurora_cluster_export_snapshot_identifier": "before-migration",
-            "aurora_cluster_export_only": ["vitality.app"],
-        }
-    )
-    result, calls = run(proxy, front, extra, env={"VITALITY_AURORA_PROGRESS_QUIET_FOR": "0"})
+    result, _calls = run(proxy, front, NAMED, env={"VITALITY_AURORA_PROGRESS_QUIET_FOR": "0"})
     assert result.returncode == 0, str(result)[-6000:]
     (task,) = [t for t in tasks(dev) if t["SourceArn"].endswith(":before-migration")]
     assert task["ExportOnly"] == ["vitality.app"]
