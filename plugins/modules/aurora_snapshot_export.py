@@ -135,6 +135,12 @@ snapshot:
   description: The snapshot chosen.
   returned: always
   type: dict
+  sample:
+    identifier: rds:vitality-prod-aurora-2026-12-01-03-10
+    arn: arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:vitality-prod-aurora-2026-12-01-03-10
+    type: automated
+    cluster: vitality-prod-aurora
+    create_time: "2026-12-01T03:10:00+00:00"
   contains:
     identifier:
       description: Its identifier.
@@ -167,6 +173,14 @@ export:
       status).
   returned: always
   type: dict
+  sample:
+    identifier: export-rds-vitality-prod-aurora-2026-12-01-03-10-1a2b3c4d
+    status: COMPLETE
+    s3_path: s3://vitality-prod-aurora-exports-123456789012-us-east-1/vitality-prod/export-rds-vitality-prod-aurora-2026-12-01-03-10-1a2b3c4d
+    percent_progress: 100
+    total_extracted_data_in_gb: 12
+    export_only: []
+    failure_cause: null
   contains:
     identifier:
       description: The export task identifier.
