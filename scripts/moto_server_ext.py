@@ -765,7 +765,7 @@ def advance_export_task(task) -> None:
         return
     task.status, task.percent_progress = step
     if task.status == "COMPLETE":
-        task.task_end_time = datetime.datetime.now(datetime.timezone.utc)
+        task.task_end_time = datetime.datetime.now(datetime.UTC)
         # The extracted size is the data read; a local cluster holds none.
         task.total_extracted_data_in_gb = 0
 

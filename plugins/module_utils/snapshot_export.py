@@ -74,7 +74,9 @@ def select_snapshot(snapshots, source, cluster_identifier, identifier=""):
     """
     snapshots = [s for s in snapshots or [] if isinstance(s, dict)]
     if source == NAMED:
-        found = [s for s in snapshots if identifier in (s.get("DBClusterSnapshotIdentifier"), s.get("DBClusterSnapshotArn"))]
+        found = [
+            s for s in snapshots if identifier in (s.get("DBClusterSnapshotIdentifier"), s.get("DBClusterSnapshotArn"))
+        ]
         if not found:
             raise SelectionError(f"no cluster snapshot {identifier} was found")
         chosen = found[0]
@@ -82,7 +84,8 @@ def select_snapshot(snapshots, source, cluster_identifier, identifier=""):
         mine = [
             s
             for s in snapshots
-            if s.get("SnapshotType") == "automated" and s.get("DBClusterIdentifier", cluster_identifier) == cluster_identifier
+            if s.get("SnapshotType") == "automated"
+            and s.get("DBClusterIdentifier", cluster_identifier) == cluster_identifier
         ]
         available = [s for s in mine if s.get("Status") == "available"]
         if not available:
@@ -91,7 +94,9 @@ def select_snapshot(snapshots, source, cluster_identifier, identifier=""):
                 f"cluster {cluster_identifier} has no available automated snapshot (automated snapshots: {seen}); "
                 "name one with aurora_cluster_export_source=named"
             )
-        chosen = max(available, key=lambda s: (_time_key(s.get("SnapshotCreateTime")), s.get("DBClusterSnapshotIdentifier", "")))
+        chosen = max(
+            available, key=lambda s: (_time_key(s.get("SnapshotCreateTime")), s.get("DBClusterSnapshotIdentifier", ""))
+        )
     elif source == FINAL:
         pattern = final_snapshot_pattern(cluster_identifier)
         finals = [s for s in snapshots if pattern.match(s.get("DBClusterSnapshotIdentifier") or "")]
@@ -104,7 +109,9 @@ def select_snapshot(snapshots, source, cluster_identifier, identifier=""):
     else:
         raise SelectionError(f"source={source!r} is not one of {', '.join(SOURCES)}")
     if chosen.get("Status", "available") != "available":
-        raise SelectionError(f"cluster snapshot {snapshot_words(chosen)} is not available: only an available snapshot can be exported")
+        raise SelectionError(
+            f"cluster snapshot {snapshot_words(chosen)} is not available: only an available snapshot can be exported"
+        )
     return chosen
 
 
@@ -237,7 +244,9 @@ def export_action(snapshot, identifier, bucket, prefix, export_only, previous=No
     retry = ""
     if previous:
         cause = previous.get("FailureCause") or "no cause given"
-        retry = f"; attempt {previous.get('ExportTaskIdentifier')} ended {str(previous.get('Status')).upper()} ({cause})"
+        retry = (
+            f"; attempt {previous.get('ExportTaskIdentifier')} ended {str(previous.get('Status')).upper()} ({cause})"
+        )
     return Action(
         "snapshot_export",
         identifier,
@@ -335,7 +344,9 @@ def export_setting_errors(settings):
             )
     days = s.get("aurora_cluster_export_noncurrent_version_days", 30)
     if days < 1:
-        errors.append(f"aurora_cluster_export_noncurrent_version_days={days} is below 1: old versions expire after at least one day")
+        errors.append(
+            f"aurora_cluster_export_noncurrent_version_days={days} is below 1: old versions expire after at least one day"
+        )
     transition = s.get("aurora_cluster_export_transition_days", 30)
     if transition != 0 and transition < STANDARD_IA_MIN_DAYS:
         errors.append(
@@ -344,5 +355,7 @@ def export_setting_errors(settings):
         )
     timeout = s.get("aurora_cluster_export_wait_timeout", 14400)
     if timeout < 0:
-        errors.append(f"aurora_cluster_export_wait_timeout={timeout} is negative: give seconds, 0 to start the export without waiting")
+        errors.append(
+            f"aurora_cluster_export_wait_timeout={timeout} is negative: give seconds, 0 to start the export without waiting"
+        )
     return errors

@@ -83,7 +83,11 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "role": {"type": "str", "default": "aurora_cluster", "choices": ["aurora_cluster", "aurora_database"]},
-            "entry_point": {"type": "str", "default": "main", "choices": ["main", "destroy", "report", "rotate", "export"]},
+            "entry_point": {
+                "type": "str",
+                "default": "main",
+                "choices": ["main", "destroy", "report", "rotate", "export"],
+            },
         },
         supports_check_mode=True,
     )

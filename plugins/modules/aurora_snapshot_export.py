@@ -286,7 +286,7 @@ plan:
   type: list
   elements: str
   sample:
-    - "1. snapshot export export-rds-vitality-prod-aurora-2026-12-01-03-10-1a2b3c4d: start (snapshot ...) [online]. The export reads the snapshot, not the cluster ..."
+    - "1. snapshot export export-rds-vitality-prod-aurora-2026-12-01-03-10-1a2b3c4d: start (snapshot ...) [online]. The export reads ..."
 """
 
 import time
@@ -302,7 +302,6 @@ from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi,
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import as_utc, number
 from ansible_collections.vitality.aurora.plugins.module_utils.snapshot_export import (
     AUTOMATED,
-    FINAL,
     FINISHED,
     NAMED,
     ROLE_NOT_READY_CODES,
@@ -328,32 +327,41 @@ ROLE_RETRY_DELAYS = (2, 4, 8, 16)
 def list_snapshots(api, cluster, source, named):
     context = f"snapshots of cluster {cluster}"
     if source == NAMED:
-        return api.paginate(
+        return (
+            api.paginate(
+                "describe_db_cluster_snapshots",
+                "DBClusterSnapshots",
+                not_found=("DBClusterSnapshotNotFoundFault",),
+                context=f"cluster snapshot {named}",
+                DBClusterSnapshotIdentifier=named,
+            )
+            or []
+        )
+    kind = "automated" if source == AUTOMATED else "manual"
+    return (
+        api.paginate(
             "describe_db_cluster_snapshots",
             "DBClusterSnapshots",
-            not_found=("DBClusterSnapshotNotFoundFault",),
-            context=f"cluster snapshot {named}",
-            DBClusterSnapshotIdentifier=named,
-        ) or []
-    kind = "automated" if source == AUTOMATED else "manual"
-    return api.paginate(
-        "describe_db_cluster_snapshots",
-        "DBClusterSnapshots",
-        not_found=("DBClusterNotFoundFault",),
-        context=context,
-        DBClusterIdentifier=cluster,
-        SnapshotType=kind,
-    ) or []
+            not_found=("DBClusterNotFoundFault",),
+            context=context,
+            DBClusterIdentifier=cluster,
+            SnapshotType=kind,
+        )
+        or []
+    )
 
 
 def tasks_of(api, snapshot_arn):
     """Every export task of the snapshot (AWS filters by SourceArn; the answer is filtered again here)."""
-    tasks = api.paginate(
-        "describe_export_tasks",
-        "ExportTasks",
-        context=f"export tasks of {snapshot_arn}",
-        SourceArn=snapshot_arn,
-    ) or []
+    tasks = (
+        api.paginate(
+            "describe_export_tasks",
+            "ExportTasks",
+            context=f"export tasks of {snapshot_arn}",
+            SourceArn=snapshot_arn,
+        )
+        or []
+    )
     return [t for t in tasks if isinstance(t, dict) and t.get("SourceArn", snapshot_arn) == snapshot_arn]
 
 
@@ -484,17 +492,22 @@ def main():
         task = start(module, api, request)
 
     if p["wait"] and str(task.get("Status") or "").upper() not in FINISHED:
-        task = wait_or_fail(
-            module,
-            lambda: read_task(api, identifier),
-            lambda t: t is None or str(t.get("Status") or "").upper() in FINISHED,
-            what=f"export task {identifier}",
-            wanted="COMPLETE",
-            timeout_message=lambda e: (
-                f"{e} - the export goes on in AWS: run again to wait for it (no second export is started)"
-            ),
-            describe=lambda t: [(identifier, progress_label(t), t is not None and str(t.get("Status") or "").upper() in FINISHED)],
-        ) or task
+        task = (
+            wait_or_fail(
+                module,
+                lambda: read_task(api, identifier),
+                lambda t: t is None or str(t.get("Status") or "").upper() in FINISHED,
+                what=f"export task {identifier}",
+                wanted="COMPLETE",
+                timeout_message=lambda e: (
+                    f"{e} - the export goes on in AWS: run again to wait for it (no second export is started)"
+                ),
+                describe=lambda t: [
+                    (identifier, progress_label(t), t is not None and str(t.get("Status") or "").upper() in FINISHED)
+                ],
+            )
+            or task
+        )
     exported = result_of(task, bucket, prefix)
     if exported["status"] in ("FAILED", "CANCELED"):
         module.fail_json(

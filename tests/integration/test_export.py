@@ -66,7 +66,13 @@ def run(proxy, front, command, extra_args=(), env=None):
     args += ["-e", "aurora_database_enabled=false", *extra_args]
     proxy.clear_calls()
     proc = subprocess.run(  # noqa: S603
-        args, cwd=REPO_ROOT, env=ansible_env(front.endpoint_url, env), capture_output=True, text=True, timeout=1800, check=False
+        args,
+        cwd=REPO_ROOT,
+        env=ansible_env(front.endpoint_url, env),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
     )
     return PlaybookResult(args, proc.returncode, proc.stdout, proc.stderr, parse_recap(proc.stdout)), proxy.calls
 
@@ -159,9 +165,7 @@ def test_the_export_role_is_trusted_by_rds_exports_of_this_account_only_and_allo
     assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == ["snapshot-export"]
     document = iam.get_role_policy(RoleName=ROLE, PolicyName="snapshot-export")["PolicyDocument"]
     key_arn = dev.client("kms").describe_key(KeyId=KEY_ALIAS)["KeyMetadata"]["Arn"]
-    allowed = {
-        (tuple(sorted(s["Action"])), s["Resource"]) for s in document["Statement"] if s["Effect"] == "Allow"
-    }
+    allowed = {(tuple(sorted(s["Action"])), s["Resource"]) for s in document["Statement"] if s["Effect"] == "Allow"}
     assert allowed == {
         (("s3:GetBucketLocation", "s3:ListBucket"), f"arn:aws:s3:::{BUCKET}"),
         (("s3:DeleteObject*", "s3:GetObject*", "s3:PutObject*"), f"arn:aws:s3:::{BUCKET}/vitality-dev/*"),
@@ -179,7 +183,9 @@ def test_a_second_run_starts_no_second_export_and_changes_nothing(dev, proxy, fr
 
 
 def test_a_named_snapshot_with_tables_from_json_is_exported_with_progress_lines(dev, proxy, front, exported):
-    dev.client("rds").create_db_cluster_snapshot(DBClusterSnapshotIdentifier="before-migration", DBClusterIdentifier=CLUSTER)
+    dev.client("rds").create_db_cluster_snapshot(
+        DBClusterSnapshotIdentifier="before-migration", DBClusterIdentifier=CLUSTER
+    )
     result, _calls = run(proxy, front, NAMED, env={"VITALITY_AURORA_PROGRESS_QUIET_FOR": "0"})
     assert result.returncode == 0, str(result)[-6000:]
     (task,) = [t for t in tasks(dev) if t["SourceArn"].endswith(":before-migration")]

@@ -338,7 +338,9 @@ def export_task(status, **fields):
     from ansible_collections.vitality.aurora.plugins.module_utils.snapshot_export import export_identifier
 
     task = {
-        "ExportTaskIdentifier": export_identifier(SNAPSHOT["DBClusterSnapshotArn"], SNAPSHOT["DBClusterSnapshotIdentifier"], ["vitality.app"]),
+        "ExportTaskIdentifier": export_identifier(
+            SNAPSHOT["DBClusterSnapshotArn"], SNAPSHOT["DBClusterSnapshotIdentifier"], ["vitality.app"]
+        ),
         "SourceArn": SNAPSHOT["DBClusterSnapshotArn"],
         "ExportOnly": ["vitality.app"],
         "S3Bucket": "b",
@@ -420,7 +422,10 @@ SCENARIOS = {
     "export planned, check mode": (
         "aurora_snapshot_export",
         EXPORT_PARAMS,
-        {"describe_db_cluster_snapshots": {"DBClusterSnapshots": [SNAPSHOT]}, "describe_export_tasks": {"ExportTasks": []}},
+        {
+            "describe_db_cluster_snapshots": {"DBClusterSnapshots": [SNAPSHOT]},
+            "describe_export_tasks": {"ExportTasks": []},
+        },
         True,
     ),
     "export started and waited for": (

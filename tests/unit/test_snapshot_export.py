@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ DEFAULTS = yaml.safe_load((ARGUMENT_SPECS.parents[1] / "defaults/main.yml").read
 
 CLUSTER = "vitality-dev-aurora"
 ARN = "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:"
-T0 = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
 
 def snap(identifier, kind="automated", status="available", hours=0, cluster=CLUSTER):
@@ -51,7 +51,9 @@ def test_the_identifier_is_the_same_for_the_same_snapshot_and_tables():
 def test_the_identifier_keeps_to_the_rules_of_export_identifiers_even_for_long_names():
     long_name = "rds:" + "a" * 80 + "--b"
     for identifier in (
-        se.export_identifier(ARN + "rds:vitality-dev-aurora-2026-12-01-03-10", "rds:vitality-dev-aurora-2026-12-01-03-10"),
+        se.export_identifier(
+            ARN + "rds:vitality-dev-aurora-2026-12-01-03-10", "rds:vitality-dev-aurora-2026-12-01-03-10"
+        ),
         se.export_identifier(ARN + long_name, long_name),
         se.export_identifier(ARN + long_name, long_name, attempt=12),
     ):
@@ -61,7 +63,9 @@ def test_the_identifier_keeps_to_the_rules_of_export_identifiers_even_for_long_n
 
 
 def test_a_readable_identifier_names_the_snapshot():
-    identifier = se.export_identifier(ARN + "rds:vitality-dev-aurora-2026-12-01-03-10", "rds:vitality-dev-aurora-2026-12-01-03-10")
+    identifier = se.export_identifier(
+        ARN + "rds:vitality-dev-aurora-2026-12-01-03-10", "rds:vitality-dev-aurora-2026-12-01-03-10"
+    )
     assert identifier.startswith("export-vitality-dev-aurora-2026-12-01-03-10-")
 
 
@@ -213,9 +217,19 @@ def typed_errors(**settings):
 GUARDS = [
     # (variable, bad value, other settings, words the message must hold)
     ("aurora_cluster_export_transition_days", 10, {}, ["aurora_cluster_export_transition_days=10", "at least 30"]),
-    ("aurora_cluster_export_noncurrent_version_days", 0, {}, ["aurora_cluster_export_noncurrent_version_days=0", "below 1"]),
+    (
+        "aurora_cluster_export_noncurrent_version_days",
+        0,
+        {},
+        ["aurora_cluster_export_noncurrent_version_days=0", "below 1"],
+    ),
     ("aurora_cluster_export_wait_timeout", -5, {}, ["aurora_cluster_export_wait_timeout=-5", "negative"]),
-    ("aurora_cluster_export_bucket", "My_Bucket", {}, ["aurora_cluster_export_bucket='My_Bucket'", "not a valid S3 bucket name"]),
+    (
+        "aurora_cluster_export_bucket",
+        "My_Bucket",
+        {},
+        ["aurora_cluster_export_bucket='My_Bucket'", "not a valid S3 bucket name"],
+    ),
     ("aurora_cluster_export_prefix", "/exports", {}, ["aurora_cluster_export_prefix='/exports'", "no leading slash"]),
     ("aurora_cluster_export_only", ["vitality.app.t.x"], {}, ["'vitality.app.t.x'", "database.schema.table"]),
     (

@@ -44,7 +44,9 @@ def rds():
 def test_a_start_that_meets_its_own_task_reads_it_back(rds):
     client, stubber = rds
     stubber.add_client_error("start_export_task", service_error_code="ExportTaskAlreadyExists", expected_params=REQUEST)
-    stubber.add_response("describe_export_tasks", {"ExportTasks": [TASK]}, {"ExportTaskIdentifier": "export-s-1234abcd"})
+    stubber.add_response(
+        "describe_export_tasks", {"ExportTasks": [TASK]}, {"ExportTaskIdentifier": "export-s-1234abcd"}
+    )
     task = m.start(FakeModule(), AwsApi(FakeModule(), "rds", client=client), dict(REQUEST), sleep=lambda s: None)
     assert task["ExportTaskIdentifier"] == "export-s-1234abcd"
 
