@@ -133,7 +133,7 @@ def export_identifier(snapshot_arn, snapshot_identifier, export_only=(), attempt
     """
     digest = hashlib.sha256((str(snapshot_arn) + "|" + ",".join(sorted(export_only or []))).encode("utf-8")).hexdigest()
     suffix = f"-{digest[:DIGEST_LENGTH]}" + (f"-{attempt}" if attempt > 1 else "")
-    name = _slug(str(snapshot_identifier).split(":")[-1])
+    name = _slug(str(snapshot_identifier).rsplit(":", maxsplit=1)[-1])
     base = ("export-" + name)[: IDENTIFIER_MAX - len(suffix)].rstrip("-")
     return base + suffix
 

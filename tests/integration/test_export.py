@@ -6,7 +6,8 @@ makes no mutating call and leaves nothing behind; the export from the command li
 bucket (read back: public access block, SSE-KMS with the export's key, versioning, lifecycle), the IAM role (its
 trust and its one inline policy, read back and minimal) and one export task, COMPLETE, whose path, size and tables
 are in the outputs; a second run starts no second export and changes nothing; a named snapshot with a table
-selection given as -e JSON is exported with progress lines.
+selection given as -e JSON is exported with progress lines; the final snapshot, into the operator's bucket with the
+operator's key, leaves that bucket's settings as they were.
 
 moto's export tasks are extended in scripts/moto_server_ext.py (STARTING, IN_PROGRESS, COMPLETE, as on AWS).
 """
@@ -17,6 +18,7 @@ import json
 import subprocess
 
 import pytest
+from botocore.exceptions import ClientError
 from test_documented_commands import commands_run_by, localised
 
 from aws_proxy import AwsProxy
@@ -194,3 +196,25 @@ def test_a_named_snapshot_with_tables_from_json_is_exported_with_progress_lines(
     assert export_outputs(dev)["export_only"] == ["vitality.app"]
     assert f"export task {task['ExportTaskIdentifier']}" in result.stdout
     assert "IN_PROGRESS 50%" in result.stdout, result.stdout[-6000:]
+
+
+def test_the_final_snapshot_into_the_operators_bucket_and_key_leaves_the_bucket_as_it_is(dev, proxy, front, exported):
+    final = f"{CLUSTER}-final-20261201-010000"  # as playbooks/destroy.yml names final snapshots
+    dev.client("rds").create_db_cluster_snapshot(DBClusterSnapshotIdentifier=final, DBClusterIdentifier=CLUSTER)
+    dev.client("s3").create_bucket(Bucket="ops-exports")
+    kms = dev.client("kms")
+    key = kms.create_key(Description="the operator's export key")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/ops-exports", TargetKeyId=key["KeyId"])
+    extra = ["-e", "aurora_cluster_export_source=final", "-e", "aurora_cluster_export_bucket=ops-exports"]
+    extra += ["-e", "aurora_cluster_export_kms_key_id=alias/ops-exports"]
+    result, _calls = run(proxy, front, EXPORT, extra)
+    assert result.returncode == 0, str(result)[-6000:]
+    (task,) = [t for t in tasks(dev) if t["SourceArn"].endswith(f":{final}")]
+    assert (task["Status"], task["S3Bucket"], task["KmsKeyId"]) == ("COMPLETE", "ops-exports", key["Arn"])
+    s3 = dev.client("s3")
+    assert "Status" not in s3.get_bucket_versioning(Bucket="ops-exports")
+    with pytest.raises(ClientError, match="NoSuchLifecycleConfiguration"):
+        s3.get_bucket_lifecycle_configuration(Bucket="ops-exports")
+    document = dev.client("iam").get_role_policy(RoleName=ROLE, PolicyName="snapshot-export")["PolicyDocument"]
+    resources = {s["Resource"] for s in document["Statement"]}
+    assert resources == {"arn:aws:s3:::ops-exports", "arn:aws:s3:::ops-exports/vitality-dev/*", key["Arn"]}

@@ -64,7 +64,7 @@ def test_a_role_not_yet_visible_is_tried_again_then_starts(rds):
 
 def test_a_role_that_never_becomes_visible_fails_naming_the_call(rds):
     client, stubber = rds
-    for _ in range(len(m.ROLE_RETRY_DELAYS) + 1):
+    for _attempt in range(len(m.ROLE_RETRY_DELAYS) + 1):
         stubber.add_client_error("start_export_task", service_error_code="IamRoleNotFound", http_status_code=404)
     stubber.add_client_error("describe_export_tasks", service_error_code="ExportTaskNotFound", http_status_code=404)
     with pytest.raises(Failed, match="AWS rds StartExportTask failed for export task export-s-1234abcd"):
