@@ -69,6 +69,12 @@ moto's server unchanged:
   IAM authentication, storage type, Serverless v2 range; each instance's class, zone, promotion tier, CA, monitoring,
   Performance Insights, tags): they are copied from the blue resource, as the green environment is a copy of it.
 
+* RDS snapshot export tasks (StartExportTask, DescribeExportTasks): moto makes a task "complete" (lower case) at
+  once, with no progress and no size. As the RDS API reference describes ExportTask: a task starts STARTING with 0
+  percent and a TaskStartTime, is IN_PROGRESS at the next DescribeExportTasks that names it, then COMPLETE with
+  PercentProgress 100, a TaskEndTime and TotalExtractedDataInGB (0: a local cluster holds no data); its SnapshotTime
+  is the snapshot's. CancelExportTask gives CANCELED, in upper case as AWS does.
+
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
 
@@ -769,7 +775,52 @@ def update_secret_version_stage(self, secret_id, version_stage, remove_from_vers
     return answer
 
 
+# -- RDS snapshot export tasks --------------------------------------------------------------------------------
+
+MOTO_START_EXPORT_TASK = RDSBackend.start_export_task
+MOTO_CANCEL_EXPORT_TASK = RDSBackend.cancel_export_task
+MOTO_DESCRIBE_EXPORT_TASKS = RDSBackend.describe_export_tasks
+# ExportTask.Status's course on AWS: STARTING, IN_PROGRESS, then COMPLETE (one step per DescribeExportTasks here).
+EXPORT_COURSE = {"STARTING": ("IN_PROGRESS", 50), "IN_PROGRESS": ("COMPLETE", 100)}
+
+
+def start_export_task(self: RDSBackend, kwargs):
+    task = MOTO_START_EXPORT_TASK(self, kwargs)
+    task.status = "STARTING"
+    task.percent_progress = 0
+    task.task_start_time = task.created_at
+    task.snapshot_time = getattr(task.snapshot, "created", None) or getattr(task.snapshot, "snapshot_create_time", None)
+    return task
+
+
+def advance_export_task(task) -> None:
+    step = EXPORT_COURSE.get(task.status)
+    if step is None:
+        return
+    task.status, task.percent_progress = step
+    if task.status == "COMPLETE":
+        task.task_end_time = datetime.datetime.now(datetime.UTC)
+        # The extracted size is the data read; a local cluster holds none.
+        task.total_extracted_data_in_gb = 0
+
+
+def describe_export_tasks(self: RDSBackend, export_task_identifier):
+    tasks = list(MOTO_DESCRIBE_EXPORT_TASKS(self, export_task_identifier))
+    for task in tasks:
+        advance_export_task(task)
+    return tasks
+
+
+def cancel_export_task(self: RDSBackend, export_task_identifier):
+    task = MOTO_CANCEL_EXPORT_TASK(self, export_task_identifier)
+    task.status = "CANCELED"
+    return task
+
+
 def extend_moto() -> None:
+    RDSBackend.start_export_task = start_export_task
+    RDSBackend.describe_export_tasks = describe_export_tasks
+    RDSBackend.cancel_export_task = cancel_export_task
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
     RDSBackend.modify_db_cluster = modify_db_cluster
     RDSBackend.create_db_cluster = create_db_cluster

@@ -63,6 +63,7 @@ LABELS = {
     "autoscaling_target": "scalable target",
     "scaling_policy": "scaling policy",
     "blue_green_deployment": "blue/green deployment",
+    "snapshot_export": "snapshot export",
 }
 
 

@@ -152,10 +152,11 @@ def check_wait_options(module):
         module.fail_json(msg=error)
 
 
-def wait_or_fail(module, read_state, is_done, what, wanted, timeout_message=None):
+def wait_or_fail(module, read_state, is_done, what, wanted, timeout_message=None, describe=None):
     """wait_for with the module's wait_timeout and wait_max_poll_interval; a timeout fails the module.
 
-    ``timeout_message(error)`` may say more than the WaitTimeout does (what is still not ready).
+    ``timeout_message(error)`` may say more than the WaitTimeout does (what is still not ready); ``describe`` is
+    wait_for's (what the progress lines say of each poll).
     """
     try:
         return wait_for(
@@ -165,6 +166,7 @@ def wait_or_fail(module, read_state, is_done, what, wanted, timeout_message=None
             wanted=wanted,
             timeout=module.params["wait_timeout"],
             max_delay=module.params["wait_max_poll_interval"],
+            describe=describe,
             progress=ProgressLog.from_environment(),
         )
     except WaitTimeout as e:

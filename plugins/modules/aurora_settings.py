@@ -15,7 +15,8 @@ description:
     YAML float where text is wanted (an unquoted V(16.10) is read as V(16.1)), a word that is not a boolean.
   - Refuses a C(aurora_cluster_*) variable the role does not declare, naming the closest declared one, unless
     C(aurora_cluster_unknown_variables=warn).
-  - For the V(main) entry point, checks the typed values against the rules of RDS and PostgreSQL.
+  - For the V(main) entry point, checks the typed values against the rules of RDS and PostgreSQL; for the V(export)
+    entry point, the rules of the snapshot export (S3 bucket names, lifecycle days, the snapshot chosen).
   - Sets each typed value as the fact C(__aurora_cluster_<name>), except secrets (C(no_log) variables), which are
     never set as facts.
   - Runs on the controller as an action plugin; it calls no AWS API.
@@ -34,7 +35,7 @@ options:
     description:
       - The role entry point whose variables are typed and checked; omitted, V(main).
     type: str
-    choices: [main, destroy, report, rotate, drill]
+    choices: [main, destroy, report, rotate, drill, export]
     default: main
 attributes:
   check_mode:
@@ -85,7 +86,7 @@ def main():
             "entry_point": {
                 "type": "str",
                 "default": "main",
-                "choices": ["main", "destroy", "report", "rotate", "drill"],
+                "choices": ["main", "destroy", "report", "rotate", "drill", "export"],
             },
         },
         supports_check_mode=True,

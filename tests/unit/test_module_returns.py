@@ -334,6 +334,42 @@ CATALOG = {
     ]
 }
 
+SNAPSHOT = {
+    "DBClusterSnapshotIdentifier": "rds:c-2026-12-01-03-10",
+    "DBClusterSnapshotArn": "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:c-2026-12-01-03-10",
+    "DBClusterIdentifier": "c",
+    "SnapshotType": "automated",
+    "Status": "available",
+}
+EXPORT_PARAMS = {
+    "db_cluster_identifier": "c",
+    "s3_bucket_name": "b",
+    "s3_prefix": "p",
+    "iam_role_arn": "arn:aws:iam::123456789012:role/r",
+    "kms_key_id": "alias/k",
+    "export_only": ["vitality.app"],
+    **FAST,
+}
+
+
+def export_task(status, **fields):
+    from ansible_collections.vitality.aurora.plugins.module_utils.snapshot_export import export_identifier
+
+    task = {
+        "ExportTaskIdentifier": export_identifier(
+            SNAPSHOT["DBClusterSnapshotArn"], SNAPSHOT["DBClusterSnapshotIdentifier"], ["vitality.app"]
+        ),
+        "SourceArn": SNAPSHOT["DBClusterSnapshotArn"],
+        "ExportOnly": ["vitality.app"],
+        "S3Bucket": "b",
+        "S3Prefix": "p",
+        "Status": status,
+        "PercentProgress": 100 if status == "COMPLETE" else 0,
+    }
+    task.update(fields)
+    return task
+
+
 SCENARIOS = {
     # aurora_cluster: created (check mode and for real), in sync with a newer minor kept, deleted.
     "cluster created, check mode": (
@@ -398,6 +434,49 @@ SCENARIOS = {
         "aurora_cluster",
         dict(CLUSTER_PARAMS, engine_version="15.4"),
         {"describe_db_clusters": clusters(CLUSTER)},
+        False,
+    ),
+    # aurora_snapshot_export: planned (check mode), started and waited for, already exported, failed.
+    "export planned, check mode": (
+        "aurora_snapshot_export",
+        EXPORT_PARAMS,
+        {
+            "describe_db_cluster_snapshots": {"DBClusterSnapshots": [SNAPSHOT]},
+            "describe_export_tasks": {"ExportTasks": []},
+        },
+        True,
+    ),
+    "export started and waited for": (
+        "aurora_snapshot_export",
+        EXPORT_PARAMS,
+        {
+            "describe_db_cluster_snapshots": {"DBClusterSnapshots": [SNAPSHOT]},
+            "describe_export_tasks": in_turn(
+                {"ExportTasks": []}, {"ExportTasks": [export_task("COMPLETE", TotalExtractedDataInGB=3)]}
+            ),
+            "start_export_task": export_task("STARTING"),
+        },
+        False,
+    ),
+    "export already done": (
+        "aurora_snapshot_export",
+        EXPORT_PARAMS,
+        {
+            "describe_db_cluster_snapshots": {"DBClusterSnapshots": [SNAPSHOT]},
+            "describe_export_tasks": {"ExportTasks": [export_task("COMPLETE")]},
+        },
+        False,
+    ),
+    "export failed": (
+        "aurora_snapshot_export",
+        EXPORT_PARAMS,
+        {
+            "describe_db_cluster_snapshots": {"DBClusterSnapshots": [SNAPSHOT]},
+            "describe_export_tasks": in_turn(
+                {"ExportTasks": []}, {"ExportTasks": [export_task("FAILED", FailureCause="The bucket is gone")]}
+            ),
+            "start_export_task": export_task("STARTING"),
+        },
         False,
     ),
     # aurora_cluster_failover: no change, check mode, failover.
