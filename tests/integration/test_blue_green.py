@@ -40,8 +40,7 @@ from test_plan_is_the_program import (
     summary,
 )
 
-from aws_proxy import AwsProxy
-from local_aws import REPO_ROOT, RecordedAws, ansible_env, parse_recap, printed_plan
+from local_aws import REPO_ROOT, ansible_env, parse_recap, printed_plan
 
 PASSWORD = {
     "aurora_cluster_manage_master_user_password": False,
@@ -54,28 +53,6 @@ NEW_PG = "vitality-prod-aurora-pg17"
 NAME = "vitality-prod-aurora-bg"
 OLD = f"{CLUSTER}-old1"
 SWITCHED_TAG = "vitality.aurora:switched-over-at"
-
-
-@pytest.fixture(scope="module")
-def recorded_aws(tmp_path_factory):
-    with RecordedAws(tmp_path_factory.mktemp("recording") / "moto_recording") as aws:
-        yield aws
-
-
-@pytest.fixture(scope="module")
-def proxy(recorded_aws):
-    with AwsProxy(recorded_aws.endpoint_url) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def validator():
-    import json
-
-    import jsonschema
-    from test_plan_is_the_program import SCHEMA_PATH
-
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 @pytest.fixture(scope="module")

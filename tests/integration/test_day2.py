@@ -16,7 +16,6 @@ import re
 
 import pytest
 
-from local_aws import RecordedAws
 from local_aws import run_playbook as run_local
 
 CLUSTER = "vitality-prod-aurora"
@@ -38,12 +37,6 @@ STEP = re.compile(
     r"^\d+\. .*? \[(?:online|pending-reboot|reboot|failover|writer-restart|all-instances-restart|replacement"
     r"|impossible-in-place)(?:, (?:maintenance-window|next-restart))?\]"
 )
-
-
-@pytest.fixture(scope="module")
-def recorded_aws(tmp_path_factory):
-    with RecordedAws(tmp_path_factory.mktemp("recording") / "moto_recording") as aws:
-        yield aws
 
 
 @pytest.fixture(scope="module")

@@ -34,11 +34,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import pytest
 
-from aws_proxy import AwsProxy
-from local_aws import RecordedAws, printed_plan
+from local_aws import printed_plan
 from local_aws import run_playbook as run_local
 
 PLAYBOOK = "playbooks/provision.yml"
@@ -54,35 +52,15 @@ SUBNETS = "vitality-prod-db-subnets"
 PG = "vitality-prod-aurora-pg16"
 ALARM_PREFIX = f"vitality.aurora/{CLUSTER}/"
 READ_PREFIXES = ("Describe", "List", "Get")
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "plan-schema.json"
 CHECK_HEADER = "Plan (check mode: nothing was changed)"
 
 
-# --- fixtures: one recorded local AWS, one proxy, one prod stack ----------------------------------
-
-
-@pytest.fixture(scope="module")
-def recorded_aws(tmp_path_factory):
-    with RecordedAws(tmp_path_factory.mktemp("recording") / "moto_recording") as aws:
-        yield aws
+# --- fixtures: one prod stack on the module's recorded local AWS and proxy (conftest.py) ----------------------
 
 
 @pytest.fixture(scope="module")
 def local_aws(recorded_aws):
     return recorded_aws
-
-
-@pytest.fixture(scope="module")
-def proxy(recorded_aws):
-    with AwsProxy(recorded_aws.endpoint_url) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def validator():
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
 
 
 @dataclass

@@ -25,35 +25,13 @@ import pytest
 from test_documented_commands import commands_run_by, localised
 from test_plan_is_the_program import CLUSTER, READER_1, READER_2, WRITER, Stack, planned_calls, summary
 
-from aws_proxy import AwsProxy, error
-from local_aws import REPO_ROOT, RecordedAws, ansible_env, parse_recap
+from aws_proxy import error
+from local_aws import REPO_ROOT, ansible_env, parse_recap
 
 NEW_WRITER, NEW_READER_1, NEW_READER_2 = f"{WRITER}-b", f"{CLUSTER}-reader-b-1", f"{CLUSTER}-reader-b-2"
 XLARGE = {"aurora_cluster_instance_class": "db.r6g.xlarge"}
 LARGE = {"aurora_cluster_instance_class": "db.r6g.large"}
 SUBSCRIPTION = "vitality-prod-aurora-instance-events"
-
-
-@pytest.fixture(scope="module")
-def recorded_aws(tmp_path_factory):
-    with RecordedAws(tmp_path_factory.mktemp("recording") / "moto_recording") as aws:
-        yield aws
-
-
-@pytest.fixture(scope="module")
-def proxy(recorded_aws):
-    with AwsProxy(recorded_aws.endpoint_url) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def validator():
-    import json
-
-    import jsonschema
-    from test_plan_is_the_program import SCHEMA_PATH
-
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 @pytest.fixture(scope="module")
