@@ -13,6 +13,10 @@ DEFAULT_LATENCY = {
     "instance_modify": 1.0,
     "instance_reboot": 1.0,
     "cluster_failover": 1.0,
+    # A major version upgrade in place: every instance is down for it (AWS: typically tens of minutes).
+    "cluster_major_upgrade": 20.0,
+    # A blue/green switchover: writes stop on both clusters while it runs (AWS: typically under a minute).
+    "blue_green_switchover": 1.0,
 }
 
 

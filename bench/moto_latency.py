@@ -8,7 +8,10 @@ the tests' local AWS (scripts/moto_server_ext.py), then patches moto's RDS model
 process so that a cluster or an instance reports ``creating`` / ``modifying`` / ``rebooting``
 (the cluster ``failing-over``) for a configured number of seconds after each request, and
 runs moto's own server unchanged.  The default durations stand for real AWS minutes at
-1 s = 1 minute: cluster create 5, instance create 10, instance class change 10, reboot 1.
+1 s = 1 minute: cluster create 5, instance create 10, instance class change 10, reboot 1, a major version
+upgrade in place 20 (the cluster and every instance ``upgrading``), a blue/green switchover 1 (the cluster
+``switching-over``; the deployment says SWITCHOVER_IN_PROGRESS meanwhile, and PROVISIONING while its green
+cluster or instances are still being created).
 
 Every busy window is appended to the JSON-lines file named by ``BENCH_LATENCY_LOG`` as
 ``{"kind": "cluster"|"instance", "id", "status", "start", "end"}`` (time.time() seconds), so
@@ -31,7 +34,7 @@ for extra in (BENCH_DIR, BENCH_DIR.parent / "scripts"):
         sys.path.insert(0, str(extra))
 
 import latency_config  # noqa: E402
-from moto.rds.models import DBCluster, DBInstance, RDSBackend  # noqa: E402
+from moto.rds.models import BlueGreenDeployment, DBCluster, DBInstance, RDSBackend  # noqa: E402
 from moto.server import main as moto_server_main  # noqa: E402
 
 import moto_server_ext  # noqa: E402  (sets moto's environment before moto is imported)
@@ -95,8 +98,18 @@ def patch_backend() -> None:
         return cluster
 
     def modify_db_cluster(backend, kwargs):
+        before = backend.clusters.get(kwargs.get("db_cluster_identifier"))
+        old_major = str(getattr(before, "engine_version", "")).split(".")[0]
         cluster = modify_cluster(backend, kwargs)
-        mark_busy(cluster, "cluster", cluster.db_cluster_identifier, "modifying", LATENCY["cluster_modify"])
+        new_major = str(kwargs.get("engine_version") or "").split(".")[0]
+        if new_major and new_major != old_major:
+            # In place, every instance is upgraded with the cluster: none serves until it is done.
+            seconds = LATENCY["cluster_major_upgrade"]
+            mark_busy(cluster, "cluster", cluster.db_cluster_identifier, "upgrading", seconds)
+            for member in cluster.members:
+                mark_busy(member, "instance", member.db_instance_identifier, "upgrading", seconds)
+        else:
+            mark_busy(cluster, "cluster", cluster.db_cluster_identifier, "modifying", LATENCY["cluster_modify"])
         return cluster
 
     def create_db_instance(backend, db_kwargs):
@@ -142,10 +155,59 @@ def patch_backend() -> None:
     RDSBackend.delete_db_instance = delete_db_instance
 
 
+def patch_blue_green() -> None:
+    """A deployment is PROVISIONING while its green cluster or instances are busy, and SWITCHOVER_IN_PROGRESS while
+    the cluster that now serves is ``switching-over``; its switchover opens that window (writes stop meanwhile)."""
+    switchover = BlueGreenDeployment.switchover  # with scripts/moto_server_ext.py's renames
+
+    def busy(arn: str, status: str | None = None) -> bool:
+        found = [c for c in DEPLOYMENT_BACKENDS[0].clusters.values() if c.arn == arn] if DEPLOYMENT_BACKENDS else []
+        for cluster in found:
+            for obj in [cluster, *cluster.members]:
+                current = busy_status(obj)
+                if current and (status is None or current == status):
+                    return True
+        return False
+
+    def get_status(deployment):
+        stored = deployment.__dict__.get("bench_status")
+        if stored == "AVAILABLE" and busy(deployment.target):
+            return "PROVISIONING"
+        if stored == "SWITCHOVER_COMPLETED" and busy(deployment.target, "switching-over"):
+            return "SWITCHOVER_IN_PROGRESS"
+        return stored
+
+    def set_status(deployment, value):
+        deployment.__dict__["bench_status"] = value
+        if not DEPLOYMENT_BACKENDS:
+            DEPLOYMENT_BACKENDS.append(deployment.backend)
+
+    def switch(deployment):
+        switchover(deployment)
+        # After the renames the target is the cluster under the blue name, which now takes the writes.
+        for cluster in deployment.backend.clusters.values():
+            if cluster.arn == deployment.target:
+                mark_busy(
+                    cluster,
+                    "cluster",
+                    cluster.db_cluster_identifier,
+                    "switching-over",
+                    LATENCY["blue_green_switchover"],
+                )
+
+    BlueGreenDeployment.status = property(get_status, set_status)
+    BlueGreenDeployment.switchover = switch
+
+
+# The RDS backend the deployments live in (one account and Region in the benchmark).
+DEPLOYMENT_BACKENDS: list = []
+
+
 def main(argv: list[str]) -> None:
     moto_server_ext.extend_moto()
     patch_status_properties()
     patch_backend()
+    patch_blue_green()
     moto_server_main(argv)
 
 

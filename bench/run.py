@@ -19,7 +19,10 @@ One run, against private local AWS servers on free ports (never 4566):
    unavailable at any moment, the fewest serving and the write downtime (the cluster failing
    over).  The same three role runs without latency give the baseline that is subtracted
    (Ansible's own time is not compressed 60x like AWS's) (scenario ``latency``).
-3. moto with simulated latency: dev converged, then playbooks/drill.yml; the drill report's RTO (restore call to
+3. moto with simulated latency: prod (its master password its own, as AWS's blue/green deployments need) upgraded
+   from 16 to 17 in place, then, on a new prod, by blue/green (create and wait, then switch over); the write
+   downtime of each, from the launcher's busy windows (scenario ``upgrade``).
+4. moto with simulated latency: dev converged, then playbooks/drill.yml; the drill report's RTO (restore call to
    cluster and writer available, in simulated minutes) is a measured row (scenario ``drill``).
 
 Writes bench/results/latest.md, latest.json and latest.png; a subset (--only) writes them to
@@ -57,7 +60,7 @@ ROLE_PLAYBOOK = "playbooks/provision.yml"
 STOCK_PLAYBOOK = "bench/stock/provision.yml"
 FLOOR_PLAYBOOK = "bench/floor.yml"
 NEW_CLASS = "db.r6g.xlarge"
-SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "latency", "drill")
+SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "latency", "upgrade", "drill")
 DRILL_PLAYBOOK = "playbooks/drill.yml"
 FLEET_GROUP_VARS = REPO_ROOT / "inventories" / "fleet" / "group_vars" / "aurora.yml"
 SUBSET_OUT = REPO_ROOT / "tests" / "output" / "bench"
@@ -402,6 +405,70 @@ def latency_scenarios(baselines: dict, workdir: Path, durations: dict) -> dict:
     return latency
 
 
+# Blue/green deployments need a master password of the stack's own (AWS refuses one Secrets Manager manages).
+OWN_PASSWORD = {
+    "aurora_cluster_manage_master_user_password": False,
+    "aurora_cluster_master_user_password": "Bench-upgrade-2026",
+}
+MAJOR_UPGRADE = {"aurora_cluster_engine_version": "17.4", "aurora_cluster_allow_major_version_upgrade": True}
+
+
+def upgrade_scenario(workdir: Path, durations: dict) -> dict:
+    """A major upgrade of prod in place, then by blue/green on a new prod: wall time and write downtime of each."""
+    window_log = workdir / "upgrade-windows.jsonl"
+    extra_env = {"BENCH_LATENCY": json.dumps(durations), "BENCH_LATENCY_LOG": str(window_log)}
+    instances = 3
+    figures: dict = {"durations": durations, "notes": []}
+    strategies = {
+        "in-place": [dict(MAJOR_UPGRADE, aurora_cluster_major_upgrade_strategy="in-place")],
+        # Two runs, as the guide's commands: the deployment made and waited for, then the switchover.
+        "blue-green": [
+            dict(MAJOR_UPGRADE, aurora_cluster_major_upgrade_strategy="blue-green"),
+            dict(
+                MAJOR_UPGRADE,
+                aurora_cluster_major_upgrade_strategy="blue-green",
+                aurora_cluster_blue_green_switchover=True,
+            ),
+        ],
+    }
+    with LatencyAws(log_dir=workdir, extra_env=extra_env) as aws, AwsProxy(aws.endpoint_url) as proxy:
+        view = proxy.front(aws)
+        for strategy, steps in strategies.items():
+            aws.reset_and_seed(["prod"])
+            created = latency_run(view, proxy, window_log, f"create prod for {strategy}", extra_vars=OWN_PASSWORD)
+            if not created["ok"]:
+                figures[strategy] = {"ok": False, "error": created.get("error", "create failed")}
+                continue
+            runs = [
+                latency_run(
+                    view,
+                    proxy,
+                    window_log,
+                    f"major upgrade {strategy} ({n + 1}/{len(steps)})",
+                    extra_vars={**OWN_PASSWORD, **vars_},
+                )
+                for n, vars_ in enumerate(steps)
+            ]
+            windows = [w for run in runs for w in run["busy_windows"]]
+            ok = all(run["ok"] for run in runs)
+            figures[strategy] = {
+                "ok": ok,
+                "wall": sum(run["wall"] for run in runs),
+                "runs": runs,
+                "write_downtime": report.write_downtime(windows),
+                "simulated_upgrade": durations["cluster_major_upgrade"],
+                "instances": instances,
+            }
+            if strategy == "in-place":
+                # The blue/green's green instances are new ones, not serving: "fewest serving" is the in-place's only.
+                figures[strategy]["min_available"] = report.fewest_available(instances, windows)
+            if not ok:
+                figures[strategy]["error"] = next(run.get("error", "") for run in runs if not run["ok"])
+            figures["notes"] += [run.get("timeline") or run.get("error", "no busy window") for run in runs]
+            log(f"upgrade {strategy}: write downtime {figures[strategy]['write_downtime']:.1f} s, ok={ok}")
+    return figures
+
+
 def drill_scenario(workdir: Path, durations: dict) -> dict:
     """The restore drill's RTO under latency: dev converged, then playbooks/drill.yml; its report's figures."""
     extra_env = {"BENCH_LATENCY": json.dumps(durations)}
@@ -517,7 +584,8 @@ def main(argv: list[str]) -> int:
         "bound, first converge / no-op / plan per env; prod-setting = the role with one prod setting changed "
         "(alone, after a first converge of its own); floor = bench/floor.yml on dev; fleet = 1, 4 and "
         "16 dev stacks in one run each (first converge and no-op); latency = the simulated-latency "
-        "scenarios and their baselines (prod); drill = the restore drill's RTO under latency (dev). The report says 'not measured' for every target left out. "
+        "scenarios and their baselines (prod); upgrade = a major upgrade in place vs blue/green under latency (prod); "
+        "drill = the restore drill's RTO under latency (dev). The report says 'not measured' for every target left out. "
         f"Writes to {SUBSET_OUT.relative_to(REPO_ROOT)}/ unless --out is given.",
     )
     parser.add_argument("--no-latency", action="store_true", help="skip the simulated-latency scenarios")
@@ -528,7 +596,13 @@ def main(argv: list[str]) -> int:
         scenarios.discard("latency")
     out = args.out or (SUBSET_OUT if args.only else BENCH_DIR / "results")
     out.mkdir(parents=True, exist_ok=True)
-    for scenario, env in (("prod-setting", "prod"), ("latency", "prod"), ("floor", "dev"), ("drill", "dev")):
+    for scenario, env in (
+        ("prod-setting", "prod"),
+        ("latency", "prod"),
+        ("upgrade", "prod"),
+        ("floor", "dev"),
+        ("drill", "dev"),
+    ):
         if scenario in scenarios and env not in args.envs:
             log(f"{scenario}: skipped, it needs --envs {env}")
             scenarios.discard(scenario)
@@ -551,6 +625,10 @@ def main(argv: list[str]) -> int:
         latency = None
         if "latency" in scenarios:
             latency = latency_scenarios(baselines, workdir, latency_config.durations())
+        if "upgrade" in scenarios:
+            latency = latency or {"durations": latency_config.durations(), "notes": []}
+            latency["upgrade"] = upgrade_scenario(workdir, latency_config.durations())
+            latency["notes"] += latency["upgrade"].pop("notes")
         if "drill" in scenarios:
             latency = latency or {"durations": latency_config.durations(), "notes": []}
             latency["drill"] = drill_scenario(workdir, latency_config.durations())

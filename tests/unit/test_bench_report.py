@@ -465,3 +465,49 @@ def test_the_surge_row_and_its_targets():
     assert rows[-1][0] == "surge class change over prod"
     assert rows[-1][-1] == "1.0 s / 2 of 3"
     assert all(len(row) == len(report.LATENCY_HEADER) for row in rows)
+
+
+# --- a major upgrade: in place vs blue/green --------------------------------------------------------------------
+
+
+def test_writes_stop_while_the_cluster_fails_over_switches_over_or_upgrades_in_place():
+    windows = [
+        window("cluster", "c", "upgrading", 0, 20),
+        window("instance", "w", "upgrading", 0, 20),
+        window("cluster", "c", "modifying", 30, 31),
+        window("cluster", "c", "switching-over", 40, 41),
+        window("cluster", "c", "failing-over", 50, 51),
+    ]
+    assert report.write_downtime(windows) == 22
+
+
+def test_the_upgrade_rows_compare_in_place_with_blue_green_against_one_minute():
+    upgrade = {
+        "in-place": {"ok": True, "wall": 31.0, "write_downtime": 20.0, "min_available": 0, "instances": 3},
+        "blue-green": {"ok": True, "wall": 40.0, "write_downtime": 1.0, "instances": 3},
+    }
+    rows = report.upgrade_targets(upgrade)
+    assert [(r["name"], r["measured"], r["limit"], r["passed"]) for r in rows] == [
+        (
+            "major upgrade in place (latency): write downtime",
+            "20.0 s = 20.0 simulated min",
+            "measured (the reference)",
+            True,
+        ),
+        (
+            "major upgrade by blue/green (latency): write downtime",
+            "1.0 s = 1.0 simulated min",
+            "<= 1 simulated min",
+            True,
+        ),
+    ]
+    slow = dict(upgrade, **{"blue-green": dict(upgrade["blue-green"], write_downtime=2.0)})
+    assert report.upgrade_targets(slow)[1]["passed"] is False
+    failed = report.upgrade_targets({"in-place": {"ok": False, "error": "refused"}})
+    assert [r["passed"] for r in failed] == [False, False]
+    table = report.latency_rows({"durations": {}, "notes": [], "upgrade": upgrade})
+    assert [row[0] for row in table] == [
+        "major upgrade 16 -> 17 of prod, in-place",
+        "major upgrade 16 -> 17 of prod, blue-green",
+    ]
+    assert table[0][-1] == "20.0 s / 0 of 3"
