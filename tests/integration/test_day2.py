@@ -31,6 +31,8 @@ WITHOUT_BASELINE = {
     "aurora_cluster_event_notifications_enabled": False,
     "aurora_cluster_alarms_enabled": False,
     "aurora_cluster_autoscaling_enabled": False,
+    # These scenarios are the rolling strategy's (prod's inventory makes instance changes by surge: test_surge.py).
+    "aurora_cluster_instance_change_strategy": "rolling",
 }
 # "<order>. <label> <name>: <change> (<details>) [<impact>(, <when>)]", without what follows the impact.
 STEP = re.compile(

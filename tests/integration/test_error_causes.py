@@ -68,11 +68,12 @@ def test_an_endpoint_that_does_not_answer_is_named(seeded, env):
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_a_region_without_the_network_is_named(seeded, env):
-    run = seeded.run_playbook(PROVISION, f"inventories/{env}", extra_vars={"aurora_cluster_aws_region": "us-west-2"})
+    # Not us-west-2: prod copies its backups there, and a copy Region must be another one than the stack's.
+    run = seeded.run_playbook(PROVISION, f"inventories/{env}", extra_vars={"aurora_cluster_aws_region": "eu-west-1"})
     assert not run.ok
     assert (
         f"aurora_cluster_vpc_name=vitality-{env}-app-vpc: expected exactly one VPC tagged Name=vitality-{env}-app-vpc "
-        "in us-west-2, found 0; is the region the one the network is in?" in run.stdout + run.stderr
+        "in eu-west-1, found 0; is the region the one the network is in?" in run.stdout + run.stderr
     ), run
     assert_nothing_made(seeded)
 

@@ -266,7 +266,9 @@ def test_a_check_mode_plan_of_a_fresh_prod_names_the_key_topic_and_subscriptions
     tags = "[Environment, ManagedBy, Project, Stack]"
     # The key, then the topic, then its encryption set by the first subscription, then the subscriptions, in order.
     notifications = [
-        line for line in plan_of(planned) if line.startswith(("KMS key", "SNS topic", "event subscription"))
+        line
+        for line in plan_of(planned)
+        if line.startswith(("KMS key alias/vitality-prod-db-events", "SNS topic", "event subscription"))
     ]
     assert notifications == [
         "KMS key alias/vitality-prod-db-events: create (key (none) -> alias/vitality-prod-db-events; description "
