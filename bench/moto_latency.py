@@ -99,9 +99,9 @@ def patch_backend() -> None:
 
     def modify_db_cluster(backend, kwargs):
         before = backend.clusters.get(kwargs.get("db_cluster_identifier"))
-        old_major = str(getattr(before, "engine_version", "")).split(".")[0]
+        old_major = str(getattr(before, "engine_version", "")).split(".", maxsplit=1)[0]
         cluster = modify_cluster(backend, kwargs)
-        new_major = str(kwargs.get("engine_version") or "").split(".")[0]
+        new_major = str(kwargs.get("engine_version") or "").split(".", maxsplit=1)[0]
         if new_major and new_major != old_major:
             # In place, every instance is upgraded with the cluster: none serves until it is done.
             seconds = LATENCY["cluster_major_upgrade"]
