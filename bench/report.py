@@ -483,40 +483,24 @@ def latency_rows(latency: dict) -> list[list[str]]:
                 "-",
             ]
         )
-    roll = latency.get("rolling") or {}
-    if roll:
-        rows.append(
-            [
-                "rolling class change over prod",
-                fmt_seconds(roll.get("wall")),
-                fmt_seconds(roll.get("baseline")),
-                fmt_seconds(roll.get("net")),
-                fmt_seconds(roll.get("sequential")),
-                fmt_seconds(roll.get("slowest")),
-                "n/a",
-                fmt_ratio(ratio(roll.get("net"), roll.get("slowest"))),
-                fmt_ratio(ratio(roll.get("net"), roll.get("bound"))),
-                "n/a" if roll.get("max_unavailable") is None else str(roll["max_unavailable"]),
-                availability_cell(roll),
-            ]
-        )
-    surge = latency.get("surge") or {}
-    if surge:
-        rows.append(
-            [
-                "surge class change over prod",
-                fmt_seconds(surge.get("wall")),
-                fmt_seconds(surge.get("baseline")),
-                fmt_seconds(surge.get("net")),
-                fmt_seconds(surge.get("sequential")),
-                fmt_seconds(surge.get("slowest")),
-                "n/a",
-                fmt_ratio(ratio(surge.get("net"), surge.get("slowest"))),
-                fmt_ratio(ratio(surge.get("net"), surge.get("bound"))),
-                "n/a" if surge.get("max_unavailable") is None else str(surge["max_unavailable"]),
-                availability_cell(surge),
-            ]
-        )
+    for label, key in (("rolling class change over prod", "rolling"), ("surge class change over prod", "surge")):
+        change = latency.get(key) or {}
+        if change:
+            rows.append(
+                [
+                    label,
+                    fmt_seconds(change.get("wall")),
+                    fmt_seconds(change.get("baseline")),
+                    fmt_seconds(change.get("net")),
+                    fmt_seconds(change.get("sequential")),
+                    fmt_seconds(change.get("slowest")),
+                    "n/a",
+                    fmt_ratio(ratio(change.get("net"), change.get("slowest"))),
+                    fmt_ratio(ratio(change.get("net"), change.get("bound"))),
+                    "n/a" if change.get("max_unavailable") is None else str(change["max_unavailable"]),
+                    availability_cell(change),
+                ]
+            )
     upgrade = latency.get("upgrade") or {}
     for strategy in ("in-place", "blue-green"):
         figures = upgrade.get(strategy)
