@@ -107,17 +107,10 @@ def plan_surge(instances, wanted, old_names, new_names, cluster_identifier, writ
         )
     for identifier in deletion_order(old_ids, old_names):
         actions.append(
-            Action(
-                "instance",
+            delete_action(
                 identifier,
-                "delete",
-                [{"attribute": "instance", "before": identifier, "after": None}],
-                impact=ONLINE,
-                unavailability=f"connections to {identifier} drop; the new instances serve",
-                runner="stack",
-                calls=["DeleteDBInstance"],
-                note="surge: the old generation goes, deleted together, one wait (an instance holds no data: no snapshot)",
-                request={"identifier": identifier, "together": True},
+                "the new instances serve",
+                "surge: the old generation goes, deleted together, one wait (an instance holds no data: no snapshot)",
             )
         )
     if actions:
@@ -137,20 +130,25 @@ def leftover_deletes(instances, names, reason):
     """Deletes of the instances of a generation the cluster does not run on (what a surge killed after its failover
     left, or a surge given up before its failover)."""
     return [
-        Action(
-            "instance",
-            identifier,
-            "delete",
-            [{"attribute": "instance", "before": identifier, "after": None}],
-            impact=ONLINE,
-            unavailability=f"connections to {identifier} drop; the cluster's other instances serve",
-            runner="stack",
-            calls=["DeleteDBInstance"],
-            note=reason,
-            request={"identifier": identifier, "together": True},
-        )
+        delete_action(identifier, "the cluster's other instances serve", reason)
         for identifier in deletion_order(generation_members(live(instances), names), names)
     ]
+
+
+def delete_action(identifier, who_serves, note):
+    """One instance of a generation deleted with the others (together, one wait)."""
+    return Action(
+        "instance",
+        identifier,
+        "delete",
+        [{"attribute": "instance", "before": identifier, "after": None}],
+        impact=ONLINE,
+        unavailability=f"connections to {identifier} drop; {who_serves}",
+        runner="stack",
+        calls=["DeleteDBInstance"],
+        note=note,
+        request={"identifier": identifier, "together": True},
+    )
 
 
 def refused(identifier, reason):
