@@ -101,3 +101,20 @@ def adopted_generation(writer, reader_prefix, identifiers, cluster_writer):
         ]
         index = having[0] if len(having) == 1 else 0
     return index
+
+
+# --- Aurora Global Database (disaster recovery across Regions) ----------------------------------------------------
+#
+# Both the role (which builds the global cluster and its secondary) and the switchover/failover runbooks derive the
+# names from the stack's cluster name, so neither needs the other's variables to find them.
+
+
+def global_cluster_identifier(cluster_name):
+    """The stack's global cluster: '<cluster>-global'."""
+    return f"{cluster_name}-global"
+
+
+def secondary_cluster_identifier(cluster_name, region):
+    """The stack's cluster in another Region: '<cluster>-<region>', e.g. vitality-prod-us-west-2. The cluster in the
+    stack's own Region keeps its name, whichever of the two writes."""
+    return f"{cluster_name}-{region}"
