@@ -60,7 +60,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_p
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict, compare_aws_tags
 
 from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import read_alarms
-from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
+from ansible_collections.vitality.aurora.plugins.module_utils.api import concurrently, tag_changes, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import IMPOSSIBLE, ONLINE, Action, change_words
 
 # The error codes that mean "there is no such resource", per kind of read.
@@ -470,11 +470,10 @@ def read_role(iam, name):
     return found
 
 
-def read_backup(backup, desired):
-    """The vault (2 calls), the plan (3) and its selection (2); fewer for what does not exist."""
-    names = desired["backup"]
-    found = {"backup_vault": None, "backup_plan": None, "backup_selection": None}
-    vault_name = names["vault_name"]
+def read_backup_vault(backup, desired):
+    """The vault: 2 calls, 1 when there is none."""
+    found = {"backup_vault": None}
+    vault_name = desired["backup"]["vault_name"]
     vault = backup.call(
         "describe_backup_vault",
         not_found=NOT_FOUND["backup_vault"],
@@ -484,8 +483,13 @@ def read_backup(backup, desired):
     if vault and vault.get("BackupVaultArn"):
         tags = backup.call("list_tags", context=f"backup vault {vault_name}", ResourceArn=vault["BackupVaultArn"])
         found["backup_vault"] = {"arn": vault["BackupVaultArn"], "tags": dict((tags or {}).get("Tags") or {})}
+    return found
 
-    plan_name = names["plan_name"]
+
+def read_backup_plan(backup, desired):
+    """The plan (3 calls) and its selection (2); fewer for what does not exist."""
+    found = {"backup_plan": None, "backup_selection": None}
+    plan_name = desired["backup"]["plan_name"]
     listed = backup.paginate("list_backup_plans", "BackupPlansList", context=f"backup plan {plan_name}") or []
     entry = next((plan for plan in listed if plan.get("BackupPlanName") == plan_name), None)
     if entry is None:
@@ -498,7 +502,15 @@ def read_backup(backup, desired):
         return found
     plan_arn = plan.get("BackupPlanArn") or entry.get("BackupPlanArn")
     body = plan.get("BackupPlan") or {}
-    tags = backup.call("list_tags", context=f"backup plan {plan_name}", ResourceArn=plan_arn)
+    # The plan's tags and its selection, side by side.
+    read = concurrently(
+        [
+            ("tags", lambda: backup.call("list_tags", context=f"backup plan {plan_name}", ResourceArn=plan_arn)),
+            ("selection", lambda: read_backup_selection(backup, plan_name, plan_id)),
+        ]
+    )
+    tags = read["tags"]
+    found["backup_selection"] = read["selection"]
     found["backup_plan"] = {
         "id": plan_id,
         "arn": plan_arn,
@@ -507,6 +519,11 @@ def read_backup(backup, desired):
         "tags": dict((tags or {}).get("Tags") or {}),
     }
 
+    return found
+
+
+def read_backup_selection(backup, plan_name, plan_id):
+    """The plan's selection of the role's name: 2 calls, 1 when there is none."""
     selections = backup.paginate(
         "list_backup_selections",
         "BackupSelectionsList",
@@ -515,17 +532,18 @@ def read_backup(backup, desired):
         BackupPlanId=plan_id,
     )
     chosen = next((s for s in selections or [] if s.get("SelectionName") == plan_name), None)
-    if chosen is not None:
-        selection = backup.call(
-            "get_backup_selection",
-            not_found=NOT_FOUND["backup_selection"],
-            context=f"backup selection {plan_name}",
-            BackupPlanId=plan_id,
-            SelectionId=chosen["SelectionId"],
-        )
-        if selection is not None:
-            found["backup_selection"] = dict(selection.get("BackupSelection") or {}, SelectionId=chosen["SelectionId"])
-    return found
+    if chosen is None:
+        return None
+    selection = backup.call(
+        "get_backup_selection",
+        not_found=NOT_FOUND["backup_selection"],
+        context=f"backup selection {plan_name}",
+        BackupPlanId=plan_id,
+        SelectionId=chosen["SelectionId"],
+    )
+    if selection is None:
+        return None
+    return dict(selection.get("BackupSelection") or {}, SelectionId=chosen["SelectionId"])
 
 
 def read_topic_key(kms, desired):
@@ -544,15 +562,22 @@ def read_key(kms, alias, with_policy=True):
         found["state"] = metadata["KeyState"]
     if "Description" in metadata:
         found["description"] = metadata["Description"]
-    tags = kms.paginate("list_resource_tags", "Tags", context=f"KMS key {alias}", KeyId=key_id)
-    found["tags"] = boto3_tag_list_to_ansible_dict(tags or [], "TagKey", "TagValue")
+    context = f"KMS key {alias}"
+    # The key's tags, policy and rotation, side by side once the key is found.
+    reads = [
+        ("tags", lambda: kms.paginate("list_resource_tags", "Tags", context=context, KeyId=key_id)),
+        ("rotation", lambda: kms.call("get_key_rotation_status", context=context, KeyId=key_id)),
+    ]
     if with_policy:
-        policy = kms.call("get_key_policy", context=f"KMS key {alias}", KeyId=key_id, PolicyName="default")
-        if (policy or {}).get("Policy"):
-            found["policy"] = policy_document(policy["Policy"])
-    rotation = kms.call("get_key_rotation_status", context=f"KMS key {alias}", KeyId=key_id)
-    if "KeyRotationEnabled" in (rotation or {}):
-        found["rotation"] = rotation["KeyRotationEnabled"]
+        reads.append(
+            ("policy", lambda: kms.call("get_key_policy", context=context, KeyId=key_id, PolicyName="default"))
+        )
+    read = concurrently(reads)
+    found["tags"] = boto3_tag_list_to_ansible_dict(read["tags"] or [], "TagKey", "TagValue")
+    if (read.get("policy") or {}).get("Policy"):
+        found["policy"] = policy_document(read["policy"]["Policy"])
+    if "KeyRotationEnabled" in (read["rotation"] or {}):
+        found["rotation"] = read["rotation"]["KeyRotationEnabled"]
     return found
 
 
@@ -560,19 +585,28 @@ def read_backup_copy(apis, desired):
     """The copy vault in the copy Region (2 calls, 1 when there is none) and the role's key there (3, 1)."""
     copy = desired["backup"]["copy_region"]
     found = {"backup_copy_key": None, "backup_copy_vault": None}
-    if not copy.get("kms_key_arn"):
-        # The key's policy is left as made (kms_key is given none): it is not read.
-        found["backup_copy_key"] = read_key(apis["kms_copy"], copy_key_alias(desired), with_policy=False)
     name = copy["vault_name"]
     context = f"backup vault {name} in {copy['region']}"
-    vault = apis["backup_copy"].call(
-        "describe_backup_vault", not_found=NOT_FOUND["backup_vault"], context=context, BackupVaultName=name
-    )
-    if vault and vault.get("BackupVaultArn"):
-        tags = apis["backup_copy"].call("list_tags", context=context, ResourceArn=vault["BackupVaultArn"])
-        found["backup_copy_vault"] = {"arn": vault["BackupVaultArn"], "tags": dict((tags or {}).get("Tags") or {})}
-        if vault.get("EncryptionKeyArn"):
-            found["backup_copy_vault"]["key_arn"] = vault["EncryptionKeyArn"]
+
+    def vault():
+        described = apis["backup_copy"].call(
+            "describe_backup_vault", not_found=NOT_FOUND["backup_vault"], context=context, BackupVaultName=name
+        )
+        if not (described and described.get("BackupVaultArn")):
+            return None
+        tags = apis["backup_copy"].call("list_tags", context=context, ResourceArn=described["BackupVaultArn"])
+        kept = {"arn": described["BackupVaultArn"], "tags": dict((tags or {}).get("Tags") or {})}
+        if described.get("EncryptionKeyArn"):
+            kept["key_arn"] = described["EncryptionKeyArn"]
+        return kept
+
+    reads = [("backup_copy_vault", vault)]
+    if not copy.get("kms_key_arn"):
+        # The key's policy is left as made (kms_key is given none): it is not read.
+        reads.append(
+            ("backup_copy_key", lambda: read_key(apis["kms_copy"], copy_key_alias(desired), with_policy=False))
+        )
+    found.update(concurrently(reads))
     return found
 
 
@@ -600,24 +634,31 @@ def read_subscriptions(rds, desired):
     wanted = {subscription["name"]: subscription for subscription in desired["event_subscriptions"]}
     listed = rds.paginate("describe_event_subscriptions", "EventSubscriptionsList", context="event subscriptions") or []
     found = {}
+    tag_reads = []
     for subscription in listed:
         name = subscription.get("CustSubscriptionId")
         if name not in wanted:
             continue
-        entry = dict(subscription)
-        if wanted[name]["categories"] and entry.get("EventSubscriptionArn"):
-            tags = rds.call(
-                "list_tags_for_resource",
-                context=f"event subscription {name}",
-                ResourceName=entry["EventSubscriptionArn"],
+        found[name] = dict(subscription)
+        arn = subscription.get("EventSubscriptionArn")
+        if wanted[name]["categories"] and arn:
+            tag_reads.append(
+                (
+                    name,
+                    lambda name=name, arn=arn: rds.call(
+                        "list_tags_for_resource", context=f"event subscription {name}", ResourceName=arn
+                    ),
+                )
             )
-            entry["tags"] = tags_to_dict((tags or {}).get("TagList"))
-        found[name] = entry
+    # Each kept subscription's tags, side by side.
+    for name, tags in concurrently(tag_reads).items():
+        found[name]["tags"] = tags_to_dict((tags or {}).get("TagList"))
     return found
 
 
 def read_baseline(apis, desired):
-    """The current state of the baseline ``desired`` asks for, read once (see the module docstring)."""
+    """The current state of the baseline ``desired`` asks for, read once (see the module docstring): each resource's
+    reads are one chain, and the chains run side by side (api.concurrently)."""
     current = {
         "monitoring_role": None,
         "backup_role": None,
@@ -631,22 +672,29 @@ def read_baseline(apis, desired):
         "event_subscriptions": {},
         "alarms": {},
     }
+    jobs = []
     if desired.get("monitoring_role"):
-        current["monitoring_role"] = read_role(apis["iam"], desired["monitoring_role"]["name"])
+        jobs.append(("monitoring_role", lambda: read_role(apis["iam"], desired["monitoring_role"]["name"])))
     topic = desired.get("event_topic")
     if topic and topic.get("creates_key"):
-        current["event_topic_key"] = read_topic_key(apis["kms"], desired)
+        jobs.append(("event_topic_key", lambda: read_topic_key(apis["kms"], desired)))
     if topic:
-        current["event_topic"] = read_topic(apis["sns"], desired)
+        jobs.append(("event_topic", lambda: read_topic(apis["sns"], desired)))
     if desired.get("event_subscriptions") is not None:
-        current["event_subscriptions"] = read_subscriptions(apis["rds"], desired)
+        jobs.append(("event_subscriptions", lambda: read_subscriptions(apis["rds"], desired)))
     if desired.get("backup"):
-        current["backup_role"] = read_role(apis["iam"], desired["backup"]["role_name"])
-        current.update(read_backup(apis["backup"], desired))
+        jobs.append(("backup_role", lambda: read_role(apis["iam"], desired["backup"]["role_name"])))
+        jobs.append(("backup_vault", lambda: read_backup_vault(apis["backup"], desired)))
+        jobs.append(("backup_plan", lambda: read_backup_plan(apis["backup"], desired)))
         if desired["backup"].get("copy_region"):
-            current.update(read_backup_copy(apis, desired))
+            jobs.append(("backup_copy", lambda: read_backup_copy(apis, desired)))
     if desired.get("alarms"):
-        current["alarms"] = read_alarms(apis["cloudwatch"], desired["cluster_identifier"])
+        jobs.append(("alarms", lambda: read_alarms(apis["cloudwatch"], desired["cluster_identifier"])))
+    for name, found in concurrently(jobs).items():
+        if name in ("backup_vault", "backup_plan", "backup_copy"):
+            current.update(found)
+        else:
+            current[name] = found
     return current
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from ansible_collections.vitality.aurora.plugins.module_utils.api import tag_changes, tags_to_dict
+from ansible_collections.vitality.aurora.plugins.module_utils.api import concurrently, tag_changes, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import is_autoscaled
 from ansible_collections.vitality.aurora.plugins.module_utils.blue_green import (
     BLUE_GREEN,
@@ -188,43 +188,71 @@ def read_tags(rds, arn, context):
     return tags_to_dict((rds.call("list_tags_for_resource", ResourceName=arn, context=context) or {}).get("TagList"))
 
 
-def read_stack(ec2, rds, params):
-    """Everything the core stack's plan needs, read once. The parameter catalogue only when a parameter changes."""
-    network, group = read_network(ec2, params)
+def read_stack(ec2, rds, params, meanwhile=None):
+    """Everything the core stack's plan needs, read once. The parameter catalogue only when a parameter changes.
+
+    Four chains of dependent reads run side by side (api.concurrently): the network, the subnet group, the
+    parameter group, the cluster with what hangs off it. ``meanwhile`` (a callable) runs in this thread while they
+    are on their way; what it returns is the snapshot's ``meanwhile``."""
     # When it was read: a time AWS gives (the next allowed switch to I/O-Optimized) is compared with it.
-    snapshot = {"network": network, "security_group": group, "read_at": datetime.now(timezone.utc)}
-    name = params["subnet_group"]["name"]
-    subnet_group = rds.describe_one(
-        "describe_db_subnet_groups",
-        "DBSubnetGroups",
-        DBSubnetGroupName=name,
-        not_found=SUBNET_GROUP_NOT_FOUND,
-        context=f"DB subnet group {name}",
-    )
-    snapshot["subnet_group"] = subnet_group
-    if subnet_group is not None:
-        snapshot["subnet_group_tags"] = read_tags(rds, subnet_group.get("DBSubnetGroupArn"), f"DB subnet group {name}")
-    spec = params["parameter_group"]
-    group_description = read_group(rds, spec["name"])
-    snapshot["parameter_group"] = group_description
-    if group_description is not None:
-        snapshot["parameter_group_tags"] = read_tags(
-            rds, group_description.get("DBClusterParameterGroupArn"), f"parameter group {spec['name']}"
-        )
-        current = user_parameters(rds, spec["name"])
-        snapshot["parameters"] = current
-        if plan_parameter_changes(current, desired_parameters(spec.get("parameters")), purge=True):
-            snapshot["parameter_catalog"] = parameter_catalog(rds, spec["name"])
+    snapshot = {"read_at": datetime.now(timezone.utc)}
     identifier = params["cluster"]["db_cluster_identifier"]
-    cluster = read_cluster(rds, identifier)
-    snapshot["cluster"] = cluster
-    snapshot["instances"] = (read_members(rds, identifier) or []) if cluster is not None else []
-    if cluster is not None and strategy_of(params["cluster"]) == BLUE_GREEN:
-        # The deployment found by its name (one call), so that a run resumes one under way.
-        snapshot["blue_green"] = read_blue_green(
-            rds, params["cluster"], cluster, read_cluster, read_members, user_parameters
-        )
-    snapshot["custom_endpoints"] = read_endpoints(rds, cluster, identifier, params.get("custom_endpoints"))
+
+    def subnet_group():
+        name = params["subnet_group"]["name"]
+        found = {
+            "subnet_group": rds.describe_one(
+                "describe_db_subnet_groups",
+                "DBSubnetGroups",
+                DBSubnetGroupName=name,
+                not_found=SUBNET_GROUP_NOT_FOUND,
+                context=f"DB subnet group {name}",
+            )
+        }
+        if found["subnet_group"] is not None:
+            found["subnet_group_tags"] = read_tags(
+                rds, found["subnet_group"].get("DBSubnetGroupArn"), f"DB subnet group {name}"
+            )
+        return found
+
+    def parameter_group():
+        spec = params["parameter_group"]
+        found = {"parameter_group": read_group(rds, spec["name"])}
+        if found["parameter_group"] is not None:
+            found["parameter_group_tags"] = read_tags(
+                rds, found["parameter_group"].get("DBClusterParameterGroupArn"), f"parameter group {spec['name']}"
+            )
+            current = user_parameters(rds, spec["name"])
+            found["parameters"] = current
+            if plan_parameter_changes(current, desired_parameters(spec.get("parameters")), purge=True):
+                found["parameter_catalog"] = parameter_catalog(rds, spec["name"])
+        return found
+
+    def cluster():
+        found = {"cluster": read_cluster(rds, identifier)}
+        found["instances"] = (read_members(rds, identifier) or []) if found["cluster"] is not None else []
+        if found["cluster"] is not None and strategy_of(params["cluster"]) == BLUE_GREEN:
+            # The deployment found by its name (one call), so that a run resumes one under way.
+            found["blue_green"] = read_blue_green(
+                rds, params["cluster"], found["cluster"], read_cluster, read_members, user_parameters
+            )
+        found["custom_endpoints"] = read_endpoints(rds, found["cluster"], identifier, params.get("custom_endpoints"))
+        return found
+
+    read = concurrently(
+        meanwhile=meanwhile,
+        jobs=[
+            ("network", lambda: read_network(ec2, params)),
+            ("subnet_group", subnet_group),
+            ("parameter_group", parameter_group),
+            ("cluster", cluster),
+        ],
+    )
+    snapshot["network"], snapshot["security_group"] = read["network"]
+    for part in ("subnet_group", "parameter_group", "cluster"):
+        snapshot.update(read[part])
+    if meanwhile is not None:
+        snapshot["meanwhile"] = read["meanwhile"]
     return snapshot
 
 

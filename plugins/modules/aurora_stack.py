@@ -1360,6 +1360,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import (
     AwsApi,
     apply_rds_tags,
+    concurrently,
     dict_to_tags,
     throttled_calls,
     to_snake,
@@ -2819,13 +2820,31 @@ def renamed_cluster_problems(rds, params):
     ]
 
 
+def baseline_apis(module, params, rds):
+    """The clients the operations baseline's reads need ({} when it is off), as baseline_desired will ask."""
+    given = params["baseline"] or {}
+    if not any(given.get(key) for key in ("monitoring_role", "backup", "event_topic", "alarms", "event_subscriptions")):
+        return {}
+    apis = {service: AwsApi(module, service) for service in ("iam", "backup", "sns", "kms")}
+    apis["rds"] = rds
+    copy = (given.get("backup") or {}).get("copy_region")
+    if copy:
+        apis["backup_copy"] = AwsApi(module, "backup", region=copy["region"])
+        apis["kms_copy"] = AwsApi(module, "kms", region=copy["region"])
+    if given.get("alarms"):
+        apis["cloudwatch"] = AwsApi(module, "cloudwatch")
+    return apis
+
+
 def plan_pass(module, params, ec2, rds):
     """One read of the whole stack and its plan: every AWS read the plan needs, made once. ``params`` is completed
     in place with what the read resolves (key aliases, the monitoring role's ARN, the snapshot to restore)."""
     try:
-        snapshot = read_stack(ec2, rds, params)
+        # The baseline's clients are made while the stack's first reads are on their way.
+        snapshot = read_stack(ec2, rds, params, meanwhile=lambda: baseline_apis(module, params, rds))
     except NetworkProblem as problem:
         module.fail_json(msg=f"{params['variable_prefix']}{problem}")
+    apis = snapshot.pop("meanwhile")
     account = account_of(module, snapshot["cluster"], params)
     instances = params["instances"]
     if int(instances.get("monitoring_interval") or 0) == 0:
@@ -2843,33 +2862,38 @@ def plan_pass(module, params, ec2, rds):
     baseline_actions = []
     baseline_current = None
     cloudwatch = None
+    # The baseline's reads and the autoscaling's run side by side (api.concurrently); the clients are made first.
+    reads = []
     if baseline is not None:
-        apis = {service: AwsApi(module, service) for service in ("iam", "backup", "sns", "kms")}
-        apis["rds"] = rds
-        copy = (baseline.get("backup") or {}).get("copy_region")
-        if copy:
-            apis["backup_copy"] = AwsApi(module, "backup", region=copy["region"])
-            apis["kms_copy"] = AwsApi(module, "kms", region=copy["region"])
-        if baseline.get("alarms"):
-            cloudwatch = apis["cloudwatch"] = AwsApi(module, "cloudwatch")
-        baseline_current = read_baseline(apis, baseline)
+        cloudwatch = apis.get("cloudwatch")
+        reads.append(("baseline", lambda: read_baseline(apis, baseline)))
+    autoscaling_api = autoscaling = None
+    scaling_current = {"target": None, "policies": {}}
+    if params["autoscaling"] is not None:
+        identifier = params["cluster"]["db_cluster_identifier"]
+        scaling_desired = dict(params["autoscaling"], min_readers=params["instances"]["reader_count"])
+        if scaling_desired["enabled"] or marked(snapshot["cluster"]):
+            autoscaling_api = AwsApi(module, "application-autoscaling")
+            reads.append(
+                ("autoscaling", lambda: read_autoscaling(autoscaling_api, identifier, scaling_desired["enabled"]))
+            )
+    read = concurrently(reads)
+    if baseline is not None:
+        baseline_current = read["baseline"]
         baseline_actions = plan_baseline(baseline_current, baseline)
     params["cluster"]["variable_prefix"] = params["variable_prefix"]
     if (params["autoscaling"] or {}).get("enabled"):
         # The cluster says the collection registered its target: a later run with autoscaling off knows to read it.
         params["cluster"]["tags"] = dict(params["cluster"].get("tags") or {}, **{MARKER_TAG: MARKER_VALUE})
     actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
-    autoscaling_api = autoscaling = None
     if params["autoscaling"] is not None:
         # After the instances' steps: a new cluster's writer exists before its target is registered.
-        identifier = params["cluster"]["db_cluster_identifier"]
-        desired = dict(params["autoscaling"], min_readers=params["instances"]["reader_count"])
-        current = {"target": None, "policies": {}}
-        if desired["enabled"] or marked(snapshot["cluster"]):
-            autoscaling_api = AwsApi(module, "application-autoscaling")
-            current = read_autoscaling(autoscaling_api, identifier, desired["enabled"])
         scaling_actions, autoscaling = plan_autoscaling(
-            current, desired, identifier, snapshot["instances"], current_writer(snapshot["cluster"])
+            read.get("autoscaling", scaling_current),
+            scaling_desired,
+            identifier,
+            snapshot["instances"],
+            current_writer(snapshot["cluster"]),
         )
         actions = order_actions(place_autoscaling(actions, scaling_actions))
     alarms = None
