@@ -455,6 +455,29 @@ def evaluate_targets(runs: Sequence[dict], latency: dict | None, today: dict | N
         results.append(drill_target(latency["drill"]))
     if any(run["env"] == "fleet" for run in runs):
         results += fleet_targets(runs)
+    if find("prod", "role", "noop-round-trip") is not None:
+        results += round_trip_targets(runs)
+    return results
+
+
+def round_trip_targets(runs: Sequence[dict]) -> list[dict]:
+    """prod's no-op with every AWS call a round trip slower: the role's wall against the stock playbook's, and the
+    role's time talking to AWS (first call to last answer) against its calls' round trips one after the other."""
+    role_local, role_far = (find_run(runs, "prod", "role", step) for step in ("noop-local", "noop-round-trip"))
+    stock_far = find_run(runs, "prod", "stock", "noop-round-trip")
+    seconds = (role_far or {}).get("round_trip") or 0.0
+    label = f"prod no-op, {seconds * 1000:.0f} ms per AWS call"
+    results = [ratio_target(f"{label}: wall vs stock's at the same distance", role_far, stock_far, 0.5, "same run")]
+    name = f"{label}: first call to last answer, vs its calls' round trips one after the other"
+    span = (role_far or {}).get("call_span") if run_seconds(role_far) is not None else None
+    if span is None or not seconds:
+        results.append(target(name, "n/a", "<= 0.50x", None, not_measured_why(role_far) or "no call recorded"))
+        return results
+    calls = role_far["calls"]["total"]
+    in_turn = calls * seconds
+    value = ratio(span, in_turn)
+    why = f"{span:.1f} s ({(role_local or {}).get('call_span', 0):.1f} s as is); {calls} calls x {seconds:.2f} s = {in_turn:.1f} s"
+    results.append(target(name, fmt_ratio(value), "<= 0.50x", None if value is None else value <= 0.5, why))
     return results
 
 

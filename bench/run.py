@@ -53,14 +53,16 @@ import baseline_figures  # noqa: E402
 import latency_config  # noqa: E402
 import report  # noqa: E402
 
-from aws_proxy import AwsProxy  # noqa: E402
+from aws_proxy import AwsProxy, round_trip  # noqa: E402
 from local_aws import LocalAws  # noqa: E402
 
 ROLE_PLAYBOOK = "playbooks/provision.yml"
 STOCK_PLAYBOOK = "bench/stock/provision.yml"
 FLOOR_PLAYBOOK = "bench/floor.yml"
 NEW_CLASS = "db.r6g.xlarge"
-SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "latency", "upgrade", "drill")
+SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "round-trip", "latency", "upgrade", "drill")
+# The round-trip scenario's time per AWS call (a host in the Region's area: tens of milliseconds; farther: more).
+ROUND_TRIP_SECONDS = 0.1
 DRILL_PLAYBOOK = "playbooks/drill.yml"
 FLEET_GROUP_VARS = REPO_ROOT / "inventories" / "fleet" / "group_vars" / "aurora.yml"
 SUBSET_OUT = REPO_ROOT / "tests" / "output" / "bench"
@@ -181,6 +183,38 @@ def converge_comparison(aws: LocalAws, proxy: AwsProxy, envs: list[str], scenari
                 aws.reset_and_seed([env])
                 runs.append(measure(proxy, env, "role", "first", timed_playbook, view, ROLE_PLAYBOOK, inventory))
                 runs.append(setting_run(proxy, view))
+    return runs
+
+
+def round_trip_runs(aws: LocalAws, proxy: AwsProxy) -> list[dict]:
+    """prod's no-op by the role and by the stock playbook (with its workarounds), each measured on the local AWS
+    as it is, then with every call ROUND_TRIP_SECONDS slower: what the calls' round trips add to a run."""
+    view = proxy.front(aws)
+    runs = []
+    for tool, playbook, extra_vars in (
+        ("role", ROLE_PLAYBOOK, None),
+        ("stock", STOCK_PLAYBOOK, {"bench_stock_workarounds": True}),
+    ):
+        aws.reset_and_seed(["prod"])
+        proxy.set_rules()
+        first = measure(
+            proxy, "prod", tool, "first", timed_playbook, view, playbook, "inventories/prod", extra_vars=extra_vars
+        )
+        for step, rules in (("noop-local", ()), ("noop-round-trip", (round_trip(ROUND_TRIP_SECONDS),))):
+            proxy.set_rules(*rules)
+            run = measure(
+                proxy, "prod", tool, step, timed_playbook, view, playbook, "inventories/prod", extra_vars=extra_vars
+            )
+            if not first["ok"]:
+                run.update(ok=False, error=f"its first converge failed: {first.get('error', '?')}")
+            run["round_trip"] = ROUND_TRIP_SECONDS if rules else 0.0
+            # From the first call's arrival to the last one's answer: the run's time spent talking to AWS, which
+            # the machine's load (ansible-playbook's own start, other processes) hardly moves, unlike the wall.
+            arrivals = [call.time for call in proxy.calls]
+            if arrivals:
+                run["call_span"] = round(max(arrivals) - min(arrivals) + run["round_trip"], 2)
+            runs.append(run)
+        proxy.set_rules()
     return runs
 
 
@@ -583,7 +617,8 @@ def main(argv: list[str]) -> int:
         help=f"run only these scenarios ({', '.join(SCENARIOS)}; default: all): converge = role, stock and lower "
         "bound, first converge / no-op / plan per env; prod-setting = the role with one prod setting changed "
         "(alone, after a first converge of its own); floor = bench/floor.yml on dev; fleet = 1, 4 and "
-        "16 dev stacks in one run each (first converge and no-op); latency = the simulated-latency "
+        "16 dev stacks in one run each (first converge and no-op); round-trip = prod's no-op by the role and the "
+        f"stock playbook, as is and with {ROUND_TRIP_SECONDS * 1000:.0f} ms per AWS call; latency = the simulated-latency "
         "scenarios and their baselines (prod); upgrade = a major upgrade in place vs blue/green under latency (prod); "
         "drill = the restore drill's RTO under latency (dev). The report says 'not measured' for every target left out. "
         f"Writes to {SUBSET_OUT.relative_to(REPO_ROOT)}/ unless --out is given.",
@@ -620,6 +655,8 @@ def main(argv: list[str]) -> int:
             runs = converge_comparison(aws, proxy, args.envs, scenarios)
             if "fleet" in scenarios:
                 runs += fleet_runs(aws, proxy, workdir)
+            if "round-trip" in scenarios and "prod" in args.envs:
+                runs += round_trip_runs(aws, proxy)
             if "latency" in scenarios:
                 baselines = latency_baselines(aws, proxy)
         latency = None

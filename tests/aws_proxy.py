@@ -48,6 +48,9 @@ Rules (:meth:`AwsProxy.set_rules`, replacing every earlier rule and restarting t
       with the AWS error ``code`` without forwarding it (AWS refused it: access denied, expired
       credentials, ...).
 
+    * ``round_trip(seconds)``: every call waits ``seconds`` before it is forwarded (the network's
+      round trip to a Region, for the benchmark), whatever the other rules do with it after.
+
     The first matching ``fault``/``hold``/``error_after``/``error`` rule wins over ``rate`` rules.
 
 Fault kinds (:data:`FAULT_KINDS`)
@@ -177,6 +180,12 @@ def hold(action: str, nth: int = 1, seconds: float = 60.0, then: str | None = No
     if then not in (None, "drop"):
         raise ValueError("then must be None (forward after the hold) or 'drop'")
     return Rule(kind="hold", action=action, nth=nth, seconds=seconds, then=then)
+
+
+def round_trip(seconds: float) -> Rule:
+    """Every call waits ``seconds`` before it is forwarded: the round trip to a Region, which moto on the same
+    machine does not have (a host in the Region's own area: tens of milliseconds; farther: a hundred and more)."""
+    return Rule(kind="round-trip", seconds=seconds)
 
 
 def error_after(action: str, code: str, nth: int = 1, status: int = 400) -> Rule:
@@ -401,6 +410,10 @@ class AwsProxy:
                 self._calls.append(call)
                 self._lock.notify_all()
         kind, held_by = self._decide(call) if call.operation and not internal else (None, None)
+        if not internal:
+            delay = sum(rule.seconds for rule in self._rules if rule.kind == "round-trip")
+            if delay:
+                time.sleep(delay)
 
         errored_by = held_by if kind in ("error-after", "error") else None
         if errored_by is not None:
