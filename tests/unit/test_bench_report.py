@@ -511,3 +511,42 @@ def test_the_upgrade_rows_compare_in_place_with_blue_green_against_one_minute():
         "major upgrade 16 -> 17 of prod, blue-green",
     ]
     assert table[0][-1] == "20.0 s / 0 of 3"
+
+
+ROUND_TRIP = "prod no-op, 100 ms per AWS call: "
+
+
+def round_trip_runs(span, role_far=6.0, stock_far=14.0, ok=True):
+    return [
+        run("prod", "role", "noop-local", 5.0, total=40, round_trip=0.0, call_span=0.7),
+        run("prod", "role", "noop-round-trip", role_far, ok=ok, total=40, round_trip=0.1, call_span=span),
+        run("prod", "stock", "noop-round-trip", stock_far, total=26, round_trip=0.1, call_span=3.0),
+    ]
+
+
+@pytest.mark.parametrize(("span", "expected"), [(1.3, True), (2.0, True), (2.1, False), (6.5, False)])
+def test_round_trip_target_compares_the_time_talking_to_aws_with_the_calls_in_turn(span, expected):
+    # 40 calls x 0.1 s = 4.0 s one after the other; the limit is half of it.
+    target = row(
+        round_trip_runs(span), ROUND_TRIP + "first call to last answer, vs its calls' round trips one after the other"
+    )
+    assert target["passed"] is expected
+    assert "40 calls x 0.10 s = 4.0 s" in target["why"]
+    assert (
+        passed(round_trip_runs(span, role_far=6.0, stock_far=14.0))[ROUND_TRIP + "wall vs stock's at the same distance"]
+        is True
+    )
+    assert (
+        passed(round_trip_runs(span, role_far=8.0, stock_far=14.0))[ROUND_TRIP + "wall vs stock's at the same distance"]
+        is False
+    )
+
+
+def test_a_failed_round_trip_run_is_not_measured():
+    results = passed(round_trip_runs(1.0, ok=False))
+    assert results[ROUND_TRIP + "first call to last answer, vs its calls' round trips one after the other"] is None
+    assert results[ROUND_TRIP + "wall vs stock's at the same distance"] is None
+
+
+def test_without_the_round_trip_scenario_there_is_no_round_trip_target():
+    assert not [name for name in passed([run("prod", "role", "noop", 5.0)]) if name.startswith(ROUND_TRIP)]
