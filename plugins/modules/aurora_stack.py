@@ -1516,7 +1516,10 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
 from ansible_collections.vitality.aurora.plugins.module_utils.report import stack_report, write_report_files
-from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import to_permission
+from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
+    flatten_permissions,
+    to_permission,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import (
     DEFAULT_EGRESS,
     PHASE_AFTER,
@@ -2169,6 +2172,8 @@ class Apply:
         apply_rds_tags(self.rds, arn, to_set, to_remove, action.label())
 
     def arn_of(self, action):
+        if action.resource == "subnet_group":
+            return self.snapshot["subnet_group"]["DBSubnetGroupArn"]
         if action.resource == "parameter_group":
             return self.snapshot["parameter_group"]["DBClusterParameterGroupArn"]
         if action.resource == "cluster":
@@ -2683,6 +2688,49 @@ class Apply:
         )
         self.wait(f"cluster {action.name}", "deleted", self.read_cluster, lambda c: c is None)
 
+    # The secondary's security group and subnet group converge here (in the stack's Region the role's amazon.aws
+    # tasks do it): the rules and members as planned, read again so that a rule already there is no error.
+
+    def converge_rules(self, action):
+        direction = "ingress" if "ingress" in action.change else "egress"
+        group = self.snapshot["security_group"]
+        current = self.ec2.call("describe_security_groups", GroupIds=[group["GroupId"]], context=action.label())[
+            "SecurityGroups"
+        ][0]
+        have = flatten_permissions(current.get("IpPermissions" if direction == "ingress" else "IpPermissionsEgress"))
+        ingress, egress = wanted_rules(self.params["security_group"], self.snapshot["network"]["app_security_group_id"])
+        wanted = ingress if direction == "ingress" else egress
+        rules = wanted - have if action.change.startswith("allow") else have - wanted
+        if rules:
+            verb = "authorize" if action.change.startswith("allow") else "revoke"
+            self.ec2.call(
+                f"{verb}_security_group_{direction}",
+                GroupId=group["GroupId"],
+                IpPermissions=[to_permission(rule) for rule in sorted(rules, key=str)],
+                context=action.label(),
+            )
+
+    def security_group_tags(self, action):
+        group_id = self.snapshot["security_group"]["GroupId"]
+        to_set = {c["attribute"][len("tags.") :]: c["after"] for c in action.changes if c["after"] is not None}
+        to_remove = [c["attribute"][len("tags.") :] for c in action.changes if c["after"] is None]
+        if to_set:
+            self.ec2.call("create_tags", Resources=[group_id], Tags=dict_to_tags(to_set), context=action.label())
+        if to_remove:
+            self.ec2.call(
+                "delete_tags", Resources=[group_id], Tags=[{"Key": k} for k in to_remove], context=action.label()
+            )
+
+    def modify_subnet_group(self, action):
+        spec = self.params["subnet_group"]
+        self.rds.call(
+            "modify_db_subnet_group",
+            DBSubnetGroupName=spec["name"],
+            DBSubnetGroupDescription=spec["description"],
+            SubnetIds=[s["subnet_id"] for s in self.snapshot["network"]["subnets"]],
+            context=action.label(),
+        )
+
 
 # (resource, change, in the secondary Region): the global database's steps.
 GLOBAL_HANDLERS = {
@@ -2694,6 +2742,13 @@ GLOBAL_HANDLERS = {
     ("cluster", "detach from the global cluster", False): Apply.detach_from_global_cluster,
     ("cluster", "turn off deletion protection", True): Apply.unprotect_cluster,
     ("cluster", "delete", True): Apply.delete_secondary_cluster,
+    ("security_group", "allow ingress", True): Apply.converge_rules,
+    ("security_group", "revoke ingress", True): Apply.converge_rules,
+    ("security_group", "allow egress", True): Apply.converge_rules,
+    ("security_group", "revoke egress", True): Apply.converge_rules,
+    ("security_group", "set tags", True): Apply.security_group_tags,
+    ("security_group", "remove tags", True): Apply.security_group_tags,
+    ("subnet_group", "modify", True): Apply.modify_subnet_group,
 }
 
 HANDLERS = {

@@ -32,6 +32,14 @@ LEAN = {
     "aurora_cluster_reader_count": 0,
 }
 
+# A day-2 change of prod with the secondary: a class of its own, a parameter (both Regions' groups), applied now. The
+# tests after it keep it (moto answers ResetDBClusterParameterGroup with HTTP 500).
+DAY2 = {
+    "aurora_cluster_secondary_instance_class": "db.r6g.xlarge",
+    "aurora_cluster_parameters": {"log_min_duration_statement": 1000},
+    "aurora_cluster_apply_immediately": True,
+}
+
 
 def mutating(calls):
     return [action for action, unused_params in calls if not action.startswith(READS)]
@@ -99,7 +107,9 @@ def test_every_mutating_call_of_the_build_is_planned_and_the_global_steps_come_i
     assert order.index("CreateGlobalCluster") < order.index("CreateDBCluster", order.index("CreateGlobalCluster"))
     creates = [params.get("DBClusterIdentifier") for action, params in prod["calls"] if action == "CreateDBCluster"]
     assert creates == [PRIMARY, SECONDARY]
-    (secondary_create,) = [p for a, p in prod["calls"] if a == "CreateDBCluster" and p["DBClusterIdentifier"] == SECONDARY]
+    (secondary_create,) = [
+        p for a, p in prod["calls"] if a == "CreateDBCluster" and p["DBClusterIdentifier"] == SECONDARY
+    ]
     assert secondary_create["GlobalClusterIdentifier"] == GLOBAL
     assert not {"MasterUsername", "MasterUserPassword", "ManageMasterUserPassword"} & set(secondary_create)
     (source,) = [p["SourceDBClusterIdentifier"] for a, p in prod["calls"] if a == "CreateGlobalCluster"]
@@ -117,6 +127,60 @@ def test_a_second_run_changes_nothing(prod, local_aws, run_playbook):
     assert mutating(local_aws.calls()) == []
 
 
+def test_day2_changes_reach_the_secondary_and_drift_there_is_converged(prod, local_aws, run_playbook):
+    ec2 = local_aws.client("ec2", SECONDARY_REGION)
+    west = local_aws.client("rds", SECONDARY_REGION)
+    secondary = west.describe_db_clusters(DBClusterIdentifier=SECONDARY)["DBClusters"][0]
+    (sg_id,) = [g["VpcSecurityGroupId"] for g in secondary["VpcSecurityGroups"]]
+    # Someone opens the secondary's database to a network by hand.
+    ec2.authorize_security_group_ingress(
+        GroupId=sg_id,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.21.9.0/24"}]}
+        ],
+    )
+    changes = dict(LEAN, **DAY2)
+    local_aws.record_from_now()
+    day2 = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=changes)
+    assert day2.returncode == 0, day2.stdout[-6000:]
+    calls = mutating(local_aws.calls())
+    assert calls == [
+        "ModifyDBClusterParameterGroup",
+        # In us-west-2: its security group, then its parameter group, then its reader.
+        "RevokeSecurityGroupIngress",
+        "ModifyDBClusterParameterGroup",
+        "ModifyDBInstance",
+    ], calls
+    assert f"security group vitality-prod-db in {SECONDARY_REGION}: revoke ingress" in day2.stdout
+    assert west.describe_db_instances(DBInstanceIdentifier=SECONDARY_READER)["DBInstances"][0]["DBInstanceClass"] == (
+        "db.r6g.xlarge"
+    )
+    west_parameters = west.describe_db_cluster_parameters(
+        DBClusterParameterGroupName=secondary["DBClusterParameterGroup"], Source="user"
+    )["Parameters"]
+    assert {p["ParameterName"]: p.get("ParameterValue") for p in west_parameters}.get(
+        "log_min_duration_statement"
+    ) == "1000"
+    sg = ec2.describe_security_groups(GroupIds=[sg_id])["SecurityGroups"][0]
+    assert all(not rule.get("IpRanges") for rule in sg["IpPermissions"])
+    local_aws.record_from_now()
+    again = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=changes)
+    assert again.returncode == 0 and again.changed() == 0, again.stdout[-4000:]
+    assert mutating(local_aws.calls()) == []
+
+
+def test_an_engine_upgrade_or_blue_green_of_a_global_database_is_refused_with_no_call(prod, local_aws, run_playbook):
+    local_aws.record_from_now()
+    refused = run_playbook(
+        "playbooks/provision.yml",
+        "inventories/prod",
+        extra_vars=dict(LEAN, **DAY2, aurora_cluster_engine_version="16.8"),
+    )
+    assert refused.returncode != 0
+    assert "modify-global-cluster" in refused.stdout and "Nothing was changed." in refused.stdout
+    assert mutating(local_aws.calls()) == []
+
+
 def test_outputs_name_the_global_cluster_the_secondary_and_the_writer_region(prod):
     out = prod["first"].stdout
     assert GLOBAL in out and f"{SECONDARY}.cluster-ro-" in out and "writer_region" in out
@@ -125,7 +189,7 @@ def test_outputs_name_the_global_cluster_the_secondary_and_the_writer_region(pro
 def test_removal_without_confirmation_is_refused_with_no_call(prod, local_aws, run_playbook):
     local_aws.record_from_now()
     refused = run_playbook(
-        "playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, aurora_cluster_secondary_region="")
+        "playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2, aurora_cluster_secondary_region="")
     )
     assert refused.returncode != 0
     assert "aurora_cluster_secondary_remove_confirm" in refused.stdout and "impossible-in-place" in refused.stdout
@@ -145,7 +209,7 @@ def test_removal_with_confirmation_detaches_then_deletes(prod, local_aws, run_pl
         "playbooks/provision.yml",
         "inventories/prod",
         extra_vars=dict(
-            LEAN, aurora_cluster_secondary_region="", aurora_cluster_secondary_remove_confirm=SECONDARY
+            LEAN, **DAY2, aurora_cluster_secondary_region="", aurora_cluster_secondary_remove_confirm=SECONDARY
         ),
     )
     assert removed.returncode == 0, removed.stdout[-6000:]
