@@ -173,7 +173,7 @@ def engine_problems(actions, cluster_identifier, global_name, planned):
     problems, refused = [], []
     for action in actions:
         # A cluster created now is created on the version asked for: no upgrade.
-        if action.region or action.impact == IMPOSSIBLE or action.change == "create":
+        if action.region or action.impact == IMPOSSIBLE or (action.resource == "cluster" and action.change == "create"):
             continue
         blue_green = action.resource == "blue_green_deployment"
         engine = (

@@ -654,11 +654,12 @@ options:
         default: vitality.aurora-readers
   global_database:
     description:
-      - An Aurora Global Database (vitality.aurora.aurora_cluster role, user guide "Aurora Global Database"): the
+      - An Aurora Global Database (the vitality.aurora.aurora_cluster role's; user guide, "Aurora Global Database"), the
         global cluster C(<name>-global) with the stack's cluster as its primary and a secondary cluster
         C(<name>-<region>) in O(global_database.region), read and planned in this call.
-      - Omitted, or with an empty O(global_database.region), no secondary; a global cluster that exists is then
-        planned for removal (detach first), refused unless O(global_database.remove_confirm) names the secondary.
+      - Omitted, no global database is read or planned. With an empty O(global_database.region), a global cluster
+        that exists is planned for removal (detach first), refused unless O(global_database.remove_confirm) names
+        the secondary.
     type: dict
     suboptions:
       name:
@@ -666,32 +667,34 @@ options:
         type: str
         required: true
       region:
-        description: The secondary's Region; empty, none.
+        description: The secondary's Region. Omitted or empty, none.
         type: str
         default: ""
       vpc_name:
-        description: Name tag of the secondary's VPC.
+        description: Name tag of the secondary's VPC. Omitted or empty, none (needed with a Region).
         type: str
         default: ""
       private_subnet_names:
-        description: Name tags of the secondary's private subnets.
+        description: Name tags of the secondary's private subnets. Omitted, none (needed with a Region).
         type: list
         elements: str
         default: []
       app_security_group_name:
-        description: The application security group in the secondary's VPC.
+        description: The application security group in the secondary's VPC. Omitted or empty, none (needed with a Region).
         type: str
         default: ""
       reader_count:
-        description: Readers of the secondary (0 is headless).
+        description: Readers of the secondary. Omitted, V(0) (headless).
         type: int
         default: 0
       instance_class:
-        description: The secondary's instance class; empty, the primary's.
+        description: The secondary's instance class. Omitted or empty, the primary's.
         type: str
         default: ""
       remove_confirm:
-        description: The secondary cluster's identifier, confirming its deletion when O(global_database.region) is empty.
+        description:
+          - The secondary cluster's identifier, confirming its deletion when O(global_database.region) is empty.
+          - Omitted or empty, no deletion is confirmed (a removal is refused).
         type: str
         default: ""
   need_account:
