@@ -3277,6 +3277,14 @@ def as_read(module, ec2, rds, planned, final):
     }
     if params["report"]:
         baseline = planned["baseline"]
+        glob = result["outputs"]["global_database"]
+        if glob:
+            secondary = (planned["global_current"] or {}).get("stack") or {}
+            glob = dict(
+                glob,
+                secondary_instances=sorted(i.get("DBInstanceIdentifier") for i in secondary.get("instances") or []),
+            )
+        params = dict(params, global_database_report=glob)
         result["report"] = stack_report(
             snapshot,
             params,
