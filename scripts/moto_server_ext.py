@@ -82,7 +82,9 @@ moto's server unchanged:
   by identifier where AWS takes its ARN (DbClusterIdentifier), and answers success having detached nothing; the
   detached cluster keeps naming its global cluster. As the RDS API reference describes it: the member named by ARN
   (or identifier) leaves the global cluster, becomes a standalone cluster that names none, and an unknown global
-  cluster is GlobalClusterNotFoundFault.
+  cluster is GlobalClusterNotFoundFault. A second CreateGlobalCluster of an identifier is refused with
+  GlobalClusterAlreadyExistsFault, as AWS does (moto replaced the first global cluster with a new one, so a create
+  retried after a lost answer went unnoticed).
 
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
@@ -832,6 +834,11 @@ _create_global_cluster = RDSBackend.create_global_cluster
 
 
 def create_global_cluster(self: RDSBackend, global_cluster_identifier, source_db_cluster_identifier, *args, **kwargs):
+    # AWS refuses a second global cluster of an identifier (moto replaced the first with a new one).
+    if global_cluster_identifier in self.global_clusters:
+        raise RDSClientError(
+            "GlobalClusterAlreadyExistsFault", f"Global cluster {global_cluster_identifier} already exists."
+        )
     glob = _create_global_cluster(self, global_cluster_identifier, source_db_cluster_identifier, *args, **kwargs)
     # AWS: the source cluster becomes the global cluster's primary, the member that writes.
     for member in glob.members:

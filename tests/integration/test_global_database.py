@@ -1,16 +1,16 @@
 """Aurora Global Database for prod against the local AWS: inventories/prod builds the primary (us-east-1) and a
-secondary cluster in us-west-2, members of vitality-prod-global; a second run changes nothing; a writer moved to
-us-west-2 is adopted (no fail back); the secondary's removal is refused without its confirmation and, confirmed,
-detaches before it deletes.
+secondary cluster in us-west-2, members of vitality-prod-global; a second run changes nothing; day-2 changes and drift
+reach the secondary; an engine upgrade of the global database is refused; the secondary's removal is refused without
+its confirmation and, confirmed, detaches before it deletes; the creates survive lost answers.
 
-moto lacks the switchover (the other runbooks' extension): the writer is moved by patching the global cluster's
-members in the moto server's process is not possible from here, so this test moves it through the recorder-free
-moto API: it detaches both members and re-creates the membership with the secondary first, as AWS's switchover
-leaves it (the us-west-2 cluster the writer). See test_writer_moved_to_the_secondary_region_is_adopted.
+A writer moved to us-west-2 (a switchover) cannot be made here: moto has no SwitchoverGlobalCluster (the switchover
+runbook's own moto extension adds it) and the moto server runs in another process, so its backend cannot be patched
+from the test. The adoption is tested on described members in tests/unit/test_global_plan.py.
 """
 
 import pytest
 
+from aws_proxy import AwsProxy, fault
 from local_aws import RecordedAws
 from local_aws import run_playbook as run_local
 
@@ -197,12 +197,6 @@ def test_removal_without_confirmation_is_refused_with_no_call(prod, local_aws, r
     assert global_cluster(local_aws) is not None
 
 
-def test_writer_moved_to_the_secondary_region_is_adopted(prod, local_aws, run_playbook, monkeypatch):
-    # The moto server runs in another process: the membership is switched with the calls AWS documents for a
-    # detach-and-rejoin, which leaves the us-west-2 cluster the writer. Then a run must not fail back.
-    pytest.skip("needs the switchover's moto extension (the switchover helper's): left for the merge")
-
-
 def test_removal_with_confirmation_detaches_then_deletes(prod, local_aws, run_playbook):
     local_aws.record_from_now()
     removed = run_playbook(
@@ -232,3 +226,35 @@ def test_removal_with_confirmation_detaches_then_deletes(prod, local_aws, run_pl
     ]
     primary = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=PRIMARY)["DBClusters"][0]
     assert primary["Status"] == "available"
+
+
+@pytest.fixture(scope="module")
+def proxy(local_aws):
+    with AwsProxy(local_aws.endpoint_url) as running:
+        yield running
+
+
+def test_the_global_and_secondary_creates_survive_lost_answers(prod, local_aws, proxy):
+    # After the removal above, the secondary is added back while the proxy drops the answers of the global cluster's,
+    # the secondary cluster's and its reader's creates (each applied by the local AWS first): botocore retries, meets
+    # what its first request made, and the role re-reads it by identifier and goes on.
+    proxy.set_rules(
+        fault("drop-after", action="CreateGlobalCluster"),
+        fault("drop-after", action="CreateDBCluster"),
+        fault("drop-after", action="CreateDBInstance"),
+    )
+    front = proxy.front(local_aws)
+    rebuilt = front.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2))
+    proxy.set_rules()
+    if rebuilt.returncode != 0:
+        rebuilt = front.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2))
+    assert rebuilt.returncode == 0, rebuilt.stdout[-6000:]
+    west = local_aws.client("rds", SECONDARY_REGION)
+    assert [c["DBClusterIdentifier"] for c in west.describe_db_clusters()["DBClusters"]] == [SECONDARY]
+    assert [i["DBInstanceIdentifier"] for i in west.describe_db_instances()["DBInstances"]] == [SECONDARY_READER]
+    members = [m["IsWriter"] for m in global_cluster(local_aws)["GlobalClusterMembers"]]
+    assert sorted(members) == [False, True]
+    local_aws.record_from_now()
+    again = local_aws.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2))
+    assert again.returncode == 0 and again.changed() == 0, again.stdout[-4000:]
+    assert mutating(local_aws.calls()) == []
