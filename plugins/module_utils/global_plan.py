@@ -333,6 +333,16 @@ def plan_global(current, params, primary_snapshot, plan_parts, problems):
         )
         problems.append(f"{REGION_OPTION}={wanted!r}: global cluster {name} {note}")
         return [refusal(name, f"move the secondary to {wanted}", note)]
+    own_arn = (primary or {}).get("DBClusterArn")
+    if glob is not None and own_arn and all(m.get("DBClusterArn") != own_arn for m in members_of(glob)):
+        # Made by someone else, or this cluster was detached by hand: joining a secondary to it could make that
+        # secondary the writer of a global cluster without this one.
+        note = (
+            f"cluster {primary_id} is not a member of it: delete the global cluster (aws rds delete-global-cluster) "
+            "or detach its members, then run again"
+        )
+        problems.append(f"global cluster {name} exists and {note}")
+        return [refusal(name, f"add the secondary in {wanted}", note)]
     actions = []
     if glob is None:
         actions.append(

@@ -307,3 +307,10 @@ def test_a_reader_count_that_is_not_a_number_is_refused_at_the_boundary(form, ra
 
 def test_no_secondary_checks_nothing():
     assert v.stack_errors(dict(VALID, aurora_cluster_secondary_vpc_name="")) == []
+
+
+def test_a_global_cluster_without_this_cluster_is_not_joined():
+    problems = []
+    glob = global_cluster(writer=SECONDARY_ARN, members=(SECONDARY_ARN,))
+    actions = g.plan_global(current(glob, secondary_stack()), wanted(), snapshot(), PARTS, problems)
+    assert [a.impact for a in actions] == [IMPOSSIBLE] and "is not a member of it" in problems[0]
