@@ -246,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
             if env in SECONDARY_REGIONS
         ]
     if args.json:
-        print(json.dumps({(z.env if z.region == args.region else f"{z.env}@{z.region}"): z.as_dict() for z in zones}, indent=2))
+        print(
+            json.dumps(
+                {(z.env if z.region == args.region else f"{z.env}@{z.region}"): z.as_dict() for z in zones}, indent=2
+            )
+        )
     else:
         print("\n".join(summary(z) for z in zones))
     return 0

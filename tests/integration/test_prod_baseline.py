@@ -60,7 +60,9 @@ WITHOUT_SECONDARY = {"aurora_cluster_secondary_region": ""}
 def run_playbook(local_aws):
     def run(playbook, inventory, **kwargs):
         extra = kwargs.pop("extra_vars", None) or {}
-        extra = {**WITHOUT_SECONDARY, **extra} if isinstance(extra, dict) else f"{extra} aurora_cluster_secondary_region="
+        extra = (
+            {**WITHOUT_SECONDARY, **extra} if isinstance(extra, dict) else f"{extra} aurora_cluster_secondary_region="
+        )
         return run_local(playbook, inventory, local_aws=local_aws, extra_vars=extra, **kwargs)
 
     return run
