@@ -75,6 +75,17 @@ moto's server unchanged:
   PercentProgress 100, a TaskEndTime and TotalExtractedDataInGB (0: a local cluster holds no data); its SnapshotTime
   is the snapshot's. CancelExportTask gives CANCELED, in upper case as AWS does.
 
+* Aurora Global Database (CreateGlobalCluster, RemoveFromGlobalCluster): moto's CreateGlobalCluster from an existing
+  cluster (SourceDBClusterIdentifier) lists that cluster as a member that does not write (IsWriter false); AWS makes
+  it the global cluster's primary, its writer. moto's RemoveFromGlobalCluster looks the global cluster up in the
+  Region of the request, where moto does not keep it (it keeps every global cluster in us-east-1), finds the cluster
+  by identifier where AWS takes its ARN (DbClusterIdentifier), and answers success having detached nothing; the
+  detached cluster keeps naming its global cluster. As the RDS API reference describes it: the member named by ARN
+  (or identifier) leaves the global cluster, becomes a standalone cluster that names none, and an unknown global
+  cluster is GlobalClusterNotFoundFault. A second CreateGlobalCluster of an identifier is refused with
+  GlobalClusterAlreadyExistsFault, as AWS does (moto replaced the first global cluster with a new one, so a create
+  retried after a lost answer went unnoticed).
+
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
 
@@ -817,7 +828,46 @@ def cancel_export_task(self: RDSBackend, export_task_identifier):
     return task
 
 
+# -- Aurora Global Database --------------------------------------------------------------------------------------
+
+_create_global_cluster = RDSBackend.create_global_cluster
+
+
+def create_global_cluster(self: RDSBackend, global_cluster_identifier, source_db_cluster_identifier, *args, **kwargs):
+    # AWS refuses a second global cluster of an identifier (moto replaced the first with a new one).
+    if global_cluster_identifier in self.global_clusters:
+        raise RDSClientError(
+            "GlobalClusterAlreadyExistsFault", f"Global cluster {global_cluster_identifier} already exists."
+        )
+    glob = _create_global_cluster(self, global_cluster_identifier, source_db_cluster_identifier, *args, **kwargs)
+    # AWS: the source cluster becomes the global cluster's primary, the member that writes.
+    for member in glob.members:
+        member.is_writer = True
+    return glob
+
+
+def respond_remove_from_global_cluster(response):
+    name = response._get_param("GlobalClusterIdentifier")
+    wanted = response._get_param("DbClusterIdentifier") or ""
+    backend = response.global_backend
+    glob = backend.global_clusters.get(name)
+    if glob is None:
+        raise RDSClientError("GlobalClusterNotFoundFault", f"Global cluster {name} not found.")
+    member = next(
+        (m for m in glob.members if wanted in (m.db_cluster_arn, m.db_cluster_identifier)),
+        None,
+    )
+    if member is None:
+        raise RDSClientError("DBClusterNotFoundFault", f"DBCluster {wanted} is not a member of {name}.")
+    glob.members.remove(member)
+    member.global_cluster_identifier = None
+    member.is_writer = False
+    return ActionResult({"GlobalCluster": glob})
+
+
 def extend_moto() -> None:
+    RDSBackend.create_global_cluster = create_global_cluster
+    RDSResponse.remove_from_global_cluster = respond_remove_from_global_cluster
     RDSBackend.start_export_task = start_export_task
     RDSBackend.describe_export_tasks = describe_export_tasks
     RDSBackend.cancel_export_task = cancel_export_task

@@ -9,7 +9,10 @@ AWS (moto) starts empty, so this creates them, idempotently:
   availability zones (tag ``Tier=private``);
 * public subnet ``vitality-<env>-public-<region>a`` (tag ``Tier=public``), so that
   picking the private subnets is a real choice;
-* security group ``vitality-<env>-app-sg`` in the VPC (also tagged ``Name``).
+* security group ``vitality-<env>-app-sg`` in the VPC (also tagged ``Name``);
+* for prod, the same in its secondary Region us-west-2 (Aurora Global Database): VPC ``vitality-prod-app-vpc``
+  (10.21.0.0/16), private subnets ``vitality-prod-private-us-west-2a`` and ``...-us-west-2b``, public subnet
+  ``...-us-west-2c`` and ``vitality-prod-app-sg`` (the names inventories/prod gives).
 
 Anything that already exists (found by its Name tag / group name) is reused, so
 running it twice creates nothing new.
@@ -41,6 +44,15 @@ SUBNET_LAYOUT = (
 )
 
 ENVIRONMENTS = tuple(VPC_CIDRS)
+
+# The Region of each environment's Aurora Global Database secondary (inventories/prod), its VPC's CIDR and layout.
+SECONDARY_REGIONS = {"prod": "us-west-2"}
+SECONDARY_VPC_CIDRS = {"prod": "10.21.0.0/16"}
+SECONDARY_SUBNET_LAYOUT = (
+    ("public", "c", 0),
+    ("private", "a", 1),
+    ("private", "b", 2),
+)
 
 
 @dataclass
@@ -115,9 +127,8 @@ def _tag_spec(resource_type: str, tags: list[dict]) -> list[dict]:
     return [{"ResourceType": resource_type, "Tags": tags}]
 
 
-def _ensure_vpc(ec2, env: str, created: list[str]) -> str:
+def _ensure_vpc(ec2, env: str, created: list[str], cidr: str) -> str:
     name = vpc_name(env)
-    cidr = VPC_CIDRS[env]
     found = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"]
     if found:
         return found[0]["VpcId"]
@@ -167,11 +178,12 @@ def seed_landing_zone(ec2, env: str, region: str = DEFAULT_REGION) -> LandingZon
     if env not in VPC_CIDRS:
         raise ValueError(f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENTS)}")
     created: list[str] = []
-    cidr = VPC_CIDRS[env]
-    vpc_id = _ensure_vpc(ec2, env, created)
+    secondary = SECONDARY_REGIONS.get(env) == region
+    cidr = SECONDARY_VPC_CIDRS[env] if secondary else VPC_CIDRS[env]
+    vpc_id = _ensure_vpc(ec2, env, created, cidr)
     prefix = cidr.split(".")[:2]
     private, public, by_name = [], [], {}
-    for kind, suffix, octet in SUBNET_LAYOUT:
+    for kind, suffix, octet in SECONDARY_SUBNET_LAYOUT if secondary else SUBNET_LAYOUT:
         az = f"{region}{suffix}"
         subnet_cidr = ".".join(prefix + [str(octet), "0/24"])
         subnet_id = _ensure_subnet(ec2, env, vpc_id, kind, az, subnet_cidr, created)
@@ -226,8 +238,19 @@ def main(argv: list[str] | None = None) -> int:
 
     client = ec2_client(args.endpoint_url, args.region)
     zones = [seed_landing_zone(client, env, args.region) for env in args.env]
+    if args.region == DEFAULT_REGION:
+        # And each environment's secondary Region (the Aurora Global Database's network).
+        zones += [
+            seed_landing_zone(ec2_client(args.endpoint_url, SECONDARY_REGIONS[env]), env, SECONDARY_REGIONS[env])
+            for env in args.env
+            if env in SECONDARY_REGIONS
+        ]
     if args.json:
-        print(json.dumps({z.env: z.as_dict() for z in zones}, indent=2))
+        print(
+            json.dumps(
+                {(z.env if z.region == args.region else f"{z.env}@{z.region}"): z.as_dict() for z in zones}, indent=2
+            )
+        )
     else:
         print("\n".join(summary(z) for z in zones))
     return 0

@@ -46,7 +46,7 @@ REPORT_DIR_VAR = "aurora_cluster_report_dir"
 if str(SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(SCRIPTS_DIR))
 
-from seed_landing_zone import ENVIRONMENTS, LandingZone, seed_landing_zone  # noqa: E402
+from seed_landing_zone import ENVIRONMENTS, SECONDARY_REGIONS, LandingZone, seed_landing_zone  # noqa: E402
 
 __all__ = [
     "ENVIRONMENTS",
@@ -215,7 +215,14 @@ class LocalAws:
     def seed(self, envs: Iterable[str] = ENVIRONMENTS, region: str = REGION) -> dict[str, LandingZone]:
         """Seed the landing zones (same code as `make seed`); returns {env: LandingZone}."""
         ec2 = self.client("ec2", region)
-        return {env: seed_landing_zone(ec2, env, region) for env in envs}
+        zones = {env: seed_landing_zone(ec2, env, region) for env in envs}
+        if region == REGION:
+            # Each environment's secondary Region too (prod's Aurora Global Database), as `make seed` does.
+            for env in zones:
+                if env in SECONDARY_REGIONS:
+                    secondary = SECONDARY_REGIONS[env]
+                    seed_landing_zone(self.client("ec2", secondary), env, secondary)
+        return zones
 
     def reset_and_seed(self, envs: Iterable[str] = ENVIRONMENTS, region: str = REGION) -> dict[str, LandingZone]:
         """reset() then seed(): a fresh account holding only the landing zones."""

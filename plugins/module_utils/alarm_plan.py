@@ -436,7 +436,8 @@ def alarm_members(snapshot, writer_identifier, actions):
             classes[instance.get("DBInstanceIdentifier")] = instance.get("DBInstanceClass")
     deleted = set()
     for action in actions:
-        if action.resource != "instance":
+        # An instance of another Region (a global database's secondary) is not this cluster's.
+        if action.resource != "instance" or getattr(action, "region", None):
             continue
         if action.change == "create":
             classes[action.name] = (action.request.get("params") or {}).get("db_instance_class")

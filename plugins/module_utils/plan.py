@@ -64,6 +64,8 @@ LABELS = {
     "scaling_policy": "scaling policy",
     "blue_green_deployment": "blue/green deployment",
     "snapshot_export": "snapshot export",
+    "global_cluster": "global cluster",
+    "secondary_key": "KMS key",
 }
 
 
@@ -83,6 +85,7 @@ class Action:
         "note",
         "request",
         "order",
+        "region",
     )
 
     def __init__(
@@ -98,6 +101,7 @@ class Action:
         calls=(),
         note="",
         request=None,
+        region=None,
     ):
         if impact not in IMPACTS:
             raise ValueError(f"unknown impact {impact!r}")
@@ -116,12 +120,15 @@ class Action:
         # What the apply needs to make the call(s): never shown, never saved (it may hold a secret).
         self.request = request or {}
         self.order = 0
+        # Another Region than the stack's (an Aurora Global Database's secondary): shown in the label.
+        self.region = region
 
     def label(self):
-        return f"{LABELS.get(self.resource, self.resource)} {self.name}"
+        where = f" in {self.region}" if self.region else ""
+        return f"{LABELS.get(self.resource, self.resource)} {self.name}{where}"
 
     def to_dict(self):
-        return {
+        step = {
             "order": self.order,
             "resource": self.resource,
             "name": self.name,
@@ -134,6 +141,9 @@ class Action:
             "calls": list(self.calls),
             "note": self.note,
         }
+        if self.region:
+            step["region"] = self.region
+        return step
 
     def line(self):
         details = "; ".join(change_words(c) for c in self.changes)

@@ -383,6 +383,7 @@ def mermaid(snapshot, params, baseline=None):
             lines.append(f"    writerEp --> {node_id('i', instance['id'])}")
         if instance["role"] == "reader" and cluster.get("ReaderEndpoint"):
             lines.append(f"    readerEp -.-> {node_id('i', instance['id'])}")
+    secondary_nodes = global_database_lines(lines, params.get("global_database_report"))
     missing = []
     parts = baseline_parts(*(baseline or (None, None)))
     if parts:
@@ -398,7 +399,7 @@ def mermaid(snapshot, params, baseline=None):
     if subnet_ids:
         lines.append(f"    class {','.join(subnet_ids + empty_zones)} subnet")
     db_nodes = ["cluster"] + [node_id("i", i["id"]) for i in instances]
-    lines.append(f"    class {','.join(db_nodes)} db")
+    lines.append(f"    class {','.join(db_nodes + secondary_nodes)} db")
     lines.append("    class security,appSg,dbSg securityGroup")
     endpoints = [n for n, key in (("writerEp", "Endpoint"), ("readerEp", "ReaderEndpoint")) if cluster.get(key)]
     components = endpoints + ([node_id("ops", i) for i in range(len(parts)) if node_id("ops", i) not in missing])
@@ -407,6 +408,38 @@ def mermaid(snapshot, params, baseline=None):
     if missing:
         lines.append(f"    class {','.join(missing)} missing")
     return "\n".join(lines) + "\n"
+
+
+def global_database_lines(lines, glob):
+    """The Aurora Global Database's other Region beside the stack's (appended to ``lines``): the secondary cluster
+    and its readers, the global cluster and which way the storage replicates. The nodes to colour as databases."""
+    if not glob or not glob.get("secondary_region"):
+        return []
+    region = glob["secondary_region"]
+    writes = glob.get("writer_region") == region
+    identifier = glob.get("secondary_cluster_identifier") or "does not exist"
+    lines.append(f"    subgraph region2[{label('Region ' + region)}]")
+    role = "primary: writes" if writes else "secondary: reads, replicated from the primary"
+    lines.append(f"        secondary[{label('Cluster ' + identifier, role, glob.get('secondary_reader_endpoint'))}]")
+    nodes = ["secondary"]
+    for reader in glob.get("secondary_instances") or []:
+        lines.append(f"        {node_id('i2', reader)}[{label(reader, 'reader')}]")
+        nodes.append(node_id("i2", reader))
+    lines.append("    end")
+    global_words = label(
+        "Global cluster " + str(glob.get("global_cluster_identifier")), "writer in " + str(glob.get("writer_region"))
+    )
+    lines.append(f"    globalCluster[{global_words}]")
+    lines.append("    globalCluster -.- cluster")
+    lines.append("    globalCluster -.- secondary")
+    replication = '"storage replication, typically under 1 s"'
+    lines.append(
+        f"    secondary -- {replication} --> cluster" if writes else f"    cluster -- {replication} --> secondary"
+    )
+    for node in nodes[1:]:
+        lines.append(f"    secondary --- {node}")
+    lines.append("    class globalCluster component")
+    return nodes
 
 
 def cell(value):

@@ -127,6 +127,14 @@ SETTING_TYPES = {
     "aurora_cluster_backup_copy_account_vault_arn": "str",
     "aurora_cluster_backup_copy_account_retention_days": "int",
     "aurora_cluster_instance_change_strategy": "str",
+    "aurora_cluster_name": "str",
+    "aurora_cluster_secondary_region": "str",
+    "aurora_cluster_secondary_vpc_name": "str",
+    "aurora_cluster_secondary_private_subnet_names": "list[str]",
+    "aurora_cluster_secondary_app_security_group_name": "str",
+    "aurora_cluster_secondary_reader_count": "int",
+    "aurora_cluster_secondary_instance_class": "str",
+    "aurora_cluster_secondary_remove_confirm": "str",
 }
 
 # What stack_errors assumes for a variable the caller leaves out: the argument spec's default where it is a
@@ -194,6 +202,15 @@ SETTING_DEFAULTS = {
     "aurora_cluster_backup_copy_account_vault_arn": "",
     "aurora_cluster_backup_copy_account_retention_days": 35,
     "aurora_cluster_instance_change_strategy": "rolling",
+    # Required by the spec; without it the global database's names are not checked.
+    "aurora_cluster_name": "",
+    "aurora_cluster_secondary_region": "",
+    "aurora_cluster_secondary_vpc_name": "",
+    "aurora_cluster_secondary_private_subnet_names": [],
+    "aurora_cluster_secondary_app_security_group_name": "",
+    "aurora_cluster_secondary_reader_count": 0,
+    "aurora_cluster_secondary_instance_class": "",
+    "aurora_cluster_secondary_remove_confirm": "",
 }
 
 # Never quoted in a message, not even in a TypeError.
@@ -1073,6 +1090,62 @@ def backup_copy_errors(get):
 INSTANCE_CHANGE_STRATEGIES = ("rolling", "surge")
 
 
+MAX_SECONDARY_READERS = 15
+
+
+def global_database_errors(get):
+    """The Aurora Global Database's secondary: another Region, its network named, names RDS accepts."""
+    errors = []
+    region = get("aurora_cluster_secondary_region")
+    if not region:
+        return errors
+    option = "aurora_cluster_secondary_region"
+    if not _REGION.match(region):
+        errors.append(f"{option}={region!r} is not a Region name (for example us-west-2)")
+    elif region == get("aurora_cluster_aws_region"):
+        errors.append(
+            f"{option}={region!r} is the stack's own Region (aurora_cluster_aws_region): a secondary cluster protects "
+            "against the loss of the Region only in another one"
+        )
+    for name in (
+        "aurora_cluster_secondary_vpc_name",
+        "aurora_cluster_secondary_app_security_group_name",
+        "aurora_cluster_secondary_private_subnet_names",
+    ):
+        if not get(name):
+            errors.append(f"{name} is empty: {option}={region!r} needs the secondary's network, found by name there")
+    subnets = get("aurora_cluster_secondary_private_subnet_names")
+    if subnets and len(set(subnets)) < 2:
+        errors.append(
+            f"aurora_cluster_secondary_private_subnet_names={subnets!r}: at least two subnets (in two AZs) are needed"
+        )
+    readers = get("aurora_cluster_secondary_reader_count")
+    if not 0 <= readers <= MAX_SECONDARY_READERS:
+        errors.append(
+            f"aurora_cluster_secondary_reader_count={readers} is out of range: 0 (headless) to {MAX_SECONDARY_READERS}"
+        )
+    instance_class = get("aurora_cluster_secondary_instance_class")
+    if instance_class:
+        message = instance_class_error("aurora_cluster_secondary_instance_class", instance_class)
+        if message:
+            errors.append(message)
+    name = get("aurora_cluster_name")
+    if name and _REGION.match(region):
+        secondary = f"{name}-{region}"
+        for kind, value, what in (
+            ("cluster", f"{name}-global", "the global cluster"),
+            ("cluster", secondary, "the secondary cluster"),
+            ("instance", f"{secondary}-reader-{max(readers, 1)}", "the secondary's readers"),
+        ):
+            message = identifier_error(option, value, kind)
+            if message:
+                errors.append(
+                    f"aurora_cluster_name={name!r} with {option}={region!r}: {what} would be {value!r}, and "
+                    f"{message.split(' is invalid: ', 1)[1]}"
+                )
+    return errors
+
+
 def instance_change_errors(get):
     strategy = get("aurora_cluster_instance_change_strategy")
     if strategy in INSTANCE_CHANGE_STRATEGIES:
@@ -1343,6 +1416,7 @@ def stack_errors(settings):
     errors.extend(major_upgrade_errors(get))
     errors.extend(backup_copy_errors(get))
     errors.extend(instance_change_errors(get))
+    errors.extend(global_database_errors(get))
     errors.extend(
         window_errors(
             "aurora_cluster_preferred_backup_window",

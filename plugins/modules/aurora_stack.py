@@ -652,6 +652,51 @@ options:
           - Omitted, V(vitality.aurora-readers).
         type: str
         default: vitality.aurora-readers
+  global_database:
+    description:
+      - An Aurora Global Database (the vitality.aurora.aurora_cluster role's; user guide, "Aurora Global Database"), the
+        global cluster C(<name>-global) with the stack's cluster as its primary and a secondary cluster
+        C(<name>-<region>) in O(global_database.region), read and planned in this call.
+      - Omitted, no global database is read or planned. With an empty O(global_database.region), a global cluster
+        that exists is planned for removal (detach first), refused unless O(global_database.remove_confirm) names
+        the secondary.
+    type: dict
+    suboptions:
+      name:
+        description: The stack's name, from which the global cluster's and the secondary's identifiers derive.
+        type: str
+        required: true
+      region:
+        description: The secondary's Region. Omitted or empty, none.
+        type: str
+        default: ""
+      vpc_name:
+        description: Name tag of the secondary's VPC. Omitted or empty, none (needed with a Region).
+        type: str
+        default: ""
+      private_subnet_names:
+        description: Name tags of the secondary's private subnets. Omitted, none (needed with a Region).
+        type: list
+        elements: str
+        default: []
+      app_security_group_name:
+        description: The application security group in the secondary's VPC. Omitted or empty, none (needed with a Region).
+        type: str
+        default: ""
+      reader_count:
+        description: Readers of the secondary. Omitted, V(0) (headless).
+        type: int
+        default: 0
+      instance_class:
+        description: The secondary's instance class. Omitted or empty, the primary's.
+        type: str
+        default: ""
+      remove_confirm:
+        description:
+          - The secondary cluster's identifier, confirming its deletion when O(global_database.region) is empty.
+          - Omitted or empty, no deletion is confirmed (a removal is refused).
+        type: str
+        default: ""
   need_account:
     description:
       - Learn the account ID and partition (RV(account)) even when the cluster does not exist yet (one STS call); the
@@ -1017,6 +1062,19 @@ outputs:
         writer: vitality-dev-aurora.cluster-abc.us-east-1.rds.amazonaws.com
         reader: vitality-dev-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com
         port: 5432
+    global_database:
+      description:
+        - The Aurora Global Database, null without one; C(writer_region) is the Region whose cluster writes (read from
+          the global cluster's members, so it follows a switchover), C(secondary_*) the cluster in the other Region.
+      type: dict
+      returned: always
+      sample:
+        global_cluster_identifier: vitality-prod-global
+        writer_region: us-east-1
+        secondary_region: us-west-2
+        secondary_cluster_identifier: vitality-prod-us-west-2
+        secondary_cluster_arn: arn:aws:rds:us-west-2:123456789012:cluster:vitality-prod-us-west-2
+        secondary_reader_endpoint: vitality-prod-us-west-2.cluster-ro-abc.us-west-2.rds.amazonaws.com
     security_group_id:
       description: The database security group's ID; null when it does not exist.
       type: str
@@ -1424,6 +1482,15 @@ from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan impo
 from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan import (
     modify_request as endpoint_modify_request,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import (
+    MASTER_SETTINGS,
+    engine_problems,
+    global_outputs,
+    own_cluster_is_reader,
+    plan_global,
+    read_global,
+    secondary_params,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     INSTANCE_NOT_FOUND,
     waits_for_reboot,
@@ -1453,7 +1520,10 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
 from ansible_collections.vitality.aurora.plugins.module_utils.report import stack_report, write_report_files
-from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import to_permission
+from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
+    flatten_permissions,
+    to_permission,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import (
     DEFAULT_EGRESS,
     PHASE_AFTER,
@@ -1462,7 +1532,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
     adopt_generation,
     current_writer,
     order_actions,
+    plan_cluster,
+    plan_parameter_group,
+    plan_security_group,
     plan_stack,
+    plan_subnet_group,
     read_stack,
     resolve_generation,
     runners_of,
@@ -1585,6 +1659,19 @@ ARGUMENT_SPEC = dict(
         ),
     ),
     need_account=dict(type="bool", default=False),
+    global_database=dict(
+        type="dict",
+        options=dict(
+            name=dict(type="str", required=True),
+            region=dict(type="str", default=""),
+            vpc_name=dict(type="str", default=""),
+            private_subnet_names=dict(type="list", elements="str", default=[]),
+            app_security_group_name=dict(type="str", default=""),
+            reader_count=dict(type="int", default=0),
+            instance_class=dict(type="str", default=""),
+            remove_confirm=dict(type="str", default="", no_log=False),
+        ),
+    ),
     mode=dict(type="str", choices=["plan", "apply", "converge"], default="apply"),
     saved_plan=dict(type="dict"),
     stack_name=dict(type="str"),
@@ -1675,6 +1762,7 @@ KINDS = {
     "db_cluster": "DB cluster",
     "db_instance": "DB instance",
     "db_cluster_endpoint": "custom endpoint",
+    "global_cluster": "global cluster",
 }
 # The plan's resource kinds, as the created resources are named.
 ENTRY_KINDS = {
@@ -1684,6 +1772,7 @@ ENTRY_KINDS = {
     "cluster": "db_cluster",
     "instance": "db_instance",
     "custom_endpoint": "db_cluster_endpoint",
+    "global_cluster": "global_cluster",
 }
 
 
@@ -1832,6 +1921,12 @@ class Apply:
         self.current = None
         # Each poll of each wait, for the collection's callback to print while this task runs.
         self.progress_log = ProgressLog.from_environment()
+        # The Aurora Global Database's secondary Region: its own Apply (that Region's clients), for the steps marked
+        # with that Region; the global cluster's steps run here.
+        self.secondary = None
+        self.global_current = None
+        self.kms = None
+        self.key = None
 
     # waiting
 
@@ -1931,21 +2026,26 @@ class Apply:
         steps = [a for a in actions if a.runner == STACK and a.impact != IMPOSSIBLE]
         self.progress = Progress([planned_entry(a) for a in steps if is_stack_create(a)])
         for action in steps:
-            self.current = action
+            applier = self.secondary if action.region and self.secondary is not None else self
+            applier.current = self.current = action
             if action.change != "create":
-                self.wait_creates()
+                applier.wait_creates()
             if not action.request.get("together"):
-                self.wait_deletes()
+                applier.wait_deletes()
             handler = (
-                HANDLERS.get(action.change)
+                GLOBAL_HANDLERS.get((action.resource, action.change, bool(action.region)))
+                or HANDLERS.get(action.change)
                 or HANDLERS.get((action.resource, action.change))
                 # An alarm's step, whatever it changes, is one PutMetricAlarm or DeleteAlarms.
                 or HANDLERS[action.resource]
             )
-            handler(self, action)
+            handler(applier, action)
             self.done.append(action.order)
-        self.wait_creates()
-        self.wait_deletes()
+        for applier in filter(None, (self, self.secondary)):
+            applier.wait_creates()
+            applier.wait_deletes()
+        if self.secondary is not None:
+            self.warnings += self.secondary.warnings
 
     def create(self, action, method, exists, already_exists, **request):
         entry = planned_entry(action)
@@ -2076,6 +2176,8 @@ class Apply:
         apply_rds_tags(self.rds, arn, to_set, to_remove, action.label())
 
     def arn_of(self, action):
+        if action.resource == "subnet_group":
+            return self.snapshot["subnet_group"]["DBSubnetGroupArn"]
         if action.resource == "parameter_group":
             return self.snapshot["parameter_group"]["DBClusterParameterGroupArn"]
         if action.resource == "cluster":
@@ -2460,6 +2562,198 @@ class Apply:
         )
         self.wait(f"cluster {old}", "deleted", lambda: read_cluster(self.rds, old), lambda c: c is None)
 
+    # the Aurora Global Database (plugins/module_utils/global_plan.py plans these steps)
+
+    def read_global_cluster(self, name):
+        found = self.rds.call(
+            "describe_global_clusters",
+            GlobalClusterIdentifier=name,
+            not_found=("GlobalClusterNotFoundFault",),
+            context=f"global cluster {name}",
+        )
+        return next(
+            (
+                g
+                for g in (found or {}).get("GlobalClusters") or []
+                if str(g.get("GlobalClusterIdentifier") or "").lower() == name.lower()
+            ),
+            None,
+        )
+
+    def create_global_cluster(self, action):
+        # The primary serves first: it is the global cluster's source.
+        self.wait_creates()
+        cluster = self.wait_cluster_available()
+        self.create(
+            action,
+            "create_global_cluster",
+            lambda: self.read_global_cluster(action.name) is not None,
+            ("GlobalClusterAlreadyExistsFault",),
+            GlobalClusterIdentifier=action.name,
+            SourceDBClusterIdentifier=cluster["DBClusterArn"],
+        )
+        self.wait(
+            f"global cluster {action.name}",
+            "available",
+            lambda: self.read_global_cluster(action.name),
+            lambda g: g is not None and g.get("Status") in (None, "available"),
+        )
+
+    def delete_global_cluster(self, action):
+        self.rds.call(
+            "delete_global_cluster",
+            GlobalClusterIdentifier=action.name,
+            not_found=("GlobalClusterNotFoundFault",),
+            context=action.label(),
+        )
+        self.wait(
+            f"global cluster {action.name}",
+            "deleted",
+            lambda: self.read_global_cluster(action.name),
+            lambda g: g is None,
+        )
+
+    def create_secondary_key(self, action):
+        tags = [
+            {"TagKey": k, "TagValue": str(v)} for k, v in sorted((self.params["cluster"].get("tags") or {}).items())
+        ]
+        key = self.kms.call(
+            "create_key",
+            Description=f"{self.identifier}: storage of the Aurora global database's secondary cluster",
+            Tags=tags,
+            context=action.label(),
+        )["KeyMetadata"]
+        self.kms.call(
+            "create_alias", AliasName=action.request["alias"], TargetKeyId=key["KeyId"], context=action.label()
+        )
+        self.kms.call("enable_key_rotation", KeyId=key["KeyId"], context=action.label())
+        self.key = {"arn": key.get("Arn"), "key_id": key.get("KeyId"), "state": key.get("KeyState")}
+
+    def create_secondary_cluster(self, action):
+        spec = dict(action.request["spec"], vpc_security_group_ids=[self.group_id])
+        if spec.get("storage_encrypted"):
+            spec["kms_key_id"] = (self.key or {}).get("arn") or spec.get("kms_key_id")
+        request = cluster_create_request(self.identifier, spec)
+        # A secondary has no master user of its own: AWS refuses one (the primary's is replicated).
+        for key in (
+            "MasterUsername",
+            "MasterUserPassword",
+            "ManageMasterUserPassword",
+            "MasterUserSecretKmsKeyId",
+            "DatabaseName",
+        ):
+            request.pop(key, None)
+        request["GlobalClusterIdentifier"] = next(
+            c["after"] for c in action.changes if c["attribute"] == "global cluster"
+        )
+        self.create(
+            action,
+            "create_db_cluster",
+            lambda: self.read_cluster() is not None,
+            ("DBClusterAlreadyExistsFault",),
+            **request,
+        )
+        self.progress.made(planned_entry(action))
+        self.cluster_created = True
+
+    def detach_from_global_cluster(self, action):
+        name = action.request["global"]
+        arn = action.request["arn"]
+        self.rds.call(
+            "remove_from_global_cluster",
+            GlobalClusterIdentifier=name,
+            DbClusterIdentifier=arn,
+            not_found=("GlobalClusterNotFoundFault", "DBClusterNotFoundFault"),
+            context=action.label(),
+        )
+
+        def detached(glob):
+            return glob is None or all(m.get("DBClusterArn") != arn for m in glob.get("GlobalClusterMembers") or [])
+
+        self.wait(f"cluster {action.name}", "detached", lambda: self.read_global_cluster(name), detached)
+
+    def unprotect_cluster(self, action):
+        self.rds.call(
+            "modify_db_cluster",
+            DBClusterIdentifier=action.name,
+            DeletionProtection=False,
+            ApplyImmediately=True,
+            context=action.label(),
+        )
+        self.wait_cluster_available()
+
+    def delete_secondary_cluster(self, action):
+        self.rds.call(
+            "delete_db_cluster",
+            DBClusterIdentifier=action.name,
+            SkipFinalSnapshot=True,
+            not_found=("DBClusterNotFoundFault",),
+            context=action.label(),
+        )
+        self.wait(f"cluster {action.name}", "deleted", self.read_cluster, lambda c: c is None)
+
+    # The secondary's security group and subnet group converge here (in the stack's Region the role's amazon.aws
+    # tasks do it): the rules and members as planned, read again so that a rule already there is no error.
+
+    def converge_rules(self, action):
+        direction = "ingress" if "ingress" in action.change else "egress"
+        group = self.snapshot["security_group"]
+        current = self.ec2.call("describe_security_groups", GroupIds=[group["GroupId"]], context=action.label())[
+            "SecurityGroups"
+        ][0]
+        have = flatten_permissions(current.get("IpPermissions" if direction == "ingress" else "IpPermissionsEgress"))
+        ingress, egress = wanted_rules(self.params["security_group"], self.snapshot["network"]["app_security_group_id"])
+        wanted = ingress if direction == "ingress" else egress
+        rules = wanted - have if action.change.startswith("allow") else have - wanted
+        if rules:
+            verb = "authorize" if action.change.startswith("allow") else "revoke"
+            self.ec2.call(
+                f"{verb}_security_group_{direction}",
+                GroupId=group["GroupId"],
+                IpPermissions=[to_permission(rule) for rule in sorted(rules, key=str)],
+                context=action.label(),
+            )
+
+    def security_group_tags(self, action):
+        group_id = self.snapshot["security_group"]["GroupId"]
+        to_set = {c["attribute"][len("tags.") :]: c["after"] for c in action.changes if c["after"] is not None}
+        to_remove = [c["attribute"][len("tags.") :] for c in action.changes if c["after"] is None]
+        if to_set:
+            self.ec2.call("create_tags", Resources=[group_id], Tags=dict_to_tags(to_set), context=action.label())
+        if to_remove:
+            self.ec2.call(
+                "delete_tags", Resources=[group_id], Tags=[{"Key": k} for k in to_remove], context=action.label()
+            )
+
+    def modify_subnet_group(self, action):
+        spec = self.params["subnet_group"]
+        self.rds.call(
+            "modify_db_subnet_group",
+            DBSubnetGroupName=spec["name"],
+            DBSubnetGroupDescription=spec["description"],
+            SubnetIds=[s["subnet_id"] for s in self.snapshot["network"]["subnets"]],
+            context=action.label(),
+        )
+
+
+# (resource, change, in the secondary Region): the global database's steps.
+GLOBAL_HANDLERS = {
+    ("global_cluster", "create", False): Apply.create_global_cluster,
+    ("global_cluster", "delete", False): Apply.delete_global_cluster,
+    ("secondary_key", "create", True): Apply.create_secondary_key,
+    ("cluster", "create", True): Apply.create_secondary_cluster,
+    ("cluster", "detach from the global cluster", True): Apply.detach_from_global_cluster,
+    ("cluster", "detach from the global cluster", False): Apply.detach_from_global_cluster,
+    ("cluster", "turn off deletion protection", True): Apply.unprotect_cluster,
+    ("cluster", "delete", True): Apply.delete_secondary_cluster,
+    ("security_group", "allow ingress", True): Apply.converge_rules,
+    ("security_group", "revoke ingress", True): Apply.converge_rules,
+    ("security_group", "allow egress", True): Apply.converge_rules,
+    ("security_group", "revoke egress", True): Apply.converge_rules,
+    ("security_group", "set tags", True): Apply.security_group_tags,
+    ("security_group", "remove tags", True): Apply.security_group_tags,
+    ("subnet_group", "modify", True): Apply.modify_subnet_group,
+}
 
 HANDLERS = {
     ("blue_green_deployment", "create"): Apply.create_blue_green,
@@ -2603,12 +2897,13 @@ def settings_digest(params):
     return digest(settings)
 
 
-def outputs_of(cluster, instances, group_id, endpoints=None):
+def outputs_of(cluster, instances, group_id, endpoints=None, global_database=None):
     """The stack's outputs; ``endpoints``: the custom endpoints asked for, and those read ({identifier: (endpoint,
-    tags)})."""
+    tags)}); ``global_database``: global_plan.global_outputs."""
     described = describe_members(cluster, instances) if cluster else []
     wanted, current = endpoints or ([], {})
     return {
+        "global_database": global_database,
         "cluster": to_snake(cluster) if cluster else None,
         "writer": next((i["db_instance_identifier"] for i in described if i["role"] == "writer"), None),
         "readers": [i["db_instance_identifier"] for i in described if i["role"] == "reader"],
@@ -2885,7 +3180,42 @@ def plan_pass(module, params, ec2, rds):
     if (params["autoscaling"] or {}).get("enabled"):
         # The cluster says the collection registered its target: a later run with autoscaling off knows to read it.
         params["cluster"]["tags"] = dict(params["cluster"].get("tags") or {}, **{MARKER_TAG: MARKER_VALUE})
+    global_current, region_apis = None, {}
+    if params.get("global_database"):
+
+        def apis_for(region):
+            if region not in region_apis:
+                region_apis[region] = {
+                    service: AwsApi(module, service, region=region) for service in ("ec2", "rds", "kms")
+                }
+            return region_apis[region]
+
+        try:
+            global_current = read_global(rds, params, snapshot["cluster"], apis_for, read_stack)
+        except NetworkProblem as problem:
+            module.fail_json(msg=f"aurora_cluster_secondary_{problem}")
+        if own_cluster_is_reader(global_current, snapshot["cluster"]):
+            # A switchover moved the writer to the other Region: this cluster is a secondary now, whose master user
+            # is the global cluster's; the plan adopts that (it fails nothing back on its own).
+            params["cluster"].update({key: None for key in MASTER_SETTINGS})
     actions, problems, notice = plan_stack(snapshot, params, baseline_actions)
+    if global_current is not None:
+        parts = {
+            "security_group": plan_security_group,
+            "subnet_group": plan_subnet_group,
+            "parameter_group": plan_parameter_group,
+            "cluster": plan_cluster,
+        }
+        global_actions = plan_global(global_current, params, snapshot, parts, problems)
+        planned_global = bool(params["global_database"].get("region")) or global_current["global_cluster"] is not None
+        refused_problems, refused = engine_problems(
+            actions, params["cluster"]["db_cluster_identifier"], global_current["identifier"], planned_global
+        )
+        problems += refused_problems
+        for action in refused:
+            action.impact = IMPOSSIBLE
+            action.note = "refused: an Aurora global database is upgraded in AWS's own order (see the problem)"
+        actions = order_actions(list(actions) + global_actions)
     if params["autoscaling"] is not None:
         # After the instances' steps: a new cluster's writer exists before its target is registered.
         scaling_actions, autoscaling = plan_autoscaling(
@@ -2949,6 +3279,8 @@ def plan_pass(module, params, ec2, rds):
         baseline_current=baseline_current,
         cloudwatch=cloudwatch,
         autoscaling_api=autoscaling_api,
+        global_current=global_current,
+        region_apis=region_apis,
     )
 
 
@@ -2962,10 +3294,21 @@ def as_read(module, ec2, rds, planned, final):
             snapshot["instances"],
             group["GroupId"] if group else None,
             (params["custom_endpoints"], snapshot.get("custom_endpoints") or {}),
+            global_outputs(planned["global_current"] or {}, snapshot["cluster"], ec2.client.meta.region_name)
+            if planned.get("global_current")
+            else None,
         )
     }
     if params["report"]:
         baseline = planned["baseline"]
+        glob = result["outputs"]["global_database"]
+        if glob:
+            secondary = (planned["global_current"] or {}).get("stack") or {}
+            glob = dict(
+                glob,
+                secondary_instances=sorted(i.get("DBInstanceIdentifier") for i in secondary.get("instances") or []),
+            )
+        params = dict(params, global_database_report=glob)
         result["report"] = stack_report(
             snapshot,
             params,
@@ -3063,9 +3406,29 @@ def main():
         cloudwatch=planned["cloudwatch"],
         autoscaling=planned["autoscaling_api"],
     )
+    current = planned["global_current"]
+    secondary_apis = []
+    if current is not None and current.get("region") and current.get("stack") is not None:
+        region = current["region"]
+        apis = planned["region_apis"][region]
+        secondary_apis = list(apis.values())
+        spec = dict(
+            secondary_params(params, region),
+            wait_timeout=params["wait_timeout"],
+            wait_max_poll_interval=params["wait_max_poll_interval"],
+            instances=params["instances"],
+        )
+        applier.secondary = Apply(
+            module, apis["ec2"], apis["rds"], spec, dict(current["stack"], network=current["stack"].get("network"))
+        )
+        applier.secondary.kms = apis["kms"]
+        applier.secondary.key = current.get("key")
+        applier.global_current = current
     try:
         with failures_raised(
-            module, *[api for api in (ec2, rds, planned["cloudwatch"], planned["autoscaling_api"]) if api is not None]
+            module,
+            *[api for api in (ec2, rds, planned["cloudwatch"], planned["autoscaling_api"]) if api is not None],
+            *secondary_apis,
         ):
             applier.run(actions)
     except CreateFailed as failure:
@@ -3088,8 +3451,18 @@ def main():
             cluster = read_cluster(rds, identifier)
             instances = read_members(rds, identifier) or [] if cluster else []
             endpoints = read_endpoints(rds, cluster, identifier, params["custom_endpoints"])
-        result["outputs"] = outputs_of(cluster, instances, applier.group_id, (params["custom_endpoints"], endpoints))
-    result["created_resources"] = applier.progress.created
+        global_database = None
+        if planned["global_current"] is not None:
+            current = planned["global_current"]
+            if applier.done:
+                current = read_global(rds, given, cluster, lambda r: planned["region_apis"][r], read_stack)
+            global_database = global_outputs(current, cluster, ec2.client.meta.region_name)
+        result["outputs"] = outputs_of(
+            cluster, instances, applier.group_id, (params["custom_endpoints"], endpoints), global_database
+        )
+    result["created_resources"] = applier.progress.created + (
+        applier.secondary.progress.created if applier.secondary is not None else []
+    )
     module.exit_json(
         changed=bool(applier.done), applied=True, done=applier.done, throttled_calls=throttled_calls(), **result
     )

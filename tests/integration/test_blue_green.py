@@ -45,6 +45,9 @@ from local_aws import REPO_ROOT, ansible_env, parse_recap, printed_plan
 PASSWORD = {
     "aurora_cluster_manage_master_user_password": False,
     "aurora_cluster_master_user_password": "Blue-green-upgrade-2026",
+    # AWS supports no blue/green deployment of a global database (refused: test_global_database.py): prod's
+    # secondary is off here.
+    "aurora_cluster_secondary_region": "",
 }
 UPGRADE = {"aurora_cluster_engine_version": "17.4", "aurora_cluster_allow_major_version_upgrade": True}
 SWITCH = dict(UPGRADE, aurora_cluster_blue_green_switchover=True)

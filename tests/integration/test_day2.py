@@ -33,6 +33,9 @@ WITHOUT_BASELINE = {
     "aurora_cluster_autoscaling_enabled": False,
     # These scenarios are the rolling strategy's (prod's inventory makes instance changes by surge: test_surge.py).
     "aurora_cluster_instance_change_strategy": "rolling",
+    # Day 2 of the cluster of the stack's Region (an engine upgrade of a global database is refused:
+    # test_global_database.py covers prod's secondary).
+    "aurora_cluster_secondary_region": "",
 }
 # "<order>. <label> <name>: <change> (<details>) [<impact>(, <when>)]", without what follows the impact.
 STEP = re.compile(

@@ -84,6 +84,22 @@ GUARDS = {
         "aurora_cluster_blue_green_retention_hours=-1 is out of range: at least 0 hours",
         None,
     ),
+    # The Aurora Global Database's secondary: another Region, with its network named.
+    "secondary-own-region": (
+        {
+            "aurora_cluster_secondary_region": "us-east-1",
+            "aurora_cluster_secondary_vpc_name": "vitality-dev-app-vpc",
+            "aurora_cluster_secondary_private_subnet_names": ["a", "b"],
+            "aurora_cluster_secondary_app_security_group_name": "vitality-dev-app-sg",
+        },
+        "aurora_cluster_secondary_region='us-east-1' is the stack's own Region (aurora_cluster_aws_region)",
+        None,
+    ),
+    "secondary-network": (
+        {"aurora_cluster_secondary_region": "us-west-2", "aurora_cluster_secondary_reader_count": 1},
+        "aurora_cluster_secondary_vpc_name is empty: aurora_cluster_secondary_region='us-west-2' needs the secondary's",
+        None,
+    ),
     "switchover-and-rollback": (
         {"aurora_cluster_blue_green_switchover": True, "aurora_cluster_blue_green_rollback": True},
         "aurora_cluster_blue_green_switchover=true and aurora_cluster_blue_green_rollback=true: one or the other",

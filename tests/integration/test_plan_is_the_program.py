@@ -240,9 +240,44 @@ def request_values(run, action):
 
 def test_first_converge_makes_exactly_the_planned_calls(prod):
     first = prod.first
+    # prod's inventory builds the Aurora Global Database: the global cluster, then the secondary in us-west-2.
+    assert [a["resource"] for a in first.plan["actions"] if a.get("region")] == [
+        "secondary_key",
+        "security_group",
+        "subnet_group",
+        "parameter_group",
+        "cluster",
+        "instance",
+    ]
+    assert "global_cluster" in [a["resource"] for a in first.plan["actions"]]
     assert first.mutating == planned_calls(first.plan), (
         f"recorded {first.mutating} != planned {planned_calls(first.plan)}"
     )
+    prod.no_change()
+
+
+# --- 0. the Aurora Global Database's secondary (prod's inventory builds it) removed, confirmed -----------------
+#
+# The first converge above built the global cluster and its secondary in us-west-2, call for planned call. The
+# scenarios after this one are about the cluster of the stack's Region (an engine upgrade of a global database is
+# refused: test_global_database), so the secondary is removed here, as a scenario of its own, and stays removed.
+
+SECONDARY = "vitality-prod-us-west-2"
+
+
+def test_0_the_secondary_removed_with_confirmation_detaches_then_deletes(prod):
+    extra = {"aurora_cluster_secondary_region": "", "aurora_cluster_secondary_remove_confirm": SECONDARY}
+    planned, applied = prod.scenario(extra)
+    assert [(a["resource"], a["name"], a["change"], a.get("region")) for a in planned.plan["actions"]] == [
+        ("cluster", SECONDARY, "detach from the global cluster", "us-west-2"),
+        ("cluster", SECONDARY, "turn off deletion protection", "us-west-2"),
+        ("instance", f"{SECONDARY}-reader-1", "delete", "us-west-2"),
+        ("cluster", SECONDARY, "delete", "us-west-2"),
+        ("cluster", CLUSTER, "detach from the global cluster", None),
+        ("global_cluster", "vitality-prod-global", "delete", None),
+    ]
+    assert prod.aws.client("rds", "us-west-2").describe_db_clusters()["DBClusters"] == []
+    prod.settled.update(extra)
     prod.no_change()
 
 

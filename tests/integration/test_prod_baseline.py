@@ -52,10 +52,18 @@ def local_aws(tmp_path_factory):
         yield aws
 
 
+# prod's Aurora Global Database has its own tests (test_global_database.py): here its secondary only slows the runs.
+WITHOUT_SECONDARY = {"aurora_cluster_secondary_region": ""}
+
+
 @pytest.fixture(scope="module")
 def run_playbook(local_aws):
     def run(playbook, inventory, **kwargs):
-        return run_local(playbook, inventory, local_aws=local_aws, **kwargs)
+        extra = kwargs.pop("extra_vars", None) or {}
+        extra = (
+            {**WITHOUT_SECONDARY, **extra} if isinstance(extra, dict) else f"{extra} aurora_cluster_secondary_region="
+        )
+        return run_local(playbook, inventory, local_aws=local_aws, extra_vars=extra, **kwargs)
 
     return run
 

@@ -353,6 +353,8 @@ def test_a_stack_in_sync_plans_nothing_in_eight_reads(monkeypatch):
     ]
     assert result["outputs"] == {
         "cluster": result["outputs"]["cluster"],
+        # No global database: none asked for, and the cluster names no global cluster.
+        "global_database": None,
         "writer": "w",
         "readers": ["r-1", "r-2"],
         "endpoints": {"writer": "c.cluster", "reader": "c.cluster-ro", "port": 5432},

@@ -298,3 +298,31 @@ def test_beside_an_unchanged_markdown_an_existing_html_is_not_read_again_and_a_m
     html.unlink()
     assert write_report_files(stem, str(library), PAGES)["written"] == [f"{stem}.html"]
     assert html.read_text() == "<html><body><script>var m;</script></body></html>"
+
+
+GLOBAL = {
+    "global_cluster_identifier": "vitality-prod-global",
+    "writer_region": "us-east-1",
+    "secondary_region": "us-west-2",
+    "secondary_cluster_identifier": "vitality-prod-us-west-2",
+    "secondary_reader_endpoint": "vitality-prod-us-west-2.cluster-ro-x.us-west-2.rds.amazonaws.com",
+    "secondary_instances": ["vitality-prod-us-west-2-reader-1"],
+}
+
+
+def test_a_global_database_draws_both_regions_and_which_way_the_storage_replicates():
+    lines = stack_report(snapshot(), dict(PARAMS, global_database_report=GLOBAL), [], "us-east-1")[
+        "mermaid"
+    ].splitlines()
+    assert '    subgraph region2["Region us-west-2"]' in lines
+    assert any(line.startswith('        secondary["Cluster vitality-prod-us-west-2<br>secondary') for line in lines)
+    assert '    cluster -- "storage replication, typically under 1 s" --> secondary' in lines
+    assert "    secondary --- n_i2_vitality_prod_us_west_2_reader_1" in lines
+    # After a switchover the other Region writes: the arrow turns round.
+    moved = dict(GLOBAL, writer_region="us-west-2")
+    lines = stack_report(snapshot(), dict(PARAMS, global_database_report=moved), [], "us-east-1")[
+        "mermaid"
+    ].splitlines()
+    assert '    secondary -- "storage replication, typically under 1 s" --> cluster' in lines
+    # Without one, one Region only.
+    assert "region2" not in stack_report(snapshot(), PARAMS, [], "us-east-1")["mermaid"]
