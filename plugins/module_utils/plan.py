@@ -64,6 +64,7 @@ LABELS = {
     "scaling_policy": "scaling policy",
     "blue_green_deployment": "blue/green deployment",
     "snapshot_export": "snapshot export",
+    "global_cluster": "global cluster",
 }
 
 
