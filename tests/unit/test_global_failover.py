@@ -19,6 +19,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.global_failover im
     is_done,
     outputs,
     plan,
+    runbook_names,
+    runbook_setting_errors,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import wait_for
 from ansible_collections.vitality.aurora.plugins.modules import aurora_global_cluster_failover as m
@@ -336,3 +338,37 @@ def test_reads_keep_only_the_global_cluster_asked_for(rds):
     api = AwsApi(FakeModule(), "rds", client=client)
     assert m.read_global_cluster(api, GLOBAL) is None
     assert m.read_global_cluster(api, GLOBAL) is None
+
+
+# -- the role's entry points: names and typed settings -------------------------------------------------------------
+
+
+def test_the_target_is_the_stacks_cluster_at_home_and_the_secondary_elsewhere():
+    assert runbook_names("vitality-prod", "vitality-prod-aurora", "us-east-1", "us-west-2") == {
+        "global_cluster_identifier": "vitality-prod-global",
+        "target_cluster_identifier": "vitality-prod-us-west-2",
+        "target_region": "us-west-2",
+    }
+    assert runbook_names("vitality-prod", "vitality-prod-aurora", "us-east-1", "us-east-1")[
+        "target_cluster_identifier"
+    ] == ("vitality-prod-aurora")
+
+
+SETTINGS = {"aurora_cluster_name": "vitality-prod", "aurora_cluster_switchover_target_region": "us-west-2"}
+
+
+def test_a_switchover_needs_a_region_name():
+    assert runbook_setting_errors(SETTINGS, "switchover") == []
+    assert runbook_setting_errors({**SETTINGS, "aurora_cluster_switchover_target_region": "west"}, "switchover") == [
+        "aurora_cluster_switchover_target_region='west' is not a Region name: name the Region that must write, "
+        "for example -e aurora_cluster_switchover_target_region=us-west-2"
+    ]
+
+
+@pytest.mark.parametrize("mode", ["failover", "detach-and-promote"])
+def test_a_failover_needs_the_typed_confirmation_and_says_what_to_pass(mode):
+    typed = {**SETTINGS, "aurora_cluster_failover_mode": mode, "aurora_cluster_failover_confirm": ""}
+    [error] = runbook_setting_errors(typed, "failover")
+    assert error.startswith(f"aurora_cluster_failover_confirm='' does not confirm mode={mode}")
+    assert error.endswith("pass -e aurora_cluster_failover_confirm=vitality-prod-global")
+    assert runbook_setting_errors({**typed, "aurora_cluster_failover_confirm": GLOBAL}, "failover") == []
