@@ -142,7 +142,7 @@ def test_switchover_to_us_west_2_and_back(aws, global_db):
     back = run(aws, SWITCH_BACK)
     assert back.ok, back
     assert writer_region(east) == ["us-east-1"]
-    assert [action for action, _ in mutating(aws)] == ["SwitchoverGlobalCluster"]
+    assert [action for action, _params in mutating(aws)] == ["SwitchoverGlobalCluster"]
     assert (
         outputs(aws)["writer_endpoint"]
         == east.describe_db_clusters(DBClusterIdentifier=PRIMARY)["DBClusters"][0]["Endpoint"]
@@ -239,7 +239,7 @@ def test_failover_with_confirmation_then_switch_back(aws, global_db):
     assert failed_over.ok, failed_over
     assert writer_region(east) == ["us-west-2"]
     calls = mutating(aws)
-    assert [action for action, _ in calls] == ["FailoverGlobalCluster"]
+    assert [action for action, _params in calls] == ["FailoverGlobalCluster"]
     assert calls[0][1]["AllowDataLoss"] == "true" and "Switchover" not in calls[0][1]
     assert "rejoins as a secondary" in failed_over.stdout
     # The former primary is a secondary of the global cluster: the switchover back is the documented way home.
@@ -266,7 +266,7 @@ def test_detach_and_promote(aws, global_db):
     aws.record_from_now()
     detached = run(aws, DETACH)
     assert detached.ok, detached
-    assert [action for action, _ in mutating(aws)] == ["RemoveFromGlobalCluster"]
+    assert [action for action, _params in mutating(aws)] == ["RemoveFromGlobalCluster"]
     members = east.describe_global_clusters(GlobalClusterIdentifier=GLOBAL)["GlobalClusters"][0]["GlobalClusterMembers"]
     assert [m["DBClusterArn"].split(":")[-1] for m in members] == [PRIMARY]
     promoted = west.describe_db_clusters(DBClusterIdentifier=SECONDARY)["DBClusters"][0]
