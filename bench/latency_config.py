@@ -17,6 +17,9 @@ DEFAULT_LATENCY = {
     "cluster_major_upgrade": 20.0,
     # A blue/green switchover: writes stop on both clusters while it runs (AWS: typically under a minute).
     "blue_green_switchover": 1.0,
+    # A managed switchover of an Aurora global database: the primary stops taking writes while the two clusters swap
+    # roles (AWS: RTO "in the order of minutes"; a secondary promoted "in less than a minute").
+    "global_switchover": 1.0,
 }
 
 

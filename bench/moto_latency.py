@@ -11,7 +11,9 @@ runs moto's own server unchanged.  The default durations stand for real AWS minu
 1 s = 1 minute: cluster create 5, instance create 10, instance class change 10, reboot 1, a major version
 upgrade in place 20 (the cluster and every instance ``upgrading``), a blue/green switchover 1 (the cluster
 ``switching-over``; the deployment says SWITCHOVER_IN_PROGRESS meanwhile, and PROVISIONING while its green
-cluster or instances are still being created).
+cluster or instances are still being created), a global database's switchover or failover 1 (the global cluster
+``switching-over`` or ``failing-over`` with its FailoverState ``pending`` for the first third, then ``failing-over``;
+the former primary taking no writes until the roles are swapped).
 
 Every busy window is appended to the JSON-lines file named by ``BENCH_LATENCY_LOG`` as
 ``{"kind": "cluster"|"instance", "id", "status", "start", "end"}`` (time.time() seconds), so
@@ -35,6 +37,7 @@ for extra in (BENCH_DIR, BENCH_DIR.parent / "scripts"):
 
 import latency_config  # noqa: E402
 from moto.rds.models import BlueGreenDeployment, DBCluster, DBInstance, RDSBackend  # noqa: E402
+from moto.rds.responses import RDSResponse  # noqa: E402
 from moto.server import main as moto_server_main  # noqa: E402
 
 import moto_server_ext  # noqa: E402  (sets moto's environment before moto is imported)
@@ -199,6 +202,42 @@ def patch_blue_green() -> None:
     BlueGreenDeployment.switchover = switch
 
 
+def patch_global_switch() -> None:
+    """A global cluster's switchover or failover takes LATENCY["global_switchover"]: scripts/moto_server_ext.py
+    begins it (Status, FailoverState) and finishes it here, at the first DescribeGlobalClusters after that time."""
+    RDSBackend.vitality_slow_global_switch = True  # read by moto_server_ext.start_global_switch
+    begin = moto_server_ext.begin_global_switch
+    describe = moto_server_ext.respond_describe_global_clusters
+
+    def begin_global_switch(global_cluster, target, allow_data_loss):
+        begin(global_cluster, target, allow_data_loss)
+        seconds = LATENCY["global_switchover"]
+        now = time.time()
+        global_cluster.__dict__["bench_switch"] = (now, now + seconds)
+        status = "failing-over" if allow_data_loss else "switching-over"
+        # Writes stop on the primary until the target takes them (one window: the write downtime).
+        for cluster in global_cluster.members:
+            if cluster.is_writer:
+                mark_busy(cluster, "cluster", cluster.db_cluster_identifier, status, seconds)
+
+    def describe_global_clusters(response):
+        for global_cluster in moto_server_ext.global_clusters_of(response.backend).values():
+            window = global_cluster.__dict__.get("bench_switch")
+            state = getattr(global_cluster, "failover_state", None)
+            if not window or not state:
+                continue
+            start, end = window
+            if time.time() >= end:
+                moto_server_ext.finish_global_switch(global_cluster)
+                global_cluster.__dict__.pop("bench_switch")
+            elif time.time() >= start + (end - start) / 3:
+                state["Status"] = "failing-over"
+        return describe(response)
+
+    moto_server_ext.begin_global_switch = begin_global_switch
+    RDSResponse.describe_global_clusters = describe_global_clusters
+
+
 # The RDS backend the deployments live in (one account and Region in the benchmark).
 DEPLOYMENT_BACKENDS: list = []
 
@@ -208,6 +247,7 @@ def main(argv: list[str]) -> None:
     patch_status_properties()
     patch_backend()
     patch_blue_green()
+    patch_global_switch()
     moto_server_main(argv)
 
 

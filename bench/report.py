@@ -453,6 +453,8 @@ def evaluate_targets(runs: Sequence[dict], latency: dict | None, today: dict | N
         results += upgrade_targets(latency["upgrade"])
     if (latency or {}).get("drill"):
         results.append(drill_target(latency["drill"]))
+    if (latency or {}).get("switchover"):
+        results.append(switchover_target(latency["switchover"]))
     if any(run["env"] == "fleet" for run in runs):
         results += fleet_targets(runs)
     if find("prod", "role", "noop-round-trip") is not None:
@@ -561,6 +563,23 @@ def latency_rows(latency: dict) -> list[list[str]]:
                 "n/a",
             ]
         )
+    switchover = latency.get("switchover") or {}
+    if switchover:
+        rows.append(
+            [
+                "switchover of prod's global database to us-west-2",
+                fmt_seconds(switchover.get("wall")),
+                "n/a",
+                "n/a",
+                fmt_seconds(switchover.get("simulated")),
+                fmt_seconds(switchover.get("simulated")),
+                "n/a",
+                "n/a",
+                "n/a",
+                "n/a",
+                f"{fmt_seconds(switchover.get('write_downtime'))} / n/a",
+            ]
+        )
     return rows
 
 
@@ -604,6 +623,23 @@ def drill_target(drill: dict) -> dict:
     measured = f"{drill['rto']:.1f} s = {drill['rto']:.1f} simulated min"
     why = f"drill wall {drill['wall']:.1f} s; left behind: {', '.join(drill.get('left') or []) or 'nothing'}"
     return target(name, measured, "measured (no limit)", True, why, reference=True)
+
+
+# Issue #17: a managed switchover of the global database stops writes for at most one simulated minute (AWS: a
+# secondary is promoted in under a minute), the launcher's window: nothing else of the runbook may stop them.
+SWITCHOVER_WRITE_DOWNTIME_LIMIT = 1.0
+
+
+def switchover_target(switchover: dict) -> dict:
+    """The global database's switchover: write downtime under latency, at most one simulated minute."""
+    name = "global database switchover (latency, prod): write downtime"
+    limit = f"<= {SWITCHOVER_WRITE_DOWNTIME_LIMIT:.0f} simulated min"
+    if not switchover.get("ok"):
+        return target(name, "n/a", limit, False, str(switchover.get("error", "not run"))[:200])
+    downtime = switchover["write_downtime"]
+    why = f"switchover.yml wall {switchover['wall']:.1f} s (plan, switchover, wait until us-west-2 writes)"
+    passed = downtime <= SWITCHOVER_WRITE_DOWNTIME_LIMIT + 1e-6
+    return target(name, f"{downtime:.1f} s = {downtime:.1f} simulated min", limit, passed, why)
 
 
 def availability_cell(row: dict) -> str:

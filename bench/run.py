@@ -60,10 +60,11 @@ ROLE_PLAYBOOK = "playbooks/provision.yml"
 STOCK_PLAYBOOK = "bench/stock/provision.yml"
 FLOOR_PLAYBOOK = "bench/floor.yml"
 NEW_CLASS = "db.r6g.xlarge"
-SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "round-trip", "latency", "upgrade", "drill")
+SCENARIOS = ("converge", "prod-setting", "floor", "fleet", "round-trip", "latency", "upgrade", "drill", "switchover")
 # The round-trip scenario's time per AWS call (a host in the Region's area: tens of milliseconds; farther: more).
 ROUND_TRIP_SECONDS = 0.1
 DRILL_PLAYBOOK = "playbooks/drill.yml"
+SWITCHOVER_PLAYBOOK = "playbooks/switchover.yml"
 FLEET_GROUP_VARS = REPO_ROOT / "inventories" / "fleet" / "group_vars" / "aurora.yml"
 SUBSET_OUT = REPO_ROOT / "tests" / "output" / "bench"
 
@@ -530,6 +531,66 @@ def drill_scenario(workdir: Path, durations: dict) -> dict:
     return drill
 
 
+def global_database(aws: LocalAws) -> None:
+    """prod's global database as the runbooks find it (plugins/module_utils/naming.py's names), made with boto3: the
+    stack's cluster primary in us-east-1, its secondary in us-west-2; returns once both are available."""
+    east, west = aws.client("rds"), aws.client("rds", "us-west-2")
+    primary = east.create_db_cluster(
+        DBClusterIdentifier="vitality-prod-aurora",
+        Engine="aurora-postgresql",
+        EngineVersion="16.6",
+        MasterUsername="vitality_admin",
+        MasterUserPassword="Bench-switchover-2026",
+    )["DBCluster"]
+    east.create_global_cluster(
+        GlobalClusterIdentifier="vitality-prod-global", SourceDBClusterIdentifier=primary["DBClusterArn"]
+    )
+    west.create_db_cluster(
+        DBClusterIdentifier="vitality-prod-us-west-2",
+        Engine="aurora-postgresql",
+        EngineVersion="16.6",
+        GlobalClusterIdentifier="vitality-prod-global",
+    )
+    for client, identifier in ((east, "vitality-prod-aurora"), (west, "vitality-prod-us-west-2")):
+        while client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]["Status"] != "available":
+            time.sleep(0.2)
+
+
+def switchover_scenario(workdir: Path, durations: dict) -> dict:
+    """A managed switchover of prod's global database to us-west-2 under latency: the writes' downtime (the former
+    primary switching over) and the run's wall time, the guide's command."""
+    window_log = workdir / "switchover-windows.jsonl"
+    extra_env = {"BENCH_LATENCY": json.dumps(durations), "BENCH_LATENCY_LOG": str(window_log)}
+    with LatencyAws(log_dir=workdir, extra_env=extra_env) as aws:
+        aws.reset()
+        global_database(aws)
+        window_log.write_text("")
+        seconds, switched = timed_playbook(
+            aws,
+            SWITCHOVER_PLAYBOOK,
+            "inventories/prod",
+            extra_vars={**SCALED_POLL, "aurora_cluster_switchover_target_region": "us-west-2"},
+        )
+        windows = read_windows(window_log)
+        members = aws.client("rds").describe_global_clusters(GlobalClusterIdentifier="vitality-prod-global")[
+            "GlobalClusters"
+        ][0]
+        writer = [m["DBClusterArn"].split(":")[3] for m in members["GlobalClusterMembers"] if m["IsWriter"]]
+    figures = {
+        "ok": switched.ok and writer == ["us-west-2"],
+        "wall": seconds,
+        "write_downtime": report.write_downtime(windows),
+        "simulated": durations["global_switchover"],
+        "writer": writer,
+    }
+    if not figures["ok"]:
+        figures["error"] = error_text(switched) if not switched.ok else f"the writer is in {writer}, not us-west-2"
+    log(
+        f"switchover: write downtime {figures['write_downtime']:.1f} s (simulated minutes), wall {seconds:.1f}s ok={figures['ok']}"
+    )
+    return figures
+
+
 def instance_change_figures(windows: list[dict], instances: int) -> dict:
     """Write downtime (the cluster failing over) and the fewest instances serving, of an instance change."""
     return {
@@ -620,7 +681,8 @@ def main(argv: list[str]) -> int:
         "16 dev stacks in one run each (first converge and no-op); round-trip = prod's no-op by the role and the "
         f"stock playbook, as is and with {ROUND_TRIP_SECONDS * 1000:.0f} ms per AWS call; latency = the simulated-latency "
         "scenarios and their baselines (prod); upgrade = a major upgrade in place vs blue/green under latency (prod); "
-        "drill = the restore drill's RTO under latency (dev). The report says 'not measured' for every target left out. "
+        "drill = the restore drill's RTO under latency (dev); switchover = the global database's managed switchover "
+        "under latency (prod). The report says 'not measured' for every target left out. "
         f"Writes to {SUBSET_OUT.relative_to(REPO_ROOT)}/ unless --out is given.",
     )
     parser.add_argument("--no-latency", action="store_true", help="skip the simulated-latency scenarios")
@@ -637,6 +699,7 @@ def main(argv: list[str]) -> int:
         ("upgrade", "prod"),
         ("floor", "dev"),
         ("drill", "dev"),
+        ("switchover", "prod"),
     ):
         if scenario in scenarios and env not in args.envs:
             log(f"{scenario}: skipped, it needs --envs {env}")
@@ -669,6 +732,9 @@ def main(argv: list[str]) -> int:
         if "drill" in scenarios:
             latency = latency or {"durations": latency_config.durations(), "notes": []}
             latency["drill"] = drill_scenario(workdir, latency_config.durations())
+        if "switchover" in scenarios:
+            latency = latency or {"durations": latency_config.durations(), "notes": []}
+            latency["switchover"] = switchover_scenario(workdir, latency_config.durations())
     meta["seconds"] = round(time.monotonic() - started, 1)
     meta["notes"] = method_notes(runs, baselines)
     text = report.render_markdown(meta, runs, latency, args.envs)

@@ -75,14 +75,21 @@ moto's server unchanged:
   PercentProgress 100, a TaskEndTime and TotalExtractedDataInGB (0: a local cluster holds no data); its SnapshotTime
   is the snapshot's. CancelExportTask gives CANCELED, in upper case as AWS does.
 
-* Aurora Global Database (CreateGlobalCluster, RemoveFromGlobalCluster): moto's CreateGlobalCluster from an existing
-  cluster (SourceDBClusterIdentifier) lists that cluster as a member that does not write (IsWriter false); AWS makes
-  it the global cluster's primary, its writer. moto's RemoveFromGlobalCluster looks the global cluster up in the
-  Region of the request, where moto does not keep it (it keeps every global cluster in us-east-1), finds the cluster
-  by identifier where AWS takes its ARN (DbClusterIdentifier), and answers success having detached nothing; the
-  detached cluster keeps naming its global cluster. As the RDS API reference describes it: the member named by ARN
-  (or identifier) leaves the global cluster, becomes a standalone cluster that names none, and an unknown global
-  cluster is GlobalClusterNotFoundFault. A second CreateGlobalCluster of an identifier is refused with
+* Aurora Global Database switchover and failover, which moto lacks, modelled on the RDS API reference:
+  SwitchoverGlobalCluster (GlobalClusterIdentifier, TargetDbClusterIdentifier: the ARN, or identifier, of a secondary
+  member) and FailoverGlobalCluster (the same, with AllowDataLoss or Switchover, never both). The target becomes the
+  writer (GlobalClusterMembers' IsWriter swapped, the writer's Readers list updated) and the former primary a
+  secondary; as on AWS, the global cluster's FailoverState (Status pending/failing-over, FromDbClusterArn,
+  ToDbClusterArn, IsDataLossAllowed) and Status (switching-over or failing-over) describe the operation while it runs:
+  here it ends at once, bench/moto_latency.py keeps it running a while. Refused as AWS refuses them: a global cluster
+  that does not exist (GlobalClusterNotFoundFault) or is not available (InvalidGlobalClusterStateFault), a target that
+  is not a member (DBClusterNotFoundFault) or is already the primary (InvalidDBClusterStateFault). Around them:
+  CreateGlobalCluster from an existing cluster makes that cluster the writer (moto left IsWriter false);
+  DescribeGlobalClusters honours GlobalClusterIdentifier (moto answered every global cluster, and no
+  GlobalClusterNotFoundFault); RemoveFromGlobalCluster works from any Region (moto looked for the global cluster in
+  the request's Region only, where it is not unless that is us-east-1, and answered nothing) and leaves the detached
+  cluster a standalone writable cluster without GlobalClusterIdentifier; the primary cannot be removed while
+  secondaries remain (InvalidGlobalClusterStateFault). A second CreateGlobalCluster of an identifier is refused with
   GlobalClusterAlreadyExistsFault, as AWS does (moto replaced the first global cluster with a new one, so a create
   retried after a lost answer went unnoticed).
 
@@ -113,7 +120,15 @@ from moto.rds.exceptions import (  # noqa: E402
     InvalidParameterValue,
     RDSClientError,
 )
-from moto.rds.models import BlueGreenDeployment, DBCluster, MasterUserSecret, RDSBackend, TaggingMixin  # noqa: E402
+from moto.rds.models import (  # noqa: E402
+    BlueGreenDeployment,
+    DBCluster,
+    GlobalCluster,
+    MasterUserSecret,
+    RDSBackend,
+    TaggingMixin,
+    rds_backends,
+)
 from moto.rds.responses import RDSResponse  # noqa: E402
 from moto.secretsmanager.models import SecretsManagerBackend  # noqa: E402
 from moto.server import main as moto_server_main  # noqa: E402
@@ -828,41 +843,138 @@ def cancel_export_task(self: RDSBackend, export_task_identifier):
     return task
 
 
-# -- Aurora Global Database --------------------------------------------------------------------------------------
+# -- Aurora Global Database: switchover, failover, detach ---------------------------------------------------------
 
-_create_global_cluster = RDSBackend.create_global_cluster
+# moto keeps every global cluster in us-east-1's backend (RDSResponse.global_backend).
+GLOBAL_REGION = "us-east-1"
+MOTO_CREATE_GLOBAL_CLUSTER = RDSBackend.create_global_cluster
 
 
-def create_global_cluster(self: RDSBackend, global_cluster_identifier, source_db_cluster_identifier, *args, **kwargs):
+def global_clusters_of(backend: RDSBackend):
+    return rds_backends[backend.account_id][GLOBAL_REGION].global_clusters
+
+
+def global_cluster_not_found(identifier) -> RDSClientError:
+    return RDSClientError("GlobalClusterNotFoundFault", f"Global cluster {identifier} not found.")
+
+
+def find_global_cluster(backend: RDSBackend, identifier) -> GlobalCluster:
+    found = global_clusters_of(backend).get(str(identifier or ""))
+    if found is None:
+        raise global_cluster_not_found(identifier)
+    return found
+
+
+def global_member(global_cluster: GlobalCluster, reference) -> DBCluster:
+    """The member a request names, by ARN (what AWS asks for) or identifier."""
+    for member in global_cluster.members:
+        if reference in (member.db_cluster_arn, member.db_cluster_identifier):
+            return member
+    raise DBClusterNotFoundError(reference)
+
+
+def create_global_cluster(self: RDSBackend, global_cluster_identifier, *args, **kwargs):
     # AWS refuses a second global cluster of an identifier (moto replaced the first with a new one).
-    if global_cluster_identifier in self.global_clusters:
+    if global_cluster_identifier in global_clusters_of(self):
         raise RDSClientError(
             "GlobalClusterAlreadyExistsFault", f"Global cluster {global_cluster_identifier} already exists."
         )
-    glob = _create_global_cluster(self, global_cluster_identifier, source_db_cluster_identifier, *args, **kwargs)
-    # AWS: the source cluster becomes the global cluster's primary, the member that writes.
-    for member in glob.members:
-        member.is_writer = True
-    return glob
+    global_cluster = MOTO_CREATE_GLOBAL_CLUSTER(self, global_cluster_identifier, *args, **kwargs)
+    # The cluster a global cluster is created from is its primary (moto leaves IsWriter false).
+    if len(global_cluster.members) == 1:
+        global_cluster.members[0].is_writer = True
+    global_cluster.failover_state = None
+    return global_cluster
+
+
+def begin_global_switch(global_cluster: GlobalCluster, target: DBCluster, allow_data_loss: bool) -> None:
+    """What AWS shows while a switchover or failover runs: the global cluster's Status and FailoverState."""
+    writer = next((m for m in global_cluster.members if m.is_writer), None)
+    global_cluster.status = "failing-over" if allow_data_loss else "switching-over"
+    global_cluster.failover_state = {
+        "Status": "pending",
+        "FromDbClusterArn": writer.db_cluster_arn if writer is not None else None,
+        "ToDbClusterArn": target.db_cluster_arn,
+        "IsDataLossAllowed": bool(allow_data_loss),
+    }
+
+
+def finish_global_switch(global_cluster: GlobalCluster) -> None:
+    """The end state: the target writes, every other member (the former primary too) is a secondary."""
+    state = getattr(global_cluster, "failover_state", None) or {}
+    for member in global_cluster.members:
+        member.is_writer = member.db_cluster_arn == state.get("ToDbClusterArn")
+    global_cluster.status = "available"
+    global_cluster.failover_state = None
+
+
+def start_global_switch(backend: RDSBackend, params, allow_data_loss: bool) -> GlobalCluster:
+    global_cluster = find_global_cluster(backend, params.get("GlobalClusterIdentifier"))
+    target = global_member(global_cluster, params.get("TargetDbClusterIdentifier"))
+    if global_cluster.status != "available":
+        raise RDSClientError(
+            "InvalidGlobalClusterStateFault",
+            f"Global cluster {global_cluster.global_cluster_identifier} is {global_cluster.status}, not available.",
+        )
+    if target.is_writer:
+        raise RDSClientError(
+            "InvalidDBClusterStateFault",
+            f"DB cluster {target.db_cluster_arn} is already the primary cluster of the global cluster.",
+        )
+    begin_global_switch(global_cluster, target, allow_data_loss)
+    # On AWS the operation takes a while (bench/moto_latency.py holds it); here it ends at once.
+    if not getattr(backend, "vitality_slow_global_switch", False):
+        finish_global_switch(global_cluster)
+    return global_cluster
+
+
+def is_true(value) -> bool:
+    return str(value).lower() == "true"
+
+
+def respond_switchover_global_cluster(response):
+    global_cluster = start_global_switch(response.backend, response.params, allow_data_loss=False)
+    return ActionResult({"GlobalCluster": global_cluster})
+
+
+def respond_failover_global_cluster(response):
+    params = response.params
+    allow_data_loss, switchover = is_true(params.get("AllowDataLoss")), is_true(params.get("Switchover"))
+    if allow_data_loss and switchover:
+        raise InvalidParameterCombination("AllowDataLoss and Switchover cannot both be specified.")
+    global_cluster = start_global_switch(response.backend, params, allow_data_loss=allow_data_loss)
+    return ActionResult({"GlobalCluster": global_cluster})
+
+
+def respond_describe_global_clusters(response):
+    backend, identifier = response.backend, response.params.get("GlobalClusterIdentifier")
+    found = [find_global_cluster(backend, identifier)] if identifier else list(global_clusters_of(backend).values())
+    for global_cluster in found:
+        global_cluster.__dict__.setdefault("failover_state", None)
+    return ActionResult({"GlobalClusters": found})
+
+
+def remove_from_global_cluster(self: RDSBackend, global_cluster_identifier, db_cluster_identifier):
+    global_cluster = find_global_cluster(self, global_cluster_identifier)
+    member = global_member(global_cluster, db_cluster_identifier)
+    if member.is_writer and len(global_cluster.members) > 1:
+        raise RDSClientError(
+            "InvalidGlobalClusterStateFault",
+            f"The primary cluster {member.db_cluster_arn} cannot be removed while the global cluster has secondaries.",
+        )
+    global_cluster.members.remove(member)
+    # Detached, it is a standalone cluster that takes writes.
+    member.global_cluster_identifier = None
+    member.is_writer = False
+    return global_cluster
 
 
 def respond_remove_from_global_cluster(response):
-    name = response._get_param("GlobalClusterIdentifier")
-    wanted = response._get_param("DbClusterIdentifier") or ""
-    backend = response.global_backend
-    glob = backend.global_clusters.get(name)
-    if glob is None:
-        raise RDSClientError("GlobalClusterNotFoundFault", f"Global cluster {name} not found.")
-    member = next(
-        (m for m in glob.members if wanted in (m.db_cluster_arn, m.db_cluster_identifier)),
-        None,
+    params = response.params
+    global_cluster = remove_from_global_cluster(
+        response.backend, params.get("GlobalClusterIdentifier"), params.get("DbClusterIdentifier")
     )
-    if member is None:
-        raise RDSClientError("DBClusterNotFoundFault", f"DBCluster {wanted} is not a member of {name}.")
-    glob.members.remove(member)
-    member.global_cluster_identifier = None
-    member.is_writer = False
-    return ActionResult({"GlobalCluster": glob})
+    return ActionResult({"GlobalCluster": global_cluster})
 
 
 def extend_moto() -> None:
@@ -901,6 +1013,12 @@ def extend_moto() -> None:
     DBCluster.get_cfg = cluster_cfg
     BlueGreenDeployment.switchover = switchover
     BlueGreenDeployment._create_green_instance = create_green_instance
+    RDSBackend.create_global_cluster = create_global_cluster
+    RDSBackend.remove_from_global_cluster = remove_from_global_cluster
+    RDSResponse.switchover_global_cluster = respond_switchover_global_cluster
+    RDSResponse.failover_global_cluster = respond_failover_global_cluster
+    RDSResponse.describe_global_clusters = respond_describe_global_clusters
+    RDSResponse.remove_from_global_cluster = respond_remove_from_global_cluster
 
 
 if __name__ == "__main__":

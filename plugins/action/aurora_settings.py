@@ -16,6 +16,7 @@ from ansible.plugins import action as _action
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vitality.aurora.plugins.module_utils.database import database_setting_errors
+from ansible_collections.vitality.aurora.plugins.module_utils.global_failover import runbook_setting_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.restore_drill import drill_setting_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.snapshot_export import export_setting_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import stack_errors
@@ -31,7 +32,14 @@ from ansible_collections.vitality.aurora.plugins.plugin_utils.role_settings impo
 
 # Facts each role sets for its users (documented outputs): not inputs, yet not unknown either.
 ROLE_OUTPUT_FACTS = {
-    "aurora_cluster": frozenset(["aurora_cluster_outputs", "aurora_cluster_plan", "aurora_cluster_export_outputs"]),
+    "aurora_cluster": frozenset(
+        [
+            "aurora_cluster_outputs",
+            "aurora_cluster_plan",
+            "aurora_cluster_export_outputs",
+            "aurora_cluster_switchover_outputs",
+        ]
+    ),
     "aurora_database": frozenset(["aurora_database_outputs", "aurora_database_plan"]),
 }
 
@@ -72,6 +80,8 @@ class ActionModule(ActionBase):
             errors.extend(drill_setting_errors(typed))
         if not errors and role == "aurora_cluster" and entry_point == "export":
             errors.extend(export_setting_errors(typed))
+        if not errors and role == "aurora_cluster" and entry_point in ("switchover", "failover"):
+            errors.extend(runbook_setting_errors(typed, entry_point))
         if not errors and role == "aurora_database":
             # The cluster's parameters as the aurora_cluster role typed them in this play, else as the inventory says.
             parameters = task_vars.get("__aurora_cluster_parameters")

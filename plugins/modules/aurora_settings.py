@@ -16,7 +16,8 @@ description:
   - Refuses a C(aurora_cluster_*) variable the role does not declare, naming the closest declared one, unless
     C(aurora_cluster_unknown_variables=warn).
   - For the V(main) entry point, checks the typed values against the rules of RDS and PostgreSQL; for the V(export)
-    entry point, the rules of the snapshot export (S3 bucket names, lifecycle days, the snapshot chosen).
+    entry point, the rules of the snapshot export (S3 bucket names, lifecycle days, the snapshot chosen); for the
+    V(switchover) and V(failover) entry points, the target Region's form and the failover's typed confirmation.
   - Sets each typed value as the fact C(__aurora_cluster_<name>), except secrets (C(no_log) variables), which are
     never set as facts.
   - Runs on the controller as an action plugin; it calls no AWS API.
@@ -35,7 +36,7 @@ options:
     description:
       - The role entry point whose variables are typed and checked; omitted, V(main).
     type: str
-    choices: [main, destroy, report, rotate, drill, export]
+    choices: [main, destroy, report, rotate, drill, export, switchover, failover]
     default: main
 attributes:
   check_mode:
@@ -86,7 +87,7 @@ def main():
             "entry_point": {
                 "type": "str",
                 "default": "main",
-                "choices": ["main", "destroy", "report", "rotate", "drill", "export"],
+                "choices": ["main", "destroy", "report", "rotate", "drill", "export", "switchover", "failover"],
             },
         },
         supports_check_mode=True,

@@ -278,6 +278,24 @@ def clusters(*found):
     return lambda **_params: {"DBClusters": [dict(c) for c in found]}
 
 
+OTHER_REGION_ARN = "arn:aws:rds:us-west-2:123456789012:cluster:c-us-west-2"
+
+
+def global_clusters(writer):
+    return {
+        "GlobalClusters": [
+            {
+                "GlobalClusterIdentifier": "g",
+                "Status": "available",
+                "GlobalClusterMembers": [
+                    {"DBClusterArn": arn, "IsWriter": arn == writer, "Readers": []}
+                    for arn in (CLUSTER["DBClusterArn"], OTHER_REGION_ARN)
+                ],
+            }
+        ]
+    }
+
+
 def in_turn(*answers):
     """Each call the next answer (a value or a callable); the last one is repeated."""
     queue = list(answers)
@@ -508,6 +526,39 @@ SCENARIOS = {
                     )
                 ),
             )
+        },
+        False,
+    ),
+    # aurora_global_cluster_failover: already the writer, check mode, switchover waited for.
+    "global writer already": (
+        "aurora_global_cluster_failover",
+        {"global_cluster_identifier": "g", "target_db_cluster_identifier": "c", **FAST},
+        {
+            "describe_global_clusters": global_clusters(writer=CLUSTER["DBClusterArn"]),
+            "describe_db_clusters": clusters(CLUSTER),
+        },
+        False,
+    ),
+    "global switchover, check mode": (
+        "aurora_global_cluster_failover",
+        {"global_cluster_identifier": "g", "target_db_cluster_identifier": "c", **FAST},
+        {
+            "describe_global_clusters": global_clusters(writer=OTHER_REGION_ARN),
+            "describe_db_clusters": clusters(CLUSTER),
+        },
+        True,
+    ),
+    "global switchover": (
+        "aurora_global_cluster_failover",
+        {"global_cluster_identifier": "g", "target_db_cluster_identifier": "c", **FAST},
+        {
+            "describe_global_clusters": in_turn(
+                global_clusters(writer=OTHER_REGION_ARN), global_clusters(writer=CLUSTER["DBClusterArn"])
+            ),
+            "describe_db_clusters": clusters(CLUSTER),
+            "switchover_global_cluster": {
+                "GlobalCluster": global_clusters(writer=OTHER_REGION_ARN)["GlobalClusters"][0]
+            },
         },
         False,
     ),
