@@ -3,9 +3,9 @@ secondary cluster in us-west-2, members of vitality-prod-global; a second run ch
 reach the secondary; an engine upgrade of the global database is refused; the secondary's removal is refused without
 its confirmation and, confirmed, detaches before it deletes; the creates survive lost answers.
 
-A writer moved to us-west-2 (a switchover) cannot be made here: moto has no SwitchoverGlobalCluster (the switchover
-runbook's own moto extension adds it) and the moto server runs in another process, so its backend cannot be patched
-from the test. The adoption is tested on described members in tests/unit/test_global_plan.py.
+A writer moved to us-west-2 by the switchover runbook (playbooks/switchover.yml, on moto's SwitchoverGlobalCluster of
+scripts/moto_server_ext.py) is adopted: provision re-run changes nothing and its outputs name the Region that writes;
+the runbook moves it back. The adoption's details are tested on described members in tests/unit/test_global_plan.py.
 """
 
 import pytest
@@ -125,6 +125,51 @@ def test_a_second_run_changes_nothing(prod, local_aws, run_playbook):
     assert again.returncode == 0, again.stdout[-6000:]
     assert again.changed() == 0
     assert mutating(local_aws.calls()) == []
+
+
+def writer_region(local_aws):
+    members = global_cluster(local_aws)["GlobalClusterMembers"]
+    writer = next(m["DBClusterArn"] for m in members if m.get("IsWriter"))
+    return writer.split(":")[3]
+
+
+def test_after_a_switchover_provision_changes_nothing_and_names_the_region_that_writes(prod, local_aws, run_playbook):
+    switched = run_playbook(
+        "playbooks/switchover.yml",
+        "inventories/prod",
+        extra_vars={"aurora_cluster_switchover_target_region": "us-west-2"},
+    )
+    assert switched.returncode == 0, switched.stdout[-6000:]
+    assert writer_region(local_aws) == "us-west-2"
+    # The inventory unchanged: the stack's own cluster is now a secondary, and nothing fails back on its own. The
+    # first run after the switchover rewrites the outputs file only (it names the writer in us-west-2 now; the runbook
+    # wrote its own, <name>-switchover.json); the next one changes nothing.
+    local_aws.record_from_now()
+    again = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=LEAN)
+    assert again.returncode == 0, again.stdout[-6000:]
+    assert mutating(local_aws.calls()) == []
+    assert writer_region(local_aws) == "us-west-2"
+    assert '"writer_region": "us-west-2"' in again.stdout
+    outputs_task = (
+        "TASK [vitality.aurora.aurora_cluster : Write the outputs file, readable by its owner only] ***\nchanged:"
+    )
+    assert again.changed() == 1 and outputs_task in again.stdout, again.stdout[-6000:]
+    local_aws.record_from_now()
+    steady = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=LEAN)
+    assert steady.returncode == 0 and steady.changed() == 0, steady.stdout[-6000:]
+    assert mutating(local_aws.calls()) == []
+    back = run_playbook(
+        "playbooks/switchover.yml",
+        "inventories/prod",
+        extra_vars={"aurora_cluster_switchover_target_region": "us-east-1"},
+    )
+    assert back.returncode == 0, back.stdout[-6000:]
+    assert writer_region(local_aws) == "us-east-1"
+    local_aws.record_from_now()
+    home = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=LEAN)
+    assert home.returncode == 0, home.stdout[-6000:]
+    assert mutating(local_aws.calls()) == []
+    assert '"writer_region": "us-east-1"' in home.stdout
 
 
 def test_day2_changes_reach_the_secondary_and_drift_there_is_converged(prod, local_aws, run_playbook):
