@@ -38,6 +38,8 @@ SUBSCRIPTION = "vitality-prod-aurora-instance-events"
 def prod(recorded_aws, proxy, validator, tmp_path_factory):
     recorded_aws.reset_and_seed()
     stack = Stack(recorded_aws, proxy, validator, tmp_path_factory.mktemp("plans"))
+    # The surge of the stack's own Region: prod without its us-west-2 secondary (test_global_database has it).
+    stack.settled["aurora_cluster_secondary_region"] = ""
     first = stack.run(plan_file=True)
     assert first.result.returncode == 0, str(first.result)[-6000:]
     assert stack.writer() == [WRITER]
@@ -131,7 +133,7 @@ def test_c_the_guides_surge_commands_run_as_written(prod, tmp_path):
     the stack the scenarios above left (db.r6g.large, the configured names): plan, then the surge."""
     env = ansible_env(prod.aws.endpoint_url)
     local = ["-e", f"aurora_cluster_outputs_file={tmp_path}/out.json", "-e", f"aurora_cluster_report_dir={tmp_path}/r"]
-    local += ["-e", "aurora_database_enabled=false"]
+    local += ["-e", "aurora_database_enabled=false", "-e", "aurora_cluster_secondary_region="]
     commands = commands_run_by("tests/integration/test_surge.py")
     assert len(commands) == 2
     for command in commands:
