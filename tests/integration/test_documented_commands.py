@@ -69,6 +69,19 @@ def test_the_documents_show_commands():
     assert any("provision" in c for c in documented_commands("README.md"))
 
 
+def test_the_readme_runbook_commands_are_those_their_tests_run():
+    """The README's switchover, failover and drill blocks need a stack of their own (a global database, a converged
+    stack with a snapshot): each is marked with the test that runs the user guide's commands, and each of its
+    commands is one of those, character for character."""
+    marked = RUN_ELSEWHERE.findall((REPO_ROOT / "README.md").read_text())
+    assert {test for test, _block in marked} >= {"tests/integration/test_switchover.py", "tests/integration/test_drill.py"}
+    for test, block in marked:
+        commands = commands_of(block)
+        run = commands_run_by(test)
+        assert commands, f"README block marked for {test} shows no command"
+        assert [c for c in commands if c not in run] == [], f"README commands marked for {test} that it does not run"
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_documented_command_runs_as_written(local_aws, document, tmp_path):
     local_aws.reset_and_seed()
