@@ -3,9 +3,9 @@ secondary cluster in us-west-2, members of vitality-prod-global; a second run ch
 reach the secondary; an engine upgrade of the global database is refused; the secondary's removal is refused without
 its confirmation and, confirmed, detaches before it deletes; the creates survive lost answers.
 
-A writer moved to us-west-2 by the switchover runbook (playbooks/switchover.yml, on moto's SwitchoverGlobalCluster of
-scripts/moto_server_ext.py) is adopted: provision re-run changes nothing and its outputs name the Region that writes;
-the runbook moves it back. The adoption's details are tested on described members in tests/unit/test_global_plan.py.
+A writer moved to us-west-2 by the switchover or the failover runbook (playbooks/switchover.yml, playbooks/failover.yml,
+on moto's SwitchoverGlobalCluster and FailoverGlobalCluster of scripts/moto_server_ext.py) is adopted: provision re-run
+changes nothing and its outputs name the Region that writes; the switchover runbook moves it back. The adoption's details are tested on described members in tests/unit/test_global_plan.py.
 """
 
 import pytest
@@ -133,11 +133,23 @@ def writer_region(local_aws):
     return writer.split(":")[3]
 
 
-def test_after_a_switchover_provision_changes_nothing_and_names_the_region_that_writes(prod, local_aws, run_playbook):
+# The two runbooks that move the writer role and keep the global database: a managed switchover, and a failover with
+# its confirmation (on AWS the former primary rejoins as a secondary once its Region is back; moto keeps it a member).
+RUNBOOKS = {
+    "switchover": ("playbooks/switchover.yml", {}),
+    "failover": ("playbooks/failover.yml", {"aurora_cluster_failover_confirm": GLOBAL}),
+}
+
+
+@pytest.mark.parametrize("runbook", sorted(RUNBOOKS))
+def test_after_a_switchover_or_failover_provision_changes_nothing_and_names_the_region_that_writes(
+    prod, local_aws, run_playbook, runbook
+):
+    playbook, confirm = RUNBOOKS[runbook]
     switched = run_playbook(
-        "playbooks/switchover.yml",
+        playbook,
         "inventories/prod",
-        extra_vars={"aurora_cluster_switchover_target_region": "us-west-2"},
+        extra_vars={"aurora_cluster_switchover_target_region": "us-west-2", **confirm},
     )
     assert switched.returncode == 0, switched.stdout[-6000:]
     assert writer_region(local_aws) == "us-west-2"
