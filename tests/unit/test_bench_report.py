@@ -550,3 +550,42 @@ def test_a_failed_round_trip_run_is_not_measured():
 
 def test_without_the_round_trip_scenario_there_is_no_round_trip_target():
     assert not [name for name in passed([run("prod", "role", "noop", 5.0)]) if name.startswith(ROUND_TRIP)]
+
+
+GLOBAL_NOOP = "prod no-op with its secondary"
+
+
+def test_prod_with_its_secondary_passes_with_no_mutating_call_and_changed_0():
+    runs = [run("prod", "role", step, 9.0, total=52) for step in report.GLOBAL_STEPS]
+    results = passed(runs)
+    assert results[f"{GLOBAL_NOOP}: mutating calls"] is True
+    assert results[f"{GLOBAL_NOOP}: changed"] is True
+    calls = row(runs, f"{GLOBAL_NOOP}: AWS calls in all")
+    assert calls["measured"] == "52" and calls.get("reference") is True
+
+
+def test_prod_with_its_secondary_fails_on_a_mutating_call_a_change_or_a_failed_run():
+    noop = run(
+        "prod",
+        "role",
+        "global-noop",
+        9.0,
+        total=52,
+        mutating=1,
+        by_action={"DescribeDBClusters": 51, "ModifyDBCluster": 1},
+    )
+    noop["changed"] = 1
+    check = run("prod", "role", "global-check", 9.0, ok=False, error="boom")
+    results = passed([noop, check])
+    assert results[f"{GLOBAL_NOOP}: mutating calls"] is False
+    assert results[f"{GLOBAL_NOOP}: changed"] is False
+    assert results["prod --check plan with its secondary: mutating calls"] is None
+    assert results["prod --check plan with its secondary: changed"] is None
+    assert results["prod --check plan with its secondary: AWS calls in all"] is False
+
+
+def test_prod_with_its_secondary_has_rows_of_its_own_and_none_without_the_scenario():
+    runs = [run("prod", "role", step, 9.0, total=52) for step in report.GLOBAL_STEPS]
+    steps = [r[1] for r in report.comparison_rows(runs, ["prod"])]
+    assert "no-op re-run, with the us-west-2 secondary" in steps
+    assert not any("secondary" in name for name in passed([run("prod", "role", "noop", 5.0)]))
