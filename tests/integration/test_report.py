@@ -105,6 +105,11 @@ def test_the_report_draws_the_real_stack_and_renders_offline(prod):
         "tcp 5432",
         "Operations baseline",
         "vitality-prod-db-events",
+        # Both Regions of the global database (issue #17): the secondary cluster and its reader in us-west-2.
+        "vitality-prod-global",
+        "us-west-2",
+        "vitality-prod-us-west-2",
+        "vitality-prod-us-west-2-reader-1",
     ):
         assert part in svg, part
 
