@@ -170,9 +170,9 @@ def target_region_errors(params, named):
     if params.get("source") == "point-in-time":
         errors.append(
             f"{named('source')}=point-in-time with {named('target_region')}={target!r}: Aurora restores a point in "
-            "time from the cluster's continuous backup, which it keeps in the cluster's own Region only (a global "
-            "database's secondary cluster has no backup of its own to restore from); in another Region the drill "
-            "restores a snapshot copied there: use latest-automated, latest-snapshot or snapshot"
+            "time from the cluster's continuous backup, in the cluster's own Region (RestoreDBClusterToPointInTime "
+            "names a source cluster of the Region it is called in); in another Region the drill restores a snapshot "
+            "copied there: use latest-automated, latest-snapshot or snapshot"
         )
     for option in ("target_vpc_name", "target_security_group_name"):
         if not params.get(option):
