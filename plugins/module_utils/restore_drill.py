@@ -11,6 +11,11 @@ Safety: the temporary identifier is derived (``<cluster>-drill-<UTC timestamp>``
 resource the drill creates carries the tag DRILL_TAG (value: the live cluster's identifier), and every delete reads
 the resource again and refuses one without that tag. A drill whose run was killed leaves a tagged cluster: the next
 drill of the same stack finds it by the tag and deletes it first.
+
+In another Region (``target_region``, the loss of the stack's Region): the chosen snapshot is copied there
+(CopyDBClusterSnapshot, encrypted with that Region's key of the stack) and the copy is restored into the stack's
+network there (the Aurora Global Database's secondary security group, DB subnet group and parameter group, found by
+name). The live clusters of both Regions are only read; the copy carries the drill tag and is deleted with the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to_tags, drop_none, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import restore_request
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import secondary_cluster_identifier
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import ONLINE, Action, as_utc, number
 from ansible_collections.vitality.aurora.plugins.module_utils.report import _write_changed, cell
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import WaitTimeout, wait_for
@@ -32,6 +38,12 @@ SOURCES = ("latest-automated", "latest-snapshot", "snapshot", "point-in-time")
 CLUSTER_NOT_FOUND = ("DBClusterNotFoundFault",)
 INSTANCE_NOT_FOUND = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
 SNAPSHOT_NOT_FOUND = ("DBClusterSnapshotNotFoundFault",)
+SUBNET_GROUP_NOT_FOUND = ("DBSubnetGroupNotFoundFault",)
+PARAMETER_GROUP_NOT_FOUND = ("DBParameterGroupNotFound", "DBParameterGroupNotFoundFault")
+KEY_NOT_FOUND = ("NotFoundException",)
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# The copy of the snapshot in the drill's Region: the drill cluster's identifier plus this (at most 63 characters).
+COPY_SUFFIX = "-copy"
 # RDS identifiers: at most 63 characters; the writer's is the cluster's plus WRITER_SUFFIX.
 IDENTIFIER_MAX = 63
 WRITER_SUFFIX = "-writer"
@@ -136,6 +148,38 @@ def input_errors(params, names=None):
         errors.append(
             f"{named('source_cluster_identifier')} is empty: the drill restores the backup of a named cluster"
         )
+    errors += target_region_errors(params, named)
+    return errors
+
+
+def other_region(params):
+    """The drill's Region when it is not the stack's (``target_region``), else None."""
+    target = params.get("target_region") or ""
+    return target if target and target != params.get("region") else None
+
+
+def target_region_errors(params, named):
+    target = params.get("target_region") or ""
+    if not target:
+        return []
+    if not REGION_PATTERN.match(target):
+        return [f"{named('target_region')}={target!r} is not a Region name (for example us-west-2)"]
+    if not other_region(params):
+        return []
+    errors = []
+    if params.get("source") == "point-in-time":
+        errors.append(
+            f"{named('source')}=point-in-time with {named('target_region')}={target!r}: Aurora restores a point in "
+            "time from the cluster's continuous backup, in the cluster's own Region (RestoreDBClusterToPointInTime "
+            "names a source cluster of the Region it is called in); in another Region the drill restores a snapshot "
+            "copied there: use latest-automated, latest-snapshot or snapshot"
+        )
+    for option in ("target_vpc_name", "target_security_group_name"):
+        if not params.get(option):
+            errors.append(
+                f"{named(option)} is empty: {named('target_region')}={target!r} restores into the stack's network "
+                "there, found by name"
+            )
     return errors
 
 
@@ -145,6 +189,10 @@ ROLE_NAMES = {
     "snapshot_identifier": "aurora_cluster_drill_snapshot",
     "restore_to_time": "aurora_cluster_drill_restore_to_time",
     "source_cluster_identifier": "aurora_cluster_identifier",
+    "target_region": "aurora_cluster_drill_region",
+    "region": "aurora_cluster_aws_region",
+    "target_vpc_name": "aurora_cluster_secondary_vpc_name",
+    "target_security_group_name": "aurora_cluster_db_security_group_name",
 }
 
 
@@ -153,13 +201,29 @@ def drill_setting_errors(typed):
     given = {option: typed.get(name) for option, name in ROLE_NAMES.items()}
     # Unset, the declared default (argument_specs.yml; defaults/main.yml sets it too).
     given["source"] = given["source"] or SOURCES[0]
-    return input_errors(given, ROLE_NAMES)
+    errors = input_errors(given, ROLE_NAMES)
+    target, secondary = other_region(given), typed.get("aurora_cluster_secondary_region") or ""
+    if target and target != secondary and REGION_PATTERN.match(target):
+        # The only network of the stack in another Region the inventory names is the global database's secondary's.
+        errors.append(
+            f"aurora_cluster_drill_region={target!r} is not aurora_cluster_secondary_region ({secondary!r}): the drill "
+            "restores into the stack's network of the Aurora Global Database's secondary Region, the only other "
+            "Region whose network the inventory names"
+        )
+    return errors
 
 
 class Drill:
-    def __init__(self, params, api, clock=None, progress=None):
+    def __init__(self, params, api, clock=None, progress=None, source_api=None, network_apis=None):
+        """``api``: RDS of the Region the drill restores in; ``source_api``: RDS of the stack's Region (the same one
+        when omitted); ``network_apis``: {"ec2", "kms"} of the drill's Region, read when it is another one."""
         self.params = params
         self.api = api
+        self.source_api = source_api or api
+        self.network_apis = network_apis or {}
+        self.target_region = other_region(params)
+        self.source_region = params.get("region")
+        self.network = None
         self.clock = clock or Clock()
         self.progress = progress
         self.source = params["source_cluster_identifier"]
@@ -167,14 +231,15 @@ class Drill:
         self.started_count = self.clock.monotonic()
         self.identifier = drill_identifier(self.source, self.started)
         self.writer = self.identifier + WRITER_SUFFIX
+        self.copy_identifier = self.identifier + COPY_SUFFIX if self.target_region else None
         self.steps = []
         self.calls = []
         self.actions = []
 
     # -- reading ---------------------------------------------------------------------------------------------------
 
-    def read_cluster(self, identifier):
-        return self.api.describe_one(
+    def read_cluster(self, identifier, api=None):
+        return (api or self.api).describe_one(
             "describe_db_clusters",
             "DBClusters",
             DBClusterIdentifier=identifier,
@@ -201,6 +266,31 @@ class Drill:
         found = self.api.paginate("describe_db_instances", "DBInstances", context="the drill's instances") or []
         return [i for i in found if has_marker(i, self.source) or i.get("DBClusterIdentifier") in cluster_ids]
 
+    def read_snapshot(self, identifier):
+        return self.api.describe_one(
+            "describe_db_cluster_snapshots",
+            "DBClusterSnapshots",
+            DBClusterSnapshotIdentifier=identifier,
+            not_found=SNAPSHOT_NOT_FOUND,
+            context=f"cluster snapshot {identifier}",
+        )
+
+    def drill_copies(self):
+        """The copies of snapshots a drill of this stack made in its Region (manual, tagged, a drill identifier)."""
+        if not self.target_region:
+            return []
+        found = self.api.paginate(
+            "describe_db_cluster_snapshots",
+            "DBClusterSnapshots",
+            SnapshotType="manual",
+            context="the drill's snapshot copies",
+        )
+        return [
+            s
+            for s in found or []
+            if "-drill-" in str(s.get("DBClusterSnapshotIdentifier")) and has_marker(s, self.source)
+        ]
+
     def drill_snapshots(self, cluster_ids):
         """The cluster snapshots tagged as a drill's or taken of a drill cluster (AWS deletes a cluster's automated
         ones with it; the drill takes none)."""
@@ -221,7 +311,7 @@ class Drill:
         source = self.params["source"]
         if source == "snapshot":
             name = self.params["snapshot_identifier"]
-            snapshot = self.api.describe_one(
+            snapshot = self.source_api.describe_one(
                 "describe_db_cluster_snapshots",
                 "DBClusterSnapshots",
                 DBClusterSnapshotIdentifier=name,
@@ -233,7 +323,7 @@ class Drill:
             return snapshot
         kind = {"latest-automated": {"SnapshotType": "automated"}, "latest-snapshot": {}}[source]
         found = (
-            self.api.paginate(
+            self.source_api.paginate(
                 "describe_db_cluster_snapshots",
                 "DBClusterSnapshots",
                 DBClusterIdentifier=self.source,
@@ -253,7 +343,7 @@ class Drill:
 
     # -- the plan --------------------------------------------------------------------------------------------------
 
-    def leftover_actions(self, clusters, instances):
+    def leftover_actions(self, clusters, instances, copies=()):
         actions = []
         for instance in sorted(instances, key=lambda i: i.get("DBInstanceIdentifier")):
             actions.append(
@@ -265,11 +355,28 @@ class Drill:
                     unavailability=NO_LIVE_IMPACT,
                     calls=["rds:DeleteDBInstance"],
                     request={"kind": "delete_instance", "identifier": instance["DBInstanceIdentifier"]},
+                    region=self.target_region,
                 )
             )
         for cluster in sorted(clusters, key=lambda c: c.get("DBClusterIdentifier")):
             actions.append(self.delete_cluster_action(cluster["DBClusterIdentifier"], "(left by an interrupted drill)"))
+        for copy in sorted(copies, key=lambda c: c.get("DBClusterSnapshotIdentifier")):
+            actions.append(
+                self.delete_copy_action(copy["DBClusterSnapshotIdentifier"], "(left by an interrupted drill)")
+            )
         return actions
+
+    def delete_copy_action(self, identifier, why=""):
+        return Action(
+            "cluster snapshot",
+            identifier,
+            ("delete (the drill's copy) " + why).strip(),
+            impact=ONLINE,
+            unavailability=NO_LIVE_IMPACT,
+            calls=["rds:DeleteDBClusterSnapshot"],
+            request={"kind": "delete_copy", "identifier": identifier},
+            region=self.target_region,
+        )
 
     def delete_cluster_action(self, identifier, why=""):
         return Action(
@@ -281,9 +388,12 @@ class Drill:
             calls=["rds:ModifyDBCluster", "rds:DeleteDBCluster"],
             note="deletion protection turned off first only if the temporary cluster has it on",
             request={"kind": "delete_cluster", "identifier": identifier},
+            region=self.target_region,
         )
 
     def restore_words(self, snapshot):
+        if snapshot is not None and self.target_region:
+            return f"restore from snapshot {self.copy_identifier} (the copy)"
         if snapshot is not None:
             return f"restore from snapshot {snapshot.get('DBClusterSnapshotIdentifier')}"
         when = self.params.get("restore_to_time") or "its latest restorable time"
@@ -292,7 +402,25 @@ class Drill:
     def drill_actions(self, snapshot):
         cost = f"{NO_LIVE_IMPACT}; costs while it runs"
         method = "RestoreDBClusterFromSnapshot" if snapshot is not None else "RestoreDBClusterToPointInTime"
-        return [
+        region = self.target_region
+        copy = []
+        if region:
+            copy = [
+                Action(
+                    "cluster snapshot",
+                    self.copy_identifier,
+                    f"create (drill): copy snapshot {snapshot.get('DBClusterSnapshotIdentifier')} from "
+                    f"{self.source_region}, encrypted with {(self.network or {}).get('kms_key_id') or 'no key'}",
+                    impact=ONLINE,
+                    unavailability=NO_LIVE_IMPACT,
+                    calls=["rds:CopyDBClusterSnapshot"],
+                    note="billed as snapshot storage in the drill's Region, plus the inter-Region transfer, until "
+                    "the drill deletes it",
+                    request={"kind": "copy"},
+                    region=region,
+                )
+            ]
+        actions = copy + [
             Action(
                 "cluster",
                 self.identifier,
@@ -302,6 +430,7 @@ class Drill:
                 calls=[f"rds:{method}"],
                 note=RUNNING_COST,
                 request={"kind": "restore"},
+                region=region,
             ),
             Action(
                 "instance",
@@ -311,6 +440,7 @@ class Drill:
                 unavailability=cost,
                 calls=["rds:CreateDBInstance"],
                 request={"kind": "writer"},
+                region=region,
             ),
             Action(
                 "instance",
@@ -320,19 +450,97 @@ class Drill:
                 unavailability=NO_LIVE_IMPACT,
                 calls=["rds:DeleteDBInstance"],
                 request={"kind": "delete_instance", "identifier": self.writer},
+                region=region,
             ),
             self.delete_cluster_action(self.identifier),
         ]
+        if region:
+            actions.append(self.delete_copy_action(self.copy_identifier))
+        return actions
+
+    def target_network(self, snapshot):
+        """The stack's network and key in the drill's Region (the Aurora Global Database's secondary's), read by
+        name: {vpc_security_group_ids, db_subnet_group_name, db_cluster_parameter_group_name, kms_key_id}. What is
+        missing stops the drill before any mutating call, named with the way to get it."""
+        params, region = self.params, self.target_region
+        ec2, kms = self.network_apis["ec2"], self.network_apis["kms"]
+        missing, groups = [], []
+        vpc_name, group_name = params["target_vpc_name"], params["target_security_group_name"]
+        vpcs = ec2.call(
+            "describe_vpcs", Filters=[{"Name": "tag:Name", "Values": [vpc_name]}], context=f"VPC {vpc_name}"
+        )
+        vpc_ids = [v["VpcId"] for v in (vpcs or {}).get("Vpcs") or [] if v.get("VpcId")]
+        if len(vpc_ids) != 1:
+            missing.append(f"one VPC named {vpc_name} (found {len(vpc_ids)})")
+        else:
+            found = ec2.call(
+                "describe_security_groups",
+                Filters=[{"Name": "group-name", "Values": [group_name]}, {"Name": "vpc-id", "Values": vpc_ids}],
+                context=f"security group {group_name}",
+            )
+            groups = [
+                g["GroupId"] for g in (found or {}).get("SecurityGroups") or [] if g.get("GroupName") == group_name
+            ]
+            if not groups:
+                missing.append(f"security group {group_name} in VPC {vpc_name}")
+        subnet_group = params.get("db_subnet_group_name")
+        if not subnet_group or not self.api.describe_one(
+            "describe_db_subnet_groups",
+            "DBSubnetGroups",
+            DBSubnetGroupName=subnet_group,
+            not_found=SUBNET_GROUP_NOT_FOUND,
+            context=f"DB subnet group {subnet_group}",
+        ):
+            missing.append(f"DB subnet group {subnet_group}")
+        parameter_group = params.get("db_cluster_parameter_group_name")
+        if not parameter_group or not self.api.describe_one(
+            "describe_db_cluster_parameter_groups",
+            "DBClusterParameterGroups",
+            DBClusterParameterGroupName=parameter_group,
+            not_found=PARAMETER_GROUP_NOT_FOUND,
+            context=f"cluster parameter group {parameter_group}",
+        ):
+            missing.append(f"cluster parameter group {parameter_group}")
+        key_id = params.get("target_kms_key_id") or (
+            f"alias/{secondary_cluster_identifier(params['stack_name'], region)}" if params.get("stack_name") else None
+        )
+        key = None
+        if key_id:
+            key = (
+                kms.call("describe_key", KeyId=key_id, not_found=KEY_NOT_FOUND, context=f"KMS key {key_id}") or {}
+            ).get("KeyMetadata")
+        if not key or key.get("KeyState") not in (None, "Enabled"):
+            missing.append(f"KMS key {key_id} (enabled)" if key_id else "a KMS key (target_kms_key_id)")
+        if missing:
+            raise DrillError(
+                f"the drill in {region} restores into the stack's network and key there (the Aurora Global "
+                f"Database's secondary resources), and these are missing in {region}: {'; '.join(missing)}. "
+                f"Build them with aurora_cluster_secondary_region={region} and playbooks/provision.yml first; nothing "
+                "was changed"
+            )
+        return {
+            "vpc_security_group_ids": sorted(groups),
+            "db_subnet_group_name": subnet_group,
+            "db_cluster_parameter_group_name": parameter_group,
+            "kms_key_id": key.get("Arn") or key.get("KeyId"),
+        }
 
     def plan(self):
         """(actions, snapshot, live cluster): what a run does, read with no mutating call."""
-        live = self.read_cluster(self.source)
+        live = self.read_cluster(self.source, self.source_api)
         snapshot = None if self.params["source"] == "point-in-time" else self.choose_snapshot()
         if self.params["source"] == "point-in-time" and live is None:
             raise DrillError(f"cluster {self.source} does not exist: a point-in-time restore needs the live cluster")
+        if self.target_region:
+            if snapshot is None:
+                raise DrillError(
+                    f"a point-in-time restore cannot run in {self.target_region}: restore a snapshot there"
+                )
+            self.network = self.target_network(snapshot)
         leftovers = self.drill_clusters()
         instances = self.drill_instances({c["DBClusterIdentifier"] for c in leftovers})
-        self.actions = number(self.leftover_actions(leftovers, instances) + self.drill_actions(snapshot))
+        copies = self.drill_copies()
+        self.actions = number(self.leftover_actions(leftovers, instances, copies) + self.drill_actions(snapshot))
         return self.actions, snapshot, live
 
     # -- the run ---------------------------------------------------------------------------------------------------
@@ -421,8 +629,63 @@ class Drill:
         self.wait(lambda: self.read_cluster(identifier), lambda s: s is None, f"cluster {identifier}", "deleted")
         return True
 
+    def delete_copy(self, identifier):
+        snapshot = self.read_snapshot(identifier)
+        if snapshot is None:
+            return False
+        self.guard(snapshot, identifier, "cluster snapshot")
+        if snapshot.get("Status") != "deleting":
+            self.calls.append("rds:DeleteDBClusterSnapshot")
+            self.api.call(
+                "delete_db_cluster_snapshot",
+                DBClusterSnapshotIdentifier=identifier,
+                not_found=SNAPSHOT_NOT_FOUND,
+                context=f"cluster snapshot {identifier}",
+            )
+        self.wait(
+            lambda: self.read_snapshot(identifier), lambda s: s is None, f"cluster snapshot {identifier}", "deleted"
+        )
+        return True
+
+    def copy(self, snapshot):
+        """The chosen snapshot copied into the drill's Region, tagged, under that Region's key of the stack."""
+        tags = dict(self.params.get("tags") or {})
+        tags[DRILL_TAG] = self.source
+        encrypted = snapshot.get("StorageEncrypted", True)
+        request = drop_none(
+            {
+                # Another Region's snapshot is named by its ARN; SourceRegion makes botocore sign the PreSignedUrl
+                # AWS needs for an encrypted copy (an unencrypted one ignores it).
+                "SourceDBClusterSnapshotIdentifier": snapshot.get("DBClusterSnapshotArn")
+                or snapshot.get("DBClusterSnapshotIdentifier"),
+                "TargetDBClusterSnapshotIdentifier": self.copy_identifier,
+                # A key of the destination Region: an encrypted snapshot cannot keep its source Region's key.
+                "KmsKeyId": self.network["kms_key_id"] if encrypted else None,
+                "SourceRegion": self.source_region,
+                "CopyTags": False,
+                "Tags": dict_to_tags(tags),
+            }
+        )
+        self.calls.append("rds:CopyDBClusterSnapshot")
+        self.api.create(
+            "copy_db_cluster_snapshot",
+            exists=lambda: self.read_snapshot(self.copy_identifier) is not None,
+            already_exists=("DBClusterSnapshotAlreadyExistsFault",),
+            context=f"cluster snapshot {self.copy_identifier} in {self.target_region}",
+            **request,
+        )
+        return self.wait(
+            lambda: self.read_snapshot(self.copy_identifier),
+            lambda c: c is not None and c.get("Status") == "available",
+            f"cluster snapshot {self.copy_identifier}",
+            "available",
+        )
+
     def security_of(self, live, snapshot):
-        """What the temporary cluster is given: the stack's own settings (the inventory's, else the live cluster's)."""
+        """What the temporary cluster is given: the stack's own settings (the inventory's, else the live cluster's);
+        in another Region, the stack's network and key there (target_network)."""
+        if self.target_region:
+            return dict(self.network)
         params = self.params
         live = live or {}
         groups = params.get("vpc_security_group_ids") or [
@@ -469,7 +732,9 @@ class Drill:
             engine=(snapshot or live or {}).get("Engine") or "aurora-postgresql",
             engine_version=(snapshot or {}).get("EngineVersion"),
             # The identifier: the snapshot is of this account and region (AWS takes an ARN too; moto does not).
-            restore_from_snapshot=(snapshot or {}).get("DBClusterSnapshotIdentifier"),
+            restore_from_snapshot=self.copy_identifier
+            if snapshot and self.target_region
+            else (snapshot or {}).get("DBClusterSnapshotIdentifier"),
             restore_from_cluster=None if snapshot else self.source,
             restore_to_time=self.params.get("restore_to_time") or None,
         )
@@ -566,7 +831,9 @@ class Drill:
             "source_cluster": self.source,
             "source": self.params["source"],
             "started": iso(self.started),
-            "region": self.params.get("region"),
+            "region": self.target_region or self.source_region,
+            "source_region": self.source_region,
+            "snapshot_origin": "this Region" if not self.target_region else None,
         }
         error = None
         cluster = writer = None
@@ -577,32 +844,46 @@ class Drill:
             result["snapshot_type"] = (snapshot or {}).get("SnapshotType")
             wanted = self.security_of(live, snapshot)
             for action in actions:
-                if action.request.get("kind") in ("delete_instance", "delete_cluster") and action.name not in (
+                kind = action.request.get("kind")
+                if kind in ("delete_instance", "delete_cluster", "delete_copy") and action.name not in (
                     self.identifier,
                     self.writer,
+                    self.copy_identifier,
                 ):
                     entry, counted = self.step(f"delete leftover {action.label()}", action)
-                    if action.request["kind"] == "delete_instance":
-                        self.delete_instance(action.name)
-                    else:
-                        self.delete_cluster(action.name)
+                    {"delete_instance": self.delete_instance, "delete_cluster": self.delete_cluster}.get(
+                        kind, self.delete_copy
+                    )(action.name)
                     self.done(entry, counted)
+            planned = {
+                a.request.get("kind"): a for a in actions if a.request.get("kind") in ("copy", "restore", "writer")
+            }
             restored_to = as_utc((snapshot or {}).get("SnapshotCreateTime"))
             if snapshot is None:
                 restored_to = parse_restore_time(self.params.get("restore_to_time")) or as_utc(
                     (live or {}).get("LatestRestorableTime")
                 )
             result["restored_to"] = iso(restored_to)
-            entry, counted = self.step("restore the cluster", actions[-4])
+            if self.target_region:
+                result["snapshot_origin"] = f"copy of {result['snapshot']} from {self.source_region}"
+                result["copied_snapshot"] = self.copy_identifier
+                entry, counted = self.step(f"copy the snapshot to {self.target_region}", planned["copy"])
+                self.copy(snapshot)
+                self.done(entry, counted)
+                result["copy_seconds"] = entry["seconds"]
+            entry, counted = self.step("restore the cluster", planned["restore"])
             rto_start = counted
             cluster = self.restore(live, snapshot)
             self.done(entry, counted)
             result["cluster_available_seconds"] = round(self.clock.monotonic() - rto_start, 1)
-            entry, counted = self.step("create the writer", actions[-3])
+            entry, counted = self.step("create the writer", planned["writer"])
             writer = self.create_writer(cluster)
             self.done(entry, counted)
             available_at = self.clock.now()
             result["rto_seconds"] = round(self.clock.monotonic() - rto_start, 1)
+            if "copy_seconds" in result:
+                # A Region lost before a copy was made there must wait for one too: the copy is part of that RTO.
+                result["rto_with_copy_seconds"] = round(result["rto_seconds"] + result["copy_seconds"], 1)
             result["available_at"] = iso(available_at)
             if restored_to is not None:
                 result["rpo_seconds"] = round((self.started - restored_to).total_seconds(), 1)
@@ -626,6 +907,10 @@ class Drill:
             entry, counted = self.step(f"delete cluster {self.identifier}")
             deleted = self.delete_cluster(self.identifier)
             self.done(entry, counted, "ok" if deleted else "nothing to delete")
+            if self.copy_identifier:
+                entry, counted = self.step(f"delete cluster snapshot {self.copy_identifier}")
+                deleted = self.delete_copy(self.copy_identifier)
+                self.done(entry, counted, "ok" if deleted else "nothing to delete")
         except Exception as e:  # noqa: BLE001 - reported, and the account check below still runs
             self.steps[-1]["result"] = "failed"
             error = "; ".join(filter(None, [error, f"clean-up: {e}"]))
@@ -650,6 +935,8 @@ class Drill:
             ids = {c["DBClusterIdentifier"] for c in clusters} | {self.identifier}
             instances = self.drill_instances(ids)
             snapshots = self.drill_snapshots(ids)
+            known = {s.get("DBClusterSnapshotIdentifier") for s in snapshots}
+            snapshots += [c for c in self.drill_copies() if c.get("DBClusterSnapshotIdentifier") not in known]
         except Exception as e:  # noqa: BLE001 - a check that cannot run fails the drill, it is not a pass
             self.done(entry, counted, "failed")
             return {"checked": False, "left": [f"the check failed: {e}"]}
@@ -659,7 +946,10 @@ class Drill:
             + [f"cluster snapshot {s['DBClusterSnapshotIdentifier']}" for s in snapshots]
         )
         self.done(entry, counted, "nothing left" if not left else "left: " + ", ".join(left))
-        return {"checked": True, "left": left, "looked_for": f"tag {DRILL_TAG}={self.source}"}
+        checked = {"checked": True, "left": left, "looked_for": f"tag {DRILL_TAG}={self.source}"}
+        if self.target_region:
+            checked["region"] = self.target_region
+        return checked
 
 
 # -- the report ------------------------------------------------------------------------------------------------------
@@ -680,8 +970,9 @@ def report_document(result):
     """The drill report as JSON (versioned) and Markdown."""
     document = {"schema": REPORT_SCHEMA, "schema_version": 1}
     keys = (
-        "outcome", "error", "source_cluster", "region", "source", "snapshot", "snapshot_type", "restored_to",
-        "started", "available_at", "finished", "rpo_seconds", "cluster_available_seconds", "rto_seconds",
+        "outcome", "error", "source_cluster", "region", "source_region", "source", "snapshot", "snapshot_type",
+        "snapshot_origin", "copied_snapshot", "restored_to", "started", "available_at", "finished", "rpo_seconds",
+        "copy_seconds", "cluster_available_seconds", "rto_seconds", "rto_with_copy_seconds",
         "drill_identifier", "writer_identifier", "security_checks", "steps", "cleanup", "plan",
     )  # fmt: skip
     document.update({key: result.get(key) for key in keys})
@@ -690,13 +981,17 @@ def report_document(result):
         ("Error", result.get("error")),
         ("Live cluster", result.get("source_cluster")),
         ("Region", result.get("region")),
+        ("Live cluster's Region", result.get("source_region")),
         ("Restored from", result.get("snapshot") or f"point in time of {result.get('source_cluster')}"),
+        ("Snapshot origin", result.get("snapshot_origin")),
         ("Snapshot type", result.get("snapshot_type")),
         ("Data as of (snapshot or restore time)", result.get("restored_to")),
         ("Drill started", result.get("started")),
         ("Data age at restore (RPO)", _duration(result.get("rpo_seconds"))),
+        ("Copy to the drill's Region", _duration(result.get("copy_seconds"))),
         ("Cluster available after", _duration(result.get("cluster_available_seconds"))),
         ("Time to available, cluster and writer (RTO)", _duration(result.get("rto_seconds"))),
+        ("RTO with the copy", _duration(result.get("rto_with_copy_seconds"))),
         ("Temporary cluster", result.get("drill_identifier")),
         (
             "Left behind (checked by tag)",

@@ -25,6 +25,13 @@ description:
   - Clean-up runs when the restore fails too. The module fails (Ansible exits non-zero) when the drill failed or
     left something behind.
   - Every create survives a lost answer, as a failed create is followed by a read of the identifier.
+  - With O(target_region), the drill runs in another Region (the loss of the stack's Region). The chosen snapshot is
+    copied there (C(CopyDBClusterSnapshot) with C(SourceRegion), encrypted with the stack's key of that Region,
+    C(alias/<stack_name>-<target_region>)) as C(<drill cluster>-copy), and the copy is restored into the stack's
+    network there (the security group O(target_security_group_name) of the VPC O(target_vpc_name), the DB subnet
+    group O(db_subnet_group_name), the cluster parameter group O(db_cluster_parameter_group_name), which are the Aurora Global
+    Database's secondary resources). Any of them missing stops the drill before any mutating call, naming it. The
+    copy is timed as its own step, deleted with the rest, and the account check covers that Region.
 author:
   - Vitality platform team (@vitality)
 options:
@@ -94,8 +101,33 @@ options:
       - Where to write the drill report, without extension (C(.json) and C(.md) are added); on the machine the
         module runs on. Omitted, no file is written (the report is returned).
     type: path
+  target_region:
+    description:
+      - The Region to restore in, when it is not the module's (the stack's) Region, for example V(us-west-2).
+        V(point-in-time) is refused there (Aurora restores a point in time in the cluster's own Region only).
+      - Omitted, empty, or the module's Region, the drill restores in the module's Region.
+    type: str
+  target_vpc_name:
+    description: With O(target_region), the Name tag of the stack's VPC there. Omitted, none (required then).
+    type: str
+  target_security_group_name:
+    description:
+      - With O(target_region), the name of the stack's database security group in O(target_vpc_name) there.
+      - Omitted, none (required then).
+    type: str
+  stack_name:
+    description:
+      - The stack's name (the role's C(aurora_cluster_name)); with O(target_region), the key there is
+        C(alias/<stack_name>-<target_region>), the key the role gives the global database's secondary.
+      - Omitted, O(target_kms_key_id) names it.
+    type: str
+  target_kms_key_id:
+    description:
+      - With O(target_region), the KMS key there (ID, ARN or alias) that encrypts the copy and the restored cluster.
+      - Omitted, C(alias/<stack_name>-<target_region>).
+    type: str
   wait_timeout:
-    description: Seconds each wait (restore, writer, deletes) may take before the drill fails. Omitted, V(3600).
+    description: Seconds each wait (copy, restore, writer, deletes) may take before the drill fails. Omitted, V(3600).
     type: int
     default: 3600
 extends_documentation_fragment:
@@ -109,7 +141,8 @@ notes:
   - The temporary cluster is billed while it runs (instance hours of the writer, the restored storage and I/O).
   - Run one drill of a cluster at a time (the cron line in the user guide takes a lock), since a drill deletes
     the tagged clusters of the same live cluster that it finds when it starts.
-  - The restore is in the region of the module; a drill in a second region is not supported yet.
+  - The restore is in the region of the module, or in O(target_region); the snapshot is read in the module's
+    region.
 """
 
 EXAMPLES = r"""
@@ -120,6 +153,18 @@ EXAMPLES = r"""
     tags:
       Environment: dev
     report_path: report/vitality-dev-aurora-drill-20261201T0300Z
+
+- name: Restore drill in us-west-2 of prod's newest automated snapshot, copied there (the loss of us-east-1)
+  vitality.aurora.aurora_restore_drill:
+    region: us-east-1
+    source_cluster_identifier: vitality-prod-aurora
+    db_instance_class: db.r6g.large
+    target_region: us-west-2
+    target_vpc_name: vitality-prod-app-vpc
+    target_security_group_name: vitality-prod-db
+    db_subnet_group_name: vitality-prod-db-subnets
+    db_cluster_parameter_group_name: vitality-prod-aurora-pg16
+    stack_name: vitality-prod
 
 - name: Restore drill of the live cluster as it was at 06:00 UTC
   vitality.aurora.aurora_restore_drill:
@@ -153,9 +198,29 @@ drill:
       type: str
       sample: latest-automated
     region:
-      description: The region the drill ran in.
+      description: The region the drill restored in.
       type: str
       sample: us-east-1
+    source_region:
+      description: The region of the live cluster and its snapshot.
+      type: str
+      sample: us-east-1
+    snapshot_origin:
+      description: Where the restored snapshot came from (C(this Region), or C(copy of <snapshot> from <region>)).
+      type: str
+      sample: copy of rds:vitality-prod-aurora-2026-12-01-03-00 from us-east-1
+    copied_snapshot:
+      description: With O(target_region), the copy made there (deleted at the end).
+      type: str
+      sample: vitality-prod-aurora-drill-20261201040000-copy
+    copy_seconds:
+      description: With O(target_region), seconds the copy took, a step of its own (not in RV(drill.rto_seconds)).
+      type: float
+      sample: 1200.0
+    rto_with_copy_seconds:
+      description: With O(target_region), RV(drill.copy_seconds) plus RV(drill.rto_seconds).
+      type: float
+      sample: 2050.0
     snapshot:
       description: The snapshot restored (null for a point-in-time restore).
       type: str
@@ -250,6 +315,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.restore_drill impo
     DrillError,
     RaisingModule,
     input_errors,
+    other_region,
     write_drill_report,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (
@@ -277,20 +343,34 @@ def main():
             storage_type=dict(type="str"),
             tags=dict(type="dict", default={}),
             report_path=dict(type="path"),
+            target_region=dict(type="str"),
+            target_vpc_name=dict(type="str"),
+            target_security_group_name=dict(type="str"),
+            stack_name=dict(type="str"),
+            target_kms_key_id=dict(type="str", no_log=False),
             wait_timeout=dict(type="int", default=3600),
             wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,
         ),
         supports_check_mode=True,
     )
     check_wait_options(module)
-    errors = input_errors(module.params)
+    params = dict(module.params, region=getattr(module, "region", None))
+    errors = input_errors(params)
     if errors:
         module.fail_json(msg="Invalid drill settings, nothing was done: " + "; ".join(errors), errors=errors)
-    params = dict(module.params, region=getattr(module, "region", None))
-    api = AwsApi(module, "rds")
     # The drill's own calls raise instead of ending the run, so that its clean-up still runs after a failure.
-    drill_api = AwsApi(RaisingModule(), "rds", client=api.client)
-    drill = Drill(params, drill_api, progress=ProgressLog.from_environment())
+    source_api = AwsApi(RaisingModule(), "rds", client=AwsApi(module, "rds").client)
+    target = other_region(params)
+    drill_api, network_apis = source_api, None
+    if target:
+        clients = {service: AwsApi(module, service, region=target).client for service in ("rds", "ec2", "kms")}
+        drill_api = AwsApi(RaisingModule(), "rds", client=clients["rds"])
+        network_apis = {
+            service: AwsApi(RaisingModule(), service, client=clients[service]) for service in ("ec2", "kms")
+        }
+    drill = Drill(
+        params, drill_api, progress=ProgressLog.from_environment(), source_api=source_api, network_apis=network_apis
+    )
     if module.check_mode:
         try:
             actions, snapshot, live = drill.plan()
@@ -302,8 +382,10 @@ def main():
             "outcome": "planned",
             "source_cluster": drill.source,
             "source": params["source"],
-            "region": params["region"],
+            "region": target or params["region"],
+            "source_region": params["region"],
             "snapshot": (snapshot or {}).get("DBClusterSnapshotIdentifier"),
+            "copied_snapshot": drill.copy_identifier,
             "snapshot_type": (snapshot or {}).get("SnapshotType"),
             "drill_identifier": drill.identifier,
             "writer_identifier": drill.writer,

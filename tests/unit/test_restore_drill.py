@@ -558,3 +558,300 @@ def test_the_drill_defaults_pass_and_an_unquoted_yaml_time_is_refused_by_type():
     when = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
     errors = role_errors({"aurora_cluster_drill_source": "point-in-time", "aurora_cluster_drill_restore_to_time": when})
     assert any("aurora_cluster_drill_restore_to_time=" in e and "is not text" in e for e in errors), errors
+
+
+# -- a drill in another Region (aurora_cluster_drill_region): the copy, the secondary's network, the clean-up ---------
+
+WEST = "us-west-2"
+WEST_KEY = f"arn:aws:kms:{WEST}:123456789012:key/west"
+SOURCE_ARN = f"arn:aws:rds:us-east-1:123456789012:cluster-snapshot:rds:{LIVE}-new"
+SECONDARY = f"vitality-dev-{WEST}"
+
+
+class FakeWestRds(FakeRds):
+    """RDS of the drill's Region: the global database's secondary cluster, the stack's DB subnet group and parameter
+    group (``network``), and snapshot copies that become available ``durations["copy"]`` seconds after the call."""
+
+    def __init__(self, clock, durations=None, fail=None, network=True, lose_copy_answer=False):
+        super().__init__(clock, dict({"copy": 1200}, **(durations or {})), fail)
+        self.meta = SimpleNamespace(
+            method_to_api_mapping=dict(MUTATING, copy_db_cluster_snapshot="CopyDBClusterSnapshot"), region_name=WEST
+        )
+        secondary = dict(self.clusters[LIVE], DBClusterIdentifier=SECONDARY, DBClusterMembers=[], KmsKeyId=WEST_KEY)
+        self.clusters = {SECONDARY: secondary}
+        self.instances = {}
+        self.snapshots = {}
+        self.network = network
+        self.lose_copy_answer = lose_copy_answer
+
+    def settle(self):
+        # Snapshots first: FakeRds.settle takes any other kind for an instance.
+        for key, at in list(self.ready.items()):
+            if key[0] == "snapshot" and self.clock.t >= at:
+                if key[1] in self.snapshots:
+                    self.snapshots[key[1]]["Status"] = "available"
+                del self.ready[key]
+        super().settle()
+
+    def describe_db_cluster_snapshots(self, **params):
+        self.settle()
+        answer = super().describe_db_cluster_snapshots(**params)
+        return {"DBClusterSnapshots": [dict(s) for s in answer["DBClusterSnapshots"]]}
+
+    def describe_db_subnet_groups(self, DBSubnetGroupName):
+        if not self.network:
+            raise not_found("DBSubnetGroupNotFoundFault")
+        return {"DBSubnetGroups": [{"DBSubnetGroupName": DBSubnetGroupName}]}
+
+    def describe_db_cluster_parameter_groups(self, DBClusterParameterGroupName):
+        if not self.network:
+            raise not_found("DBParameterGroupNotFound")
+        return {"DBClusterParameterGroups": [{"DBClusterParameterGroupName": DBClusterParameterGroupName}]}
+
+    def copy_db_cluster_snapshot(self, **params):
+        self.record("copy_db_cluster_snapshot", params)
+        name = params["TargetDBClusterSnapshotIdentifier"]
+        self.snapshots[name] = dict(
+            FakeRds.snapshot(name, SNAPSHOT_TIME, "manual"), Status="copying", KmsKeyId=params.get("KmsKeyId"),
+            TagList=params.get("Tags") or [],
+        )  # fmt: skip
+        self.ready[("snapshot", name)] = self.clock.t + self.durations["copy"]
+        if self.lose_copy_answer:
+            raise ClientError({"Error": {"Code": "RequestTimeout", "Message": "lost"}}, "CopyDBClusterSnapshot")
+        return {"DBClusterSnapshot": dict(self.snapshots[name])}
+
+    def delete_db_cluster_snapshot(self, **params):
+        self.record("delete_db_cluster_snapshot", params)
+        self.snapshots.pop(params["DBClusterSnapshotIdentifier"])
+        return {}
+
+
+class FakeNetwork:
+    """EC2 and KMS of the drill's Region: the stack's VPC, its database security group and the secondary's key."""
+
+    def __init__(self, present=True):
+        self.present = present
+
+    def describe_vpcs(self, Filters):
+        return {"Vpcs": [{"VpcId": "vpc-west"}] if self.present else []}
+
+    def describe_security_groups(self, Filters):
+        return {"SecurityGroups": [{"GroupId": "sg-west", "GroupName": "vitality-dev-db"}] if self.present else []}
+
+    def describe_key(self, KeyId):
+        if not self.present:
+            raise not_found("NotFoundException")
+        assert KeyId == f"alias/{SECONDARY}"
+        return {"KeyMetadata": {"Arn": WEST_KEY, "KeyState": "Enabled"}}
+
+
+def with_arns(east):
+    for snapshot in east.snapshots.values():
+        snapshot["DBClusterSnapshotArn"] = SOURCE_ARN.replace(
+            f"rds:{LIVE}-new", snapshot["DBClusterSnapshotIdentifier"]
+        )
+    return east
+
+
+def west_drill(clock, east=None, west=None, network=None, **overrides):
+    east = with_arns(east or FakeRds(clock))
+    west = west or FakeWestRds(clock)
+    given = dict(
+        target_region=WEST,
+        target_vpc_name="vitality-dev-app-vpc",
+        target_security_group_name="vitality-dev-db",
+        stack_name="vitality-dev",
+        db_subnet_group_name="vitality-dev-db-subnets",
+        db_cluster_parameter_group_name="vitality-dev-aurora-pg16",
+    )
+    given.update(overrides)
+    fake_network = network or FakeNetwork()
+    drilled = d.Drill(
+        params(**given),
+        AwsApi(d.RaisingModule(), "rds", client=west),
+        clock=clock,
+        source_api=AwsApi(d.RaisingModule(), "rds", client=east),
+        network_apis={s: AwsApi(d.RaisingModule(), s, client=fake_network) for s in ("ec2", "kms")},
+    )
+    return drilled, east, west
+
+
+def test_a_drill_in_another_region_copies_the_snapshot_and_restores_it_into_the_secondary_network(clock):
+    drilled, east, west = west_drill(clock)
+    secondary_before = dict(west.clusters[SECONDARY])
+    result = drilled.run()
+    assert result["outcome"] == "passed", result["error"]
+    identifier = result["drill_identifier"]
+    copy = f"{identifier}-copy"
+    assert (result["region"], result["source_region"]) == (WEST, "us-east-1")
+    assert result["snapshot"] == f"rds:{LIVE}-new" and result["copied_snapshot"] == copy
+    assert result["snapshot_origin"] == f"copy of rds:{LIVE}-new from us-east-1"
+    # The copy is its own step, outside the RTO of the restore; their sum is reported too.
+    assert (result["copy_seconds"], result["cluster_available_seconds"], result["rto_seconds"]) == (
+        1200.0,
+        600.0,
+        900.0,
+    )
+    assert result["rto_with_copy_seconds"] == 2100.0
+    assert [s["step"] for s in result["steps"]] == [
+        f"copy the snapshot to {WEST}",
+        "restore the cluster",
+        "create the writer",
+        f"delete instance {identifier}-writer",
+        f"delete cluster {identifier}",
+        f"delete cluster snapshot {copy}",
+        "check the account for what the drill created",
+    ]
+    # The stack's Region is only read; every change is in the drill's Region, on what the drill made.
+    assert east.calls == []
+    assert mutating(west) == [
+        "copy_db_cluster_snapshot",
+        "restore_db_cluster_from_snapshot",
+        "create_db_instance",
+        "delete_db_instance",
+        "delete_db_cluster",
+        "delete_db_cluster_snapshot",
+    ]
+    copied = west.calls[0][1]
+    assert copied["SourceDBClusterSnapshotIdentifier"] == SOURCE_ARN
+    assert copied["SourceRegion"] == "us-east-1" and copied["KmsKeyId"] == WEST_KEY
+    assert copied["TargetDBClusterSnapshotIdentifier"] == copy and {"Key": d.DRILL_TAG, "Value": LIVE} in copied["Tags"]
+    restore = west.calls[1][1]
+    assert restore["SnapshotIdentifier"] == copy
+    assert restore["VpcSecurityGroupIds"] == ["sg-west"] and restore["KmsKeyId"] == WEST_KEY
+    assert restore["DBSubnetGroupName"] == "vitality-dev-db-subnets"
+    assert restore["DBClusterParameterGroupName"] == "vitality-dev-aurora-pg16"
+    assert all(c["ok"] for c in result["security_checks"]), result["security_checks"]
+    assert west.clusters == {SECONDARY: secondary_before} and west.snapshots == {}
+    assert result["cleanup"] == {
+        "checked": True,
+        "left": [],
+        "looked_for": f"tag {d.DRILL_TAG}={LIVE}",
+        "region": WEST,
+    }
+    # Each step of the plan names its Region.
+    assert result["plan"][0].startswith(
+        f"1. cluster snapshot {copy} in {WEST}: create (drill): copy snapshot rds:{LIVE}-new from us-east-1, "
+        f"encrypted with {WEST_KEY} [online]"
+    )
+    assert all(f" in {WEST}: " in line for line in result["plan"])
+
+
+def test_a_drill_in_another_region_without_the_secondary_network_changes_nothing(clock):
+    drilled, east, west = west_drill(clock, west=FakeWestRds(clock, network=False), network=FakeNetwork(False))
+    with pytest.raises(d.DrillError) as refused:
+        drilled.plan()
+    message = str(refused.value)
+    for missing in (
+        "one VPC named vitality-dev-app-vpc (found 0)",
+        "DB subnet group vitality-dev-db-subnets",
+        "cluster parameter group vitality-dev-aurora-pg16",
+        f"KMS key alias/{SECONDARY} (enabled)",
+    ):
+        assert missing in message, message
+    assert f"aurora_cluster_secondary_region={WEST}" in message and "nothing was changed" in message
+    result = west_drill(clock, west=west, network=FakeNetwork(False))[0].run()
+    assert result["failed"] and "these are missing" in result["error"]
+    assert mutating(west) == [] and east.calls == []
+
+
+def test_a_lost_copy_answer_is_read_back_and_the_drill_goes_on(clock):
+    west = FakeWestRds(clock, lose_copy_answer=True)
+    result = west_drill(clock, west=west)[0].run()
+    assert result["outcome"] == "passed", result["error"]
+    assert mutating(west).count("copy_db_cluster_snapshot") == 1 and west.snapshots == {}
+
+
+def test_an_interrupted_drills_copy_is_deleted_first_and_an_untagged_one_is_refused(clock):
+    west = FakeWestRds(clock)
+    old = f"{LIVE}-drill-20261130040000-copy"
+    west.snapshots[old] = dict(
+        FakeRds.snapshot(old, SNAPSHOT_TIME, "manual"), TagList=[{"Key": d.DRILL_TAG, "Value": LIVE}]
+    )
+    drilled = west_drill(clock, west=west)[0]
+    plan, _snapshot, _live = drilled.plan()
+    assert (
+        plan[0]
+        .line()
+        .startswith(
+            f"1. cluster snapshot {old} in {WEST}: delete (the drill's copy) (left by an interrupted drill) [online]"
+        )
+    )
+    assert west.calls == []
+    result = drilled.run()
+    assert result["outcome"] == "passed", result["error"]
+    assert result["steps"][0]["step"] == f"delete leftover cluster snapshot {old} in {WEST}"
+    assert west.snapshots == {}
+    west.snapshots["someone-elses-drill-1"] = FakeRds.snapshot("someone-elses-drill-1", SNAPSHOT_TIME, "manual")
+    with pytest.raises(d.DrillError, match="has no vitality.aurora:restore-drill"):
+        drilled.delete_copy("someone-elses-drill-1")
+    assert "someone-elses-drill-1" in west.snapshots
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"source": "point-in-time"}, "source=point-in-time with target_region='us-west-2': Aurora restores a point"),
+        ({"target_vpc_name": None}, "target_vpc_name is empty: target_region='us-west-2' restores into"),
+        ({"target_security_group_name": ""}, "target_security_group_name is empty"),
+        ({"target_region": "uswest2"}, "target_region='uswest2' is not a Region name"),
+    ],
+)
+def test_input_errors_of_another_region(given, message):
+    base = {"target_region": WEST, "target_vpc_name": "v", "target_security_group_name": "g"}
+    errors = d.input_errors(params(**dict(base, **given)))
+    assert any(message in e for e in errors), errors
+    assert d.input_errors(params(**base)) == []
+    # The stack's own Region is the drill of today: none of the other Region's rules apply.
+    assert d.input_errors(params(target_region="us-east-1", source="point-in-time")) == []
+
+
+REGION_GUARDS = {
+    "not a Region name": (
+        {"aurora_cluster_drill_region": "west"},
+        "aurora_cluster_drill_region='west' is not a Region name",
+    ),
+    "not the secondary's Region": (
+        {
+            "aurora_cluster_drill_region": "eu-west-1",
+            "aurora_cluster_secondary_region": WEST,
+            "aurora_cluster_secondary_vpc_name": "vitality-dev-app-vpc",
+        },
+        "aurora_cluster_drill_region='eu-west-1' is not aurora_cluster_secondary_region ('us-west-2')",
+    ),
+    "no global database": (
+        {"aurora_cluster_drill_region": WEST},
+        "aurora_cluster_secondary_vpc_name is empty: aurora_cluster_drill_region='us-west-2' restores into",
+    ),
+    "point in time there": (
+        {
+            "aurora_cluster_drill_region": WEST,
+            "aurora_cluster_drill_source": "point-in-time",
+            "aurora_cluster_secondary_region": WEST,
+            "aurora_cluster_secondary_vpc_name": "vitality-dev-app-vpc",
+        },
+        "aurora_cluster_drill_source=point-in-time with aurora_cluster_drill_region='us-west-2'",
+    ),
+}
+
+
+@pytest.mark.parametrize("guard", sorted(REGION_GUARDS))
+def test_each_drill_region_guard_in_every_input_form(guard):
+    values, message = REGION_GUARDS[guard]
+    for form, given in forms(values):
+        errors = role_errors(given)
+        assert any(message in e for e in errors), (form, errors)
+
+
+def test_a_drill_region_of_the_secondary_or_the_stack_passes():
+    secondary = {
+        "aurora_cluster_secondary_region": WEST,
+        "aurora_cluster_secondary_vpc_name": "vitality-dev-app-vpc",
+        # defaults/main.yml's "<aurora_cluster_name>-db" in a play.
+        "aurora_cluster_db_security_group_name": "vitality-dev-db",
+    }
+    for form, given in forms(dict(secondary, aurora_cluster_drill_region=WEST)):
+        assert role_errors(given) == [], form
+    assert (
+        role_errors({"aurora_cluster_drill_region": "us-east-1", "aurora_cluster_drill_source": "point-in-time"}) == []
+    )
