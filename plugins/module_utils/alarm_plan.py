@@ -145,6 +145,9 @@ TREAT_MISSING = {
     "Deadlocks": "notBreaching",
     # A Serverless v2 instance paused at 0 ACU reports nothing: idle, the opposite of overloaded.
     "ACUUtilization": "notBreaching",
+    # Only a global database's secondary cluster reports it; a gap (the secondary restarting, or writing after a
+    # switchover) is reported by the RDS events: keep the state.
+    "AuroraGlobalDBReplicationLag": "ignore",
 }
 
 # What each alarm means, in its description. Thresholds and periods are left out of it, so that changing one of them
@@ -164,6 +167,9 @@ MEANINGS = {
     "the statements involved and order the locks they take",
     "ACUUtilization": "The Serverless v2 instance is near its maximum capacity: it cannot scale further. Raise the "
     "maximum ACU or move load to readers",
+    "AuroraGlobalDBReplicationLag": "The global database's secondary cluster lags behind the primary Region: reads "
+    "there are stale, and a failover to it (playbooks/failover.yml) would lose the writes not yet replicated. Look for "
+    "write bursts in the primary Region or a secondary smaller than the primary",
 }
 
 ABOVE = "GreaterThanThreshold"
@@ -409,8 +415,15 @@ def instance_alarms(desired, member):
 
 
 def desired_alarms(desired, members):
-    """([spec] in plan order, [skipped]): the cluster's alarm, then each member's, the writer first."""
+    """([spec] in plan order, [skipped]): the cluster's alarms, then each member's, the writer first.
+
+    ``desired["global_replication_lag"]``: the cluster is a global database's secondary, whose lag behind the primary
+    Region (AuroraGlobalDBReplicationLag, ms) has the readers' replica lag threshold."""
     wanted = [spec(desired, "Deadlocks", desired["deadlocks_per_second"], ABOVE, "per second", "", cluster=True)]
+    if desired.get("global_replication_lag"):
+        wanted.append(
+            spec(desired, "AuroraGlobalDBReplicationLag", desired["replica_lag_ms"], ABOVE, "ms", "", cluster=True)
+        )
     skipped = []
     for member in sorted(members, key=lambda m: (not m.get("writer"), m["id"])):
         alarms, missing = instance_alarms(desired, member)

@@ -23,6 +23,8 @@ role can pass them from the plan instead of building them again in Jinja.
       "cluster_identifier": "vitality-prod-aurora",
       "tags": {...},                      # every resource's tags; tags not listed are removed (purge)
       "monitoring_role": {"name": ...} or None,   # None: monitoring off, or the user gave a role ARN
+      "monitoring_regions": ["us-west-2"] or absent,   # the global database's secondary Region, whose readers the
+                                          # role monitors too
       "backup": {"role_name", "vault_name", "plan_name", "schedule", "start_window_minutes",
                  "retention_days",
                  "copy_region": {"region", "vault_name", "retention_days", "kms_key_arn"} or None,
@@ -140,8 +142,18 @@ def all_tags(desired):
 # -- the documents the tasks send ----------------------------------------------------------
 
 
+def monitoring_source_arns(desired):
+    """The DB instances RDS may assume the role for: this account's in the stack's Region, and in the Aurora Global
+    Database's secondary Region (``monitoring_regions``), whose readers use the same role (IAM is global). One Region:
+    the ARN itself, as the role's task has always sent it."""
+    regions = [desired["region"]] + [r for r in desired.get("monitoring_regions") or [] if r and r != desired["region"]]
+    arns = [f"arn:{desired['partition']}:rds:{region}:{desired['account_id']}:db:*" for region in regions]
+    return arns[0] if len(arns) == 1 else arns
+
+
 def monitoring_trust(desired):
-    """Confused-deputy protection: RDS may assume the role only for this account's DB instances in the region."""
+    """Confused-deputy protection: RDS may assume the role only for this account's DB instances in the region (and
+    the secondary Region's)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -151,9 +163,7 @@ def monitoring_trust(desired):
                 "Action": "sts:AssumeRole",
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": desired["account_id"]},
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{desired['partition']}:rds:{desired['region']}:{desired['account_id']}:db:*"
-                    },
+                    "ArnLike": {"aws:SourceArn": monitoring_source_arns(desired)},
                 },
             }
         ],

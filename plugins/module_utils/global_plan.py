@@ -17,6 +17,7 @@ or nearly, and found again if a secondary is added back); user guide, "Aurora Gl
 
 from __future__ import annotations
 
+from ansible_collections.vitality.aurora.plugins.module_utils.api import concurrently
 from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import read_key
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import read_cluster, read_members
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
@@ -90,9 +91,12 @@ def secondary_params(params, region, key_id=None, engine_version=None):
     }
 
 
-def read_global(rds, params, primary_cluster, region_apis, read_secondary_stack):
+def read_global(rds, params, primary_cluster, region_apis, read_secondary_stack, read_operations=None):
     """The global cluster (1 call; none when no secondary is wanted and the cluster is in no global cluster) and, in
-    the secondary's Region, its stack (read_secondary_stack: stack_plan.read_stack on that Region's APIs) and key."""
+    the secondary's Region, its stack (read_secondary_stack: stack_plan.read_stack on that Region's APIs) and key.
+
+    ``read_operations(apis, region, identifier, removal)``: the secondary Region's operations baseline (secondary_ops), read
+    beside the stack into ``current["operations"]``."""
     desired = params["global_database"]
     name = global_cluster_identifier(desired["name"])
     wanted = desired.get("region") or ""
@@ -125,18 +129,24 @@ def read_global(rds, params, primary_cluster, region_apis, read_secondary_stack)
         return current
     apis = region_apis(region)
     spec = secondary_params(params, region)
+    # The stack's chain, the key's and the operations baseline's, side by side.
+    reads = []
     if wanted:
-        current["stack"] = read_secondary_stack(apis["ec2"], apis["rds"], spec)
+        reads.append(("stack", lambda: read_secondary_stack(apis["ec2"], apis["rds"], spec)))
         if params["cluster"].get("storage_encrypted"):
-            current["key"] = read_key(apis["kms"], key_alias(spec["identifier"]), with_policy=False)
+            reads.append(("key", lambda: read_key(apis["kms"], key_alias(spec["identifier"]), with_policy=False)))
     else:
-        # A removal reads the cluster and its instances only: the network names may be gone from the inventory.
-        cluster = read_cluster(apis["rds"], spec["identifier"])
-        current["stack"] = {
-            "cluster": cluster,
-            "instances": (read_members(apis["rds"], spec["identifier"]) or []) if cluster else [],
-        }
+        reads.append(("stack", lambda: read_removed_stack(apis["rds"], spec["identifier"])))
+    if read_operations is not None:
+        reads.append(("operations", lambda: read_operations(apis, region, spec["identifier"], not wanted)))
+    current.update(concurrently(reads))
     return current
+
+
+def read_removed_stack(rds, identifier):
+    """A removal reads the cluster and its instances only: the network names may be gone from the inventory."""
+    cluster = read_cluster(rds, identifier)
+    return {"cluster": cluster, "instances": (read_members(rds, identifier) or []) if cluster else []}
 
 
 def members_of(glob):

@@ -660,6 +660,12 @@ options:
       - Omitted, no global database is read or planned. With an empty O(global_database.region), a global cluster
         that exists is planned for removal (detach first), refused unless O(global_database.remove_confirm) names
         the secondary.
+      - With O(baseline) C(event_topic), the secondary's Region follows the baseline's rules there
+        (C(plugins/module_utils/secondary_ops.py)), steps of this module in that Region - an SNS topic of the same
+        name encrypted with a customer managed key C(alias/<topic>) of that Region, the C(event_subscriptions) of
+        source types C(db-cluster) and C(db-instance) named after the secondary (its cluster, its readers), and with
+        C(alarms) the reader alarms of its instances, its cluster's C(Deadlocks) and C(AuroraGlobalDBReplicationLag)
+        to that topic. Its removal deletes those subscriptions and alarms and keeps the topic and its key.
     type: dict
     suboptions:
       name:
@@ -1490,6 +1496,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import
     plan_global,
     read_global,
     secondary_params,
+    wanted_readers,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     INSTANCE_NOT_FOUND,
@@ -1520,6 +1527,19 @@ from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import FAILURE_PREFIX as PREFLIGHT_FAILURE
 from ansible_collections.vitality.aurora.plugins.module_utils.preflight import Preflight
 from ansible_collections.vitality.aurora.plugins.module_utils.report import stack_report, write_report_files
+from ansible_collections.vitality.aurora.plugins.module_utils.secondary_ops import (
+    RESOURCES as SECONDARY_OPERATIONS,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.secondary_ops import (
+    Operations,
+    plan_operations,
+    plan_operations_removal,
+    plan_reader_monitoring,
+    read_operations,
+    readers_after,
+    removal_desired,
+    secondary_desired,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.security_group_rules import (
     flatten_permissions,
     to_permission,
@@ -1927,6 +1947,8 @@ class Apply:
         self.global_current = None
         self.kms = None
         self.key = None
+        # The secondary Region's topic, subscriptions and alarms (secondary_ops.Operations), on the secondary's Apply.
+        self.operations = None
 
     # waiting
 
@@ -2032,6 +2054,10 @@ class Apply:
                 applier.wait_creates()
             if not action.request.get("together"):
                 applier.wait_deletes()
+            if action.region and action.resource in SECONDARY_OPERATIONS and applier.operations is not None:
+                applier.operations.run(action)
+                self.done.append(action.order)
+                continue
             handler = (
                 GLOBAL_HANDLERS.get((action.resource, action.change, bool(action.region)))
                 or HANDLERS.get(action.change)
@@ -2995,6 +3021,8 @@ def baseline_desired(module, params, account, snapshot):
         cluster_identifier=identifier,
         tags=params["cluster"].get("tags") or {},
         event_subscriptions=None,
+        # The secondary's readers are monitored with the same role (IAM is global): its trust names their Region too.
+        monitoring_regions=[(params.get("global_database") or {}).get("region") or ""],
     )
     if subscriptions:
         topic = given.get("event_topic_arn") or (topic_arn(desired) if desired["event_topic"] else "")
@@ -3032,6 +3060,33 @@ def baseline_desired(module, params, account, snapshot):
             ),
         )
     return desired
+
+
+def secondary_operation_actions(current, params, global_actions):
+    """The secondary Region's topic, subscriptions and alarms (secondary_ops), after its stack's steps; with the
+    secondary's removal, its subscriptions and alarms deleted. None when the global plan is refused."""
+    operations = current.get("operations")
+    region = current.get("region") or ""
+    if operations is None or not region or any(a.impact == IMPOSSIBLE for a in global_actions):
+        return []
+    identifier = secondary_params(params, region)["identifier"]
+    if not params["global_database"].get("region"):
+        if not any(a.resource == "global_cluster" and a.change == "delete" for a in global_actions):
+            return []
+        return plan_operations_removal(operations, identifier, region)
+    actions = []
+    stack = current.get("stack") or {}
+    if stack.get("network"):
+        spec = secondary_params(params, region)
+        zones = [subnet["availability_zone"] for subnet in stack["network"]["subnets"]]
+        actions += plan_reader_monitoring(stack, wanted_readers(params, spec, zones), region)
+    desired = operations.get("desired")
+    if desired is None:
+        return actions
+    members = readers_after(stack, [a for a in global_actions if a.region], identifier)
+    operation_actions, wanted, skipped = plan_operations(operations, desired, members, region)
+    current["operations_plan"] = {"wanted": wanted, "skipped": skipped}
+    return actions + operation_actions
 
 
 def account_of(module, cluster, params):
@@ -3186,12 +3241,27 @@ def plan_pass(module, params, ec2, rds):
         def apis_for(region):
             if region not in region_apis:
                 region_apis[region] = {
-                    service: AwsApi(module, service, region=region) for service in ("ec2", "rds", "kms")
+                    service: AwsApi(module, service, region=region)
+                    for service in ("ec2", "rds", "kms", "sns", "cloudwatch")
                 }
             return region_apis[region]
 
+        primary_identifier = params["cluster"]["db_cluster_identifier"]
+
+        def secondary_operations(apis, region, identifier, removal):
+            """The secondary Region's topic, subscriptions and alarms (secondary_ops), read beside its stack."""
+            if removal:
+                return read_operations(apis, removal_desired(baseline, identifier, primary_identifier), removal=True)
+            desired = secondary_desired(baseline, region, identifier, primary_identifier)
+            if desired is None:
+                # No topic of the role's to follow: the readers' monitoring only (planned from the stack's read).
+                return {"desired": None}
+            return dict(read_operations(apis, desired), desired=desired)
+
         try:
-            global_current = read_global(rds, params, snapshot["cluster"], apis_for, read_stack)
+            global_current = read_global(
+                rds, params, snapshot["cluster"], apis_for, read_stack, read_operations=secondary_operations
+            )
         except NetworkProblem as problem:
             module.fail_json(msg=f"aurora_cluster_secondary_{problem}")
         if own_cluster_is_reader(global_current, snapshot["cluster"]):
@@ -3207,6 +3277,7 @@ def plan_pass(module, params, ec2, rds):
             "cluster": plan_cluster,
         }
         global_actions = plan_global(global_current, params, snapshot, parts, problems)
+        global_actions += secondary_operation_actions(global_current, params, global_actions)
         planned_global = bool(params["global_database"].get("region")) or global_current["global_cluster"] is not None
         refused_problems, refused = engine_problems(
             actions, params["cluster"]["db_cluster_identifier"], global_current["identifier"], planned_global
@@ -3423,6 +3494,7 @@ def main():
         )
         applier.secondary.kms = apis["kms"]
         applier.secondary.key = current.get("key")
+        applier.secondary.operations = Operations(apis, current.get("operations"), applier.secondary.warnings)
         applier.global_current = current
     try:
         with failures_raised(

@@ -3,9 +3,15 @@ secondary cluster in us-west-2, members of vitality-prod-global; a second run ch
 reach the secondary; an engine upgrade of the global database is refused; the secondary's removal is refused without
 its confirmation and, confirmed, detaches before it deletes; the creates survive lost answers.
 
+The secondary Region follows the primary's operations rules (secondary_ops.py): its own events topic (encrypted with
+a key of us-west-2), the cluster and instance event subscriptions, the alarms (the reader rules and
+AuroraGlobalDBReplicationLag), Enhanced Monitoring and Performance Insights; drift there is set back; the removal
+deletes the subscriptions and alarms and keeps the topic.
+
 A writer moved to us-west-2 by the switchover or the failover runbook (playbooks/switchover.yml, playbooks/failover.yml,
 on moto's SwitchoverGlobalCluster and FailoverGlobalCluster of scripts/moto_server_ext.py) is adopted: provision re-run
-changes nothing and its outputs name the Region that writes; the switchover runbook moves it back. The adoption's details are tested on described members in tests/unit/test_global_plan.py.
+changes nothing and its outputs name the Region that writes; the switchover runbook moves it back.
+The adoption's details are tested on described members in tests/unit/test_global_plan.py.
 """
 
 import pytest
@@ -22,15 +28,32 @@ SECONDARY = f"vitality-prod-{SECONDARY_REGION}"
 SECONDARY_READER = f"{SECONDARY}-reader-1"
 SECONDARY_KEY = f"alias/{SECONDARY}"
 READS = ("Describe", "List", "Get")
-# Not about the baseline: its parts (alarms, autoscaling, backup, events) only slow these runs.
+# The baseline's parts both Regions follow (events, alarms, monitoring) stay on; the others (autoscaling, backup) only
+# slow these runs.
 LEAN = {
-    "aurora_cluster_alarms_enabled": False,
     "aurora_cluster_autoscaling_enabled": False,
     "aurora_cluster_backup_plan_enabled": False,
     "aurora_cluster_backup_copy_region": "",
-    "aurora_cluster_event_notifications_enabled": False,
     "aurora_cluster_reader_count": 0,
 }
+TOPIC = "vitality-prod-db-events"
+WEST_TOPIC_ARN = f"arn:aws:sns:{SECONDARY_REGION}:{ACCOUNT}:{TOPIC}"
+WEST_SUBSCRIPTIONS = {f"{SECONDARY}-cluster-events": [SECONDARY], f"{SECONDARY}-instance-events": [SECONDARY_READER]}
+WEST_ALARM_PREFIX = f"vitality.aurora/{SECONDARY}/"
+# The reader rules of alarm_plan for the secondary's reader, the cluster's deadlocks and its lag behind us-east-1.
+WEST_ALARMS = sorted(
+    [f"{WEST_ALARM_PREFIX}Deadlocks", f"{WEST_ALARM_PREFIX}AuroraGlobalDBReplicationLag"]
+    + [
+        f"{WEST_ALARM_PREFIX}{SECONDARY_READER}/{metric}"
+        for metric in (
+            "CPUUtilization",
+            "FreeableMemory",
+            "DatabaseConnections",
+            "FreeLocalStorage",
+            "AuroraReplicaLag",
+        )
+    ]
+)
 
 # A day-2 change of prod with the secondary: a class of its own, a parameter (both Regions' groups), applied now. The
 # tests after it keep it (moto answers ResetDBClusterParameterGroup with HTTP 500).
@@ -100,6 +123,73 @@ def test_prod_builds_the_primary_and_a_secondary_in_us_west_2(prod, local_aws):
     assert ":us-west-2:" in key["Arn"]
     assert secondary["DeletionProtection"] is True
     assert secondary["IAMDatabaseAuthenticationEnabled"] == primary["IAMDatabaseAuthenticationEnabled"]
+
+
+def west_operations(local_aws):
+    """The secondary Region's topic, subscriptions and alarms, read back with boto3 in us-west-2."""
+    sns = local_aws.client("sns", SECONDARY_REGION)
+    topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    subscriptions = {
+        s["CustSubscriptionId"]: s
+        for s in local_aws.client("rds", SECONDARY_REGION).describe_event_subscriptions()["EventSubscriptionsList"]
+    }
+    alarms = {
+        a["AlarmName"]: a
+        for a in local_aws.client("cloudwatch", SECONDARY_REGION).describe_alarms(AlarmNamePrefix=WEST_ALARM_PREFIX)[
+            "MetricAlarms"
+        ]
+    }
+    return topics, subscriptions, alarms
+
+
+def test_the_secondary_region_gets_its_own_topic_subscriptions_alarms_and_monitoring(prod, local_aws):
+    topics, subscriptions, alarms = west_operations(local_aws)
+    # Its own topic in us-west-2 (event subscriptions and alarms publish in their Region), encrypted with a customer
+    # managed key of us-west-2 under the primary's rule (alias/<topic>): RDS cannot use alias/aws/sns.
+    assert topics == [WEST_TOPIC_ARN]
+    sns = local_aws.client("sns", SECONDARY_REGION)
+    attributes = sns.get_topic_attributes(TopicArn=WEST_TOPIC_ARN)["Attributes"]
+    key = local_aws.client("kms", SECONDARY_REGION).describe_key(KeyId=f"alias/{TOPIC}")["KeyMetadata"]
+    assert ":us-west-2:" in key["Arn"] and key["KeyManager"] == "CUSTOMER"
+    assert attributes["KmsMasterKeyId"] in (f"alias/{TOPIC}", key["Arn"], key["KeyId"])
+    tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=WEST_TOPIC_ARN)["Tags"]}
+    assert tags.get("Project") == "vitality"
+    # The primary's cluster and instance subscriptions: same categories, sources the secondary cluster and its reader.
+    primary = {
+        s["CustSubscriptionId"]: s
+        for s in local_aws.client("rds").describe_event_subscriptions()["EventSubscriptionsList"]
+    }
+    assert {name: sorted(s["SourceIdsList"]) for name, s in subscriptions.items()} == WEST_SUBSCRIPTIONS
+    for kind in ("cluster", "instance"):
+        west, east = subscriptions[f"{SECONDARY}-{kind}-events"], primary[f"{PRIMARY}-{kind}-events"]
+        assert west["SnsTopicArn"] == WEST_TOPIC_ARN
+        assert sorted(west["EventCategoriesList"]) == sorted(east["EventCategoriesList"])
+        assert west["Enabled"] is True
+    # The alarms: a reader's, the cluster's, and the lag behind the primary Region, all to the us-west-2 topic.
+    assert sorted(alarms) == WEST_ALARMS
+    assert {arn for a in alarms.values() for arn in a["AlarmActions"] + a["OKActions"]} == {WEST_TOPIC_ARN}
+    lag = alarms[f"{WEST_ALARM_PREFIX}AuroraGlobalDBReplicationLag"]
+    assert lag["Dimensions"] == [{"Name": "DBClusterIdentifier", "Value": SECONDARY}]
+    assert lag["Threshold"] == 1000.0 and lag["ComparisonOperator"] == "GreaterThanThreshold"
+    # Enhanced Monitoring (the one IAM role, trusted for both Regions' instances) and Performance Insights, as the
+    # primary's instances have them.
+    reader = local_aws.client("rds", SECONDARY_REGION).describe_db_instances(DBInstanceIdentifier=SECONDARY_READER)[
+        "DBInstances"
+    ][0]
+    assert reader.get("MonitoringInterval") == 30
+    role = reader.get("MonitoringRoleArn")
+    assert role and role.endswith(":role/vitality-prod-rds-monitoring"), role
+    # moto leaves PerformanceInsightsEnabled out of DescribeDBInstances (as test_prod_baseline says): the request.
+    (created,) = [
+        p for a, p in prod["calls"] if a == "CreateDBInstance" and p["DBInstanceIdentifier"] == SECONDARY_READER
+    ]
+    assert created["EnablePerformanceInsights"] == "true" and created["PerformanceInsightsRetentionPeriod"] == "31"
+    assert reader.get("PerformanceInsightsEnabled", True) is True
+    trust = local_aws.client("iam").get_role(RoleName=role.split("/")[-1])["Role"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert sorted(statement["Condition"]["ArnLike"]["aws:SourceArn"]) == [
+        f"arn:aws:rds:{region}:{ACCOUNT}:db:*" for region in ("us-east-1", SECONDARY_REGION)
+    ]
 
 
 def test_every_mutating_call_of_the_build_is_planned_and_the_global_steps_come_in_order(prod):
@@ -196,6 +286,15 @@ def test_day2_changes_reach_the_secondary_and_drift_there_is_converged(prod, loc
             {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.21.9.0/24"}]}
         ],
     )
+    # ... and changes the secondary reader's monitoring, its cluster subscription and its reader's CPU alarm there.
+    west.modify_db_instance(DBInstanceIdentifier=SECONDARY_READER, MonitoringInterval=60, ApplyImmediately=True)
+    west.modify_event_subscription(SubscriptionName=f"{SECONDARY}-cluster-events", EventCategories=["failure"])
+    cloudwatch = local_aws.client("cloudwatch", SECONDARY_REGION)
+    cpu = f"{WEST_ALARM_PREFIX}{SECONDARY_READER}/CPUUtilization"
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[cpu])["MetricAlarms"]
+    fields = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "MetricName", "Namespace")
+    fields += ("Statistic", "Dimensions", "Period", "EvaluationPeriods", "DatapointsToAlarm", "ComparisonOperator")
+    cloudwatch.put_metric_alarm(**{k: alarm[k] for k in fields if k in alarm}, Threshold=99.0)
     changes = dict(LEAN, **DAY2)
     local_aws.record_from_now()
     day2 = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=changes)
@@ -207,7 +306,23 @@ def test_day2_changes_reach_the_secondary_and_drift_there_is_converged(prod, loc
         "RevokeSecurityGroupIngress",
         "ModifyDBClusterParameterGroup",
         "ModifyDBInstance",
+        # The drift of its reader's monitoring and of its subscription set back; its CPU alarm's too, and its memory
+        # and connections alarms follow the reader's new class (db.r6g.xlarge).
+        "ModifyDBInstance",
+        "ModifyEventSubscription",
+        "PutMetricAlarm",
+        "PutMetricAlarm",
+        "PutMetricAlarm",
     ], calls
+    topics, subscriptions, alarms = west_operations(local_aws)
+    assert sorted(subscriptions[f"{SECONDARY}-cluster-events"]["EventCategoriesList"]) == sorted(
+        local_aws.client("rds").describe_event_subscriptions(SubscriptionName=f"{PRIMARY}-cluster-events")[
+            "EventSubscriptionsList"
+        ][0]["EventCategoriesList"]
+    )
+    assert alarms[cpu]["Threshold"] == 80.0
+    reader = west.describe_db_instances(DBInstanceIdentifier=SECONDARY_READER)["DBInstances"][0]
+    assert reader["MonitoringInterval"] == 30
     assert f"security group vitality-prod-db in {SECONDARY_REGION}: revoke ingress" in day2.stdout
     assert west.describe_db_instances(DBInstanceIdentifier=SECONDARY_READER)["DBInstances"][0]["DBInstanceClass"] == (
         "db.r6g.xlarge"
@@ -266,13 +381,23 @@ def test_removal_with_confirmation_detaches_then_deletes(prod, local_aws, run_pl
     assert removed.returncode == 0, removed.stdout[-6000:]
     order = mutating(local_aws.calls())
     assert order == [
+        # The Enhanced Monitoring role trusts the instances of us-east-1 only again.
+        "UpdateAssumeRolePolicy",
         "RemoveFromGlobalCluster",
         "ModifyDBCluster",
         "DeleteDBInstance",
         "DeleteDBCluster",
         "RemoveFromGlobalCluster",
         "DeleteGlobalCluster",
+        # The secondary's subscriptions and alarms go with it (nothing left paging about a cluster that is gone).
+        "DeleteEventSubscription",
+        "DeleteEventSubscription",
+        "DeleteAlarms",
     ], order
+    topics, subscriptions, alarms = west_operations(local_aws)
+    assert subscriptions == {} and alarms == {}
+    # Kept, as documented: the topic (with the on-call's subscriptions to it) and its key.
+    assert topics == [WEST_TOPIC_ARN]
     assert global_cluster(local_aws) is None
     west = local_aws.client("rds", SECONDARY_REGION)
     assert west.describe_db_clusters()["DBClusters"] == []
@@ -299,6 +424,8 @@ def test_the_global_and_secondary_creates_survive_lost_answers(prod, local_aws, 
         fault("drop-after", action="CreateGlobalCluster"),
         fault("drop-after", action="CreateDBCluster"),
         fault("drop-after", action="CreateDBInstance"),
+        # The secondary's subscriptions, made again (its topic was kept): found by name after a lost answer.
+        fault("drop-after", action="CreateEventSubscription"),
     )
     front = proxy.front(local_aws)
     rebuilt = front.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2))
@@ -311,6 +438,9 @@ def test_the_global_and_secondary_creates_survive_lost_answers(prod, local_aws, 
     assert [i["DBInstanceIdentifier"] for i in west.describe_db_instances()["DBInstances"]] == [SECONDARY_READER]
     members = [m["IsWriter"] for m in global_cluster(local_aws)["GlobalClusterMembers"]]
     assert sorted(members) == [False, True]
+    topics, subscriptions, alarms = west_operations(local_aws)
+    assert {name: sorted(x["SourceIdsList"]) for name, x in subscriptions.items()} == WEST_SUBSCRIPTIONS
+    assert sorted(alarms) == WEST_ALARMS and topics == [WEST_TOPIC_ARN]
     local_aws.record_from_now()
     again = local_aws.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2))
     assert again.returncode == 0 and again.changed() == 0, again.stdout[-4000:]

@@ -248,6 +248,11 @@ def test_first_converge_makes_exactly_the_planned_calls(prod):
         "parameter_group",
         "cluster",
         "instance",
+        # Its operations baseline, by the primary's rules: the topic's key, the topic, its subscriptions, its alarms.
+        *["event_topic_key"] * 3,
+        *["event_topic"] * 4,
+        *["event_subscription"] * 2,
+        *["alarm"] * 7,
     ]
     assert "global_cluster" in [a["resource"] for a in first.plan["actions"]]
     assert first.mutating == planned_calls(first.plan), (
@@ -269,12 +274,18 @@ def test_0_the_secondary_removed_with_confirmation_detaches_then_deletes(prod):
     extra = {"aurora_cluster_secondary_region": "", "aurora_cluster_secondary_remove_confirm": SECONDARY}
     planned, applied = prod.scenario(extra)
     assert [(a["resource"], a["name"], a["change"], a.get("region")) for a in planned.plan["actions"]] == [
+        # The Enhanced Monitoring role trusts the stack's Region's instances only again.
+        ("monitoring_role", "vitality-prod-rds-monitoring", "update trust policy", None),
         ("cluster", SECONDARY, "detach from the global cluster", "us-west-2"),
         ("cluster", SECONDARY, "turn off deletion protection", "us-west-2"),
         ("instance", f"{SECONDARY}-reader-1", "delete", "us-west-2"),
         ("cluster", SECONDARY, "delete", "us-west-2"),
         ("cluster", CLUSTER, "detach from the global cluster", None),
         ("global_cluster", "vitality-prod-global", "delete", None),
+        # Its subscriptions and alarms go with it; its topic (and the topic's key) are kept.
+        ("event_subscription", f"{SECONDARY}-cluster-events", "delete", "us-west-2"),
+        ("event_subscription", f"{SECONDARY}-instance-events", "delete", "us-west-2"),
+        ("alarms", f"vitality.aurora/{SECONDARY}/*", "delete", "us-west-2"),
     ]
     assert prod.aws.client("rds", "us-west-2").describe_db_clusters()["DBClusters"] == []
     prod.settled.update(extra)
