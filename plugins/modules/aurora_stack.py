@@ -660,6 +660,12 @@ options:
       - Omitted, no global database is read or planned. With an empty O(global_database.region), a global cluster
         that exists is planned for removal (detach first), refused unless O(global_database.remove_confirm) names
         the secondary.
+      - An engine version change of the global database is planned over both clusters in AWS's order, each step
+        waited for before the next; a minor version with a ModifyDBCluster of the cluster that does not write,
+        then of the writer; a major one (allowed, in place) with the new family's parameter group made in both
+        Regions, one ModifyGlobalCluster, then a ModifyDBCluster per cluster that sets that group back (AWS gives
+        the new family's default) and the old groups deleted. A blue/green deployment of a global database is
+        refused, as AWS offers none.
     type: dict
     suboptions:
       name:
