@@ -27,6 +27,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
     engine_major,
     global_cluster_identifier,
     secondary_cluster_identifier,
+    version_tuple,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
     ALL_INSTANCES_RESTART,
@@ -272,7 +273,12 @@ def plan_engine_upgrade(actions, global_actions, current, params, primary, probl
     if region_of(writer_arn(glob)) == region:
         # After a switchover the secondary Region's cluster writes: AWS's order follows the writer.
         clusters.reverse()
-    behind = {engine_major(c.get("EngineVersion") or "") for _r, c in clusters} - {engine_major(target or "")}
+    # A member on a lower major than the one asked for (a higher one is the stack planner's refusal).
+    behind = [
+        c
+        for _r, c in clusters
+        if version_tuple(engine_major(c.get("EngineVersion") or "0"))[0] < version_tuple(engine_major(target or "0"))[0]
+    ]
     if target and "." in target and (major is not None or behind):
         return plan_major(actions, global_actions, major, glob, clusters, params, name, region, problems)
     return plan_minor(actions, global_actions, mine, clusters, params, problems)
@@ -284,6 +290,8 @@ def strip_engine_change(action):
     if not kept:
         return None
     action.changes = kept
+    # Its words about the engine version (the maintenance window it waited for) go with it.
+    action.note = "; ".join(part for part in action.note.split("; ") if "engine_version" not in part)
     changes = [c for c in action.request.get("changes") or [] if c.get("attribute") != "engine_version"]
     action.request = dict(action.request, changes=changes)
     if action.impact == ALL_INSTANCES_RESTART and all(c.get("attribute") != "port" for c in changes):

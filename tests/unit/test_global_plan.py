@@ -661,3 +661,11 @@ def test_the_major_upgrade_is_one_request_then_a_wait_for_every_member(tmp_path)
         (region, r["DBClusterIdentifier"]) for _at, region, method, r in aws.calls if method == "describe_db_clusters"
     }
     assert read == {("us-east-1", "c"), (WEST, SECONDARY)}
+
+
+def test_an_inventory_left_on_the_old_major_after_the_upgrade_is_the_stack_planners_refusal_only():
+    # Both clusters run 17.4 and the inventory still says 16.6: no step, a problem for each cluster, no global one.
+    actions, problems = upgrade_plan("16.6", secondary_version="17.4", primary_version="17.4")
+    assert [a.resource for a in actions if a.resource == "global_cluster"] == []
+    assert len(problems) == 2 and all("a lower major version is impossible" in p for p in problems), problems
+    assert problems[1].startswith(f"cluster {SECONDARY} in {WEST}: ")
