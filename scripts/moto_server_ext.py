@@ -999,7 +999,7 @@ def respond_remove_from_global_cluster(response):
 
 
 def major_of(version) -> str:
-    return str(version or "").split(".")[0]
+    return str(version or "").split(".", maxsplit=1)[0]
 
 
 def version_key(version) -> tuple:
