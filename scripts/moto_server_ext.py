@@ -93,6 +93,18 @@ moto's server unchanged:
   GlobalClusterAlreadyExistsFault, as AWS does (moto replaced the first global cluster with a new one, so a create
   retried after a lost answer went unnoticed).
 
+* Aurora Global Database engine upgrades, modelled on the RDS API reference (ModifyGlobalCluster) and the Aurora user
+  guide ("Upgrading an Amazon Aurora global database"): ModifyGlobalCluster, which moto lacks, with EngineVersion
+  upgrades the global cluster and every member (each cluster takes the version; after a major one each cluster has
+  the new family's default cluster parameter group, as ModifyGlobalCluster sets no parameter group), with
+  DeletionProtection; refused as AWS refuses them: a major version without AllowMajorVersionUpgrade
+  or a lower version (InvalidParameterCombination), a global cluster not available
+  (InvalidGlobalClusterStateFault), a member not available (InvalidDBClusterStateFault). ModifyDBCluster's
+  EngineVersion on a member (moto changed the cluster and never the global cluster, and refused nothing): refused
+  for a major version (made with ModifyGlobalCluster) and, on the primary, while a secondary runs a lower version
+  (AWS's order: the secondary clusters first); the primary's version is the global cluster's. Every upgrade ends at
+  once (no "upgrading" status is shown).
+
 Only test and demo infrastructure uses this; the collection's code knows nothing of it.
 """
 
@@ -363,7 +375,13 @@ def modify_db_cluster(self: RDSBackend, kwargs):
     wanted = kwargs.pop("enable_iam_database_authentication", None)
     name = kwargs.get("new_db_cluster_identifier") or kwargs["db_cluster_identifier"]
     switch_storage(self.clusters.get(kwargs["db_cluster_identifier"]), kwargs.get("storage_type"))
+    version = kwargs.get("engine_version")
+    refuse_member_engine_change(self.clusters.get(kwargs["db_cluster_identifier"]), version)
     cluster = _modify_db_cluster(self, kwargs)
+    stored = self.clusters.get(name)
+    if version and stored is not None:
+        # A primary's version is the global cluster's (moto left the global cluster's as created).
+        follow_writer_version(stored)
     if wanted is not None:
         # What DescribeDBClusters reports (DBCluster.iam_auth), on the stored cluster and the answer alike.
         for found in (self.clusters.get(name), cluster):
@@ -977,6 +995,102 @@ def respond_remove_from_global_cluster(response):
     return ActionResult({"GlobalCluster": global_cluster})
 
 
+# -- Aurora Global Database engine upgrades ---------------------------------------------------------------------------
+
+
+def major_of(version) -> str:
+    return str(version or "").split(".", maxsplit=1)[0]
+
+
+def version_key(version) -> tuple:
+    return tuple(int(part) if part.isdigit() else 0 for part in str(version or "").split("."))
+
+
+def global_cluster_of(cluster):
+    """The global cluster a cluster is a member of, or None."""
+    for global_cluster in global_clusters_of(cluster.backend).values():
+        if any(
+            member is cluster or member.db_cluster_arn == cluster.db_cluster_arn for member in global_cluster.members
+        ):
+            return global_cluster
+    return None
+
+
+def take_engine_version(cluster, version, default_group=None) -> None:
+    """The cluster on ``version`` (moto's instances of a cluster report the cluster's); with ``default_group``, the
+    new family's default cluster parameter group, as AWS gives it after a global major upgrade."""
+    cluster.engine_version = version
+    if default_group:
+        cluster.parameter_group = default_group
+
+
+def refuse_member_engine_change(cluster, version) -> None:
+    """ModifyDBCluster EngineVersion on a member of a global cluster, refused as AWS refuses it."""
+    global_cluster = global_cluster_of(cluster) if cluster is not None else None
+    if global_cluster is None or not version or version == cluster.engine_version:
+        return
+    name = global_cluster.global_cluster_identifier
+    if major_of(version) != major_of(cluster.engine_version):
+        raise InvalidParameterCombination(
+            f"DB cluster {cluster.db_cluster_identifier} is a member of global cluster {name}: upgrade the major "
+            "version of a global database with ModifyGlobalCluster."
+        )
+    behind = [
+        member.db_cluster_identifier
+        for member in global_cluster.members
+        if not member.is_writer and version_key(member.engine_version) < version_key(version)
+    ]
+    if cluster.is_writer and behind:
+        raise InvalidParameterCombination(
+            f"DB cluster {cluster.db_cluster_identifier} is the primary of global cluster {name}: upgrade its "
+            f"secondary clusters ({', '.join(behind)}) to {version} before the primary."
+        )
+
+
+def follow_writer_version(cluster) -> None:
+    global_cluster = global_cluster_of(cluster)
+    if global_cluster is not None and cluster.is_writer:
+        global_cluster.engine_version = cluster.engine_version
+
+
+def respond_modify_global_cluster(response):
+    params = response.params
+    global_cluster = find_global_cluster(response.backend, params.get("GlobalClusterIdentifier"))
+    if params.get("NewGlobalClusterIdentifier"):
+        raise InvalidParameterValue("NewGlobalClusterIdentifier is not supported by the local AWS.")
+    if global_cluster.status != "available":
+        raise RDSClientError(
+            "InvalidGlobalClusterStateFault",
+            f"Global cluster {global_cluster.global_cluster_identifier} is {global_cluster.status}, not available.",
+        )
+    if params.get("DeletionProtection") is not None:
+        global_cluster.deletion_protection = is_true(params["DeletionProtection"])
+    version = params.get("EngineVersion")
+    if version and version != global_cluster.engine_version:
+        current = global_cluster.engine_version
+        if version_key(version) < version_key(current):
+            raise InvalidParameterCombination(
+                f"Cannot upgrade global cluster {global_cluster.global_cluster_identifier} from {current} to the "
+                f"lower version {version}."
+            )
+        major = major_of(version) != major_of(current)
+        if major and not is_true(params.get("AllowMajorVersionUpgrade")):
+            raise InvalidParameterCombination(
+                "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version."
+            )
+        busy = [m.db_cluster_identifier for m in global_cluster.members if m.status != "available"]
+        if busy:
+            raise RDSClientError(
+                "InvalidDBClusterStateFault", f"DB cluster {', '.join(busy)} is not available for an upgrade."
+            )
+        # As AWS does: every member takes the version; after a major one, the new family's default groups.
+        group = f"default.{global_cluster.engine}{major_of(version)}" if major else None
+        for member in global_cluster.members:
+            take_engine_version(member, version, group)
+        global_cluster.engine_version = version
+    return ActionResult({"GlobalCluster": global_cluster})
+
+
 def extend_moto() -> None:
     RDSBackend.create_global_cluster = create_global_cluster
     RDSResponse.remove_from_global_cluster = respond_remove_from_global_cluster
@@ -1019,6 +1133,7 @@ def extend_moto() -> None:
     RDSResponse.failover_global_cluster = respond_failover_global_cluster
     RDSResponse.describe_global_clusters = respond_describe_global_clusters
     RDSResponse.remove_from_global_cluster = respond_remove_from_global_cluster
+    RDSResponse.modify_global_cluster = respond_modify_global_cluster
 
 
 if __name__ == "__main__":

@@ -293,8 +293,10 @@ class RecordedAws(LocalAws):
         self._post("/moto-api/recorder/reset-recording")
         self._post("/moto-api/recorder/start-recording")
 
-    def calls(self) -> list[tuple[str, dict]]:
-        """(Action, parameters) of every recorded query-protocol or JSON-protocol request, in order.
+    def calls(self, regions: bool = False) -> list[tuple]:
+        """(Action, parameters) of every recorded query-protocol or JSON-protocol request, in order; with
+        ``regions``, (Action, parameters, Region), the Region read from the request's signature (its credential
+        scope), for the runs that call more than one Region.
 
         A query-protocol request (RDS, EC2, IAM, SNS, STS) gives its form fields, each a string; a JSON-protocol
         one (KMS, CloudWatch as botocore 1.44 calls it, Secrets Manager) its operation from the X-Amz-Target header
@@ -308,13 +310,17 @@ class RecordedAws(LocalAws):
             body = request.get("body") or ""
             if request.get("body_encoded"):
                 body = base64.b64decode(body).decode()
-            target = {key.lower(): value for key, value in (request.get("headers") or {}).items()}.get("x-amz-target")
+            headers = {key.lower(): value for key, value in (request.get("headers") or {}).items()}
+            target = headers.get("x-amz-target")
+            # AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...
+            scope = str(headers.get("authorization") or "").split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+            region = (scope[2],) if regions and len(scope) > 2 else ((None,) if regions else ())
             if target:
-                calls.append((target.rsplit(".", 1)[-1], json.loads(body) if body.strip() else {}))
+                calls.append((target.rsplit(".", 1)[-1], json.loads(body) if body.strip() else {}, *region))
                 continue
             params = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
             if "Action" in params:
-                calls.append((params.pop("Action"), params))
+                calls.append((params.pop("Action"), params, *region))
         return calls
 
 

@@ -159,7 +159,9 @@ def preconditions(cluster, spec):
     if cluster.get("GlobalClusterIdentifier"):
         problems.append(
             f"{strategy}: cluster {identifier} is a member of global database {cluster['GlobalClusterIdentifier']}; "
-            "the role upgrades a regional cluster only: remove it from the global database, or choose in-place"
+            "AWS does not support blue/green deployments for an Aurora global database: choose in-place "
+            f"({option(spec, 'major_upgrade_strategy')}=in-place), and the role upgrades the global database in "
+            "place, with ModifyGlobalCluster"
         )
     return problems
 

@@ -19,14 +19,24 @@ from __future__ import annotations
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import concurrently
 from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import read_key
-from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import read_cluster, read_members
+from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import (
+    engine_version_change,
+    read_cluster,
+    read_members,
+)
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import (
+    engine_major,
     global_cluster_identifier,
     secondary_cluster_identifier,
+    version_tuple,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
+    ALL_INSTANCES_RESTART,
     IMPOSSIBLE,
+    NEXT_RESTART,
     NOW,
+    ONLINE,
+    PENDING_REBOOT,
     REBOOT,
     STACK,
     Action,
@@ -175,9 +185,9 @@ def own_cluster_is_reader(current, primary_cluster):
 
 
 def engine_problems(actions, cluster_identifier, global_name, planned):
-    """An engine version change of a global database: AWS upgrades one in its own order (minor: the secondary
-    clusters first, then the primary; major: ModifyGlobalCluster with AllowMajorVersionUpgrade) and supports no
-    blue/green deployment of one. The role does neither: it refuses with the way out, before any call."""
+    """What plan_engine_upgrade left of an engine change of a global database, refused before any call: a blue/green
+    deployment (AWS supports none for a global database), and an upgrade in the run that builds the global database
+    or removes its secondary (AWS's order needs both clusters there, members, before and after)."""
     if not planned:
         return [], []
     problems, refused = [], []
@@ -195,23 +205,267 @@ def engine_problems(actions, cluster_identifier, global_name, planned):
             continue
         version = next((c.get("after") for c in action.changes if c.get("attribute") == "engine_version"), None)
         if blue_green:
-            why = (
-                "AWS does not support blue/green deployments for an Aurora global database "
-                "(aurora_cluster_major_upgrade_strategy=blue-green)"
+            problems.append(
+                f"cluster {cluster_identifier} is the primary of global cluster {global_name}: AWS does not support "
+                "blue/green deployments for an Aurora global database (aurora_cluster_major_upgrade_strategy="
+                "blue-green; impossible-in-place): set aurora_cluster_major_upgrade_strategy=in-place, and the role "
+                f"upgrades the global database in place, with ModifyGlobalCluster (aws rds modify-global-cluster "
+                f"--global-cluster-identifier {global_name} --allow-major-version-upgrade)"
             )
         else:
-            why = f"an engine version change (to {version}) of an Aurora global database"
-        problems.append(
-            f"cluster {cluster_identifier} is the primary of global cluster {global_name}: {why} is refused "
-            "(impossible-in-place for this role: AWS upgrades a global database in its own order, a minor version "
-            "on the secondary clusters first, then the primary, a major one with ModifyGlobalCluster "
-            "AllowMajorVersionUpgrade); upgrade it with aws rds modify-global-cluster --global-cluster-identifier "
-            f"{global_name} --engine-version <version> --allow-major-version-upgrade, then set the inventory's "
-            f'engine version to it, or remove the secondary first ({REGION_OPTION}: "" with {CONFIRM}), upgrade, '
-            "and add it again"
-        )
+            problems.append(
+                f"cluster {cluster_identifier} is the primary of global cluster {global_name}: an engine version change "
+                f"(to {version}) in the run that builds the global database or removes its secondary is refused "
+                "(impossible-in-place: AWS upgrades a global database over all its clusters, a minor version on the "
+                "secondary clusters first, a major one with modify-global-cluster): make the upgrade in a run of its "
+                "own, with the secondary as it is"
+            )
         refused.append(action)
     return problems, refused
+
+
+UPGRADING = "upgrading"
+MINOR = "minor version upgrade"
+MAJOR = "major version upgrade"
+WAIT_MINOR = "wait for the minor version upgrade under way"
+WAIT_MAJOR = "wait for the major version upgrade under way"
+SET_GROUP = "set its parameter group back"
+RESTART_WORDS = "every instance of this cluster restarts together: its endpoints take no connections until it is back"
+
+
+def is_member(glob, cluster):
+    arn = (cluster or {}).get("DBClusterArn")
+    return bool(arn) and any(m.get("DBClusterArn") == arn for m in members_of(glob))
+
+
+def plan_engine_upgrade(actions, global_actions, current, params, primary, problems):
+    """An engine upgrade of the global database in AWS's order; (stack actions, global actions, planned).
+
+    The planner of the stack's Region planned the upgrade of its own cluster (a ModifyDBCluster); here it becomes:
+
+    - a minor version: each cluster that does not write first, then the writer (AWS: "upgrade all of the secondary
+      clusters before you upgrade the primary cluster"), each a ModifyDBCluster applied now and waited for before
+      the next, as two maintenance windows could not keep that order. AWS's managed minor upgrade of a whole
+      Aurora PostgreSQL global database (ModifyGlobalCluster EngineVersion, 2026) is not used: it does no patch
+      level, is newer than the API the role is tested against, and would hide the per-Region steps from the plan;
+    - a major version (allowed, in place): the new family's parameter group created in both Regions first (the
+      planners did), one ModifyGlobalCluster (EngineVersion, AllowMajorVersionUpgrade) that upgrades every member,
+      then, as ModifyGlobalCluster takes no parameter group and AWS gives each cluster the new family's default,
+      a ModifyDBCluster per Region that sets ours back (pending-reboot: no restart of its own; its static
+      parameters take effect at each instance's next restart), then the old family's groups are deleted.
+
+    A re-run reads the state first: a cluster already on the version gets no step, and one AWS is upgrading
+    (cluster or global cluster Status ``upgrading``) gets a step that waits for it, with no call.
+    Not planned here (engine_problems refuses them): a blue/green deployment, a global database being built or
+    removed in the same run.
+    """
+    glob = current.get("global_cluster")
+    secondary = (current.get("stack") or {}).get("cluster")
+    spec = params["cluster"]
+    primary_id = spec["db_cluster_identifier"]
+    if (
+        glob is None
+        or not (params.get("global_database") or {}).get("region")
+        or not is_member(glob, secondary)
+        or not is_member(glob, primary)
+        or any(a.resource == "blue_green_deployment" for a in actions)
+    ):
+        return actions, global_actions, False
+    target = spec.get("engine_version")
+    name = current["identifier"]
+    region = current.get("region")
+    mine = [a for a in actions if a.resource == "cluster" and a.name == primary_id]
+    if any(a.change == MAJOR and a.impact == IMPOSSIBLE for a in mine):
+        # Not allowed: the stack's planner refused it already, naming the variable.
+        return actions, global_actions, False
+    major = next((a for a in mine if a.change == MAJOR), None)
+    clusters = [(region, secondary), (None, primary)]
+    if region_of(writer_arn(glob)) == region:
+        # After a switchover the secondary Region's cluster writes: AWS's order follows the writer.
+        clusters.reverse()
+    # A member on a lower major than the one asked for (a higher one is the stack planner's refusal).
+    behind = [
+        c
+        for _r, c in clusters
+        if version_tuple(engine_major(c.get("EngineVersion") or "0"))[0] < version_tuple(engine_major(target or "0"))[0]
+    ]
+    if target and "." in target and (major is not None or behind):
+        return plan_major(actions, global_actions, major, glob, clusters, params, name, region, problems)
+    return plan_minor(actions, global_actions, mine, clusters, params, problems)
+
+
+def strip_engine_change(action):
+    """The primary's modify without its engine version change (planned as a step of its own); None if nothing left."""
+    kept = [c for c in action.changes if c.get("attribute") != "engine_version"]
+    if not kept:
+        return None
+    action.changes = kept
+    # Its words about the engine version (the maintenance window it waited for) go with it.
+    action.note = "; ".join(part for part in action.note.split("; ") if "engine_version" not in part)
+    changes = [c for c in action.request.get("changes") or [] if c.get("attribute") != "engine_version"]
+    action.request = dict(action.request, changes=changes)
+    if action.impact == ALL_INSTANCES_RESTART and all(c.get("attribute") != "port" for c in changes):
+        # What is left restarts nothing by itself (a port change would, and keeps the impact).
+        statics = any(c.get("attribute") == "db_cluster_parameter_group_name" for c in changes)
+        action.impact = PENDING_REBOOT if statics else ONLINE
+        action.unavailability = "none"
+    return action
+
+
+def plan_minor(actions, global_actions, mine, clusters, params, problems):
+    target = params["cluster"].get("engine_version")
+    steps = []
+    for region, cluster in clusters:
+        change, _notice, error = engine_version_change(cluster.get("EngineVersion"), target)
+        identifier = cluster.get("DBClusterIdentifier")
+        if error and region:
+            problems.append(f"cluster {identifier} in {region}: {error}")
+        if change is None:
+            continue
+        shown = [{"attribute": "engine_version", "before": change["before"], "after": change["after"]}]
+        upgrading = cluster.get("Status") == UPGRADING
+        steps.append(
+            Action(
+                "cluster",
+                identifier,
+                WAIT_MINOR if upgrading else MINOR,
+                shown,
+                impact=ALL_INSTANCES_RESTART,
+                when=NOW,
+                unavailability=RESTART_WORDS,
+                calls=[] if upgrading else ["ModifyDBCluster"],
+                note=(
+                    "AWS is upgrading it (a run before this one asked): no second request, a wait until it is available"
+                    if upgrading
+                    else "AWS's order for a global database: the clusters that do not write first, then the writer; "
+                    "applied now whatever aurora_cluster_apply_immediately says (two maintenance windows could not "
+                    "keep that order), and waited for before the next step"
+                ),
+                request={"version": change["after"]},
+                region=region,
+            )
+        )
+    if not steps:
+        return actions, global_actions, False
+    kept = []
+    for action in actions:
+        if (
+            action in mine
+            and action.change == "modify"
+            and any(c.get("attribute") == "engine_version" for c in action.changes)
+        ):
+            action = strip_engine_change(action)
+        if action is not None:
+            kept.append(action)
+    for step in steps:
+        step.runner = STACK
+    return kept, list(global_actions) + steps, True
+
+
+def plan_major(actions, global_actions, major, glob, clusters, params, name, region, problems):
+    target = params["cluster"].get("engine_version")
+    new_group = params["parameter_group"]["name"]
+    family = params["parameter_group"]["family"]
+    versions = {c.get("EngineVersion") for _r, c in clusters}
+    upgrading = glob.get("Status") == UPGRADING or any(c.get("Status") == UPGRADING for _r, c in clusters)
+    if versions == {target} and not upgrading:
+        return actions, global_actions, False
+    if major is None and not upgrading:
+        # The stack's cluster is on the new major and a member is not: not something the role made.
+        problems.append(
+            f"global cluster {name}: its clusters run {', '.join(sorted(filter(None, versions)))}, the inventory says "
+            f"{target}; upgrade the one behind with aws rds modify-global-cluster --global-cluster-identifier {name} "
+            f"--engine-version {target} --allow-major-version-upgrade, then run again"
+        )
+        return actions, global_actions, False
+    before = glob.get("EngineVersion") or (major.changes[0]["before"] if major else None)
+    old_groups = {}
+    kept = []
+    for action in actions:
+        if action is major:
+            continue
+        if action.resource == "parameter_group" and action.change == "delete" and action.name != new_group:
+            # The old family's group goes once the clusters no longer use it: after the upgrade and the set back.
+            old_groups[None] = action
+            continue
+        kept.append(action)
+    staying = []
+    for action in global_actions:
+        if action.resource == "cluster" and action.change == "modify" and action.region:
+            # The secondary's move to the new family's group waits for the upgrade (a 16 cluster takes no 17 group).
+            changes = [c for c in action.changes if c.get("attribute") != "db_cluster_parameter_group_name"]
+            if not changes:
+                continue
+            action.changes = changes
+            action.request = dict(
+                action.request,
+                changes=[
+                    c
+                    for c in action.request.get("changes") or []
+                    if c.get("attribute") != "db_cluster_parameter_group_name"
+                ],
+            )
+        staying.append(action)
+    secondary = next(c for r, c in clusters if r)
+    old_secondary = secondary.get("DBClusterParameterGroup")
+    if old_secondary and old_secondary != new_group and not old_secondary.startswith("default."):
+        old_groups[region] = Action(
+            "parameter_group",
+            old_secondary,
+            "delete",
+            [{"attribute": "parameter group", "before": old_secondary, "after": None}],
+            calls=["DeleteDBClusterParameterGroup"],
+            note="the major version upgrade replaced it",
+            region=region,
+        )
+    shown = [{"attribute": "engine_version", "before": before, "after": target}]
+    members = [(r, c.get("DBClusterIdentifier")) for r, c in clusters]
+    steps = [
+        Action(
+            "global_cluster",
+            name,
+            WAIT_MAJOR if upgrading else MAJOR,
+            shown,
+            impact=ALL_INSTANCES_RESTART,
+            when=NOW,
+            unavailability="every instance of every member restarts together: the global database takes no "
+            "connections until the upgrade ends (typically 10 to 30 minutes)",
+            calls=[] if upgrading else ["ModifyGlobalCluster"],
+            note=(
+                "AWS is upgrading it (a run before this one asked): no second request, a wait until every member "
+                f"runs {target}"
+                if upgrading
+                else f"in place, every member at once ({', '.join(m for _r, m in members)}), as AWS upgrades a global "
+                "database's major version; AWS gives each cluster the new family's default parameter group, set "
+                "back to ours by the next steps; take a snapshot first"
+            ),
+            request={"version": target, "members": members},
+        )
+    ]
+    for member_region, cluster in clusters:
+        identifier = cluster.get("DBClusterIdentifier")
+        change = {"attribute": "db_cluster_parameter_group_name", "before": f"default.{family}", "after": new_group}
+        steps.append(
+            Action(
+                "cluster",
+                identifier,
+                SET_GROUP,
+                [change],
+                impact=PENDING_REBOOT,
+                when=NEXT_RESTART,
+                calls=["ModifyDBCluster"],
+                note="ModifyGlobalCluster sets no parameter group: AWS gave it the new family's default; no instance "
+                "restarts for this, its static parameters take effect at each instance's next restart",
+                request={"changes": [dict(change, impact=PENDING_REBOOT)], "cluster": identifier},
+                region=member_region,
+            )
+        )
+    for member_region, _cluster in clusters:
+        if member_region in old_groups:
+            steps.append(old_groups[member_region])
+    for step in steps:
+        step.runner = STACK
+    return kept, staying + steps, True
 
 
 def refusal(global_name, change, note, changes=()):

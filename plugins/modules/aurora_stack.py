@@ -666,6 +666,12 @@ options:
         source types C(db-cluster) and C(db-instance) named after the secondary (its cluster, its readers), and with
         C(alarms) the reader alarms of its instances, its cluster's C(Deadlocks) and C(AuroraGlobalDBReplicationLag)
         to that topic. Its removal deletes those subscriptions and alarms and keeps the topic and its key.
+      - An engine version change of the global database is planned over both clusters in AWS's order, each step
+        waited for before the next; a minor version with a ModifyDBCluster of the cluster that does not write,
+        then of the writer; a major one (allowed, in place) with the new family's parameter group made in both
+        Regions, one ModifyGlobalCluster, then a ModifyDBCluster per cluster that sets that group back (AWS gives
+        the new family's default) and the old groups deleted. A blue/green deployment of a global database is
+        refused, as AWS offers none.
     type: dict
     suboptions:
       name:
@@ -1488,16 +1494,22 @@ from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan impo
 from ansible_collections.vitality.aurora.plugins.module_utils.endpoint_plan import (
     modify_request as endpoint_modify_request,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import MAJOR as MAJOR_UPGRADE_STEP
 from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import (
     MASTER_SETTINGS,
     engine_problems,
     global_outputs,
     own_cluster_is_reader,
+    plan_engine_upgrade,
     plan_global,
     read_global,
     secondary_params,
     wanted_readers,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import MINOR as MINOR_UPGRADE_STEP
+from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import SET_GROUP as SET_GROUP_BACK
+from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import WAIT_MAJOR as WAIT_MAJOR_UPGRADE
+from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import WAIT_MINOR as WAIT_MINOR_UPGRADE
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     INSTANCE_NOT_FOUND,
     waits_for_reboot,
@@ -2698,6 +2710,91 @@ class Apply:
 
         self.wait(f"cluster {action.name}", "detached", lambda: self.read_global_cluster(name), detached)
 
+    def wait_engine(self, version):
+        """This cluster available on ``version``, each poll listed (the upgrade restarts every instance)."""
+
+        def ready(cluster):
+            return (
+                cluster is not None and cluster.get("Status") == "available" and cluster.get("EngineVersion") == version
+            )
+
+        def resources(cluster):
+            state = f"{(cluster or {}).get('Status') or 'absent'} on {(cluster or {}).get('EngineVersion')}"
+            return [(f"cluster {self.identifier}", state, ready(cluster))]
+
+        self.wait(
+            f"cluster {self.identifier}", f"available on engine version {version}", self.read_cluster, ready, resources
+        )
+        self.wait_all_available()
+
+    def minor_upgrade(self, action):
+        # AWS's order for a global database: this cluster is on the new version before the next one is asked.
+        version = action.request["version"]
+        cluster = self.read_cluster()
+        if cluster is None or cluster.get("Status") != "available":
+            self.wait_cluster_available()
+        self.rds.call(
+            "modify_db_cluster",
+            DBClusterIdentifier=self.identifier,
+            EngineVersion=version,
+            ApplyImmediately=True,
+            context=action.label(),
+        )
+        self.wait_engine(version)
+
+    def wait_minor_upgrade(self, action):
+        # Asked for by a run before this one (its answer lost, or the run stopped): never asked twice.
+        self.wait_engine(action.request["version"])
+
+    def global_major_upgrade(self, action):
+        version = action.request["version"]
+        members = [(self.secondary if region else self) for region, _identifier in action.request["members"]]
+        if action.calls:
+            for member in members:
+                cluster = member.read_cluster()
+                if cluster is None or cluster.get("Status") != "available":
+                    member.wait_cluster_available()
+            self.rds.call(
+                "modify_global_cluster",
+                GlobalClusterIdentifier=action.name,
+                EngineVersion=version,
+                AllowMajorVersionUpgrade=True,
+                context=action.label(),
+            )
+
+        def read():
+            return self.read_global_cluster(action.name), [member.read_cluster() for member in members]
+
+        def on_version(item):
+            return (
+                item is not None and item.get("Status") in (None, "available") and item.get("EngineVersion") == version
+            )
+
+        def resources(state):
+            glob, clusters = state
+            listed = [
+                (
+                    f"global cluster {action.name}",
+                    f"{(glob or {}).get('Status') or 'absent'} on {(glob or {}).get('EngineVersion')}",
+                    on_version(glob),
+                )
+            ]
+            for position, member in enumerate(members):
+                cluster = clusters[position]
+                state = f"{(cluster or {}).get('Status') or 'absent'} on {(cluster or {}).get('EngineVersion')}"
+                listed.append((f"cluster {member.identifier}", state, on_version(cluster)))
+            return listed
+
+        self.wait(
+            f"global cluster {action.name} and its clusters",
+            f"available on engine version {version}",
+            read,
+            lambda state: all(ready for _name, _state, ready in resources(state)),
+            describe=resources,
+        )
+        for member in members:
+            member.wait_all_available()
+
     def unprotect_cluster(self, action):
         self.rds.call(
             "modify_db_cluster",
@@ -2766,6 +2863,8 @@ class Apply:
 GLOBAL_HANDLERS = {
     ("global_cluster", "create", False): Apply.create_global_cluster,
     ("global_cluster", "delete", False): Apply.delete_global_cluster,
+    ("global_cluster", MAJOR_UPGRADE_STEP, False): Apply.global_major_upgrade,
+    ("global_cluster", WAIT_MAJOR_UPGRADE, False): Apply.global_major_upgrade,
     ("secondary_key", "create", True): Apply.create_secondary_key,
     ("cluster", "create", True): Apply.create_secondary_cluster,
     ("cluster", "detach from the global cluster", True): Apply.detach_from_global_cluster,
@@ -2800,6 +2899,9 @@ HANDLERS = {
     ("cluster", "modify"): Apply.modify_cluster,
     ("cluster", "failover"): Apply.failover,
     ("cluster", "major version upgrade"): Apply.major_upgrade,
+    ("cluster", MINOR_UPGRADE_STEP): Apply.minor_upgrade,
+    ("cluster", WAIT_MINOR_UPGRADE): Apply.wait_minor_upgrade,
+    ("cluster", SET_GROUP_BACK): Apply.modify_cluster,
     ("parameter_group", "delete"): Apply.delete_parameter_group,
     ("instance", "create"): Apply.create_instance,
     ("instance", "modify"): Apply.modify_instance,
@@ -3278,6 +3380,11 @@ def plan_pass(module, params, ec2, rds):
         }
         global_actions = plan_global(global_current, params, snapshot, parts, problems)
         global_actions += secondary_operation_actions(global_current, params, global_actions)
+        # An engine upgrade of the global database in AWS's order: the stack's own upgrade step becomes steps over
+        # both clusters (global_plan.plan_engine_upgrade); what it does not plan is refused below.
+        actions, global_actions, _upgrade = plan_engine_upgrade(
+            actions, global_actions, global_current, params, snapshot["cluster"], problems
+        )
         planned_global = bool(params["global_database"].get("region")) or global_current["global_cluster"] is not None
         refused_problems, refused = engine_problems(
             actions, params["cluster"]["db_cluster_identifier"], global_current["identifier"], planned_global
@@ -3285,7 +3392,7 @@ def plan_pass(module, params, ec2, rds):
         problems += refused_problems
         for action in refused:
             action.impact = IMPOSSIBLE
-            action.note = "refused: an Aurora global database is upgraded in AWS's own order (see the problem)"
+            action.note = "refused: an Aurora global database is upgraded over all its clusters (see the problem)"
         actions = order_actions(list(actions) + global_actions)
     if params["autoscaling"] is not None:
         # After the instances' steps: a new cluster's writer exists before its target is registered.

@@ -1,7 +1,13 @@
 """Aurora Global Database for prod against the local AWS: inventories/prod builds the primary (us-east-1) and a
 secondary cluster in us-west-2, members of vitality-prod-global; a second run changes nothing; day-2 changes and drift
-reach the secondary; an engine upgrade of the global database is refused; the secondary's removal is refused without
-its confirmation and, confirmed, detaches before it deletes; the creates survive lost answers.
+reach the secondary; a major upgrade by blue/green is refused; the secondary's removal is refused without its
+confirmation and, confirmed, detaches before it deletes; the creates survive lost answers.
+
+Engine upgrades, each on a global database of its own (fresh_prod: an upgrade cannot be undone, so these tests change
+nothing the others see): a minor version upgrades the us-west-2 secondary, then the primary, call for planned call in
+each Region; a major version (16 to 17) makes the new family's group in both Regions, sends one ModifyGlobalCluster,
+sets our groups back on both clusters and deletes the old ones; each re-run changes nothing. A re-run during an
+upgrade under way (Status "upgrading", which moto never shows) is tested in tests/unit/test_global_plan.py.
 
 The secondary Region follows the primary's operations rules (secondary_ops.py): its own events topic (encrypted with
 a key of us-west-2), the cluster and instance event subscriptions, the alarms (the reader rules and
@@ -14,10 +20,15 @@ changes nothing and its outputs name the Region that writes; the switchover runb
 The adoption's details are tested on described members in tests/unit/test_global_plan.py.
 """
 
+import json
+import subprocess
+
 import pytest
+from botocore.exceptions import ClientError
+from test_documented_commands import commands_run_by, localised
 
 from aws_proxy import AwsProxy, fault
-from local_aws import RecordedAws
+from local_aws import REPO_ROOT, PlaybookResult, RecordedAws, ansible_env, parse_recap, printed_plan
 from local_aws import run_playbook as run_local
 
 ACCOUNT = "123456789012"
@@ -341,15 +352,21 @@ def test_day2_changes_reach_the_secondary_and_drift_there_is_converged(prod, loc
     assert mutating(local_aws.calls()) == []
 
 
-def test_an_engine_upgrade_or_blue_green_of_a_global_database_is_refused_with_no_call(prod, local_aws, run_playbook):
+def test_a_major_upgrade_by_blue_green_of_a_global_database_is_refused_with_no_call(prod, local_aws, run_playbook):
+    # prod's inventory chooses blue-green for a major upgrade: AWS offers no blue/green deployment of a global database.
     local_aws.record_from_now()
     refused = run_playbook(
         "playbooks/provision.yml",
         "inventories/prod",
-        extra_vars=dict(LEAN, **DAY2, aurora_cluster_engine_version="16.8"),
+        extra_vars=dict(
+            LEAN, **DAY2, aurora_cluster_engine_version="17.4", aurora_cluster_allow_major_version_upgrade=True
+        ),
     )
     assert refused.returncode != 0
-    assert "modify-global-cluster" in refused.stdout and "Nothing was changed." in refused.stdout
+    assert "does not support blue/green deployments for an Aurora global database" in refused.stdout
+    assert (
+        "aurora_cluster_major_upgrade_strategy=in-place" in refused.stdout and "nothing was changed" in refused.stdout
+    )
     assert mutating(local_aws.calls()) == []
 
 
@@ -445,3 +462,173 @@ def test_the_global_and_secondary_creates_survive_lost_answers(prod, local_aws, 
     again = local_aws.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2))
     assert again.returncode == 0 and again.changed() == 0, again.stdout[-4000:]
     assert mutating(local_aws.calls()) == []
+
+
+# --- engine upgrades in AWS's order: each on a global database of its own (an upgrade cannot be undone) ----------
+
+MINOR_TARGET = "16.8"
+MAJOR_TARGET = "17.4"
+EAST = "us-east-1"
+MAJOR = {
+    "aurora_cluster_engine_version": MAJOR_TARGET,
+    "aurora_cluster_allow_major_version_upgrade": True,
+    # prod's inventory chooses blue-green, which AWS does not offer for a global database.
+    "aurora_cluster_major_upgrade_strategy": "in-place",
+}
+
+
+@pytest.fixture
+def fresh_prod(tmp_path):
+    """prod's global database, built on the inventory's 16.6 on a local AWS of its own."""
+    with RecordedAws(tmp_path / "moto_recording") as aws:
+        aws.reset_and_seed()
+        built = aws.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=LEAN)
+        assert built.returncode == 0, built.stdout[-6000:]
+        yield aws
+
+
+def guide_commands():
+    """The user guide's block of global database upgrades ("Upgrading the global database"): minor, then major."""
+    commands = commands_run_by("tests/integration/test_global_database.py")
+    assert len(commands) == 4 and all("inventories/prod" in c for c in commands), commands
+    return commands
+
+
+def run_as_written(aws, command, tmp_path):
+    """A command of the guide as written, against this local AWS, with the baseline's parts off as in the other tests
+    here (LEAN) and the database part off (no PostgreSQL at a local AWS's endpoint)."""
+    local = ["-e", f"aurora_cluster_outputs_file={tmp_path}/out.json", "-e", f"aurora_cluster_report_dir={tmp_path}/r"]
+    local += ["-e", "aurora_database_enabled=false", "-e", json.dumps(LEAN)]
+    args = localised(command, aws.endpoint_url) + local
+    env = ansible_env(aws.endpoint_url)
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)  # noqa: S603
+    return PlaybookResult(args, proc.returncode, proc.stdout, proc.stderr, parse_recap(proc.stdout))
+
+
+def plan_lines(result):
+    """The printed plan's steps, without their numbers."""
+    return [line.split(". ", 1)[1] for line in printed_plan(result.stdout)[1:] if ". " in line]
+
+
+def mutating_in_regions(aws):
+    return [
+        (
+            action,
+            params.get("DBClusterIdentifier")
+            or params.get("GlobalClusterIdentifier")
+            or params.get("DBClusterParameterGroupName"),
+            region,
+        )
+        for action, params, region in aws.calls(regions=True)
+        if not action.startswith(READS)
+    ]
+
+
+def versions(aws):
+    east, west = aws.client("rds"), aws.client("rds", SECONDARY_REGION)
+    return {
+        PRIMARY: east.describe_db_clusters(DBClusterIdentifier=PRIMARY)["DBClusters"][0]["EngineVersion"],
+        SECONDARY: west.describe_db_clusters(DBClusterIdentifier=SECONDARY)["DBClusters"][0]["EngineVersion"],
+        GLOBAL: global_cluster(aws)["EngineVersion"],
+    }
+
+
+def test_a_minor_upgrade_upgrades_the_secondary_then_the_primary_as_planned(fresh_prod, tmp_path):
+    aws = fresh_prod
+    plan, apply, *_major = guide_commands()
+    assert f"aurora_cluster_engine_version={MINOR_TARGET}" in apply
+    aws.record_from_now()
+    check = run_as_written(aws, plan, tmp_path)
+    assert check.returncode == 0, check.stdout[-6000:]
+    assert mutating(aws.calls()) == []
+    lines = plan_lines(check)
+    assert [line.split(" [")[0] for line in lines] == [
+        f"cluster {SECONDARY} in {SECONDARY_REGION}: minor version upgrade (engine_version 16.6 -> {MINOR_TARGET})",
+        f"cluster {PRIMARY}: minor version upgrade (engine_version 16.6 -> {MINOR_TARGET})",
+    ], lines
+    assert all("[all-instances-restart]" in line for line in lines)
+    # The local AWS refuses the primary first, as AWS's order says (scripts/moto_server_ext.py): the order matters.
+    with pytest.raises(ClientError, match="InvalidParameterCombination"):
+        aws.client("rds").modify_db_cluster(
+            DBClusterIdentifier=PRIMARY, EngineVersion=MINOR_TARGET, ApplyImmediately=True
+        )
+    aws.record_from_now()
+    applied = run_as_written(aws, apply, tmp_path)
+    assert applied.returncode == 0, applied.stdout[-6000:]
+    # Exactly the planned calls, in the plan's order and Regions: the secondary is on 16.8 before the primary is asked.
+    assert mutating_in_regions(aws) == [
+        ("ModifyDBCluster", SECONDARY, SECONDARY_REGION),
+        ("ModifyDBCluster", PRIMARY, EAST),
+    ]
+    assert versions(aws) == {PRIMARY: MINOR_TARGET, SECONDARY: MINOR_TARGET, GLOBAL: MINOR_TARGET}
+    aws.record_from_now()
+    again = run_as_written(aws, apply, tmp_path)
+    assert again.returncode == 0 and again.changed() == 0, again.stdout[-6000:]
+    assert mutating(aws.calls()) == []
+
+
+def test_a_major_upgrade_is_one_modify_global_cluster_between_the_groups_of_both_regions(fresh_prod, tmp_path):
+    aws = fresh_prod
+    *_minor, plan, apply = guide_commands()
+    assert all(f"{name}={str(value).lower()}" in apply for name, value in MAJOR.items())
+    new_group, old_group = "vitality-prod-aurora-pg17", "vitality-prod-aurora-pg16"
+    aws.record_from_now()
+    check = run_as_written(aws, plan, tmp_path)
+    assert check.returncode == 0, check.stdout[-6000:]
+    assert mutating(aws.calls()) == []
+    lines = plan_lines(check)
+    assert [line.split(" (")[0] for line in lines] == [
+        f"parameter group {new_group}: create",
+        f"parameter group {new_group} in {SECONDARY_REGION}: create",
+        f"global cluster {GLOBAL}: major version upgrade",
+        f"cluster {SECONDARY} in {SECONDARY_REGION}: set its parameter group back",
+        f"cluster {PRIMARY}: set its parameter group back",
+        f"parameter group {old_group} in {SECONDARY_REGION}: delete",
+        f"parameter group {old_group}: delete",
+    ], lines
+    assert f"(engine_version 16.6 -> {MAJOR_TARGET}) [all-instances-restart]" in lines[2]
+    assert (
+        f"(db_cluster_parameter_group_name default.aurora-postgresql17 -> {new_group}) [pending-reboot, next-restart]"
+        in lines[3]
+    )
+    # As AWS: a member's major version changes with ModifyGlobalCluster only, and only with AllowMajorVersionUpgrade.
+    with pytest.raises(ClientError, match="InvalidParameterCombination"):
+        aws.client("rds").modify_db_cluster(
+            DBClusterIdentifier=PRIMARY,
+            EngineVersion=MAJOR_TARGET,
+            AllowMajorVersionUpgrade=True,
+            ApplyImmediately=True,
+        )
+    with pytest.raises(ClientError, match="InvalidParameterCombination"):
+        aws.client("rds").modify_global_cluster(GlobalClusterIdentifier=GLOBAL, EngineVersion=MAJOR_TARGET)
+    aws.record_from_now()
+    applied = run_as_written(aws, apply, tmp_path)
+    assert applied.returncode == 0, applied.stdout[-6000:]
+    assert mutating_in_regions(aws) == [
+        ("CreateDBClusterParameterGroup", new_group, EAST),
+        ("ModifyDBClusterParameterGroup", new_group, EAST),
+        ("CreateDBClusterParameterGroup", new_group, SECONDARY_REGION),
+        ("ModifyDBClusterParameterGroup", new_group, SECONDARY_REGION),
+        ("ModifyGlobalCluster", GLOBAL, EAST),
+        ("ModifyDBCluster", SECONDARY, SECONDARY_REGION),
+        ("ModifyDBCluster", PRIMARY, EAST),
+        ("DeleteDBClusterParameterGroup", old_group, SECONDARY_REGION),
+        ("DeleteDBClusterParameterGroup", old_group, EAST),
+    ]
+    (upgrade,) = [p for a, p in aws.calls() if a == "ModifyGlobalCluster"]
+    assert (upgrade["EngineVersion"], upgrade["AllowMajorVersionUpgrade"]) == (MAJOR_TARGET, "true")
+    assert versions(aws) == {PRIMARY: MAJOR_TARGET, SECONDARY: MAJOR_TARGET, GLOBAL: MAJOR_TARGET}
+    # Our group of the new family on both clusters, the old family's gone in both Regions.
+    for region, identifier in ((EAST, PRIMARY), (SECONDARY_REGION, SECONDARY)):
+        rds = aws.client("rds", region)
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
+        assert cluster["DBClusterParameterGroup"] == new_group
+        groups = {
+            g["DBClusterParameterGroupName"]: g["DBParameterGroupFamily"]
+            for g in rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+        }
+        assert groups.get(new_group) == "aurora-postgresql17" and old_group not in groups
+    aws.record_from_now()
+    again = run_as_written(aws, apply, tmp_path)
+    assert again.returncode == 0 and again.changed() == 0, again.stdout[-6000:]
+    assert mutating(aws.calls()) == []

@@ -264,8 +264,8 @@ def test_first_converge_makes_exactly_the_planned_calls(prod):
 # --- 0. the Aurora Global Database's secondary (prod's inventory builds it) removed, confirmed -----------------
 #
 # The first converge above built the global cluster and its secondary in us-west-2, call for planned call. The
-# scenarios after this one are about the cluster of the stack's Region (an engine upgrade of a global database is
-# refused: test_global_database), so the secondary is removed here, as a scenario of its own, and stays removed.
+# scenarios after this one are about the cluster of the stack's Region (the global database's engine upgrades are
+# tested in test_global_database), so the secondary is removed here, as a scenario of its own, and stays removed.
 
 SECONDARY = "vitality-prod-us-west-2"
 

@@ -1,7 +1,10 @@
 """The Aurora Global Database's planner decisions (global_plan.py) on described stacks: the order of a first build,
 nothing when in sync, the writer adopted from the global cluster's members (no fail back), the removal refused without
-its confirmation (and of a writing secondary), detach-then-delete with it, and the refusal of an engine change or a
-blue/green deployment of a global database. The variables' guards in every input form."""
+its confirmation (and of a writing secondary), detach-then-delete with it; engine upgrades in AWS's order (a minor
+version on the clusters that do not write first, then the writer; a major one with one ModifyGlobalCluster between the
+new family's groups made in both Regions and set back on both clusters), a re-run waiting for an upgrade under way
+with no call, and the refusal of a blue/green deployment of a global database. The upgrade's waits run on a fake
+clock. The variables' guards in every input form."""
 
 from __future__ import annotations
 
@@ -211,12 +214,14 @@ def test_a_secondary_in_another_region_is_not_moved_in_place():
         ),
     ],
 )
-def test_an_engine_change_or_blue_green_of_a_global_database_is_refused_naming_the_way_out(action):
+def test_what_the_upgrade_planner_leaves_of_an_engine_change_is_refused_naming_the_way_out(action):
     problems, refused = g.engine_problems([action], "c", "vitality-prod-global", planned=True)
     assert refused == [action]
-    assert "modify-global-cluster" in problems[0]
+    assert "modify-global-cluster" in problems[0] and "impossible-in-place" in problems[0]
     if action.resource == "blue_green_deployment":
-        assert "does not support blue/green" in problems[0]
+        assert "does not support blue/green" in problems[0] and "major_upgrade_strategy=in-place" in problems[0]
+    else:
+        assert "in a run of its own" in problems[0]
     assert g.engine_problems([action], "c", "vitality-prod-global", planned=False) == ([], [])
 
 
@@ -314,3 +319,353 @@ def test_a_global_cluster_without_this_cluster_is_not_joined():
     glob = global_cluster(writer=SECONDARY_ARN, members=(SECONDARY_ARN,))
     actions = g.plan_global(current(glob, secondary_stack()), wanted(), snapshot(), PARTS, problems)
     assert [a.impact for a in actions] == [IMPOSSIBLE] and "is not a member of it" in problems[0]
+
+
+# --- engine upgrades of the global database, in AWS's order ------------------------------------------------------
+
+
+def upgrade_plan(version, writer=PRIMARY_ARN, secondary_version="16.6", primary_version="16.6", **changes):
+    """The stack's and the global planner's steps for an engine version asked of a global database in sync, then
+    plan_engine_upgrade, ordered as aurora_stack orders them: (actions, problems)."""
+    desired = wanted()
+    desired["cluster"].update(engine_version=version, **changes)
+    primary_stack = snapshot()
+    primary_stack["cluster"].update(DBClusterArn=PRIMARY_ARN, EngineVersion=primary_version)
+    stack = secondary_stack()
+    stack["cluster"]["EngineVersion"] = secondary_version
+    if version.split(".")[0] != "16":
+        family = f"aurora-postgresql{version.split('.')[0]}"
+        desired["parameter_group"].update(name="pg17", family=family)
+        desired["cluster"]["db_cluster_parameter_group_name"] = "pg17"
+        # The new family's group is read by its name: in neither Region yet.
+        primary_stack["parameter_group"] = None
+        stack["parameter_group"] = None
+    if changes.get("major_upgrade_strategy") == "blue-green":
+        # What read_stack finds for the blue-green strategy: no deployment yet.
+        primary_stack["blue_green"] = {"name": "c-bg", "deployment": None, "blue_parameters": {}, "old_cluster": None}
+        primary_stack["cluster"].pop("MasterUserSecret", None)
+    glob = dict(global_cluster(writer=writer), EngineVersion=primary_version, Status="available")
+    state = current(glob, stack, {"arn": KEY_ARN, "state": "Enabled"})
+    problems = []
+    actions, stack_problems, _notice = sp.plan_stack(primary_stack, desired)
+    problems += stack_problems
+    global_actions = g.plan_global(state, desired, primary_stack, PARTS, problems)
+    actions, global_actions, _planned = g.plan_engine_upgrade(
+        actions, global_actions, state, desired, primary_stack["cluster"], problems
+    )
+    more, _refused = g.engine_problems(actions, "c", "vitality-prod-global", planned=True)
+    return sp.order_actions(list(actions) + global_actions), problems + more
+
+
+def steps(actions):
+    return [(a.resource, a.name, a.change, a.region, a.calls, a.impact, a.when) for a in actions]
+
+
+def test_a_minor_upgrade_upgrades_the_secondary_first_then_the_primary_each_now():
+    actions, problems = upgrade_plan("16.8")
+    assert problems == []
+    restart = ("all-instances-restart", "now")
+    assert steps(actions) == [
+        ("cluster", SECONDARY, g.MINOR, WEST, ["ModifyDBCluster"], *restart),
+        ("cluster", "c", g.MINOR, None, ["ModifyDBCluster"], *restart),
+    ]
+    assert [a.changes for a in actions] == [[{"attribute": "engine_version", "before": "16.6", "after": "16.8"}]] * 2
+    # apply_immediately=False in the inventory: AWS's order cannot be kept by two maintenance windows.
+    assert "applied now whatever aurora_cluster_apply_immediately says" in actions[0].note
+    assert (
+        actions[0]
+        .line()
+        .startswith(f"1. cluster {SECONDARY} in {WEST}: minor version upgrade (engine_version 16.6 -> 16.8)")
+    )
+
+
+def test_a_minor_upgrade_with_other_cluster_changes_keeps_them_in_the_primary_step_of_their_own():
+    actions, problems = upgrade_plan("16.8", backup_retention_period=14)
+    assert problems == []
+    assert [(a.name, a.change) for a in actions] == [
+        ("c", "modify"),
+        (SECONDARY, "modify"),
+        (SECONDARY, g.MINOR),
+        ("c", g.MINOR),
+    ]
+    modify = actions[0]
+    assert [c["attribute"] for c in modify.changes] == ["backup_retention_period"]
+    assert [c["attribute"] for c in modify.request["changes"]] == ["backup_retention_period"]
+    assert modify.impact == ONLINE
+
+
+def test_after_a_switchover_the_writer_in_the_secondary_region_is_upgraded_last():
+    actions, problems = upgrade_plan("16.8", writer=SECONDARY_ARN)
+    assert problems == []
+    assert [(a.name, a.region) for a in actions] == [("c", None), (SECONDARY, WEST)]
+
+
+def test_a_rerun_after_the_secondary_was_upgraded_upgrades_the_primary_only():
+    actions, problems = upgrade_plan("16.8", secondary_version="16.8")
+    assert problems == []
+    assert [(a.name, a.change, a.calls) for a in actions] == [("c", g.MINOR, ["ModifyDBCluster"])]
+
+
+def test_a_rerun_while_aws_upgrades_a_cluster_waits_for_it_and_never_asks_twice():
+    desired_stack = secondary_stack()
+    desired_stack["cluster"]["Status"] = "upgrading"
+    desired = wanted()
+    desired["cluster"]["engine_version"] = "16.8"
+    primary = snapshot()
+    primary["cluster"]["DBClusterArn"] = PRIMARY_ARN
+    state = current(global_cluster(), desired_stack, {"arn": KEY_ARN, "state": "Enabled"})
+    problems = []
+    actions, _p, _n = sp.plan_stack(primary, desired)
+    global_actions = g.plan_global(state, desired, primary, PARTS, problems)
+    actions, global_actions, planned = g.plan_engine_upgrade(
+        actions, global_actions, state, desired, primary["cluster"], problems
+    )
+    assert planned and problems == []
+    ordered = sp.order_actions(list(actions) + global_actions)
+    assert [(a.name, a.change, a.calls) for a in ordered] == [
+        (SECONDARY, g.WAIT_MINOR, []),
+        ("c", g.MINOR, ["ModifyDBCluster"]),
+    ]
+
+
+def test_a_major_upgrade_makes_both_groups_then_one_modify_global_cluster_then_sets_the_groups_back():
+    actions, problems = upgrade_plan("17.4", allow_major_version_upgrade=True, major_upgrade_strategy="in-place")
+    assert problems == []
+    rows_ = [(a.resource, a.name, a.change, a.region, a.calls) for a in actions]
+    assert rows_ == [
+        ("parameter_group", "pg17", "create", None, ["CreateDBClusterParameterGroup", "ModifyDBClusterParameterGroup"]),
+        ("parameter_group", "pg17", "create", WEST, ["CreateDBClusterParameterGroup", "ModifyDBClusterParameterGroup"]),
+        ("global_cluster", "vitality-prod-global", g.MAJOR, None, ["ModifyGlobalCluster"]),
+        ("cluster", SECONDARY, g.SET_GROUP, WEST, ["ModifyDBCluster"]),
+        ("cluster", "c", g.SET_GROUP, None, ["ModifyDBCluster"]),
+        ("parameter_group", "pg", "delete", WEST, ["DeleteDBClusterParameterGroup"]),
+        ("parameter_group", "pg", "delete", None, ["DeleteDBClusterParameterGroup"]),
+    ]
+    upgrade = actions[2]
+    assert (upgrade.impact, upgrade.when) == ("all-instances-restart", "now")
+    assert upgrade.changes == [{"attribute": "engine_version", "before": "16.6", "after": "17.4"}]
+    assert upgrade.request["members"] == [(WEST, SECONDARY), (None, "c")]
+    for set_back in actions[3:5]:
+        assert set_back.changes == [
+            {"attribute": "db_cluster_parameter_group_name", "before": "default.aurora-postgresql17", "after": "pg17"}
+        ]
+        assert (set_back.impact, set_back.when) == ("pending-reboot", "next-restart")
+        assert "no instance restarts for this" in set_back.note
+
+
+def test_a_rerun_while_aws_upgrades_the_global_database_waits_with_no_call():
+    desired = wanted()
+    desired["cluster"].update(
+        engine_version="17.4",
+        allow_major_version_upgrade=True,
+        major_upgrade_strategy="in-place",
+        db_cluster_parameter_group_name="pg17",
+    )
+    desired["parameter_group"].update(name="pg17", family="aurora-postgresql17")
+    primary = snapshot()
+    primary["cluster"]["DBClusterArn"] = PRIMARY_ARN
+    # The first run's groups are made and its ModifyGlobalCluster is under way.
+    stack = secondary_stack()
+    glob = dict(global_cluster(), EngineVersion="16.6", Status="upgrading")
+    state = current(glob, stack, {"arn": KEY_ARN, "state": "Enabled"})
+    problems = []
+    actions, _p, _n = sp.plan_stack(primary, desired)
+    global_actions = g.plan_global(state, desired, primary, PARTS, problems)
+    actions, global_actions, planned = g.plan_engine_upgrade(
+        actions, global_actions, state, desired, primary["cluster"], problems
+    )
+    assert planned
+    upgrade = next(a for a in global_actions if a.resource == "global_cluster")
+    assert (upgrade.change, upgrade.calls) == (g.WAIT_MAJOR, [])
+
+
+def test_a_major_upgrade_not_allowed_or_by_blue_green_stays_refused_with_no_call():
+    actions, problems = upgrade_plan("17.4")
+    assert any("aurora_cluster_allow_major_version_upgrade=true" in p for p in problems)
+    # The stack's own refusal stands (a problem stops the run before any call); nothing global is planned.
+    assert IMPOSSIBLE in [a.impact for a in actions] and all(a.resource != "global_cluster" for a in actions)
+    actions, problems = upgrade_plan(
+        "17.4", allow_major_version_upgrade=True, major_upgrade_strategy="blue-green", manage_master_user_password=False
+    )
+    assert any("does not support blue/green" in p for p in problems), problems
+    assert all(a.resource != "global_cluster" for a in actions)
+
+
+def test_an_upgrade_done_plans_nothing_more():
+    actions, problems = upgrade_plan("16.8", secondary_version="16.8", primary_version="16.8")
+    assert (actions, problems) == ([], [])
+
+
+# --- the upgrade's apply, on a fake clock --------------------------------------------------------------------------
+
+
+class Clock:
+    """time.monotonic and time.sleep, faked: sleeping only moves the clock."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class UpgradingAws:
+    """Both Regions' RDS as the Apply reads them through AwsApi: a cluster asked for a version is ``upgrading`` for
+    UPGRADE seconds of fake time, then runs it; ModifyGlobalCluster upgrades every member at once."""
+
+    UPGRADE = 600.0
+
+    def __init__(self, clock, versions):
+        self.clock = clock
+        self.clusters = {name: {"version": version, "until": 0.0, "to": version} for name, version in versions.items()}
+        self.calls = []
+
+    def api(self, region):
+        aws = self
+
+        class Api:
+            def call(self, method, context=None, not_found=(), **request):
+                aws.calls.append((aws.clock.now, region, method, copy.deepcopy(request)))
+                if method == "modify_db_cluster":
+                    aws.start(request["DBClusterIdentifier"], request["EngineVersion"])
+                elif method == "modify_global_cluster":
+                    for name in aws.clusters:
+                        aws.start(name, request["EngineVersion"])
+                elif method == "describe_global_clusters":
+                    versions = {aws.described(n)["EngineVersion"] for n in aws.clusters}
+                    busy = any(aws.described(n)["Status"] != "available" for n in aws.clusters)
+                    status = "upgrading" if busy else "available"
+                    version = versions.pop() if len(versions) == 1 else "mixed"
+                    glob = {
+                        "GlobalClusterIdentifier": "vitality-prod-global",
+                        "EngineVersion": version,
+                        "Status": status,
+                    }
+                    return {"GlobalClusters": [glob]}
+                return {}
+
+            def describe_one(self, method, key, DBClusterIdentifier=None, **_request):
+                aws.calls.append((aws.clock.now, region, method, {"DBClusterIdentifier": DBClusterIdentifier}))
+                return aws.described(DBClusterIdentifier)
+
+            def paginate(self, method, key, **_request):
+                return []
+
+        return Api()
+
+    def start(self, name, version):
+        self.clusters[name].update(until=self.clock.now + self.UPGRADE, to=version)
+
+    def described(self, name):
+        cluster = self.clusters[name]
+        if cluster["to"] != cluster["version"] and self.clock.now >= cluster["until"]:
+            cluster["version"] = cluster["to"]
+        upgrading = cluster["to"] != cluster["version"]
+        return {
+            "DBClusterIdentifier": name,
+            "EngineVersion": cluster["version"],
+            "Status": "upgrading" if upgrading else "available",
+        }
+
+
+def appliers(aws, clock, tmp_path):
+    from ansible_collections.vitality.aurora.plugins.module_utils.waiting import ProgressLog
+    from ansible_collections.vitality.aurora.plugins.modules import aurora_stack as m
+
+    progress = ProgressLog(str(tmp_path / "progress.jsonl"))
+    made = []
+    for identifier, region in (("c", None), (SECONDARY, WEST)):
+        desired = wanted()
+        desired.update(wait_timeout=3600, wait_max_poll_interval=30)
+        desired["cluster"]["db_cluster_identifier"] = identifier
+        applier = m.Apply(None, None, aws.api(region or "us-east-1"), desired, {}, clock=clock, sleep=clock.sleep)
+        applier.progress_log = progress
+        made.append(applier)
+    made[0].secondary = made[1]
+    return made[0], progress
+
+
+def mutations(aws):
+    return [(at, region, method) for at, region, method, _r in aws.calls if not method.startswith("describe_")]
+
+
+def test_the_minor_upgrade_asks_the_primary_only_once_the_secondary_runs_the_new_version(tmp_path):
+    clock = Clock()
+    aws = UpgradingAws(clock, {"c": "16.6", SECONDARY: "16.6"})
+    actions, _problems = upgrade_plan("16.8")
+    primary, progress = appliers(aws, clock, tmp_path)
+    primary.run(actions)
+    made = mutations(aws)
+    assert [(region, method) for _at, region, method in made] == [
+        (WEST, "modify_db_cluster"),
+        ("us-east-1", "modify_db_cluster"),
+    ]
+    # The primary is asked only after the secondary was seen available on 16.8, and both end there.
+    assert made[1][0] >= UpgradingAws.UPGRADE
+    assert {n: aws.described(n) for n in aws.clusters} == {
+        n: {"DBClusterIdentifier": n, "EngineVersion": "16.8", "Status": "available"} for n in aws.clusters
+    }
+    requests = [r for _at, _region, method, r in aws.calls if method == "modify_db_cluster"]
+    assert [(r["DBClusterIdentifier"], r["EngineVersion"], r["ApplyImmediately"]) for r in requests] == [
+        (SECONDARY, "16.8", True),
+        ("c", "16.8", True),
+    ]
+    # Each poll was written for the progress callback, naming the cluster and its state.
+    polls = [json.loads(line) for line in (tmp_path / "progress.jsonl").read_text().splitlines()]
+    assert any(f"cluster {SECONDARY}" in json.dumps(p) and "upgrading on 16.6" in json.dumps(p) for p in polls)
+
+
+def test_a_rerun_waits_for_the_upgrade_under_way_and_sends_it_no_second_time(tmp_path):
+    clock = Clock()
+    aws = UpgradingAws(clock, {"c": "16.6", SECONDARY: "16.6"})
+    aws.start(SECONDARY, "16.8")  # asked by the run before, whose answer was lost
+    primary, _progress = appliers(aws, clock, tmp_path)
+    wait = Action(
+        "cluster", SECONDARY, g.WAIT_MINOR, impact="all-instances-restart", region=WEST, request={"version": "16.8"}
+    )
+    upgrade = Action(
+        "cluster", "c", g.MINOR, calls=["ModifyDBCluster"], impact="all-instances-restart", request={"version": "16.8"}
+    )
+    primary.run(sp.order_actions([wait, upgrade]))
+    assert [(region, method) for _at, region, method in mutations(aws)] == [("us-east-1", "modify_db_cluster")]
+    assert aws.described(SECONDARY)["EngineVersion"] == "16.8"
+
+
+def test_the_major_upgrade_is_one_request_then_a_wait_for_every_member(tmp_path):
+    clock = Clock()
+    aws = UpgradingAws(clock, {"c": "16.6", SECONDARY: "16.6"})
+    upgrade = Action(
+        "global_cluster",
+        "vitality-prod-global",
+        g.MAJOR,
+        calls=["ModifyGlobalCluster"],
+        impact="all-instances-restart",
+        request={"version": "17.4", "members": [(WEST, SECONDARY), (None, "c")]},
+    )
+    primary, _progress = appliers(aws, clock, tmp_path)
+    primary.run(sp.order_actions([upgrade]))
+    assert [(region, method) for _at, region, method in mutations(aws)] == [("us-east-1", "modify_global_cluster")]
+    (request,) = [r for _at, _region, method, r in aws.calls if method == "modify_global_cluster"]
+    assert request == {
+        "GlobalClusterIdentifier": "vitality-prod-global",
+        "EngineVersion": "17.4",
+        "AllowMajorVersionUpgrade": True,
+    }
+    # The step ends when every member runs 17.4, read in its own Region.
+    assert clock.now >= UpgradingAws.UPGRADE
+    assert {aws.described(n)["EngineVersion"] for n in aws.clusters} == {"17.4"}
+    read = {
+        (region, r["DBClusterIdentifier"]) for _at, region, method, r in aws.calls if method == "describe_db_clusters"
+    }
+    assert read == {("us-east-1", "c"), (WEST, SECONDARY)}
+
+
+def test_an_inventory_left_on_the_old_major_after_the_upgrade_is_the_stack_planners_refusal_only():
+    # Both clusters run 17.4 and the inventory still says 16.6: no step, a problem for each cluster, no global one.
+    actions, problems = upgrade_plan("16.6", secondary_version="17.4", primary_version="17.4")
+    assert [a.resource for a in actions if a.resource == "global_cluster"] == []
+    assert len(problems) == 2 and all("a lower major version is impossible" in p for p in problems), problems
+    assert problems[1].startswith(f"cluster {SECONDARY} in {WEST}: ")
