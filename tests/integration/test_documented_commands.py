@@ -74,7 +74,10 @@ def test_the_readme_runbook_commands_are_those_their_tests_run():
     stack with a snapshot): each is marked with the test that runs the user guide's commands, and each of its
     commands is one of those, character for character."""
     marked = RUN_ELSEWHERE.findall((REPO_ROOT / "README.md").read_text())
-    assert {test for test, _block in marked} >= {"tests/integration/test_switchover.py", "tests/integration/test_drill.py"}
+    assert {test for test, _block in marked} >= {
+        "tests/integration/test_switchover.py",
+        "tests/integration/test_drill.py",
+    }
     for test, block in marked:
         commands = commands_of(block)
         run = commands_run_by(test)
