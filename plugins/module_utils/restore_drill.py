@@ -582,22 +582,32 @@ class Drill:
                 f"refused to delete {kind} {identifier}: it has no {DRILL_TAG}={self.source} tag, so the drill did not make it"
             )
 
+    def guarded_delete(self, kind, identifier, resource, status, action, operation, read, **request):
+        """Delete one resource the drill made (its tag checked first), unless AWS is deleting it already, and wait
+        until it is gone."""
+        self.guard(resource, identifier, kind)
+        if resource.get(status) != "deleting":
+            self.calls.append(f"rds:{action}")
+            self.api.call(operation, context=f"{kind} {identifier}", **request)
+        self.wait(lambda: read(identifier), lambda s: s is None, f"{kind} {identifier}", "deleted")
+        return True
+
     def delete_instance(self, identifier):
         instance = self.read_instance(identifier)
         if instance is None:
             return False
-        self.guard(instance, identifier, "instance")
-        if instance.get("DBInstanceStatus") != "deleting":
-            self.calls.append("rds:DeleteDBInstance")
-            self.api.call(
-                "delete_db_instance",
-                DBInstanceIdentifier=identifier,
-                SkipFinalSnapshot=True,
-                not_found=INSTANCE_NOT_FOUND,
-                context=f"instance {identifier}",
-            )
-        self.wait(lambda: self.read_instance(identifier), lambda s: s is None, f"instance {identifier}", "deleted")
-        return True
+        return self.guarded_delete(
+            "instance",
+            identifier,
+            instance,
+            "DBInstanceStatus",
+            "DeleteDBInstance",
+            "delete_db_instance",
+            self.read_instance,
+            DBInstanceIdentifier=identifier,
+            SkipFinalSnapshot=True,
+            not_found=INSTANCE_NOT_FOUND,
+        )
 
     def delete_cluster(self, identifier):
         cluster = self.read_cluster(identifier)
@@ -616,36 +626,35 @@ class Drill:
                 ApplyImmediately=True,
                 context=f"cluster {identifier}",
             )
-        if cluster.get("Status") != "deleting":
-            self.calls.append("rds:DeleteDBCluster")
-            self.api.call(
-                "delete_db_cluster",
-                DBClusterIdentifier=identifier,
-                SkipFinalSnapshot=True,
-                DeleteAutomatedBackups=True,
-                not_found=CLUSTER_NOT_FOUND,
-                context=f"cluster {identifier}",
-            )
-        self.wait(lambda: self.read_cluster(identifier), lambda s: s is None, f"cluster {identifier}", "deleted")
-        return True
+        return self.guarded_delete(
+            "cluster",
+            identifier,
+            cluster,
+            "Status",
+            "DeleteDBCluster",
+            "delete_db_cluster",
+            self.read_cluster,
+            DBClusterIdentifier=identifier,
+            SkipFinalSnapshot=True,
+            DeleteAutomatedBackups=True,
+            not_found=CLUSTER_NOT_FOUND,
+        )
 
     def delete_copy(self, identifier):
         snapshot = self.read_snapshot(identifier)
         if snapshot is None:
             return False
-        self.guard(snapshot, identifier, "cluster snapshot")
-        if snapshot.get("Status") != "deleting":
-            self.calls.append("rds:DeleteDBClusterSnapshot")
-            self.api.call(
-                "delete_db_cluster_snapshot",
-                DBClusterSnapshotIdentifier=identifier,
-                not_found=SNAPSHOT_NOT_FOUND,
-                context=f"cluster snapshot {identifier}",
-            )
-        self.wait(
-            lambda: self.read_snapshot(identifier), lambda s: s is None, f"cluster snapshot {identifier}", "deleted"
+        return self.guarded_delete(
+            "cluster snapshot",
+            identifier,
+            snapshot,
+            "Status",
+            "DeleteDBClusterSnapshot",
+            "delete_db_cluster_snapshot",
+            self.read_snapshot,
+            DBClusterSnapshotIdentifier=identifier,
+            not_found=SNAPSHOT_NOT_FOUND,
         )
-        return True
 
     def copy(self, snapshot):
         """The chosen snapshot copied into the drill's Region, tagged, under that Region's key of the stack."""
