@@ -2001,6 +2001,12 @@ class Apply:
             lambda c: c is not None and c.get("Status") == "available",
         )
 
+    def wait_cluster_available_if_busy(self):
+        """Before a change: a wait (and its progress lines) only when the cluster is not available now."""
+        cluster = self.read_cluster()
+        if cluster is None or cluster.get("Status") != "available":
+            self.wait_cluster_available()
+
     def wait_all_available(self):
         """The cluster and every member available: after a create, a port change or a minor upgrade."""
 
@@ -2273,9 +2279,7 @@ class Apply:
         self.created_instances.append(identifier)
 
     def modify_cluster(self, action):
-        cluster = self.read_cluster()
-        if cluster is None or cluster.get("Status") != "available":
-            self.wait_cluster_available()
+        self.wait_cluster_available_if_busy()
         spec = dict(
             self.params["cluster"],
             vpc_security_group_ids=[self.group_id] if self.group_id else None,
@@ -2289,9 +2293,7 @@ class Apply:
             self.wait_cluster_available()
 
     def major_upgrade(self, action):
-        cluster = self.read_cluster()
-        if cluster is None or cluster.get("Status") != "available":
-            self.wait_cluster_available()
+        self.wait_cluster_available_if_busy()
         spec = self.params["cluster"]
         version = action.request["version"]
         request = {
@@ -2730,9 +2732,7 @@ class Apply:
     def minor_upgrade(self, action):
         # AWS's order for a global database: this cluster is on the new version before the next one is asked.
         version = action.request["version"]
-        cluster = self.read_cluster()
-        if cluster is None or cluster.get("Status") != "available":
-            self.wait_cluster_available()
+        self.wait_cluster_available_if_busy()
         self.rds.call(
             "modify_db_cluster",
             DBClusterIdentifier=self.identifier,
@@ -2751,9 +2751,7 @@ class Apply:
         members = [(self.secondary if region else self) for region, _identifier in action.request["members"]]
         if action.calls:
             for member in members:
-                cluster = member.read_cluster()
-                if cluster is None or cluster.get("Status") != "available":
-                    member.wait_cluster_available()
+                member.wait_cluster_available_if_busy()
             self.rds.call(
                 "modify_global_cluster",
                 GlobalClusterIdentifier=action.name,
