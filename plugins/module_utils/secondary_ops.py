@@ -49,6 +49,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan impo
     topic_key_request,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.changes import plan_changes
+from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import in_region
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     ATTRIBUTES,
     desired_state,
@@ -183,13 +184,6 @@ def readers_after(stack, region_actions, identifier):
                     classes[action.name] = change.get("after")
     # A secondary cluster has no writer: every instance is a reader (after a switchover too, by the same rules).
     return [{"id": name, "instance_class": classes[name], "writer": False} for name in sorted(classes)]
-
-
-def in_region(actions, region):
-    for action in actions:
-        action.region = region
-        action.runner = STACK
-    return actions
 
 
 def plan_reader_monitoring(stack, readers, region):
