@@ -101,6 +101,33 @@ def secondary_params(params, region, key_id=None, engine_version=None):
     }
 
 
+def read_global_cluster(rds, name):
+    """The global cluster ``name`` as DescribeGlobalClusters describes it; None when there is none (1 call)."""
+    found = rds.call(
+        "describe_global_clusters",
+        GlobalClusterIdentifier=name,
+        not_found=GLOBAL_NOT_FOUND,
+        context=f"global cluster {name}",
+    )
+    # Read defensively: only the one asked for, whatever the answer lists.
+    return next(
+        (
+            g
+            for g in (found or {}).get("GlobalClusters") or []
+            if str(g.get("GlobalClusterIdentifier") or "").lower() == name.lower()
+        ),
+        None,
+    )
+
+
+def secondary_regions(params, glob, own_region):
+    """The Regions of the global database other than ``own_region``: the inventory's secondary and the Region of
+    every other member of ``glob`` (after a failure half way, or a secondary being removed)."""
+    regions = {(params["global_database"] or {}).get("region") or ""}
+    regions |= {region_of(m.get("DBClusterArn")) for m in members_of(glob)}
+    return sorted(regions - {"", None, own_region})
+
+
 def read_global(rds, params, primary_cluster, region_apis, read_secondary_stack, read_operations=None):
     """The global cluster (1 call; none when no secondary is wanted and the cluster is in no global cluster) and, in
     the secondary's Region, its stack (read_secondary_stack: stack_plan.read_stack on that Region's APIs) and key.
@@ -114,21 +141,7 @@ def read_global(rds, params, primary_cluster, region_apis, read_secondary_stack,
     # DescribeDBClusters names the global cluster of a member (GlobalClusterIdentifier): no read without one.
     if not wanted and not (primary_cluster or {}).get("GlobalClusterIdentifier"):
         return current
-    found = rds.call(
-        "describe_global_clusters",
-        GlobalClusterIdentifier=name,
-        not_found=GLOBAL_NOT_FOUND,
-        context=f"global cluster {name}",
-    )
-    # Read defensively: only the one asked for, whatever the answer lists.
-    glob = next(
-        (
-            g
-            for g in (found or {}).get("GlobalClusters") or []
-            if str(g.get("GlobalClusterIdentifier") or "").lower() == name.lower()
-        ),
-        None,
-    )
+    glob = read_global_cluster(rds, name)
     current["global_cluster"] = glob
     own_arn = (primary_cluster or {}).get("DBClusterArn")
     others = [m for m in (glob or {}).get("GlobalClusterMembers") or [] if m.get("DBClusterArn") != own_arn]
@@ -809,8 +822,8 @@ def plan_removal(current, params, primary, problems):
     return actions
 
 
-def global_outputs(current, primary_cluster, own_region, secondary_cluster=None):
-    """The outputs' global_database: None without one."""
+def global_outputs(current, primary_cluster, own_region, secondary_cluster=None, operations=None):
+    """The outputs' global_database: None without one. ``operations``: secondary_ops.operations_outputs, or None."""
     glob = current.get("global_cluster")
     if glob is None:
         return None
@@ -832,4 +845,5 @@ def global_outputs(current, primary_cluster, own_region, secondary_cluster=None)
             }
             for m in members_of(glob)
         ],
+        "operations": operations,
     }

@@ -760,7 +760,9 @@ options:
       - Only list which of the stack's resources exist (RV(existing)); plan nothing, change nothing. Of the options,
         only the names are used; the required ones must still be given. The role runs it so after a failure.
       - Reads the VPC (to find the database security group in it), the database security group, the DB subnet group,
-        the cluster parameter group, the cluster and the instances of the cluster.
+        the cluster parameter group, the cluster and the instances of the cluster. With O(global_database), also the
+        global cluster and the same resources of the secondary in its Region (the inventory's, and that of every other
+        member of the global cluster).
       - Omitted, V(false); the stack is planned, and with O(mode=apply) the plan is applied.
     type: bool
     default: false
@@ -1078,6 +1080,9 @@ outputs:
       description:
         - The Aurora Global Database, null without one; C(writer_region) is the Region whose cluster writes (read from
           the global cluster's members, so it follows a switchover), C(secondary_*) the cluster in the other Region.
+        - C(operations) is the secondary Region's operations baseline as planned (its events topic and the topic's
+          key alias, its event subscriptions, its alarms and the alarms skipped with why); null when the primary has
+          no events topic of the role's (then the secondary gets none) or the secondary is being removed.
       type: dict
       returned: always
       sample:
@@ -1087,6 +1092,13 @@ outputs:
         secondary_cluster_identifier: vitality-prod-us-west-2
         secondary_cluster_arn: arn:aws:rds:us-west-2:123456789012:cluster:vitality-prod-us-west-2
         secondary_reader_endpoint: vitality-prod-us-west-2.cluster-ro-abc.us-west-2.rds.amazonaws.com
+        operations:
+          event_topic_arn: arn:aws:sns:us-west-2:123456789012:vitality-prod-db-events
+          event_topic_kms_key: alias/vitality-prod-db-events
+          event_subscriptions: [vitality-prod-us-west-2-cluster-events, vitality-prod-us-west-2-instance-events]
+          alarm_prefix: vitality.aurora/vitality-prod-us-west-2/
+          alarms: [vitality.aurora/vitality-prod-us-west-2/Deadlocks]
+          alarms_skipped: []
     security_group_id:
       description: The database security group's ID; null when it does not exist.
       type: str
@@ -1213,7 +1225,8 @@ errors:
   sample: ["aurora_cluster_engine_version='16.99' is not an Aurora PostgreSQL version offered in us-east-1"]
 existing:
   description: >-
-    With O(report_existing=true), each of the stack's resources that exists, as in RV(created_resources).
+    With O(report_existing=true), each of the stack's resources that exists, as in RV(created_resources); those of
+    another Region (the global database's secondary) have C(region), and their label ends with C(in <region>).
   returned: when O(report_existing=true)
   type: list
   elements: dict
@@ -1503,7 +1516,9 @@ from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import
     plan_engine_upgrade,
     plan_global,
     read_global,
+    read_global_cluster,
     secondary_params,
+    secondary_regions,
     wanted_readers,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.global_plan import MINOR as MINOR_UPGRADE_STEP
@@ -1520,6 +1535,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings 
 from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import (
     modify_request as instance_modify_request,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.naming import global_cluster_identifier
 from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings import (
     apply_parameter_changes,
     classify,
@@ -1544,6 +1560,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.secondary_ops impo
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.secondary_ops import (
     Operations,
+    operations_outputs,
     plan_operations,
     plan_operations_removal,
     plan_reader_monitoring,
@@ -1869,8 +1886,24 @@ def creation_failure(progress, error):
     return msg, result
 
 
-def existing_resources(ec2, rds, params):
-    """Each of the stack's resources that exists now, whoever made it (O(report_existing))."""
+def existing_resources(ec2, rds, params, own_region=None, region_apis=None):
+    """Each of the stack's resources that exists now, whoever made it (O(report_existing)); with O(global_database),
+    the global cluster and the secondary's resources in its Region too (``region_apis(region)``: {ec2, rds})."""
+    existing = existing_stack_resources(ec2, rds, params)
+    if (params.get("global_database") or {}).get("name") and region_apis is not None:
+        name = global_cluster_identifier(params["global_database"]["name"])
+        glob = read_global_cluster(rds, name)
+        if glob is not None:
+            existing.append(resource_entry("global_cluster", name))
+        for region in secondary_regions(params, glob, own_region):
+            apis = region_apis(region)
+            for entry in existing_stack_resources(apis["ec2"], apis["rds"], secondary_params(params, region)):
+                existing.append(dict(entry, region=region, label=f"{entry['label']} in {region}"))
+    return existing
+
+
+def existing_stack_resources(ec2, rds, params):
+    """The security group, subnet group, parameter group, cluster and instances of one Region that exist now."""
     existing = []
     vpc_name = params["vpc_name"]
     vpcs = ec2.call("describe_vpcs", Filters=[{"Name": "tag:Name", "Values": [vpc_name]}], context=f"VPC {vpc_name}")
@@ -3189,6 +3222,15 @@ def secondary_operation_actions(current, params, global_actions):
     return actions + operation_actions
 
 
+def secondary_operations_outputs(planned_current):
+    """The outputs' global_database.operations, as planned (the apply makes exactly the plan); None without them."""
+    current = planned_current or {}
+    desired, planned = (current.get("operations") or {}).get("desired"), current.get("operations_plan")
+    if desired is None or planned is None:
+        return None
+    return operations_outputs(desired, planned["wanted"], planned["skipped"])
+
+
 def account_of(module, cluster, params):
     """{account_id, partition}: from the cluster's ARN, or asked of STS when the baseline needs it and there is none."""
     arn = (cluster or {}).get("DBClusterArn") or ""
@@ -3470,7 +3512,12 @@ def as_read(module, ec2, rds, planned, final):
             snapshot["instances"],
             group["GroupId"] if group else None,
             (params["custom_endpoints"], snapshot.get("custom_endpoints") or {}),
-            global_outputs(planned["global_current"] or {}, snapshot["cluster"], ec2.client.meta.region_name)
+            global_outputs(
+                planned["global_current"] or {},
+                snapshot["cluster"],
+                ec2.client.meta.region_name,
+                operations=secondary_operations_outputs(planned["global_current"]),
+            )
             if planned.get("global_current")
             else None,
         )
@@ -3510,7 +3557,14 @@ def main():
     ec2 = AwsApi(module, "ec2")
     rds = AwsApi(module, "rds")
     if module.params["report_existing"]:
-        module.exit_json(changed=False, existing=existing_resources(ec2, rds, module.params))
+        existing = existing_resources(
+            ec2,
+            rds,
+            module.params,
+            own_region=module.region,
+            region_apis=lambda region: {service: AwsApi(module, service, region=region) for service in ("ec2", "rds")},
+        )
+        module.exit_json(changed=False, existing=existing)
     if not module.params["cluster"]["manage_master_user_password"] and not module.params["master_user_password"]:
         module.fail_json(msg="cluster.manage_master_user_password=false needs master_user_password")
 
@@ -3633,7 +3687,12 @@ def main():
             current = planned["global_current"]
             if applier.done:
                 current = read_global(rds, given, cluster, lambda r: planned["region_apis"][r], read_stack)
-            global_database = global_outputs(current, cluster, ec2.client.meta.region_name)
+            global_database = global_outputs(
+                current,
+                cluster,
+                ec2.client.meta.region_name,
+                operations=secondary_operations_outputs(planned["global_current"]),
+            )
         result["outputs"] = outputs_of(
             cluster, instances, applier.group_id, (params["custom_endpoints"], endpoints), global_database
         )

@@ -99,7 +99,9 @@ def prod(local_aws, run_playbook):
     local_aws.record_from_now()
     first = run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=LEAN)
     assert first.returncode == 0, first.stdout[-6000:]
-    return {"first": first, "calls": local_aws.calls()}
+    # The outputs file as the build wrote it (later tests' runs rewrite it).
+    outputs = json.loads((local_aws.outputs_dir / "vitality-prod.json").read_text())
+    return {"first": first, "calls": local_aws.calls(), "outputs": outputs}
 
 
 def global_cluster(local_aws):
@@ -370,9 +372,17 @@ def test_a_major_upgrade_by_blue_green_of_a_global_database_is_refused_with_no_c
     assert mutating(local_aws.calls()) == []
 
 
-def test_outputs_name_the_global_cluster_the_secondary_and_the_writer_region(prod):
-    out = prod["first"].stdout
-    assert GLOBAL in out and f"{SECONDARY}.cluster-ro-" in out and "writer_region" in out
+def test_outputs_name_the_global_cluster_the_secondary_and_the_writer_region(prod, local_aws):
+    outputs = prod["outputs"]
+    west = local_aws.client("rds", SECONDARY_REGION).describe_db_clusters(DBClusterIdentifier=SECONDARY)["DBClusters"][
+        0
+    ]
+    assert outputs["global_cluster_identifier"] == GLOBAL
+    assert (outputs["writer_region"], outputs["secondary_region"]) == ("us-east-1", SECONDARY_REGION)
+    assert outputs["secondary_cluster_arn"] == west["DBClusterArn"]
+    assert outputs["secondary_reader_endpoint"] == west["ReaderEndpoint"]
+    # The topic the secondary's subscriptions and alarms publish to (read back in us-west-2 above).
+    assert outputs["secondary_event_topic_arn"] == WEST_TOPIC_ARN
 
 
 def test_removal_without_confirmation_is_refused_with_no_call(prod, local_aws, run_playbook):
@@ -462,6 +472,35 @@ def test_the_global_and_secondary_creates_survive_lost_answers(prod, local_aws, 
     again = local_aws.run_playbook("playbooks/provision.yml", "inventories/prod", extra_vars=dict(LEAN, **DAY2))
     assert again.returncode == 0 and again.changed() == 0, again.stdout[-4000:]
     assert mutating(local_aws.calls()) == []
+
+
+def test_a_failed_step_in_us_west_2_names_what_exists_in_both_regions(prod, local_aws, proxy):
+    # A second secondary reader whose CreateDBInstance fails (HTTP 500, no retry: AWS did not act). The rescue reads
+    # back what exists, the global cluster and the secondary's resources in us-west-2 included, and names them.
+    proxy.set_rules(fault("500", action="CreateDBInstance"))
+    front = proxy.front(local_aws)
+    failed = front.run_playbook(
+        "playbooks/provision.yml",
+        "inventories/prod",
+        extra_vars=dict(
+            LEAN,
+            **DAY2,
+            aurora_cluster_secondary_reader_count=2,
+            aurora_cluster_aws_retry_config={"retries": {"mode": "standard", "total_max_attempts": 1}},
+        ),
+    )
+    proxy.set_rules()
+    assert failed.returncode != 0, failed.stdout[-4000:]
+    message = next(line for line in failed.stdout.splitlines() if "these exist now: " in line)
+    named = message.split("these exist now: ", 1)[1].split(". Re-run provision", 1)[0].split(", ")
+    west = local_aws.client("rds", SECONDARY_REGION)
+    in_west = [f"DB cluster {c['DBClusterIdentifier']} in us-west-2" for c in west.describe_db_clusters()["DBClusters"]]
+    in_west += [
+        f"DB instance {i['DBInstanceIdentifier']} in us-west-2" for i in west.describe_db_instances()["DBInstances"]
+    ]
+    assert in_west == [f"DB cluster {SECONDARY} in us-west-2", f"DB instance {SECONDARY_READER} in us-west-2"]
+    assert f"global cluster {GLOBAL}" in named and set(in_west) <= set(named), message
+    assert f"DB cluster {PRIMARY}" in named, message
 
 
 # --- engine upgrades in AWS's order: each on a global database of its own (an upgrade cannot be undone) ----------

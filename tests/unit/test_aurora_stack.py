@@ -572,6 +572,70 @@ def test_report_existing_lists_what_of_the_stack_exists_and_plans_nothing(monkey
     ]
 
 
+def test_report_existing_with_a_global_database_lists_the_global_cluster_and_the_secondary_in_its_region():
+    """After a failure half way through a global build: the global cluster and what of the secondary exists in
+    us-west-2 (here its cluster and reader, not yet its parameter group) are listed beside the primary's resources."""
+    ec2_answers, rds_answers = in_sync_answers()
+    secondary = "c-us-west-2"
+    rds_answers["describe_global_clusters"] = {
+        "GlobalClusters": [
+            {
+                "GlobalClusterIdentifier": "c-global",
+                "GlobalClusterMembers": [
+                    {"DBClusterArn": "arn:aws:rds:us-east-1:123456789012:cluster:c", "IsWriter": True},
+                    {"DBClusterArn": f"arn:aws:rds:us-west-2:123456789012:cluster:{secondary}", "IsWriter": False},
+                ],
+            }
+        ]
+    }
+    west_ec2 = CannedApi({"describe_vpcs": {"Vpcs": []}})
+    west_rds = CannedApi(
+        {
+            "describe_db_subnet_groups": {"DBSubnetGroups": [{"DBSubnetGroupName": "subnets"}]},
+            "describe_db_cluster_parameter_groups": {"DBClusterParameterGroups": []},
+            "describe_db_clusters": {"DBClusters": [{"DBClusterIdentifier": secondary}]},
+            "describe_db_instances": {"DBInstances": [{"DBInstanceIdentifier": f"{secondary}-reader-1"}]},
+        }
+    )
+    params = given(
+        report_existing=True,
+        global_database={
+            "name": "c",
+            "region": "us-west-2",
+            "vpc_name": "west",
+            "private_subnet_names": ["wa", "wb"],
+            "app_security_group_name": "app",
+        },
+    )
+    asked = []
+
+    def region_apis(region):
+        asked.append(region)
+        return {"ec2": west_ec2, "rds": west_rds}
+
+    existing = m.existing_resources(
+        CannedApi(ec2_answers), CannedApi(rds_answers), params, own_region="us-east-1", region_apis=region_apis
+    )
+    assert asked == ["us-west-2"]
+    labels = [entry["label"] for entry in existing]
+    assert labels[-4:] == [
+        "global cluster c-global",
+        "DB subnet group subnets in us-west-2",
+        f"DB cluster {secondary} in us-west-2",
+        f"DB instance {secondary}-reader-1 in us-west-2",
+    ]
+    assert [entry.get("region") for entry in existing[-3:]] == ["us-west-2"] * 3
+    # The VPC of the secondary is looked up by the inventory's name there; none found, no security group is read.
+    assert west_ec2.requests == [("describe_vpcs", {"Filters": [{"Name": "tag:Name", "Values": ["west"]}]})]
+
+
+def test_report_existing_without_a_global_database_reads_no_global_cluster():
+    ec2_answers, rds_answers = in_sync_answers()
+    rds = CannedApi(rds_answers)
+    m.existing_resources(CannedApi(ec2_answers), rds, given(report_existing=True), "us-east-1", lambda region: {})
+    assert "describe_global_clusters" not in rds.calls
+
+
 # --- the World: AWS in fake time --------------------------------------------------------------------------------------
 
 SESSION = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")

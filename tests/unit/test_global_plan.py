@@ -146,6 +146,10 @@ def test_a_writer_in_the_secondary_region_is_adopted_and_nothing_fails_back():
     assert g.plan_global(state, wanted(), snapshot(), PARTS, []) == []
     outputs = g.global_outputs(state, primary, "us-east-1")
     assert (outputs["writer_region"], outputs["secondary_cluster_arn"]) == (WEST, SECONDARY_ARN)
+    # The secondary Region's operations baseline, as secondary_ops.operations_outputs gives it, passed through.
+    assert outputs["operations"] is None
+    operations = {"event_topic_arn": f"arn:aws:sns:{WEST}:123456789012:vitality-prod-db-events"}
+    assert g.global_outputs(state, primary, "us-east-1", operations=operations)["operations"] == operations
 
 
 def test_removal_without_confirmation_is_refused_before_any_call():

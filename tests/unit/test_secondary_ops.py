@@ -209,6 +209,18 @@ def test_a_first_build_plans_the_key_topic_subscriptions_and_alarms_in_us_west_2
     assert all(" in us-west-2" in a.line() for a in actions)
 
 
+def test_the_outputs_name_the_us_west_2_topic_its_subscriptions_and_the_planned_alarms():
+    actions, wanted, skipped = s.plan_operations(copy.deepcopy(NOTHING), west(), MEMBERS, WEST)
+    outputs = s.operations_outputs(west(), wanted, skipped)
+    prefix = f"vitality.aurora/{SECONDARY}/"
+    assert outputs["event_topic_arn"] == WEST_TOPIC_ARN and outputs["event_topic_kms_key"] == f"alias/{TOPIC}"
+    assert outputs["event_subscriptions"] == [f"{SECONDARY}-cluster-events", f"{SECONDARY}-instance-events"]
+    assert outputs["alarm_prefix"] == prefix
+    assert outputs["alarms"] == [a.name for a in actions if a.resource == "alarm"]
+    assert outputs["alarms_skipped"] == []
+    assert s.operations_outputs(None, [], []) is None
+
+
 def test_in_sync_plans_nothing():
     desired = west()
     actions, _wanted, _skipped = s.plan_operations(in_sync(desired), desired, MEMBERS, WEST)
