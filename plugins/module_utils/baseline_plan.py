@@ -44,8 +44,9 @@ the stack's own steps are known, since they follow the instances the cluster has
 
 ``event_topic.display_name`` defaults to "<cluster_identifier> events" and ``key_alias`` to
 "alias/<topic name>" when absent or empty. The topic's encryption key (``kms_key_id`` or else
-``key_alias``) is set by the first subscription kept (aurora_event_subscription's sns_topic_kms_key_id),
-as notifications.yml does: its Action has resource event_topic but runner event_subscriptions.
+``key_alias``) is set right before the first subscription kept, as aurora_event_subscription's
+sns_topic_kms_key_id does. The subscriptions' steps and that one are aurora_stack's own (runner ``stack``,
+after the instances' steps: an instance must exist to be a source); secondary_ops.Operations carries them out.
 
 ``current`` (read_baseline's answer) holds, per resource, None when it does not exist, else a dict of what
 was read. An attribute AWS always returns but that was missing from the answer (moto returns less than AWS
@@ -63,7 +64,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 
 from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import read_alarms
 from ansible_collections.vitality.aurora.plugins.module_utils.api import concurrently, tag_changes, tags_to_dict
-from ansible_collections.vitality.aurora.plugins.module_utils.plan import IMPOSSIBLE, ONLINE, Action, change_words
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import IMPOSSIBLE, ONLINE, STACK, Action, change_words
 
 # The error codes that mean "there is no such resource", per kind of read.
 NOT_FOUND = {
@@ -1101,10 +1102,10 @@ def plan_topic_encryption(current, desired, first_kept):
             desired["event_topic"]["name"],
             "set encryption key",
             [{"attribute": "KmsMasterKeyId", "before": have, "after": wanted}],
-            "event_subscriptions",
+            STACK,
             ["SetTopicAttributes"],
             subscription_request(desired, first_kept, wanted),
-            note=f"set by event subscription {first_kept['name']}",
+            note=f"before event subscription {first_kept['name']}",
         )
     ]
 
@@ -1116,7 +1117,7 @@ def same_set(have, wanted):
 def plan_subscription(current, desired, subscription, key_id):
     """What aurora_event_subscription does: create, or modify, add and remove sources, tags; or delete."""
     name = subscription["name"]
-    runner = "event_subscriptions"
+    runner = STACK
     request = subscription_request(desired, subscription, key_id)
     if not subscription["categories"]:
         if current is None:

@@ -295,15 +295,18 @@ def operations_outputs(desired, wanted, skipped):
 class Operations:
     """Carries out the secondary Region's topic, key, subscription and alarm steps with that Region's clients.
 
-    ``current``: read_operations' answer (the ARNs of what exists); ``warnings``: the run's list of warnings."""
+    ``current``: read_operations' answer (the ARNs of what exists); ``warnings``: the run's list of warnings;
+    ``topic_arns``: {name: ARN} of topics made before this run's steps (the stack Region's, by the role's task).
 
-    def __init__(self, apis, current, warnings):
+    aurora_stack also runs the stack Region's event subscription steps with it (the baseline's clients and read)."""
+
+    def __init__(self, apis, current, warnings, topic_arns=None):
         self.apis = apis
         self.current = current or {}
         self.warnings = warnings
         key = self.current.get("event_topic_key") or {}
         self.key_id = key.get("arn") or key.get("key_id")
-        self.topic_arns = {}
+        self.topic_arns = dict(topic_arns or {})
 
     def run(self, action):
         method = getattr(self, f"{action.resource}_step")

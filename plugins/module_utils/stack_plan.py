@@ -105,7 +105,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.surge import (
 # Who carries out an action, in the order the role runs them.
 PHASE_BEFORE = ("security_group", "subnet_group", "monitoring_role", "event_topic")
 PHASE_STACK = (STACK,)
-PHASE_AFTER = ("security_group_revoke", "event_subscriptions", "backup")
+PHASE_AFTER = ("security_group_revoke", "backup")
 RUNNERS = PHASE_BEFORE + PHASE_STACK + PHASE_AFTER
 
 SUBNET_GROUP_NOT_FOUND = ("DBSubnetGroupNotFoundFault",)

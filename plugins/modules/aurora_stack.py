@@ -18,14 +18,16 @@ description:
     that must come first (security group rules added, subnet group, monitoring role, events topic); then this
     module's own steps (runner C(stack)) - the creates (one pass, one wait), the parameter group, the cluster, the
     instances rolled one at a time (readers, failover to the first reader, the former writer, failback), reader
-    removals; then the steps after them (security group rules revoked, so that a port change opens the new port
-    before the cluster moves and closes the old one after; event subscriptions; AWS Backup).
+    removals, the alarms, then the event subscriptions (their sources exist by then); then the steps after them
+    (security group rules revoked, so that a port change opens the new port before the cluster moves and closes the
+    old one after; AWS Backup).
   - With O(mode=plan), or in check mode, it only reads. With O(mode=apply) it plans again and carries out its own
-    steps (runner C(stack), the CloudWatch alarms' included) exactly as planned, in order, each followed by its wait;
+    steps (runner C(stack), the CloudWatch alarms' and the event subscriptions' included, the latter as
+    M(vitality.aurora.aurora_event_subscription) makes them) exactly as planned, in order, each followed by its wait;
     the other runners' steps are the
     role's (M(amazon.aws.ec2_security_group), M(amazon.aws.rds_subnet_group), M(amazon.aws.iam_role),
-    M(amazon.aws.kms_key), M(community.aws.sns_topic), M(vitality.aurora.aurora_event_subscription), the AWS Backup
-    modules), which it runs only when the plan has a step for them.
+    M(amazon.aws.kms_key), M(community.aws.sns_topic), the AWS Backup modules), which it runs only when the plan has
+    a step for them.
   - A plan with a step AWS cannot take in place (an immutable setting, a major version upgrade not allowed, a
     renamed cluster) fails before any change, with every reason; so do the refusals of the same read-only checks as
     M(vitality.aurora.aurora_preflight), run whenever a step touches the parameter group, the cluster or an instance.
@@ -1803,6 +1805,10 @@ def failures_raised(module, *apis):
             api.module = original
 
 
+# The stack Region's operations steps this module carries out with secondary_ops.Operations (runner stack): the
+# event subscriptions, and the topic's key set before the first of them.
+OWN_OPERATIONS = ("event_topic", "event_subscription")
+
 # The kinds of the stack's resources, as the results and the messages name them.
 KINDS = {
     "security_group": "security group",
@@ -2105,7 +2111,12 @@ class Apply:
                 applier.wait_creates()
             if not action.request.get("together"):
                 applier.wait_deletes()
-            if action.region and action.resource in SECONDARY_OPERATIONS and applier.operations is not None:
+            if (
+                applier.operations is not None
+                and action.resource in SECONDARY_OPERATIONS
+                # The stack's Region: its event subscriptions' steps (its alarms' are put_alarm's, below).
+                and (action.region or action.resource in OWN_OPERATIONS)
+            ):
                 applier.operations.run(action)
                 self.done.append(action.order)
                 continue
@@ -3370,9 +3381,14 @@ def plan_pass(module, params, ec2, rds):
                 ("autoscaling", lambda: read_autoscaling(autoscaling_api, identifier, scaling_desired["enabled"]))
             )
     read = concurrently(reads)
+    # The event subscriptions' steps (and the topic's key set before the first of them) are this module's, made last:
+    # their sources (the cluster, its instances, the parameter group) exist once the stack's own steps are made.
+    subscription_actions = []
     if baseline is not None:
         baseline_current = read["baseline"]
         baseline_actions = plan_baseline(baseline_current, baseline)
+        subscription_actions = [a for a in baseline_actions if a.runner == STACK]
+        baseline_actions = [a for a in baseline_actions if a.runner != STACK]
     params["cluster"]["variable_prefix"] = params["variable_prefix"]
     if (params["autoscaling"] or {}).get("enabled"):
         # The cluster says the collection registered its target: a later run with autoscaling off knows to read it.
@@ -3452,7 +3468,9 @@ def plan_pass(module, params, ec2, rds):
         actions = order_actions(list(actions) + alarm_actions)
         alarms = alarm_outputs(baseline["alarms"], wanted, skipped)
         baseline["alarm_plan"] = alarms
-    problems = restore_problems + problems + impossible_problems(baseline_actions)
+    if subscription_actions:
+        actions = order_actions(list(actions) + subscription_actions)
+    problems = restore_problems + problems + impossible_problems(baseline_actions + subscription_actions)
     if snapshot["cluster"] is None:
         problems += renamed_cluster_problems(rds, params)
     stack_name = params["stack_name"] or params["cluster"]["db_cluster_identifier"]
@@ -3495,6 +3513,8 @@ def plan_pass(module, params, ec2, rds):
         facts=facts,
         baseline=baseline,
         baseline_current=baseline_current,
+        # The baseline's clients: the event subscriptions' steps run with them.
+        baseline_apis=apis,
         cloudwatch=cloudwatch,
         autoscaling_api=autoscaling_api,
         global_current=global_current,
@@ -3655,11 +3675,22 @@ def main():
         applier.secondary.key = current.get("key")
         applier.secondary.operations = Operations(apis, current.get("operations"), applier.secondary.warnings)
         applier.global_current = current
+    own_apis = []
+    if any(a.resource in OWN_OPERATIONS and not a.region and a.runner == STACK for a in actions):
+        baseline = planned["baseline"]
+        own_apis = [planned["baseline_apis"][service] for service in ("sns", "kms")]
+        # The role's topic is made before this call (amazon.aws.sns_topic) when it is new: its ARN is the one the
+        # subscriptions name.
+        known = {baseline["event_topic"]["name"]: topic_arn(baseline)} if baseline.get("event_topic") else {}
+        applier.operations = Operations(
+            planned["baseline_apis"], planned["baseline_current"], applier.warnings, topic_arns=known
+        )
     try:
         with failures_raised(
             module,
             *[api for api in (ec2, rds, planned["cloudwatch"], planned["autoscaling_api"]) if api is not None],
             *secondary_apis,
+            *own_apis,
         ):
             applier.run(actions)
     except CreateFailed as failure:

@@ -284,7 +284,7 @@ def test_a_check_mode_plan_of_a_fresh_prod_names_the_key_topic_and_subscriptions
         "SNS topic vitality-prod-db-events: set display name (display name  -> vitality-prod-aurora events) [online]",
         f"SNS topic vitality-prod-db-events: set policy (policy (default) -> {topic_policy}) [online]",
         "SNS topic vitality-prod-db-events: set encryption key (KmsMasterKeyId (none) -> "
-        "alias/vitality-prod-db-events) [online]. set by event subscription vitality-prod-aurora-cluster-events",
+        "alias/vitality-prod-db-events) [online]. before event subscription vitality-prod-aurora-cluster-events",
         "event subscription vitality-prod-aurora-cluster-events: create (subscription (none) -> "
         "vitality-prod-aurora-cluster-events; source_type (none) -> db-cluster; source_ids (none) -> "
         f"[vitality-prod-aurora]; event_categories (none) -> {categories}; sns_topic_arn (none) -> {topic_arn}) [online]",

@@ -463,7 +463,7 @@ def test_nothing_exists_creates_everything_in_order():
     ]
     assert {a.impact for a in actions} == {"online"}
     runners = [a.runner for a in actions]
-    assert runners == ["monitoring_role"] * 2 + ["event_topic"] * 6 + ["event_subscriptions"] * 3 + ["backup"] * 5
+    assert runners == ["monitoring_role"] * 2 + ["event_topic"] * 6 + ["stack"] * 3 + ["backup"] * 5
     # Nothing exists: no read beyond the one that finds it missing (and the list of plans).
     assert world.calls() == sorted(
         [
@@ -747,7 +747,7 @@ def test_user_key_reads_no_kms():
     actions = world.plan(want)
     assert not any(service == "kms" for service, _op, _p in world.log)
     assert summary(actions) == [("event_topic", TOPIC_NAME, "set encryption key", ["SetTopicAttributes"])]
-    assert actions[0].runner == "event_subscriptions"
+    assert actions[0].runner == "stack"
     assert actions[0].changes == [
         {
             "attribute": "KmsMasterKeyId",
