@@ -364,3 +364,48 @@ def test_the_readers_monitoring_and_performance_insights_drift_is_set_back_in_us
         == []
     )
     assert s.plan_reader_monitoring({"instances": []}, [reader_params()], WEST) == []
+
+
+class Recorder:
+    """call()/create()/describe_one(): each request recorded, answers from ``answers`` (method -> response)."""
+
+    def __init__(self, answers=None):
+        self.answers = answers or {}
+        self.requests = []
+
+    def call(self, method, not_found=(), context="", **params):
+        self.requests.append((method, params))
+        return self.answers.get(method)
+
+    def create(self, method, exists, already_exists=(), context="", **params):
+        return self.call(method, **params)
+
+    def describe_one(self, method, result_key, not_found=(), context="", **params):
+        return None
+
+
+def test_a_first_build_is_carried_out_call_for_planned_call_on_a_topic_made_before_the_steps():
+    """The stack Region's case (aurora_stack): the topic was made by the role's task before this call, so the plan
+    read none; the key's step and the subscriptions name the ARN the role's topic has (topic_arns)."""
+    desired = west()
+    actions, _wanted, _skipped = s.plan_operations(copy.deepcopy(NOTHING), desired, MEMBERS, WEST)
+    # The topic's steps after its create (made by the role's task in the stack's Region), and the subscriptions.
+    steps = [
+        a
+        for a in actions
+        if (a.resource == "event_topic" and a.change != "create") or a.resource == "event_subscription"
+    ]
+    apis = {"rds": Recorder(), "sns": Recorder(), "kms": Recorder(), "cloudwatch": Recorder()}
+    operations = s.Operations(apis, {}, [], topic_arns={TOPIC: WEST_TOPIC_ARN})
+    for action in steps:
+        operations.run(action)
+    attributes = [p for m, p in apis["sns"].requests if m == "set_topic_attributes"]
+    assert {p["TopicArn"] for p in attributes} == {WEST_TOPIC_ARN}
+    assert {"AttributeName": "KmsMasterKeyId", "AttributeValue": f"alias/{TOPIC}"}.items() <= attributes[-1].items()
+    made = [p for m, p in apis["rds"].requests if m == "create_event_subscription"]
+    assert [p["SubscriptionName"] for p in made] == [f"{SECONDARY}-cluster-events", f"{SECONDARY}-instance-events"]
+    assert {p["SnsTopicArn"] for p in made} == {WEST_TOPIC_ARN} and made[1]["SourceIds"] == [READER]
+    # One request per planned call, none other.
+    planned = [call for a in steps for call in a.calls]
+    made_calls = [m for api in apis.values() for m, _p in api.requests]
+    assert len(made_calls) == len(planned)
