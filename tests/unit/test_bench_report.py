@@ -589,3 +589,56 @@ def test_prod_with_its_secondary_has_rows_of_its_own_and_none_without_the_scenar
     steps = [r[1] for r in report.comparison_rows(runs, ["prod"])]
     assert "no-op re-run, with the us-west-2 secondary" in steps
     assert not any("secondary" in name for name in passed([run("prod", "role", "noop", 5.0)]))
+
+
+class FakeProxy:
+    """clear_calls()/calls as AwsProxy has them; each run's calls are given by the test."""
+
+    def __init__(self):
+        self.calls = []
+
+    def clear_calls(self):
+        self.calls = []
+
+
+def fake_runs(proxy, outcomes):
+    """A timed_* stand-in: each call takes the next (seconds, ok, changed, mutating calls) of ``outcomes``."""
+    remaining = list(outcomes)
+
+    def action():
+        seconds, ok, changed, mutating = remaining.pop(0)
+        proxy.calls = [SimpleNamespace(action="ModifyDBCluster", fault=None, service="rds")] * mutating
+        result = SimpleNamespace(ok=ok, changed=lambda: changed, stdout="", returncode=0 if ok else 2)
+        return seconds, result
+
+    return action, remaining
+
+
+@pytest.fixture
+def bench_run(monkeypatch):
+    import run  # noqa: PLC0415 - bench/run.py, with the tests' helpers on its path
+
+    monkeypatch.setattr(run, "log", lambda message: None)
+    monkeypatch.setattr(run.report, "summarize_calls", lambda calls: {"total": len(calls), "mutating": len(calls)})
+    monkeypatch.setattr(run, "error_text", lambda result: "failed")
+    return run
+
+
+def test_a_repeated_step_reports_the_median_time_and_the_least_favourable_outcome(bench_run):
+    proxy = FakeProxy()
+    action, remaining = fake_runs(proxy, [(3.0, True, 0, 0), (9.0, True, 0, 0), (2.0, True, 1, 1)])
+    run = bench_run.measure(proxy, "dev", "role", "noop", action)
+    assert remaining == []
+    assert run["samples"] == [3.0, 9.0, 2.0] and run["seconds"] == 3.0
+    # The one repeat that changed something is the outcome reported, whatever the time says.
+    assert (run["changed"], run["calls"]["mutating"]) == (1, 1)
+
+
+def test_a_first_converge_and_a_failed_no_op_run_once(bench_run):
+    proxy = FakeProxy()
+    action, remaining = fake_runs(proxy, [(5.0, True, 3, 8), (1.0, False, 0, 0), (7.0, True, 0, 0)])
+    first = bench_run.measure(proxy, "dev", "role", "first", action)
+    failed = bench_run.measure(proxy, "dev", "stock", "noop", action)
+    assert (first["seconds"], "samples" in first) == (5.0, False)
+    assert (failed["ok"], failed["seconds"], "samples" in failed) == (False, 1.0, False)
+    assert len(remaining) == 1
