@@ -64,7 +64,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 
 from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import read_alarms
 from ansible_collections.vitality.aurora.plugins.module_utils.api import concurrently, tag_changes, tags_to_dict
-from ansible_collections.vitality.aurora.plugins.module_utils.plan import IMPOSSIBLE, ONLINE, STACK, Action, change_words
+from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
+    IMPOSSIBLE,
+    ONLINE,
+    STACK,
+    Action,
+    change_words,
+)
 
 # The error codes that mean "there is no such resource", per kind of read.
 NOT_FOUND = {
