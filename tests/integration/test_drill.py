@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from drill_checks import TAG, drill_made
+from drill_checks import live_state as live_state_of
 from local_aws import RecordedAws
 
 REPO = Path(__file__).resolve().parents[2]
 LIVE = "vitality-dev-aurora"
-TAG = "vitality.aurora:restore-drill"
 MUTATING = ("Create", "Delete", "Modify", "Restore", "AddTags", "RemoveTags", "Start", "Stop", "Reboot", "Failover")
 
 
@@ -30,42 +31,6 @@ def documented_command(check=False):
     line = next(raw.strip() for raw in guide.splitlines() if raw.strip() == wanted)
     words = shlex.split(line)
     return words[1], words[3], words[4:]
-
-
-def live_state(rds):
-    cluster = rds.describe_db_clusters(DBClusterIdentifier=LIVE)["DBClusters"][0]
-    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [LIVE]}])["DBInstances"]
-    keep = (
-        "DBClusterIdentifier",
-        "Status",
-        "DeletionProtection",
-        "VpcSecurityGroups",
-        "DBSubnetGroup",
-        "TagList",
-        "Endpoint",
-    )
-    return {k: cluster.get(k) for k in keep}, sorted(
-        (i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in instances
-    )
-
-
-def drill_made(rds):
-    clusters = [
-        c["DBClusterIdentifier"]
-        for c in rds.describe_db_clusters()["DBClusters"]
-        if "-drill-" in c["DBClusterIdentifier"]
-    ]
-    instances = [
-        i["DBInstanceIdentifier"]
-        for i in rds.describe_db_instances()["DBInstances"]
-        if "-drill-" in i["DBInstanceIdentifier"]
-    ]
-    snapshots = [
-        s["DBClusterSnapshotIdentifier"]
-        for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]
-        if "-drill-" in s["DBClusterIdentifier"]
-    ]
-    return clusters + instances + snapshots
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +57,7 @@ def test_check_mode_plans_the_drill_and_calls_nothing_mutating(aws):
 
 def test_the_drill_restores_reports_and_leaves_nothing(aws):
     rds = aws.client("rds")
-    before = live_state(rds)
+    before = live_state_of(rds, LIVE)
     playbook, inventory, extra = documented_command()
     aws.record_from_now()
     drilled = aws.run_playbook(playbook, inventory, extra_args=extra)
@@ -128,7 +93,7 @@ def test_the_drill_restores_reports_and_leaves_nothing(aws):
         "DeleteAutomatedBackups": "true",
     }
     assert drill_made(rds) == []
-    assert live_state(rds) == before
+    assert live_state_of(rds, LIVE) == before
 
 
 def test_an_interrupted_drills_leftover_is_deleted_by_the_next(aws):
@@ -155,7 +120,7 @@ def test_an_interrupted_drills_leftover_is_deleted_by_the_next(aws):
         DBInstanceClass="db.r6g.large",
         Tags=tags,
     )
-    before = live_state(rds)
+    before = live_state_of(rds, LIVE)
     playbook, inventory, extra = documented_command()
     drilled = aws.run_playbook(playbook, inventory, extra_args=extra)
     assert drilled.ok, drilled
@@ -165,7 +130,7 @@ def test_an_interrupted_drills_leftover_is_deleted_by_the_next(aws):
         f"delete leftover cluster {old}",
     ]
     assert drill_made(rds) == []
-    assert live_state(rds) == before
+    assert live_state_of(rds, LIVE) == before
 
 
 def test_a_bad_setting_is_refused_before_any_aws_call(aws):
@@ -183,7 +148,7 @@ def test_a_bad_setting_is_refused_before_any_aws_call(aws):
 
 def test_a_point_in_time_drill_given_as_json(aws):
     rds = aws.client("rds")
-    before = live_state(rds)
+    before = live_state_of(rds, LIVE)
     aws.record_from_now()
     drilled = aws.run_playbook(
         "playbooks/drill.yml", "inventories/dev", extra_vars={"aurora_cluster_drill_source": "point-in-time"}
@@ -198,4 +163,4 @@ def test_a_point_in_time_drill_given_as_json(aws):
     report = json.loads(sorted((aws.outputs_dir / "report").glob("vitality-dev-drill-*.json"))[-1].read_text())
     assert report["outcome"] == "passed" and report["snapshot"] is None and report["source"] == "point-in-time"
     assert drill_made(rds) == []
-    assert live_state(rds) == before
+    assert live_state_of(rds, LIVE) == before

@@ -17,13 +17,13 @@ import shlex
 import pytest
 from test_documented_commands import commands_run_by
 
+from drill_checks import TAG, drill_made, live_state
 from local_aws import RecordedAws
 
 PRIMARY = "vitality-prod-aurora"
 REGION = "us-west-2"
 SECONDARY = f"vitality-prod-{REGION}"
 KEY_ALIAS = f"alias/{SECONDARY}"
-TAG = "vitality.aurora:restore-drill"
 MUTATING = (
     "Create",
     "Delete",
@@ -54,37 +54,6 @@ def as_written(command):
     words = shlex.split(command)
     assert words[0] == "ansible-playbook" and words[2] == "-i", command
     return words[1], words[3], words[4:]
-
-
-def live_state(rds, identifier):
-    cluster = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]
-    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [identifier]}])["DBInstances"]
-    keep = ("Status", "DeletionProtection", "VpcSecurityGroups", "DBSubnetGroup", "TagList", "GlobalClusterIdentifier")
-    return {k: cluster.get(k) for k in keep}, sorted(
-        (i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in instances
-    )
-
-
-def drill_made(rds):
-    """Whatever a drill could leave in the Region of ``rds``: by name or by the drill tag."""
-    clusters = [
-        c["DBClusterIdentifier"]
-        for c in rds.describe_db_clusters()["DBClusters"]
-        if "-drill-" in c["DBClusterIdentifier"]
-    ]
-    instances = [
-        i["DBInstanceIdentifier"]
-        for i in rds.describe_db_instances()["DBInstances"]
-        if "-drill-" in i["DBInstanceIdentifier"]
-    ]
-    snapshots = [
-        s["DBClusterSnapshotIdentifier"]
-        for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]
-        if "-drill-" in s["DBClusterSnapshotIdentifier"]
-        or "-drill-" in s["DBClusterIdentifier"]
-        or any(t["Key"] == TAG for t in s.get("TagList") or [])
-    ]
-    return clusters + instances + snapshots
 
 
 @pytest.fixture(scope="module")
