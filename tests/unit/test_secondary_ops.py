@@ -409,3 +409,50 @@ def test_a_first_build_is_carried_out_call_for_planned_call_on_a_topic_made_befo
     planned = [call for a in steps for call in a.calls]
     made_calls = [m for api in apis.values() for m, _p in api.requests]
     assert len(made_calls) == len(planned)
+
+
+def carried_out(current, actions):
+    """Each action run by Operations on recording clients: [(service, method, request)] in order."""
+    apis = {service: Recorder() for service in ("rds", "sns", "kms", "cloudwatch")}
+    operations = s.Operations(apis, current, [])
+    made = []
+    for action in actions:
+        before = {service: len(api.requests) for service, api in apis.items()}
+        operations.run(action)
+        made += [(service, m, p) for service, api in apis.items() for m, p in api.requests[before[service] :]]
+    return made
+
+
+def test_drift_is_set_back_one_request_per_planned_call():
+    desired = west()
+    current = in_sync(desired)
+    current["event_subscriptions"][f"{SECONDARY}-cluster-events"]["EventCategoriesList"] = ["failure"]
+    current["event_subscriptions"][f"{SECONDARY}-instance-events"]["SourceIdsList"] = ["gone"]
+    actions, _wanted, _skipped = s.plan_operations(current, desired, MEMBERS, WEST)
+    made = carried_out(current, actions)
+    assert [m for _service, m, _p in made] == [
+        "modify_event_subscription",
+        "add_source_identifier_to_subscription",
+        "remove_source_identifier_from_subscription",
+    ]
+    assert [call for a in actions for call in a.calls] == [
+        "ModifyEventSubscription",
+        "AddSourceIdentifierToSubscription",
+        "RemoveSourceIdentifierFromSubscription",
+    ]
+    modify, add, remove = (p for _service, _m, p in made)
+    assert sorted(modify["EventCategories"]) == sorted(CATEGORIES) and modify["SnsTopicArn"] == WEST_TOPIC_ARN
+    assert (add["SourceIdentifier"], remove["SourceIdentifier"]) == (READER, "gone")
+    assert {add["SubscriptionName"], remove["SubscriptionName"]} == {f"{SECONDARY}-instance-events"}
+
+
+def test_the_removal_is_carried_out_as_planned():
+    current = in_sync(west())
+    actions = s.plan_operations_removal(current, SECONDARY, WEST)
+    made = carried_out(current, actions)
+    assert [(service, m) for service, m, _p in made] == [
+        ("rds", "delete_event_subscription"),
+        ("rds", "delete_event_subscription"),
+        ("cloudwatch", "delete_alarms"),
+    ]
+    assert sorted(made[-1][2]["AlarmNames"]) == sorted(current["alarms"])
