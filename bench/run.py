@@ -139,7 +139,7 @@ def measure(proxy: AwsProxy, env: str, tool: str, step: str, action, *args, **kw
     samples = [measure_once(proxy, env, tool, step, action, *args, **kwargs)]
     # A failed run's time is no figure: it is not repeated.
     if step in REPEATED_STEPS and samples[0]["ok"]:
-        samples += [measure_once(proxy, env, tool, step, action, *args, **kwargs) for _ in range(SAMPLES - 1)]
+        samples += [measure_once(proxy, env, tool, step, action, *args, **kwargs) for _repeat in range(SAMPLES - 1)]
     if len(samples) == 1:
         return samples[0]
     worst = max(samples, key=lambda r: (not r["ok"], r["calls"]["mutating"], r.get("changed") or 0))
