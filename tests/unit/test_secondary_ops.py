@@ -11,6 +11,7 @@ import copy
 from ansible_collections.vitality.aurora.plugins.module_utils import baseline_plan as b
 from ansible_collections.vitality.aurora.plugins.module_utils import secondary_ops as s
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import NOW, STACK, Action
+from canned_api import CannedApi
 
 ACCOUNT = "123456789012"
 WEST = "us-west-2"
@@ -366,24 +367,6 @@ def test_the_readers_monitoring_and_performance_insights_drift_is_set_back_in_us
     assert s.plan_reader_monitoring({"instances": []}, [reader_params()], WEST) == []
 
 
-class Recorder:
-    """call()/create()/describe_one(): each request recorded, answers from ``answers`` (method -> response)."""
-
-    def __init__(self, answers=None):
-        self.answers = answers or {}
-        self.requests = []
-
-    def call(self, method, not_found=(), context="", **params):
-        self.requests.append((method, params))
-        return self.answers.get(method)
-
-    def create(self, method, exists, already_exists=(), context="", **params):
-        return self.call(method, **params)
-
-    def describe_one(self, method, result_key, not_found=(), context="", **params):
-        return None
-
-
 def test_a_first_build_is_carried_out_call_for_planned_call_on_a_topic_made_before_the_steps():
     """The stack Region's case (aurora_stack): the topic was made by the role's task before this call, so the plan
     read none; the key's step and the subscriptions name the ARN the role's topic has (topic_arns)."""
@@ -395,7 +378,7 @@ def test_a_first_build_is_carried_out_call_for_planned_call_on_a_topic_made_befo
         for a in actions
         if (a.resource == "event_topic" and a.change != "create") or a.resource == "event_subscription"
     ]
-    apis = {"rds": Recorder(), "sns": Recorder(), "kms": Recorder(), "cloudwatch": Recorder()}
+    apis = {"rds": CannedApi({}), "sns": CannedApi({}), "kms": CannedApi({}), "cloudwatch": CannedApi({})}
     operations = s.Operations(apis, {}, [], topic_arns={TOPIC: WEST_TOPIC_ARN})
     for action in steps:
         operations.run(action)
@@ -413,7 +396,7 @@ def test_a_first_build_is_carried_out_call_for_planned_call_on_a_topic_made_befo
 
 def carried_out(current, actions):
     """Each action run by Operations on recording clients: [(service, method, request)] in order."""
-    apis = {service: Recorder() for service in ("rds", "sns", "kms", "cloudwatch")}
+    apis = {service: CannedApi({}) for service in ("rds", "sns", "kms", "cloudwatch")}
     operations = s.Operations(apis, current, [])
     made = []
     for action in actions:
