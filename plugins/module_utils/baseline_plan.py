@@ -292,7 +292,7 @@ def topic_policy(desired):
 
 
 def monitoring_role_request(desired):
-    """amazon.aws.iam_role's parameters for the Enhanced Monitoring role (monitoring.yml)."""
+    """amazon.aws.iam_role's parameters for the Enhanced Monitoring role (the role's apply.yml)."""
     return {
         "name": desired["monitoring_role"]["name"],
         "description": f"Lets RDS publish the Enhanced Monitoring metrics of {desired['cluster_identifier']}",
@@ -306,7 +306,7 @@ def monitoring_role_request(desired):
 
 
 def backup_role_request(desired):
-    """amazon.aws.iam_role's parameters for the role AWS Backup uses (backup.yml)."""
+    """amazon.aws.iam_role's parameters for the role AWS Backup uses (the role's apply.yml)."""
     return {
         "name": desired["backup"]["role_name"],
         "description": f"Lets AWS Backup back up {desired['cluster_identifier']}",
@@ -373,7 +373,7 @@ def copy_actions(desired):
 
 
 def backup_rule(desired):
-    """The plan's one rule, as amazon.aws.backup_plan takes it (no recovery point tags: see backup.yml)."""
+    """The plan's one rule, as amazon.aws.backup_plan takes it (no recovery point tags: see the role's apply.yml)."""
     backup = desired["backup"]
     rule = {
         "rule_name": BACKUP_RULE_NAME,
@@ -404,7 +404,7 @@ def backup_selection_request(desired, iam_role_arn=None):
 
 
 def topic_key_request(desired):
-    """amazon.aws.kms_key's parameters for the role's own key of the events topic (notifications.yml)."""
+    """amazon.aws.kms_key's parameters for the role's own key of the events topic (the role's apply.yml)."""
     topic = desired["event_topic"]
     return {
         "alias": key_alias(desired),
@@ -417,7 +417,7 @@ def topic_key_request(desired):
 
 
 def topic_request(desired):
-    """community.aws.sns_topic's parameters for the events topic (notifications.yml)."""
+    """community.aws.sns_topic's parameters for the events topic (the role's apply.yml)."""
     topic = desired["event_topic"]
     return {
         "name": topic["name"],
@@ -447,6 +447,30 @@ def subscription_request(desired, subscription, key_id=None):
     if key_id:
         request["sns_topic_kms_key_id"] = key_id
     return request
+
+
+def module_args(current, desired):
+    """The parameters of the role's amazon.aws task of each baseline resource, by the plan's resource name: the
+    requests the plan compares the stack with, so that the task makes exactly what the plan shows."""
+    args = {}
+    if desired.get("monitoring_role"):
+        args["monitoring_role"] = monitoring_role_request(desired)
+    topic = desired.get("event_topic")
+    if topic and topic.get("creates_key"):
+        args["event_topic_key"] = topic_key_request(desired)
+    if topic:
+        args["event_topic"] = topic_request(desired)
+    backup = desired.get("backup")
+    if backup:
+        args["backup_role"] = backup_role_request(desired)
+        args["backup_vault"] = backup_vault_request(desired)
+        args["backup_plan"] = backup_plan_request(desired)
+        args["backup_selection"] = backup_selection_request(desired, (current.get("backup_role") or {}).get("arn"))
+        if backup.get("copy_region"):
+            if not backup["copy_region"].get("kms_key_arn"):
+                args["backup_copy_key"] = copy_key_request(desired)
+            args["backup_copy_vault"] = copy_vault_request(desired)
+    return args
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -259,15 +259,47 @@ def read_stack(ec2, rds, params, meanwhile=None):
 # --- planning -----------------------------------------------------------------------------------
 
 
-def wanted_rules(spec, app_group_id):
-    """(ingress, egress) of the database security group, flattened."""
+def ingress_rules(spec, app_group_id):
+    """The database security group's ingress rules, as amazon.aws.ec2_security_group takes them: PostgreSQL from the
+    application's group, then the inventory's extra rules."""
     app_rule = {
         "proto": "tcp",
         "ports": [spec["app_port"]],
         "group_id": app_group_id,
         "rule_desc": spec.get("app_rule_description"),
     }
-    return flatten_rules([app_rule] + list(spec.get("extra_ingress") or [])), flatten_rules(spec.get("egress"))
+    return [app_rule] + list(spec.get("extra_ingress") or [])
+
+
+def wanted_rules(spec, app_group_id):
+    """(ingress, egress) of the database security group, flattened."""
+    return flatten_rules(ingress_rules(spec, app_group_id)), flatten_rules(spec.get("egress"))
+
+
+def security_group_request(spec, network):
+    """amazon.aws.ec2_security_group's parameters for the database security group, from the rules the plan compares
+    (purge_rules is the role's: off when it adds rules, on when it revokes them after the stack's steps)."""
+    return {
+        "name": spec["name"],
+        "description": spec["description"],
+        "vpc_id": network["vpc_id"],
+        "rules": ingress_rules(spec, network["app_security_group_id"]),
+        "rules_egress": list(spec.get("egress") or []),
+        "tags": dict(spec.get("tags") or {}),
+        "purge_tags": True,
+    }
+
+
+def subnet_group_request(spec, network):
+    """amazon.aws.rds_subnet_group's parameters for the DB subnet group: the private subnets the plan compares."""
+    return {
+        "name": spec["name"],
+        "description": spec["description"],
+        "subnets": [subnet["subnet_id"] for subnet in network["subnets"]],
+        "tags": dict(spec.get("tags") or {}),
+        "purge_tags": True,
+        "state": "present",
+    }
 
 
 def tag_actions(resource, name, current, desired, runner, calls, remove_first=False):

@@ -1196,7 +1196,7 @@ def major_upgrade_errors(get):
 # reserved, and a resource has at most 50 tags (AWS tag restrictions).
 TAGS_PER_RESOURCE = 50
 # The tag keys the role adds itself: Environment on every resource (vars/main.yml), Name on the database security
-# group (security_group.yml) and Role on each instance (instance.yml).
+# group (vars/main.yml) and Role on each instance (stack_plan.wanted_instances).
 ROLE_TAG_KEYS = ("Environment",)
 ROLE_TAG_KEYS_BY_RESOURCE = {"the database security group": "Name", "each instance": "Role"}
 _TAG_SYMBOLS = frozenset("_.:/=+-@")

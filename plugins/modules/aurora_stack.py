@@ -764,7 +764,8 @@ options:
       - Reads the VPC (to find the database security group in it), the database security group, the DB subnet group,
         the cluster parameter group, the cluster and the instances of the cluster. With O(global_database), also the
         global cluster and the same resources of the secondary in its Region (the inventory's, and that of every other
-        member of the global cluster).
+        member of the global cluster). With O(baseline), also its resources, read as the plan reads them (the account
+        from the cluster's ARN, or from STS when there is no cluster and O(need_account=true)).
       - Omitted, V(false); the stack is planned, and with O(mode=apply) the plan is applied.
     type: bool
     default: false
@@ -971,6 +972,26 @@ runners:
   type: list
   elements: str
   sample: [stack]
+module_args:
+  description:
+    - The parameters of the amazon.aws module that makes each generic resource's steps, by the plan's resource name,
+      computed from the same desired state the plan compares the stack with. The role's tasks take them as they are.
+    - V(security_group) (M(amazon.aws.ec2_security_group), less C(purge_rules)), V(subnet_group)
+      (M(amazon.aws.rds_subnet_group)); with the operations baseline, also V(monitoring_role) and V(backup_role)
+      (M(amazon.aws.iam_role)), V(event_topic_key) and V(backup_copy_key) (M(amazon.aws.kms_key)), V(event_topic)
+      (M(community.aws.sns_topic)), V(backup_vault) and V(backup_copy_vault) (M(amazon.aws.backup_vault)),
+      V(backup_plan) (M(amazon.aws.backup_plan)) and V(backup_selection) (M(amazon.aws.backup_selection)), each
+      present only when that part of the baseline is on.
+  returned: when planned
+  type: dict
+  sample:
+    subnet_group:
+      name: vitality-dev-aurora
+      description: vitality-dev Aurora PostgreSQL private subnets
+      subnets: [subnet-0123456789abcdef0, subnet-0123456789abcdef1]
+      tags: {Environment: dev}
+      purge_tags: true
+      state: present
 network:
   description: What was found of the network the stack goes in.
   returned: when planned
@@ -1227,7 +1248,9 @@ errors:
   sample: ["aurora_cluster_engine_version='16.99' is not an Aurora PostgreSQL version offered in us-east-1"]
 existing:
   description: >-
-    With O(report_existing=true), each of the stack's resources that exists, as in RV(created_resources); those of
+    With O(report_existing=true), each of the stack's resources that exists, as in RV(created_resources); with
+    O(baseline), the operations baseline's too (IAM roles, KMS keys, SNS topic, event subscriptions, CloudWatch
+    alarms, backup vaults, plan and selection; a copy Region's key and vault are labelled C(in <region>)); those of
     another Region (the global database's secondary) have C(region), and their label ends with C(in <region>).
   returned: when O(report_existing=true)
   type: list
@@ -1462,10 +1485,17 @@ from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan i
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.autoscaling_plan import METRICS as AUTOSCALING_METRICS
 from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
+    copy_key_alias,
     impossible_problems,
     plan_baseline,
     read_baseline,
     topic_arn,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
+    key_alias as baseline_key_alias,
+)
+from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
+    module_args as baseline_module_args,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.blue_green import (
     AVAILABLE as BLUE_GREEN_AVAILABLE,
@@ -1548,6 +1578,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.parameter_settings
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import (
     IMPOSSIBLE,
+    LABELS,
     STACK,
     digest,
     plan_document,
@@ -1591,6 +1622,8 @@ from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import 
     read_stack,
     resolve_generation,
     runners_of,
+    security_group_request,
+    subnet_group_request,
     wanted_instances,
     wanted_rules,
 )
@@ -1819,6 +1852,21 @@ KINDS = {
     "db_cluster_endpoint": "custom endpoint",
     "global_cluster": "global cluster",
 }
+# The operations baseline's resources, in the order a failure's message names those that exist (as read_baseline
+# keys them).
+BASELINE_ORDER = (
+    "monitoring_role",
+    "event_topic_key",
+    "event_topic",
+    "event_subscriptions",
+    "alarms",
+    "backup_role",
+    "backup_vault",
+    "backup_plan",
+    "backup_selection",
+    "backup_copy_key",
+    "backup_copy_vault",
+)
 # The plan's resource kinds, as the created resources are named.
 ENTRY_KINDS = {
     "security_group": "security_group",
@@ -1892,10 +1940,13 @@ def creation_failure(progress, error):
     return msg, result
 
 
-def existing_resources(ec2, rds, params, own_region=None, region_apis=None):
-    """Each of the stack's resources that exists now, whoever made it (O(report_existing)); with O(global_database),
-    the global cluster and the secondary's resources in its Region too (``region_apis(region)``: {ec2, rds})."""
+def existing_resources(ec2, rds, params, own_region=None, region_apis=None, module=None):
+    """Each of the stack's resources that exists now, whoever made it (O(report_existing)); with O(baseline), the
+    operations baseline's too (given ``module``, which makes its clients); with O(global_database), the global cluster
+    and the secondary's resources in its Region too (``region_apis(region)``: {ec2, rds})."""
     existing = existing_stack_resources(ec2, rds, params)
+    if module is not None:
+        existing += existing_baseline_resources(module, rds, params)
     if (params.get("global_database") or {}).get("name") and region_apis is not None:
         name = global_cluster_identifier(params["global_database"]["name"])
         glob = read_global_cluster(rds, name)
@@ -1906,6 +1957,53 @@ def existing_resources(ec2, rds, params, own_region=None, region_apis=None):
             for entry in existing_stack_resources(apis["ec2"], apis["rds"], secondary_params(params, region)):
                 existing.append(dict(entry, region=region, label=f"{entry['label']} in {region}"))
     return existing
+
+
+def existing_baseline_resources(module, rds, params):
+    """The operations baseline's resources that exist now (roles, keys, topic, subscriptions, backup, alarms), read as
+    the plan reads them; none when the baseline is off or the account cannot be known."""
+    given = params.get("baseline") or {}
+    if not any(given.values()):
+        return []
+    identifier = params["cluster"]["db_cluster_identifier"]
+    account = account_of(module, read_cluster(rds, identifier), params)
+    if account is None:
+        return []
+    desired = baseline_desired(module, params, account, zones=None)
+    if desired is None:
+        return []
+    current = read_baseline(baseline_apis(module, params, rds), desired)
+    existing = []
+    for resource in BASELINE_ORDER:
+        found = current.get(resource)
+        if not found:
+            continue
+        if resource in ("event_subscriptions", "alarms"):
+            existing += [baseline_entry(resource, name) for name in sorted(found)]
+        else:
+            existing.append(baseline_entry(resource, baseline_name(resource, desired)))
+    return existing
+
+
+def baseline_name(resource, desired):
+    """The name the inventory gives a baseline resource (the one it is found by)."""
+    backup = desired.get("backup") or {}
+    return {
+        "monitoring_role": lambda: desired["monitoring_role"]["name"],
+        "event_topic_key": lambda: baseline_key_alias(desired),
+        "event_topic": lambda: desired["event_topic"]["name"],
+        "backup_role": lambda: backup["role_name"],
+        "backup_vault": lambda: backup["vault_name"],
+        "backup_plan": lambda: backup["plan_name"],
+        "backup_selection": lambda: backup["plan_name"],
+        "backup_copy_key": lambda: f"{copy_key_alias(desired)} in {backup['copy_region']['region']}",
+        "backup_copy_vault": lambda: f"{backup['copy_region']['vault_name']} in {backup['copy_region']['region']}",
+    }[resource]()
+
+
+def baseline_entry(resource, name):
+    kind = "event_subscription" if resource == "event_subscriptions" else "alarm" if resource == "alarms" else resource
+    return {"kind": kind, "id": name, "label": f"{LABELS.get(kind, kind)} {name}"}
 
 
 def existing_stack_resources(ec2, rds, params):
@@ -3149,8 +3247,10 @@ def resolve_key_aliases(module, snapshot, params):
         instances["performance_insights_kms_key_id"] = resolved[instances["performance_insights_kms_key_id"]]
 
 
-def baseline_desired(module, params, account, snapshot):
-    """The operations baseline as baseline_plan reads it, completed with what only the run knows; None when off."""
+def baseline_desired(module, params, account, zones):
+    """The operations baseline as baseline_plan reads it, completed with what only the run knows; None when off.
+    ``zones``: the private subnets' zones, which place the instances the instance subscription names (None: the
+    instances are not named, for a read that only looks for what exists)."""
     given = params["baseline"] or {}
     parts = {key: given.get(key) or None for key in ("monitoring_role", "backup", "event_topic", "alarms")}
     subscriptions = given.get("event_subscriptions") or None
@@ -3170,12 +3270,11 @@ def baseline_desired(module, params, account, snapshot):
     )
     if subscriptions:
         topic = given.get("event_topic_arn") or (topic_arn(desired) if desired["event_topic"] else "")
-        layout = [
-            w["db_instance_identifier"]
-            for w in wanted_instances(
-                params["instances"], identifier, [s["availability_zone"] for s in snapshot["network"]["subnets"]]
-            )
-        ]
+        layout = (
+            [w["db_instance_identifier"] for w in wanted_instances(params["instances"], identifier, zones)]
+            if zones is not None
+            else []
+        )
         desired["event_subscriptions"] = [
             dict(
                 subscription,
@@ -3361,7 +3460,9 @@ def plan_pass(module, params, ec2, rds):
     # The instances' names after this run (a surge moves them to the other generation): before anything named after them.
     generation = resolve_generation(snapshot, params["instances"], params["cluster"]["db_cluster_identifier"])
     params["instances"] = adopt_generation(params["instances"], generation)
-    baseline = baseline_desired(module, params, account, snapshot)
+    baseline = baseline_desired(
+        module, params, account, [s["availability_zone"] for s in snapshot["network"]["subnets"]]
+    )
     baseline_actions = []
     baseline_current = None
     cloudwatch = None
@@ -3498,6 +3599,12 @@ def plan_pass(module, params, ec2, rds):
             )
         ],
     }
+    # The role's amazon.aws tasks take their parameters from here: the state the plan compared, described once.
+    facts["module_args"] = dict(
+        security_group=security_group_request(params["security_group"], snapshot["network"]),
+        subnet_group=subnet_group_request(params["subnet_group"], snapshot["network"]),
+        **(baseline_module_args(baseline_current, baseline) if baseline is not None else {}),
+    )
     if notice:
         facts["engine_version_notice"] = notice
     if alarms is not None:
@@ -3583,6 +3690,7 @@ def main():
             module.params,
             own_region=module.region,
             region_apis=lambda region: {service: AwsApi(module, service, region=region) for service in ("ec2", "rds")},
+            module=module,
         )
         module.exit_json(changed=False, existing=existing)
     if not module.params["cluster"]["manage_master_user_password"] and not module.params["master_user_password"]:

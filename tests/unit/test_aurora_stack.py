@@ -354,10 +354,17 @@ def test_plan_mode_returns_the_versioned_plan_and_the_facts_and_changes_nothing(
         "account",
         "runners",
         "instance_layout",
+        "module_args",
         "outputs",
         "throttled_calls",
     }
     assert (result["changed"], result["applied"], result["done"], result["runners"]) == (True, False, [], [STACK])
+    # The amazon.aws tasks' parameters: the network and rules the plan compared, no baseline part (none is on).
+    network, args = result["network"], result["module_args"]
+    assert set(args) == {"security_group", "subnet_group"}
+    assert args["subnet_group"]["subnets"] == [subnet["subnet_id"] for subnet in network["subnets"]]
+    assert args["security_group"]["vpc_id"] == network["vpc_id"]
+    assert args["security_group"]["rules"][0]["group_id"] == network["app_security_group_id"]
     # The fake clients never answer "slow down".
     assert result["throttled_calls"] == {"total": 0, "by_operation": {}}
     assert {k: v for k, v in document.items() if k not in ("created_at", "inputs_digest", "actions_digest")} == {

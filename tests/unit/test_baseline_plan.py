@@ -803,7 +803,7 @@ def test_subscription_categories_drift():
     assert actions[0].changes == [
         {"attribute": "event_categories", "before": ["failure"], "after": ["failover", "failure", "maintenance"]}
     ]
-    # The first subscription kept carries the topic's key, as notifications.yml sends it.
+    # The first subscription kept carries the topic's key, as the stack's apply sends it.
     assert actions[0].request["sns_topic_kms_key_id"] == f"alias/{TOPIC_NAME}"
 
 
@@ -989,3 +989,69 @@ def test_alarms_off_read_no_alarm():
     world = World()
     world.plan()
     assert "DescribeAlarms" not in world.calls()
+
+
+# -- the amazon.aws tasks' parameters --------------------------------------------------------
+
+
+def test_module_args_are_the_requests_the_plan_compares_and_creates():
+    """What the role's tasks send is what the plan compared: a create action's request, resource by resource."""
+    want = desired()
+    actions = empty_world().plan(want)
+    args = b.module_args({}, want)
+    created = {a.resource: a.request for a in actions if a.change == "create"}
+    assert set(args) == {
+        "monitoring_role",
+        "event_topic_key",
+        "event_topic",
+        "backup_role",
+        "backup_vault",
+        "backup_plan",
+        "backup_selection",
+    }
+    for resource, request in args.items():
+        assert request == created[resource], resource
+    assert args["monitoring_role"]["assume_role_policy_document"] == b.monitoring_trust(want)
+    assert args["event_topic_key"]["policy"] == b.topic_key_policy(want)
+    assert args["event_topic"]["policy"] == b.topic_policy(want)
+
+
+def test_module_args_leave_out_what_the_inventory_does_not_make():
+    want = desired()
+    want["event_topic"].update(creates_key=False, kms_key_id="arn:aws:kms:us-east-1:123456789012:key/user")
+    want["monitoring_role"] = None
+    want["backup"]["copy_region"] = {
+        "region": "us-west-2",
+        "vault_name": "vitality-prod-aurora-copies",
+        "retention_days": 35,
+        "kms_key_arn": "arn:aws:kms:us-west-2:123456789012:key/copies",
+    }
+    args = b.module_args({}, want)
+    # The user's topic key and copy key: no key task; no monitoring role asked for.
+    assert "event_topic_key" not in args and "backup_copy_key" not in args and "monitoring_role" not in args
+    assert args["backup_copy_vault"]["encryption_key_arn"] == "arn:aws:kms:us-west-2:123456789012:key/copies"
+    assert args["backup_copy_vault"]["region"] == "us-west-2"
+    copy = args["backup_plan"]["rules"][0]["copy_actions"][0]
+    assert copy["destination_backup_vault_arn"] == (
+        "arn:aws:backup:us-west-2:123456789012:backup-vault:vitality-prod-aurora-copies"
+    )
+    del want["backup"]["copy_region"]["kms_key_arn"]
+    args = b.module_args({}, want)
+    assert args["backup_copy_key"]["region"] == "us-west-2"
+    assert "encryption_key_arn" not in args["backup_copy_vault"]
+    want.update(backup=None, event_topic=None)
+    assert b.module_args({}, want) == {}
+
+
+def test_module_args_select_the_cluster_with_the_backup_roles_arn_as_read():
+    """A role found under a path keeps it: the selection the task makes is the one the plan compared."""
+    world = World()
+    name = "vitality-prod-aws-backup"
+    world.roles[name]["Arn"] = f"arn:aws:iam::{ACCOUNT}:role/service/{name}"
+    want = desired()
+    current = b.read_baseline(world.apis(), want)
+    assert (
+        b.module_args(current, want)["backup_selection"]["iam_role_arn"]
+        == f"arn:aws:iam::{ACCOUNT}:role/service/{name}"
+    )
+    assert b.module_args({}, want)["backup_selection"]["iam_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}"

@@ -1149,3 +1149,36 @@ def test_another_secret_key_is_changed_online():
     assert lines(actions) == [
         f"1. cluster c: modify (master_user_secret_kms_key_id {KEY_ARN} -> alias/secrets) [online]"
     ]
+
+
+def test_the_security_group_and_subnet_group_tasks_send_what_the_plan_compares():
+    """amazon.aws.ec2_security_group and rds_subnet_group are given the stack_plan's requests: a group as they leave it
+    plans nothing, and a rule the inventory adds is both in the request and in the plan."""
+    want, stack = params(), snapshot()
+    group = sp.security_group_request(want["security_group"], stack["network"])
+    assert group == {
+        "name": "db",
+        "description": "database",
+        "vpc_id": "vpc-1",
+        "rules": [{"proto": "tcp", "ports": [5432], "group_id": APP_SG, "rule_desc": "from app"}],
+        "rules_egress": [],
+        "tags": dict(TAGS, Name="db"),
+        "purge_tags": True,
+    }
+    subnets = sp.subnet_group_request(want["subnet_group"], stack["network"])
+    assert subnets == {
+        "name": "subnets",
+        "description": "private",
+        "subnets": ["subnet-a", "subnet-b"],
+        "tags": dict(TAGS),
+        "purge_tags": True,
+        "state": "present",
+    }
+    assert sp.plan_security_group(stack, want["security_group"]) == []
+    assert sp.plan_subnet_group(stack, want["subnet_group"]) == []
+    extra = {"proto": "tcp", "ports": [5432], "cidr_ip": "10.0.9.0/24", "rule_desc": "bastion"}
+    want["security_group"]["extra_ingress"] = [extra]
+    assert sp.security_group_request(want["security_group"], stack["network"])["rules"][1] == extra
+    planned = sp.plan_security_group(stack, want["security_group"])
+    assert [(a.change, a.runner) for a in planned] == [("allow ingress", "security_group")]
+    assert "10.0.9.0/24" in planned[0].changes[0]["after"]
