@@ -168,3 +168,37 @@ def test_a_create_aws_carried_out_despite_an_error_is_found_and_the_run_goes_on(
     gone = local_aws.run_playbook(*DESTROY)
     assert gone.returncode == 0 and gone.recap[HOST]["failed"] == 0, fatal_lines(gone) or tail(gone)
     assert existing_in_account(local_aws, zone) == []
+
+
+def test_a_failed_prod_create_names_the_operations_baseline_made_before_it(proxy, local_aws):
+    """prod makes its Enhanced Monitoring role, and the events topic's key and topic, before the stack's own steps.
+    When the writer's CreateDBInstance fails, the rescue names them beside the security group, subnet group, parameter
+    group and cluster: each as boto3 finds it, and nothing of the baseline that was not made (backup comes after)."""
+    local_aws.reset_and_seed(("prod",))
+    proxy.set_rules(fault("500", action="CreateDBInstance", nth=1))
+    try:
+        result = proxy.front(local_aws).run_playbook(
+            "playbooks/provision.yml",
+            "inventories/prod",
+            extra_vars={**NO_RETRY, "aurora_cluster_secondary_region": "", "aurora_database_enabled": False},
+        )
+    finally:
+        proxy.set_rules()
+    assert result.returncode != 0, tail(result)
+    unused_applied, rescue = failures(result)
+    named = named_as_existing(rescue["msg"])
+    baseline = [
+        "IAM role vitality-prod-rds-monitoring",
+        "KMS key alias/vitality-prod-db-events",
+        "SNS topic vitality-prod-db-events",
+    ]
+    assert [entry for entry in named if entry.split(" ", 1)[0] in ("IAM", "KMS", "SNS", "backup")] == baseline, named
+    assert "DB cluster vitality-prod-aurora" in named and not any(e.startswith("DB instance") for e in named), named
+    # As boto3 reads them: what is named exists, and the backup part was not made.
+    assert local_aws.client("iam").get_role(RoleName="vitality-prod-rds-monitoring")["Role"]
+    assert local_aws.client("kms").describe_key(KeyId="alias/vitality-prod-db-events")["KeyMetadata"]["Enabled"]
+    topics = [t["TopicArn"].rsplit(":", 1)[1] for t in local_aws.client("sns").list_topics()["Topics"]]
+    assert topics == ["vitality-prod-db-events"]
+    assert local_aws.client("backup").list_backup_vaults()["BackupVaultList"] == []
+    with pytest.raises(local_aws.client("iam").exceptions.NoSuchEntityException):
+        local_aws.client("iam").get_role(RoleName="vitality-prod-aws-backup")
