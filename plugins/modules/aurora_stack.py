@@ -1944,9 +1944,9 @@ def existing_resources(ec2, rds, params, own_region=None, region_apis=None, modu
     """Each of the stack's resources that exists now, whoever made it (O(report_existing)); with O(baseline), the
     operations baseline's too (given ``module``, which makes its clients); with O(global_database), the global cluster
     and the secondary's resources in its Region too (``region_apis(region)``: {ec2, rds})."""
-    existing = existing_stack_resources(ec2, rds, params)
+    existing, cluster = existing_stack_resources(ec2, rds, params)
     if module is not None:
-        existing += existing_baseline_resources(module, rds, params)
+        existing += existing_baseline_resources(module, rds, params, cluster)
     if (params.get("global_database") or {}).get("name") and region_apis is not None:
         name = global_cluster_identifier(params["global_database"]["name"])
         glob = read_global_cluster(rds, name)
@@ -1954,19 +1954,19 @@ def existing_resources(ec2, rds, params, own_region=None, region_apis=None, modu
             existing.append(resource_entry("global_cluster", name))
         for region in secondary_regions(params, glob, own_region):
             apis = region_apis(region)
-            for entry in existing_stack_resources(apis["ec2"], apis["rds"], secondary_params(params, region)):
+            for entry in existing_stack_resources(apis["ec2"], apis["rds"], secondary_params(params, region))[0]:
                 existing.append(dict(entry, region=region, label=f"{entry['label']} in {region}"))
     return existing
 
 
-def existing_baseline_resources(module, rds, params):
+def existing_baseline_resources(module, rds, params, cluster):
     """The operations baseline's resources that exist now (roles, keys, topic, subscriptions, backup, alarms), read as
-    the plan reads them; none when the baseline is off or the account cannot be known."""
+    the plan reads them; none when the baseline is off or the account cannot be known (from ``cluster``, the stack's
+    cluster as just read, or from STS)."""
     given = params.get("baseline") or {}
     if not any(given.values()):
         return []
-    identifier = params["cluster"]["db_cluster_identifier"]
-    account = account_of(module, read_cluster(rds, identifier), params)
+    account = account_of(module, cluster, params)
     if account is None:
         return []
     desired = baseline_desired(module, params, account, zones=None)
@@ -2007,7 +2007,8 @@ def baseline_entry(resource, name):
 
 
 def existing_stack_resources(ec2, rds, params):
-    """The security group, subnet group, parameter group, cluster and instances of one Region that exist now."""
+    """(entries, cluster): the security group, subnet group, parameter group, cluster and instances of one Region that
+    exist now, and the cluster's description (None when it does not exist)."""
     existing = []
     vpc_name = params["vpc_name"]
     vpcs = ec2.call("describe_vpcs", Filters=[{"Name": "tag:Name", "Values": [vpc_name]}], context=f"VPC {vpc_name}")
@@ -2029,11 +2030,12 @@ def existing_stack_resources(ec2, rds, params):
     if read_group(rds, params["parameter_group"]["name"]):
         existing.append(resource_entry("db_cluster_parameter_group", params["parameter_group"]["name"]))
     identifier = params["cluster"]["db_cluster_identifier"]
-    if read_cluster(rds, identifier):
+    cluster = read_cluster(rds, identifier)
+    if cluster:
         existing.append(resource_entry("db_cluster", identifier))
         members = sorted(i.get("DBInstanceIdentifier") for i in read_members(rds, identifier) or [])
         existing += [resource_entry("db_instance", member) for member in members]
-    return existing
+    return existing, cluster
 
 
 def is_available(instance):
