@@ -449,7 +449,7 @@ def subscription_request(desired, subscription, key_id=None):
     return request
 
 
-def module_args(current, desired):
+def module_args(desired):
     """The parameters of the role's amazon.aws task of each baseline resource, by the plan's resource name: the
     requests the plan compares the stack with, so that the task makes exactly what the plan shows."""
     args = {}
@@ -465,7 +465,6 @@ def module_args(current, desired):
         args["backup_role"] = backup_role_request(desired)
         args["backup_vault"] = backup_vault_request(desired)
         args["backup_plan"] = backup_plan_request(desired)
-        args["backup_selection"] = backup_selection_request(desired, (current.get("backup_role") or {}).get("arn"))
         if backup.get("copy_region"):
             if not backup["copy_region"].get("kms_key_arn"):
                 args["backup_copy_key"] = copy_key_request(desired)
@@ -1391,6 +1390,8 @@ def plan_backup(current, desired):
                 )
             )
 
+    # The selection names the cluster: its steps are aurora_stack's own (runner stack), once the cluster exists.
+    runner = STACK
     selection_request = backup_selection_request(desired, (role or {}).get("arn"))
     wanted = {"IamRoleArn": selection_request["iam_role_arn"], "Resources": selection_request["resources"]}
     selection = current.get("backup_selection") if plan is not None else None

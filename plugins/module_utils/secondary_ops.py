@@ -41,6 +41,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan impo
     plan_subscription,
     plan_topic,
     plan_topic_encryption,
+    read_backup_selection,
     read_subscriptions,
     read_topic,
     read_topic_key,
@@ -298,7 +299,8 @@ class Operations:
     ``current``: read_operations' answer (the ARNs of what exists); ``warnings``: the run's list of warnings;
     ``topic_arns``: {name: ARN} of topics made before this run's steps (the stack Region's, by the role's task).
 
-    aurora_stack also runs the stack Region's event subscription steps with it (the baseline's clients and read)."""
+    aurora_stack also runs the stack Region's event subscription and backup selection steps with it (the baseline's
+    clients and read)."""
 
     def __init__(self, apis, current, warnings, topic_arns=None):
         self.apis = apis
@@ -485,6 +487,47 @@ class Operations:
                 Enabled=True,
                 context=context,
             )
+
+    # the backup selection: what amazon.aws.backup_selection does, once the cluster it names exists
+
+    def backup_selection_step(self, action):
+        backup, request, context = self.apis["backup"], action.request, action.label()
+        name = request["selection_name"]
+        # The plan's ID as read by this call's plan: the role's backup_plan task runs before it when the plan is new.
+        plan_id = (self.current.get("backup_plan") or {}).get("id")
+        if not plan_id:
+            raise ValueError(
+                f"{context}: backup plan {request['backup_plan_name']} was not found to select the cluster in"
+            )
+        if action.change == "delete to replace":
+            selection_id = (self.current.get("backup_selection") or {}).get("SelectionId")
+            backup.call(
+                "delete_backup_selection",
+                BackupPlanId=plan_id,
+                SelectionId=selection_id,
+                not_found=NOT_FOUND["backup_selection"],
+                context=context,
+            )
+            return
+        if action.change not in ("create", "create again"):
+            raise ValueError(f"no step for {context}: {action.change}")
+        # botocore fills CreatorRequestId, the idempotency token, once per call and sends it unchanged on each retry:
+        # a retry of a create whose answer was lost is answered with that create's selection. A selection of the name
+        # made meanwhile (another run) is found by reading it.
+        made = backup.create(
+            "create_backup_selection",
+            exists=lambda: read_backup_selection(backup, name, plan_id) is not None,
+            already_exists=("AlreadyExistsException",),
+            context=context,
+            BackupPlanId=plan_id,
+            BackupSelection={
+                "SelectionName": name,
+                "IamRoleArn": request["iam_role_arn"],
+                "Resources": list(request["resources"]),
+            },
+        )
+        if made is None:
+            self.warnings.append(f"{context} was found made meanwhile (by another run)")
 
     # the alarms
 

@@ -102,10 +102,11 @@ from ansible_collections.vitality.aurora.plugins.module_utils.surge import (
     strategy_of as instance_change_strategy,
 )
 
-# Who carries out an action, in the order the role runs them.
-PHASE_BEFORE = ("security_group", "subnet_group", "monitoring_role", "event_topic")
+# Who carries out an action, in the order the role runs them. AWS Backup's role, vaults and plan need nothing of the
+# stack, so they come first; the selection, which names the cluster, is the stack's own step (baseline_plan).
+PHASE_BEFORE = ("security_group", "subnet_group", "monitoring_role", "event_topic", "backup")
 PHASE_STACK = (STACK,)
-PHASE_AFTER = ("security_group_revoke", "backup")
+PHASE_AFTER = ("security_group_revoke",)
 RUNNERS = PHASE_BEFORE + PHASE_STACK + PHASE_AFTER
 
 SUBNET_GROUP_NOT_FOUND = ("DBSubnetGroupNotFoundFault",)

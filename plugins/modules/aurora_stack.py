@@ -15,15 +15,16 @@ description:
     V(impossible-in-place)), when it happens (now, in the maintenance window, at the next restart) and what it makes
     unavailable.
   - The steps are in the order they are carried out, in three phases. First the steps of the role's amazon.aws tasks
-    that must come first (security group rules added, subnet group, monitoring role, events topic); then this
-    module's own steps (runner C(stack)) - the creates (one pass, one wait), the parameter group, the cluster, the
-    instances rolled one at a time (readers, failover to the first reader, the former writer, failback), reader
-    removals, the alarms, then the event subscriptions (their sources exist by then); then the steps after them
-    (security group rules revoked, so that a port change opens the new port before the cluster moves and closes the
-    old one after; AWS Backup).
+    that must come first (security group rules added, subnet group, monitoring role, events topic, AWS Backup's role,
+    vaults and plan); then this module's own steps (runner C(stack)) - the creates (one pass, one wait), the parameter
+    group, the cluster, the instances rolled one at a time (readers, failover to the first reader, the former writer,
+    failback), reader removals, the alarms, then the event subscriptions (their sources exist by then) and the backup
+    plan's selection of the cluster (once the cluster is available); then the steps after them (security group rules
+    revoked, so that a port change opens the new port before the cluster moves and closes the old one after).
   - With O(mode=plan), or in check mode, it only reads. With O(mode=apply) it plans again and carries out its own
-    steps (runner C(stack), the CloudWatch alarms' and the event subscriptions' included, the latter as
-    M(vitality.aurora.aurora_event_subscription) makes them) exactly as planned, in order, each followed by its wait;
+    steps (runner C(stack), the CloudWatch alarms', the event subscriptions' and the backup selection's included, the
+    latter two as M(vitality.aurora.aurora_event_subscription) and M(amazon.aws.backup_selection) make them) exactly
+    as planned, in order, each followed by its wait;
     the other runners' steps are the
     role's (M(amazon.aws.ec2_security_group), M(amazon.aws.rds_subnet_group), M(amazon.aws.iam_role),
     M(amazon.aws.kms_key), M(community.aws.sns_topic), the AWS Backup modules), which it runs only when the plan has
@@ -979,9 +980,9 @@ module_args:
     - V(security_group) (M(amazon.aws.ec2_security_group), less C(purge_rules)), V(subnet_group)
       (M(amazon.aws.rds_subnet_group)); with the operations baseline, also V(monitoring_role) and V(backup_role)
       (M(amazon.aws.iam_role)), V(event_topic_key) and V(backup_copy_key) (M(amazon.aws.kms_key)), V(event_topic)
-      (M(community.aws.sns_topic)), V(backup_vault) and V(backup_copy_vault) (M(amazon.aws.backup_vault)),
-      V(backup_plan) (M(amazon.aws.backup_plan)) and V(backup_selection) (M(amazon.aws.backup_selection)), each
-      present only when that part of the baseline is on.
+      (M(community.aws.sns_topic)), V(backup_vault) and V(backup_copy_vault) (M(amazon.aws.backup_vault))
+      and V(backup_plan) (M(amazon.aws.backup_plan)), each present only when that part of the baseline is on. The
+      backup plan's selection of the cluster is this module's own step.
   returned: when planned
   type: dict
   sample:
@@ -1839,8 +1840,11 @@ def failures_raised(module, *apis):
 
 
 # The stack Region's operations steps this module carries out with secondary_ops.Operations (runner stack): the
-# event subscriptions, and the topic's key set before the first of them.
-OWN_OPERATIONS = ("event_topic", "event_subscription")
+# event subscriptions, the topic's key set before the first of them, and the backup selection of the cluster.
+OWN_OPERATIONS = ("event_topic", "event_subscription", "backup_selection")
+# Steps taken once the creates before them are available: AWS Backup checks the selection's IAM role, which IAM may
+# not show everywhere yet when the role is new in this run; the cluster's creation gives it that time.
+AFTER_CREATES = ("backup_selection",)
 
 # The kinds of the stack's resources, as the results and the messages name them.
 KINDS = {
@@ -2207,15 +2211,15 @@ class Apply:
         for action in steps:
             applier = self.secondary if action.region and self.secondary is not None else self
             applier.current = self.current = action
-            if action.change != "create":
+            if action.change != "create" or action.resource in AFTER_CREATES:
                 applier.wait_creates()
             if not action.request.get("together"):
                 applier.wait_deletes()
-            if (
-                applier.operations is not None
-                and action.resource in SECONDARY_OPERATIONS
-                # The stack's Region: its event subscriptions' steps (its alarms' are put_alarm's, below).
-                and (action.region or action.resource in OWN_OPERATIONS)
+            if applier.operations is not None and (
+                (action.region and action.resource in SECONDARY_OPERATIONS)
+                # The stack's Region: its event subscriptions' and backup selection's steps (its alarms' are
+                # put_alarm's, below).
+                or (not action.region and action.resource in OWN_OPERATIONS)
             ):
                 applier.operations.run(action)
                 self.done.append(action.order)
@@ -3605,7 +3609,7 @@ def plan_pass(module, params, ec2, rds):
     facts["module_args"] = dict(
         security_group=security_group_request(params["security_group"], snapshot["network"]),
         subnet_group=subnet_group_request(params["subnet_group"], snapshot["network"]),
-        **(baseline_module_args(baseline_current, baseline) if baseline is not None else {}),
+        **(baseline_module_args(baseline) if baseline is not None else {}),
     )
     if notice:
         facts["engine_version_notice"] = notice
@@ -3788,7 +3792,7 @@ def main():
     own_apis = []
     if any(a.resource in OWN_OPERATIONS and not a.region and a.runner == STACK for a in actions):
         baseline = planned["baseline"]
-        own_apis = [planned["baseline_apis"][service] for service in ("sns", "kms")]
+        own_apis = [planned["baseline_apis"][service] for service in ("sns", "kms", "backup")]
         # The role's topic is made before this call (amazon.aws.sns_topic) when it is new: its ARN is the one the
         # subscriptions name.
         known = {baseline["event_topic"]["name"]: topic_arn(baseline)} if baseline.get("event_topic") else {}

@@ -171,9 +171,10 @@ def test_a_create_aws_carried_out_despite_an_error_is_found_and_the_run_goes_on(
 
 
 def test_a_failed_prod_create_names_the_operations_baseline_made_before_it(proxy, local_aws):
-    """prod makes its Enhanced Monitoring role, and the events topic's key and topic, before the stack's own steps.
-    When the writer's CreateDBInstance fails, the rescue names them beside the security group, subnet group, parameter
-    group and cluster: each as boto3 finds it, and nothing of the baseline that was not made (backup comes after)."""
+    """prod makes its Enhanced Monitoring role, the events topic's key and topic, and AWS Backup's role, vault and plan
+    before the stack's own steps. When the writer's CreateDBInstance fails, the rescue names them beside the security
+    group, subnet group, parameter group and cluster: each as boto3 finds it, and nothing of the baseline that was not
+    made (the backup selection, a step after the instances)."""
     local_aws.reset_and_seed(("prod",))
     proxy.set_rules(fault("500", action="CreateDBInstance", nth=1))
     try:
@@ -191,14 +192,28 @@ def test_a_failed_prod_create_names_the_operations_baseline_made_before_it(proxy
         "IAM role vitality-prod-rds-monitoring",
         "KMS key alias/vitality-prod-db-events",
         "SNS topic vitality-prod-db-events",
+        "IAM role vitality-prod-aws-backup",
+        "backup vault vitality-prod-aurora",
+        "backup plan vitality-prod-aurora",
+        # inventories/prod copies the recovery points to us-west-2, into a vault there with the role's key.
+        "KMS key alias/vitality-prod-aurora-backup-copies in us-west-2",
+        "backup copy vault vitality-prod-aurora in us-west-2",
     ]
     assert [entry for entry in named if entry.split(" ", 1)[0] in ("IAM", "KMS", "SNS", "backup")] == baseline, named
     assert "DB cluster vitality-prod-aurora" in named and not any(e.startswith("DB instance") for e in named), named
-    # As boto3 reads them: what is named exists, and the backup part was not made.
+    # As boto3 reads them: what is named exists, and the backup plan selects nothing yet.
     assert local_aws.client("iam").get_role(RoleName="vitality-prod-rds-monitoring")["Role"]
     assert local_aws.client("kms").describe_key(KeyId="alias/vitality-prod-db-events")["KeyMetadata"]["Enabled"]
     topics = [t["TopicArn"].rsplit(":", 1)[1] for t in local_aws.client("sns").list_topics()["Topics"]]
     assert topics == ["vitality-prod-db-events"]
-    assert local_aws.client("backup").list_backup_vaults()["BackupVaultList"] == []
-    with pytest.raises(local_aws.client("iam").exceptions.NoSuchEntityException):
-        local_aws.client("iam").get_role(RoleName="vitality-prod-aws-backup")
+    assert local_aws.client("iam").get_role(RoleName="vitality-prod-aws-backup")["Role"]
+    backup = local_aws.client("backup")
+    assert [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]] == ["vitality-prod-aurora"]
+    (plan,) = backup.list_backup_plans()["BackupPlansList"]
+    assert plan["BackupPlanName"] == "vitality-prod-aurora"
+    assert backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"] == []
+    copies = local_aws.client("backup", region="us-west-2").describe_backup_vault(
+        BackupVaultName="vitality-prod-aurora"
+    )
+    key = local_aws.client("kms", region="us-west-2").describe_key(KeyId="alias/vitality-prod-aurora-backup-copies")
+    assert copies["EncryptionKeyArn"] == key["KeyMetadata"]["Arn"]

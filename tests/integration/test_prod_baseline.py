@@ -515,17 +515,20 @@ def test_day2_changes_converge_and_a_new_reader_gets_the_baseline(prod, local_aw
     # Back to the inventory: the reader beyond reader_count goes, and so do the day-2 baseline changes.
     back_plan = plan_of(back)
     assert len(back_plan) == 6, back_plan
-    # A lower minimum first: else the autoscaler would add a reader back for the one deleted.
-    assert back_plan[0].startswith(f"scalable target cluster:{CLUSTER}: update (min_readers 3 -> 2) [online]"), (
+    # The backup plan's rule needs nothing of the stack: the role's backup_plan task, before the stack's steps.
+    assert back_plan[0].startswith(
+        f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 60 -> 35) [online]"
+    ), back_plan
+    # Of the stack's steps, a lower minimum first: else the autoscaler would add a reader back for the one deleted.
+    assert back_plan[1].startswith(f"scalable target cluster:{CLUSTER}: update (min_readers 3 -> 2) [online]"), (
         back_plan
     )
-    assert back_plan[1].startswith(f"instance {reader_3}: delete (instance {reader_3} -> (none)) [online]"), back_plan
-    assert back_plan[2].startswith(f"CloudWatch alarms {ALARM_PREFIX}*: delete ({ALARM_PREFIX}{reader_3}/"), back_plan
+    assert back_plan[2].startswith(f"instance {reader_3}: delete (instance {reader_3} -> (none)) [online]"), back_plan
+    assert back_plan[3].startswith(f"CloudWatch alarms {ALARM_PREFIX}*: delete ({ALARM_PREFIX}{reader_3}/"), back_plan
     for line in [
         f"event subscription {CLUSTER_EVENTS}: update categories (event_categories [failure] -> {before}) [online]",
         f"event subscription {INSTANCE_EVENTS}: remove sources (source_ids [{', '.join(four)}] -> "
         f"[{', '.join(three)}]) [online]",
-        f"backup plan {BACKUP_PLAN}: update rule (rule scheduled: lifecycle.delete_after_days 60 -> 35) [online]",
     ]:
         assert line in back_plan, (line, back_plan)
 

@@ -15,6 +15,8 @@ import pytest
 from botocore.validate import ParamValidator
 
 from ansible_collections.vitality.aurora.plugins.module_utils import baseline_plan as b
+from ansible_collections.vitality.aurora.plugins.module_utils import secondary_ops
+from canned_api import CannedApi
 
 ACCOUNT = "123456789012"
 CLUSTER = "vitality-prod-aurora"
@@ -463,7 +465,9 @@ def test_nothing_exists_creates_everything_in_order():
     ]
     assert {a.impact for a in actions} == {"online"}
     runners = [a.runner for a in actions]
-    assert runners == ["monitoring_role"] * 2 + ["event_topic"] * 6 + ["stack"] * 3 + ["backup"] * 5
+    # The selection names the cluster: aurora_stack makes it, after the cluster (the role's phases put the backup
+    # runner's steps first).
+    assert runners == ["monitoring_role"] * 2 + ["event_topic"] * 6 + ["stack"] * 3 + ["backup"] * 4 + ["stack"]
     # Nothing exists: no read beyond the one that finds it missing (and the list of plans).
     assert world.calls() == sorted(
         [
@@ -621,6 +625,66 @@ def test_backup_selection_uses_the_roles_real_arn():
             "after": f"arn:aws:iam::{ACCOUNT}:role/service/{name}",
         }
     ]
+
+
+def carry_out_selection(world, want=None):
+    """The plan's selection steps carried out by secondary_ops.Operations (aurora_stack's own), on a recording
+    client: the requests made, in order."""
+    want = want or desired()
+    current = b.read_baseline(world.apis(), want)
+    steps = [a for a in b.plan_baseline(current, want) if a.resource == "backup_selection"]
+    backup = CannedApi({"create_backup_selection": {"SelectionId": "sel-2", "BackupPlanId": "plan-id-1"}})
+    warnings = []
+    operations = secondary_ops.Operations({"backup": backup}, current, warnings)
+    for action in steps:
+        assert action.runner == "stack"
+        operations.run(action)
+    assert warnings == []
+    return steps, backup.requests
+
+
+def test_the_backup_selection_is_made_call_for_planned_call_in_the_plan_read():
+    world = World()
+    world.selection = None
+    steps, requests = carry_out_selection(world)
+    assert [call for a in steps for call in a.calls] == ["CreateBackupSelection"]
+    assert requests == [
+        (
+            "create_backup_selection",
+            {
+                "BackupPlanId": "plan-id-1",
+                "BackupSelection": {
+                    "SelectionName": "vitality-prod-aurora",
+                    "IamRoleArn": f"arn:aws:iam::{ACCOUNT}:role/vitality-prod-aws-backup",
+                    "Resources": [f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:{CLUSTER}"],
+                },
+            },
+        )
+    ]
+
+
+def test_a_selection_that_differs_is_deleted_by_its_id_then_made_again():
+    world = World()
+    world.selection["Resources"] = [f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:other"]
+    steps, requests = carry_out_selection(world)
+    assert [call for a in steps for call in a.calls] == ["DeleteBackupSelection", "CreateBackupSelection"]
+    assert [(method, params.get("SelectionId")) for method, params in requests] == [
+        ("delete_backup_selection", "sel-1"),
+        ("create_backup_selection", None),
+    ]
+    assert requests[1][1]["BackupSelection"]["Resources"] == [f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:{CLUSTER}"]
+
+
+def test_a_selection_step_without_the_plan_it_belongs_to_stops_before_any_call():
+    world = World()
+    world.selection = None
+    want = desired()
+    current = b.read_baseline(world.apis(), want)
+    (step,) = [a for a in b.plan_baseline(current, want) if a.resource == "backup_selection"]
+    backup = CannedApi({})
+    with pytest.raises(ValueError, match="backup plan vitality-prod-aurora was not found"):
+        secondary_ops.Operations({"backup": backup}, dict(current, backup_plan=None), []).run(step)
+    assert backup.requests == []
 
 
 # -- AWS Backup ----------------------------------------------------------------------------
@@ -998,7 +1062,7 @@ def test_module_args_are_the_requests_the_plan_compares_and_creates():
     """What the role's tasks send is what the plan compared: a create action's request, resource by resource."""
     want = desired()
     actions = empty_world().plan(want)
-    args = b.module_args({}, want)
+    args = b.module_args(want)
     created = {a.resource: a.request for a in actions if a.change == "create"}
     assert set(args) == {
         "monitoring_role",
@@ -1007,7 +1071,6 @@ def test_module_args_are_the_requests_the_plan_compares_and_creates():
         "backup_role",
         "backup_vault",
         "backup_plan",
-        "backup_selection",
     }
     for resource, request in args.items():
         assert request == created[resource], resource
@@ -1026,7 +1089,7 @@ def test_module_args_leave_out_what_the_inventory_does_not_make():
         "retention_days": 35,
         "kms_key_arn": "arn:aws:kms:us-west-2:123456789012:key/copies",
     }
-    args = b.module_args({}, want)
+    args = b.module_args(want)
     # The user's topic key and copy key: no key task; no monitoring role asked for.
     assert "event_topic_key" not in args and "backup_copy_key" not in args and "monitoring_role" not in args
     assert args["backup_copy_vault"]["encryption_key_arn"] == "arn:aws:kms:us-west-2:123456789012:key/copies"
@@ -1036,22 +1099,23 @@ def test_module_args_leave_out_what_the_inventory_does_not_make():
         "arn:aws:backup:us-west-2:123456789012:backup-vault:vitality-prod-aurora-copies"
     )
     del want["backup"]["copy_region"]["kms_key_arn"]
-    args = b.module_args({}, want)
+    args = b.module_args(want)
     assert args["backup_copy_key"]["region"] == "us-west-2"
     assert "encryption_key_arn" not in args["backup_copy_vault"]
     want.update(backup=None, event_topic=None)
-    assert b.module_args({}, want) == {}
+    assert b.module_args(want) == {}
 
 
-def test_module_args_select_the_cluster_with_the_backup_roles_arn_as_read():
-    """A role found under a path keeps it: the selection the task makes is the one the plan compared."""
+def test_backup_selection_is_made_with_the_backup_roles_arn_as_read():
+    """A role found under a path keeps it: the selection aurora_stack makes is the one the plan compared."""
     world = World()
     name = "vitality-prod-aws-backup"
     world.roles[name]["Arn"] = f"arn:aws:iam::{ACCOUNT}:role/service/{name}"
-    want = desired()
-    current = b.read_baseline(world.apis(), want)
-    assert (
-        b.module_args(current, want)["backup_selection"]["iam_role_arn"]
-        == f"arn:aws:iam::{ACCOUNT}:role/service/{name}"
-    )
-    assert b.module_args({}, want)["backup_selection"]["iam_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    world.plan_exists = False
+    world.selection = None
+    (create,) = [a for a in world.plan() if a.resource == "backup_selection"]
+    assert create.request["iam_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/service/{name}"
+    assert create.runner == "stack"
+    # A role not made yet: its ARN as IAM will give it (no path).
+    (create,) = [a for a in empty_world().plan() if a.resource == "backup_selection"]
+    assert create.request["iam_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}"

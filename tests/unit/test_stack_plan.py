@@ -1061,6 +1061,8 @@ def test_orders_number_the_list_from_one_and_runners_follow_the_phases():
         ("security_group", "security_group", "allow ingress"),
         ("subnet_group", "subnet_group", "set tags"),
         ("monitoring_role", "monitoring_role", "create"),
+        # AWS Backup's role, vaults and plan need nothing of the stack: before its steps.
+        ("backup", "backup_plan", "create"),
         (STACK, "cluster", "modify"),
         (STACK, "instance", "modify"),
         (STACK, "cluster", "failover"),
@@ -1068,18 +1070,17 @@ def test_orders_number_the_list_from_one_and_runners_follow_the_phases():
         (STACK, "cluster", "failover"),
         (STACK, "instance", "delete"),
         ("security_group_revoke", "security_group", "revoke ingress"),
-        ("backup", "backup_plan", "create"),
     ]
     assert sp.runners_of(actions) == [
         "security_group",
         "subnet_group",
         "monitoring_role",
+        "backup",
         STACK,
         "security_group_revoke",
-        "backup",
     ]
     # The cluster's restart already restarts every instance: the class change still rolls (its own restart).
-    assert actions[3].impact == ALL_INSTANCES_RESTART
+    assert actions[4].impact == ALL_INSTANCES_RESTART
 
 
 def test_runners_of_leaves_out_impossible_steps_and_orders_by_phase():
