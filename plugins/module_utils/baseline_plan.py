@@ -455,10 +455,7 @@ def module_args(desired):
     args = {}
     if desired.get("monitoring_role"):
         args["monitoring_role"] = monitoring_role_request(desired)
-    topic = desired.get("event_topic")
-    if topic and topic.get("creates_key"):
-        args["event_topic_key"] = topic_key_request(desired)
-    if topic:
+    if desired.get("event_topic"):
         args["event_topic"] = topic_request(desired)
     backup = desired.get("backup")
     if backup:
@@ -911,7 +908,9 @@ def plan_role(resource, current, request, runner):
 
 
 def plan_topic_key(current, desired):
-    return plan_key("event_topic_key", "event_topic", current, topic_key_request(desired))
+    # aurora_stack's own steps (secondary_ops.Operations, as for the secondary Region's key), after the stack's: the
+    # topic is made without it, and its encryption is set to it right before the first subscription kept.
+    return plan_key("event_topic_key", STACK, current, topic_key_request(desired))
 
 
 def plan_key(resource, runner, current, request):

@@ -18,13 +18,14 @@ description:
     that must come first (security group rules added, subnet group, monitoring role, events topic, AWS Backup's role,
     vaults and plan); then this module's own steps (runner C(stack)) - the creates (one pass, one wait), the parameter
     group, the cluster, the instances rolled one at a time (readers, failover to the first reader, the former writer,
-    failback), reader removals, the alarms, then the event subscriptions (their sources exist by then) and the backup
-    plan's selection of the cluster (once the cluster is available); then the steps after them (security group rules
+    failback), reader removals, the alarms, then the events topic's own KMS key, the topic's encryption with it and
+    the event subscriptions (their sources exist by then), and the backup plan's selection of the cluster (once the
+    cluster is available); then the steps after them (security group rules
     revoked, so that a port change opens the new port before the cluster moves and closes the old one after).
   - With O(mode=plan), or in check mode, it only reads. With O(mode=apply) it plans again and carries out its own
-    steps (runner C(stack), the CloudWatch alarms', the event subscriptions' and the backup selection's included, the
-    latter two as M(vitality.aurora.aurora_event_subscription) and M(amazon.aws.backup_selection) make them) exactly
-    as planned, in order, each followed by its wait;
+    steps (runner C(stack), the CloudWatch alarms', the topic key's, the event subscriptions' and the backup
+    selection's included, the latter three as M(amazon.aws.kms_key), M(vitality.aurora.aurora_event_subscription) and
+    M(amazon.aws.backup_selection) make them) exactly as planned, in order, each followed by its wait;
     the other runners' steps are the
     role's (M(amazon.aws.ec2_security_group), M(amazon.aws.rds_subnet_group), M(amazon.aws.iam_role),
     M(amazon.aws.kms_key), M(community.aws.sns_topic), the AWS Backup modules), which it runs only when the plan has
@@ -979,10 +980,10 @@ module_args:
       computed from the same desired state the plan compares the stack with. The role's tasks take them as they are.
     - V(security_group) (M(amazon.aws.ec2_security_group), less C(purge_rules)), V(subnet_group)
       (M(amazon.aws.rds_subnet_group)); with the operations baseline, also V(monitoring_role) and V(backup_role)
-      (M(amazon.aws.iam_role)), V(event_topic_key) and V(backup_copy_key) (M(amazon.aws.kms_key)), V(event_topic)
+      (M(amazon.aws.iam_role)), V(backup_copy_key) (M(amazon.aws.kms_key)), V(event_topic)
       (M(community.aws.sns_topic)), V(backup_vault) and V(backup_copy_vault) (M(amazon.aws.backup_vault))
       and V(backup_plan) (M(amazon.aws.backup_plan)), each present only when that part of the baseline is on. The
-      backup plan's selection of the cluster is this module's own step.
+      events topic's own KMS key and the backup plan's selection of the cluster are this module's own steps.
   returned: when planned
   type: dict
   sample:
@@ -1840,8 +1841,9 @@ def failures_raised(module, *apis):
 
 
 # The stack Region's operations steps this module carries out with secondary_ops.Operations (runner stack): the
-# event subscriptions, the topic's key set before the first of them, and the backup selection of the cluster.
-OWN_OPERATIONS = ("event_topic", "event_subscription", "backup_selection")
+# events topic's own KMS key, the topic's encryption set to it before the first subscription, the event subscriptions,
+# and the backup selection of the cluster.
+OWN_OPERATIONS = ("event_topic_key", "event_topic", "event_subscription", "backup_selection")
 # Steps taken once the creates before them are available: AWS Backup checks the selection's IAM role, which IAM may
 # not show everywhere yet when the role is new in this run; the cluster's creation gives it that time.
 AFTER_CREATES = ("backup_selection",)

@@ -267,22 +267,23 @@ def test_a_check_mode_plan_of_a_fresh_prod_names_the_key_topic_and_subscriptions
         "CloudWatchAlarmsPublish if aws:SourceAccount,aws:SourceArn]"
     )
     tags = "[Environment, ManagedBy, Project, Stack]"
-    # The key, then the topic, then its encryption set by the first subscription, then the subscriptions, in order.
+    # The topic (the role's sns_topic task, before the stack's steps), then its own key and its encryption set to it
+    # before the first subscription, then the subscriptions (aurora_stack's steps, after the instances), in order.
     notifications = [
         line
         for line in plan_of(planned)
         if line.startswith(("KMS key alias/vitality-prod-db-events", "SNS topic", "event subscription"))
     ]
     assert notifications == [
+        f"SNS topic vitality-prod-db-events: create (topic (none) -> vitality-prod-db-events; tags (none) -> {tags}) "
+        "[online]",
+        "SNS topic vitality-prod-db-events: set display name (display name  -> vitality-prod-aurora events) [online]",
+        f"SNS topic vitality-prod-db-events: set policy (policy (default) -> {topic_policy}) [online]",
         "KMS key alias/vitality-prod-db-events: create (key (none) -> alias/vitality-prod-db-events; description "
         "(none) -> vitality-prod-aurora RDS event notifications (SNS topic vitality-prod-db-events); key policy (none) "
         f"-> {key_policy}; tags (none) -> {tags}) [online]",
         "KMS key alias/vitality-prod-db-events: create alias (alias (none) -> alias/vitality-prod-db-events) [online]",
         "KMS key alias/vitality-prod-db-events: enable rotation (rotation false -> true) [online]",
-        f"SNS topic vitality-prod-db-events: create (topic (none) -> vitality-prod-db-events; tags (none) -> {tags}) "
-        "[online]",
-        "SNS topic vitality-prod-db-events: set display name (display name  -> vitality-prod-aurora events) [online]",
-        f"SNS topic vitality-prod-db-events: set policy (policy (default) -> {topic_policy}) [online]",
         "SNS topic vitality-prod-db-events: set encryption key (KmsMasterKeyId (none) -> "
         "alias/vitality-prod-db-events) [online]. before event subscription vitality-prod-aurora-cluster-events",
         "event subscription vitality-prod-aurora-cluster-events: create (subscription (none) -> "

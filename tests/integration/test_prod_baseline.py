@@ -430,11 +430,12 @@ def test_turning_the_alarms_off_plans_cloudwatch_out_of_the_key_and_topic_polici
         "[AccountManagesTheTopic, RdsPublishesEvents if aws:SourceAccount,aws:SourceArn, "
         "CloudWatchAlarmsPublish if aws:SourceAccount,aws:SourceArn]"
     )
+    # The topic's policy is the role's sns_topic task, before the stack's steps; its key's, aurora_stack's own.
     assert plan_of(planned) == [
-        f"KMS key {TOPIC_KEY_ALIAS}: update key policy (key policy {key_before} -> "
-        "[AccountAdministersTheKey, RdsEventsUseTheKey if aws:SourceAccount]) [online]",
         f"SNS topic {TOPIC}: set policy (policy {topic_before} -> "
         "[AccountManagesTheTopic, RdsPublishesEvents if aws:SourceAccount,aws:SourceArn]) [online]",
+        f"KMS key {TOPIC_KEY_ALIAS}: update key policy (key policy {key_before} -> "
+        "[AccountAdministersTheKey, RdsEventsUseTheKey if aws:SourceAccount]) [online]",
     ]
     calls = local_aws.calls()
     assert mutating(calls) == []

@@ -467,7 +467,10 @@ def test_nothing_exists_creates_everything_in_order():
     runners = [a.runner for a in actions]
     # The selection names the cluster: aurora_stack makes it, after the cluster (the role's phases put the backup
     # runner's steps first).
-    assert runners == ["monitoring_role"] * 2 + ["event_topic"] * 6 + ["stack"] * 3 + ["backup"] * 4 + ["stack"]
+    # The topic's own key too: aurora_stack's, like the topic's encryption set to it.
+    assert runners == (
+        ["monitoring_role"] * 2 + ["stack"] * 3 + ["event_topic"] * 3 + ["stack"] * 3 + ["backup"] * 4 + ["stack"]
+    )
     # Nothing exists: no read beyond the one that finds it missing (and the list of plans).
     assert world.calls() == sorted(
         [
@@ -1066,7 +1069,6 @@ def test_module_args_are_the_requests_the_plan_compares_and_creates():
     created = {a.resource: a.request for a in actions if a.change == "create"}
     assert set(args) == {
         "monitoring_role",
-        "event_topic_key",
         "event_topic",
         "backup_role",
         "backup_vault",
@@ -1075,7 +1077,7 @@ def test_module_args_are_the_requests_the_plan_compares_and_creates():
     for resource, request in args.items():
         assert request == created[resource], resource
     assert args["monitoring_role"]["assume_role_policy_document"] == b.monitoring_trust(want)
-    assert args["event_topic_key"]["policy"] == b.topic_key_policy(want)
+    assert created["event_topic_key"]["policy"] == b.topic_key_policy(want)
     assert args["event_topic"]["policy"] == b.topic_policy(want)
 
 
