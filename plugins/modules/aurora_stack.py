@@ -2219,8 +2219,7 @@ class Apply:
                 applier.wait_deletes()
             if applier.operations is not None and (
                 (action.region and action.resource in SECONDARY_OPERATIONS)
-                # The stack's Region: its event subscriptions' and backup selection's steps (its alarms' are
-                # put_alarm's, below).
+                # The stack's Region: its OWN_OPERATIONS' steps (its alarms' are put_alarm's, below).
                 or (not action.region and action.resource in OWN_OPERATIONS)
             ):
                 applier.operations.run(action)
