@@ -908,8 +908,9 @@ def plan_role(resource, current, request, runner):
 
 
 def plan_topic_key(current, desired):
-    # aurora_stack's own steps (secondary_ops.Operations, as for the secondary Region's key), after the stack's: the
-    # topic is made without it, and its encryption is set to it right before the first subscription kept.
+    # aurora_stack's own steps (secondary_ops.Operations, as for the secondary Region's key), first of them
+    # (stack_plan.LEADING): the topic is made without it, and its encryption is set to it right before the first
+    # subscription kept.
     return plan_key("event_topic_key", STACK, current, topic_key_request(desired))
 
 

@@ -1158,11 +1158,22 @@ def modify_action(identifier, instance, params, changes, is_writer, has_readers,
     )
 
 
+# The stack Region's steps of aurora_stack's own that need nothing of the stack: they lead its phase. The events topic's
+# key and its alias are then made one right after the other, as no wait for the stack's creates comes between them (a
+# run stopped in such a wait would leave a key without the alias that finds it, and the next run would make another).
+LEADING = ("event_topic_key",)
+
+
 def order_actions(actions):
     """Number the actions in execution order: the role's phases, and within each the planner's order."""
     phase = {runner: position for position, runner in enumerate(RUNNERS)}
-    ranked = sorted(enumerate(actions), key=lambda item: (phase.get(item[1].runner, phase[STACK]), item[0]))
-    return number([action for _position, action in ranked])
+
+    def rank(item):
+        position, action = item
+        leading = action.resource in LEADING and not action.region
+        return (phase.get(action.runner, phase[STACK]), not leading, position)
+
+    return number([action for _position, action in sorted(enumerate(actions), key=rank)])
 
 
 SERVERLESS_CLASS = "db.serverless"

@@ -16,12 +16,13 @@ description:
     unavailable.
   - The steps are in the order they are carried out, in three phases. First the steps of the role's amazon.aws tasks
     that must come first (security group rules added, subnet group, monitoring role, events topic, AWS Backup's role,
-    vaults and plan); then this module's own steps (runner C(stack)) - the creates (one pass, one wait), the parameter
-    group, the cluster, the instances rolled one at a time (readers, failover to the first reader, the former writer,
-    failback), reader removals, the alarms, then the events topic's own KMS key, the topic's encryption with it and
-    the event subscriptions (their sources exist by then), and the backup plan's selection of the cluster (once the
-    cluster is available); then the steps after them (security group rules
-    revoked, so that a port change opens the new port before the cluster moves and closes the old one after).
+    vaults and plan); then this module's own steps (runner C(stack)) - the events topic's own KMS key (it needs
+    nothing of the stack), the creates (one pass, one wait), the parameter group, the cluster, the instances rolled
+    one at a time (readers, failover to the first reader, the former writer, failback), reader removals, the alarms,
+    then the topic's encryption with its key and the event subscriptions (their sources exist by then), and the
+    backup plan's selection of the cluster (once the cluster is available); then the steps after them (security
+    group rules revoked, so that a port change opens the new port before the cluster moves and closes the old one
+    after).
   - With O(mode=plan), or in check mode, it only reads. With O(mode=apply) it plans again and carries out its own
     steps (runner C(stack), the CloudWatch alarms', the topic key's, the event subscriptions' and the backup
     selection's included, the latter three as M(amazon.aws.kms_key), M(vitality.aurora.aurora_event_subscription) and

@@ -172,9 +172,9 @@ def test_a_create_aws_carried_out_despite_an_error_is_found_and_the_run_goes_on(
 
 def test_a_failed_prod_create_names_the_operations_baseline_made_before_it(proxy, local_aws):
     """prod makes its Enhanced Monitoring role, the events topic, and AWS Backup's role, vaults and plan before the
-    stack's own steps. When the writer's CreateDBInstance fails, the rescue names them beside the security group, subnet
-    group, parameter group and cluster: each as boto3 finds it, and nothing of the baseline that was not made (the
-    topic's key and the backup selection, steps after the instances)."""
+    stack's own steps, and the topic's key first of those. When the writer's CreateDBInstance fails, the rescue names
+    them beside the security group, subnet group, parameter group and cluster: each as boto3 finds it, and nothing of
+    the baseline that was not made (the backup selection, a step after the instances)."""
     local_aws.reset_and_seed(("prod",))
     proxy.set_rules(fault("500", action="CreateDBInstance", nth=1))
     try:
@@ -190,6 +190,7 @@ def test_a_failed_prod_create_names_the_operations_baseline_made_before_it(proxy
     named = named_as_existing(rescue["msg"])
     baseline = [
         "IAM role vitality-prod-rds-monitoring",
+        "KMS key alias/vitality-prod-db-events",
         "SNS topic vitality-prod-db-events",
         "IAM role vitality-prod-aws-backup",
         "backup vault vitality-prod-aurora",
@@ -200,11 +201,10 @@ def test_a_failed_prod_create_names_the_operations_baseline_made_before_it(proxy
     ]
     assert [entry for entry in named if entry.split(" ", 1)[0] in ("IAM", "KMS", "SNS", "backup")] == baseline, named
     assert "DB cluster vitality-prod-aurora" in named and not any(e.startswith("DB instance") for e in named), named
-    # As boto3 reads them: what is named exists, the topic has no key of the role's yet, and the backup plan selects
-    # nothing yet.
+    # As boto3 reads them: what is named exists (the topic's key with its alias), and the backup plan selects nothing
+    # yet.
     assert local_aws.client("iam").get_role(RoleName="vitality-prod-rds-monitoring")["Role"]
-    with pytest.raises(local_aws.client("kms").exceptions.NotFoundException):
-        local_aws.client("kms").describe_key(KeyId="alias/vitality-prod-db-events")
+    assert local_aws.client("kms").describe_key(KeyId="alias/vitality-prod-db-events")["KeyMetadata"]["Enabled"]
     topics = [t["TopicArn"].rsplit(":", 1)[1] for t in local_aws.client("sns").list_topics()["Topics"]]
     assert topics == ["vitality-prod-db-events"]
     assert local_aws.client("iam").get_role(RoleName="vitality-prod-aws-backup")["Role"]

@@ -1083,6 +1083,32 @@ def test_orders_number_the_list_from_one_and_runners_follow_the_phases():
     assert actions[4].impact == ALL_INSTANCES_RESTART
 
 
+def test_the_events_topic_key_leads_the_stacks_own_steps_and_the_secondarys_stays_in_place():
+    """The key and its alias one right after the other, before the stack's creates: no wait for the cluster comes
+    between them. The secondary Region's key stays after its stack's steps, where the planner put it."""
+    from ansible_collections.vitality.aurora.plugins.module_utils.plan import Action
+
+    state, wanted = class_change()
+    baseline = [
+        Action("event_topic", "t", "set policy", runner="event_topic", calls=["SetTopicAttributes"]),
+        Action("event_topic_key", "alias/t", "create", runner=STACK, calls=["CreateKey"]),
+        Action("event_topic_key", "alias/t", "create alias", runner=STACK, calls=["CreateAlias"]),
+        Action("event_topic_key", "alias/t", "create", runner=STACK, calls=["CreateKey"], region="us-west-2"),
+        Action("event_topic", "t", "set encryption key", runner=STACK, calls=["SetTopicAttributes"]),
+    ]
+    actions, problems, _notice = plan(state, wanted, baseline)
+    assert problems == []
+    order = [(a.resource, a.change, a.region) for a in actions]
+    assert order[:3] == [
+        ("event_topic", "set policy", None),
+        ("event_topic_key", "create", None),
+        ("event_topic_key", "create alias", None),
+    ]
+    assert order[3][0] == "instance"
+    assert order[-2:] == [("event_topic_key", "create", "us-west-2"), ("event_topic", "set encryption key", None)]
+    assert [a.order for a in actions] == list(range(1, len(actions) + 1))
+
+
 def test_runners_of_leaves_out_impossible_steps_and_orders_by_phase():
     state, wanted = snapshot(), params()
     wanted["cluster"]["storage_encrypted"] = False
