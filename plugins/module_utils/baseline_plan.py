@@ -2,11 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The operations baseline in the one planner: read it once, plan it as Actions (plan.py).
 
-The baseline is what the role builds beside the Aurora stack with amazon.aws / community.aws modules and
-our own aurora_event_subscription: the Enhanced Monitoring role, the AWS Backup role, vault, plan and
-selection, the KMS key and SNS topic of the RDS events, and the event subscriptions. Those tasks stay the
-executors; this file predicts, call by call, what each of them would change, so that a run with nothing to
-do runs none of them.
+The baseline is what the role builds beside the Aurora stack: with amazon.aws / community.aws modules, the
+Enhanced Monitoring role, the AWS Backup role, vaults and plan, and the SNS topic of the RDS events; with
+aurora_stack's own steps (runner ``stack``, secondary_ops.Operations), the topic's own KMS key, the event
+subscriptions and the backup plan's selection of the cluster. This file predicts, call by call, what each of
+them would change, so that a run with nothing to do runs none of them.
 
 ``read_baseline(apis, desired)`` reads the current state (``apis``: {"iam", "backup", "sns", "kms", "rds", "cloudwatch",
 "backup_copy", "kms_copy"}, each an api.AwsApi, the last two in the backup copy Region; only the services ``desired``
