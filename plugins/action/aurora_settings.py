@@ -16,8 +16,8 @@ from ansible.plugins import action as _action
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vitality.aurora.plugins.module_utils.database import database_setting_errors
+from ansible_collections.vitality.aurora.plugins.module_utils.drill_settings import drill_setting_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.global_failover import runbook_setting_errors
-from ansible_collections.vitality.aurora.plugins.module_utils.restore_drill import drill_setting_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.snapshot_export import export_setting_errors
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import stack_errors
 from ansible_collections.vitality.aurora.plugins.plugin_utils.role_settings import (
