@@ -129,3 +129,27 @@ def test_the_dev_report_shows_the_one_writer_and_the_subnet_without_an_instance(
     assert "vitality-dev-aurora-writer" in svg and "no instance" in svg and "Operations baseline" not in svg
     shot = chromium("--window-size=1400,1300", f"--screenshot={OUTPUT_DIR / 'report-dev.png'}", page.as_uri())
     assert shot.returncode == 0 and (OUTPUT_DIR / "report-dev.png").stat().st_size > 10_000, shot.stderr[-2000:]
+
+
+def task_status(stdout: str, task: str) -> str:
+    """The first result word (ok, changed, skipping, ...) printed under ``TASK [... : task]``."""
+    found = re.search(re.escape(f": {task}]") + r"[^\n]*\n(?:[^\n]*\n)*?(ok|changed|skipping|fatal)", stdout)
+    assert found, f"no result of the task {task!r} in the output"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("connection", ["local", "ansible.builtin.local"])
+def test_on_the_machine_running_ansible_a_no_op_writes_no_file_and_runs_no_file_task(prod, connection):
+    # The local connection by its short or its full name: aurora_stack writes the report itself and the outputs file
+    # is compared on the controller, so an unchanged stack runs none of the file tasks (each is a module run).
+    local_aws, _ = prod
+    report_dir = local_aws.outputs_dir / "report"
+    before = {path.name: path.stat().st_mtime_ns for path in report_dir.iterdir()}
+    run = local_aws.run_playbook(
+        "playbooks/provision.yml", "inventories/prod", extra_vars={"ansible_connection": connection}
+    )
+    assert run.ok and run.changed() == 0, run
+    assert "Report of the stack unchanged: " in run.stdout, run
+    assert task_status(run.stdout, "Write the report files on the host") == "skipping"
+    assert task_status(run.stdout, "Write the outputs file") == "skipping"
+    assert {path.name: path.stat().st_mtime_ns for path in report_dir.iterdir()} == before

@@ -60,6 +60,7 @@ SHIPPED = (
     "playbooks/report.yml",
     "roles/aurora_cluster/tasks/report.yml",
     "roles/aurora_cluster/tasks/report_files.yml",
+    "roles/aurora_cluster/tasks/report_copies.yml",
     "roles/aurora_cluster/files/mermaid.min.js",
     "roles/aurora_cluster/files/mermaid.LICENSE",
 )
