@@ -390,7 +390,12 @@ def backup_rule(desired):
 
 
 def backup_plan_request(desired):
-    return {"backup_plan_name": desired["backup"]["plan_name"], "rules": [backup_rule(desired)]}
+    """The plan as aurora_stack makes it: its one rule with the fields AWS would default set as the plan compares them
+    (what is sent is what is compared; amazon.aws.backup_plan sent the same defaults)."""
+    return {
+        "backup_plan_name": desired["backup"]["plan_name"],
+        "rules": [dict(BACKUP_RULE_DEFAULTS, **backup_rule(desired))],
+    }
 
 
 def backup_selection_request(desired, iam_role_arn=None):
@@ -457,15 +462,9 @@ def module_args(desired):
         args["monitoring_role"] = monitoring_role_request(desired)
     if desired.get("event_topic"):
         args["event_topic"] = topic_request(desired)
-    backup = desired.get("backup")
-    if backup:
+    if desired.get("backup"):
+        # The vaults, the copy key and the plan are aurora_stack's own steps: no task of the role's needs them.
         args["backup_role"] = backup_role_request(desired)
-        args["backup_vault"] = backup_vault_request(desired)
-        args["backup_plan"] = backup_plan_request(desired)
-        if backup.get("copy_region"):
-            if not backup["copy_region"].get("kms_key_arn"):
-                args["backup_copy_key"] = copy_key_request(desired)
-            args["backup_copy_vault"] = copy_vault_request(desired)
     return args
 
 
@@ -523,12 +522,17 @@ def read_backup_vault(backup, desired):
     return found
 
 
+def find_backup_plan(backup, plan_name):
+    """The entry of ListBackupPlans of the plan of that name (its BackupPlanId and BackupPlanArn), or None."""
+    listed = backup.paginate("list_backup_plans", "BackupPlansList", context=f"backup plan {plan_name}") or []
+    return next((plan for plan in listed if plan.get("BackupPlanName") == plan_name), None)
+
+
 def read_backup_plan(backup, desired):
     """The plan (3 calls) and its selection (2); fewer for what does not exist."""
     found = {"backup_plan": None, "backup_selection": None}
     plan_name = desired["backup"]["plan_name"]
-    listed = backup.paginate("list_backup_plans", "BackupPlansList", context=f"backup plan {plan_name}") or []
-    entry = next((plan for plan in listed if plan.get("BackupPlanName") == plan_name), None)
+    entry = find_backup_plan(backup, plan_name)
     if entry is None:
         return found
     plan_id = entry["BackupPlanId"]
@@ -1305,11 +1309,15 @@ def selection_changes(current, wanted):
 
 
 def plan_backup(current, desired):
-    """The backup role, vault (create, untag, tag), plan (create, update, untag) and selection (create or replace)."""
-    runner = "backup"
+    """The backup role, vault (create, untag, tag), plan (create, update, untag) and selection (create or replace).
+
+    The role is the role's amazon.aws.iam_role task's (runner backup, before the stack's steps); the vaults, the copy
+    key, the plan and the selection are aurora_stack's own steps (runner stack, secondary_ops.Operations): the vaults
+    and the plan lead its steps (stack_plan.LEADING), the selection waits for the cluster."""
     backup = desired["backup"]
     role = current.get("backup_role")
-    actions = plan_role("backup_role", role, backup_role_request(desired), runner)
+    actions = plan_role("backup_role", role, backup_role_request(desired), "backup")
+    runner = STACK
 
     vault_request = backup_vault_request(desired)
     vault = current.get("backup_vault")
@@ -1390,8 +1398,7 @@ def plan_backup(current, desired):
                 )
             )
 
-    # The selection names the cluster: its steps are aurora_stack's own (runner stack), once the cluster exists.
-    runner = STACK
+    # The selection names the cluster: it waits for the cluster's creation (aurora_stack's AFTER_CREATES).
     selection_request = backup_selection_request(desired, (role or {}).get("arn"))
     wanted = {"IamRoleArn": selection_request["iam_role_arn"], "Resources": selection_request["resources"]}
     selection = current.get("backup_selection") if plan is not None else None
@@ -1441,8 +1448,8 @@ def plan_backup(current, desired):
 
 def plan_backup_copy(current, desired):
     """The copy Region's key (unless one is given) and vault; a vault whose key is not the one wanted cannot be
-    changed (AWS fixes a vault's key when it is made) and stops the plan."""
-    runner = "backup"
+    changed (AWS fixes a vault's key when it is made) and stops the plan. aurora_stack's own steps."""
+    runner = STACK
     copy = desired["backup"]["copy_region"]
     actions = []
     key = current.get("backup_copy_key")

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+
 from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import (
     DELETE_BATCH,
     alarm_prefix,
@@ -37,6 +39,7 @@ from ansible_collections.vitality.aurora.plugins.module_utils.alarm_plan import 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import concurrently
 from ansible_collections.vitality.aurora.plugins.module_utils.baseline_plan import (
     NOT_FOUND,
+    find_backup_plan,
     plan_key,
     plan_subscription,
     plan_topic,
@@ -308,28 +311,45 @@ class Operations:
         self.warnings = warnings
         key = self.current.get("event_topic_key") or {}
         self.key_id = key.get("arn") or key.get("key_id")
+        copy_key = self.current.get("backup_copy_key") or {}
+        self.copy_key_id = copy_key.get("arn") or copy_key.get("key_id")
+        # The ARNs of the vaults and the plan, as read or as made by this run's steps.
+        self.backup_arns = {
+            resource: (self.current.get(resource) or {}).get("arn")
+            for resource in ("backup_vault", "backup_copy_vault", "backup_plan")
+        }
         self.topic_arns = dict(topic_arns or {})
 
     def run(self, action):
         method = getattr(self, f"{action.resource}_step")
         method(action)
 
-    # the topic's key: what amazon.aws.kms_key does in the primary's Region, call for planned call
+    # the topic's key, and the backup copy vault's key in the copy Region: what amazon.aws.kms_key does, call for
+    # planned call
 
     def event_topic_key_step(self, action):
-        kms, request, context = self.apis["kms"], action.request, action.label()
+        self.key_id = self.key_step(action, self.apis["kms"], self.key_id)
+
+    def backup_copy_key_step(self, action):
+        self.copy_key_id = self.key_step(action, self.apis["kms_copy"], self.copy_key_id)
+
+    @staticmethod
+    def key_step(action, kms, key_id):
+        """One planned step of a key found by its alias; the key's ARN, the one CreateKey answered when it made it."""
+        request, context = action.request, action.label()
         if action.change == "create":
             # No idempotency token: a lost answer leaves a key without the alias, and the next run makes another
-            # (as kms_key does for the primary's); the alias is what finds the key.
+            # (as kms_key does); the alias is what finds the key. Without a policy, the key's default one.
+            policy = {"Policy": json.dumps(request["policy"])} if "policy" in request else {}
             made = kms.call(
                 "create_key",
                 Description=request["description"],
-                Policy=json.dumps(request["policy"]),
                 Tags=[{"TagKey": k, "TagValue": str(v)} for k, v in sorted(request["tags"].items())],
                 context=context,
+                **policy,
             )
-            self.key_id = made["KeyMetadata"].get("Arn") or made["KeyMetadata"]["KeyId"]
-        elif action.change == "create alias":
+            return made["KeyMetadata"].get("Arn") or made["KeyMetadata"]["KeyId"]
+        if action.change == "create alias":
             kms.create(
                 "create_alias",
                 exists=lambda: (
@@ -338,30 +358,31 @@ class Operations:
                 already_exists=("AlreadyExistsException",),
                 context=context,
                 AliasName=request["alias"],
-                TargetKeyId=self.key_id,
+                TargetKeyId=key_id,
             )
         elif action.change == "enable rotation":
-            kms.call("enable_key_rotation", KeyId=self.key_id, context=context)
+            kms.call("enable_key_rotation", KeyId=key_id, context=context)
         elif action.change == "cancel deletion":
-            kms.call("cancel_key_deletion", KeyId=self.key_id, context=context)
+            kms.call("cancel_key_deletion", KeyId=key_id, context=context)
         elif action.change == "enable":
-            kms.call("enable_key", KeyId=self.key_id, context=context)
+            kms.call("enable_key", KeyId=key_id, context=context)
         elif action.change == "update description":
-            kms.call("update_key_description", KeyId=self.key_id, Description=request["description"], context=context)
+            kms.call("update_key_description", KeyId=key_id, Description=request["description"], context=context)
         elif action.change == "update key policy":
             kms.call(
                 "put_key_policy",
-                KeyId=self.key_id,
+                KeyId=key_id,
                 PolicyName="default",
                 Policy=json.dumps(request["policy"]),
                 context=context,
             )
         elif action.change == "set tags":
-            kms.call("tag_resource", KeyId=self.key_id, Tags=self.tags(action, "TagKey", "TagValue"), context=context)
+            kms.call("tag_resource", KeyId=key_id, Tags=Operations.tags(action, "TagKey", "TagValue"), context=context)
         elif action.change == "remove tags":
-            kms.call("untag_resource", KeyId=self.key_id, TagKeys=self.removed(action), context=context)
+            kms.call("untag_resource", KeyId=key_id, TagKeys=Operations.removed(action), context=context)
         else:
             raise ValueError(f"no step for {action.label()}: {action.change}")
+        return key_id
 
     # the topic: what community.aws.sns_topic does
 
@@ -487,6 +508,92 @@ class Operations:
                 Enabled=True,
                 context=context,
             )
+
+    # AWS Backup's vaults and plan: what amazon.aws.backup_vault and backup_plan do, call for planned call
+
+    def backup_vault_step(self, action):
+        self.vault_step(action, self.apis["backup"], "backup_vault")
+
+    def backup_copy_vault_step(self, action):
+        # The key given (aurora_cluster_backup_copy_kms_key_arn), else the role's key in the copy Region.
+        key = action.request.get("encryption_key_arn") or self.copy_key_id
+        self.vault_step(action, self.apis["backup_copy"], "backup_copy_vault", key)
+
+    def vault_step(self, action, backup, resource, key=None):
+        request, context = action.request, action.label()
+        name = request["backup_vault_name"]
+        if action.change == "create":
+            # botocore fills CreatorRequestId, the idempotency token, once per call and sends it unchanged on each
+            # retry: a retry of a create whose answer was lost is answered with that create's vault. A vault of the
+            # name made meanwhile (another run) is found by reading it. AWS fixes the vault's key here.
+            made = backup.create(
+                "create_backup_vault",
+                exists=lambda: self.read_vault(backup, name) is not None,
+                already_exists=("AlreadyExistsException",),
+                context=context,
+                BackupVaultName=name,
+                BackupVaultTags={k: str(v) for k, v in sorted(request["tags"].items())},
+                **({"EncryptionKeyArn": key} if key else {}),
+            )
+            if made is None:
+                self.warnings.append(f"{context} was found made meanwhile (by another run)")
+                made = self.read_vault(backup, name) or {}
+            self.backup_arns[resource] = made.get("BackupVaultArn")
+        elif action.change in ("set tags", "remove tags"):
+            self.tag_step(action, backup, self.backup_arns[resource])
+        else:
+            raise ValueError(f"no step for {context}: {action.change}")
+
+    @staticmethod
+    def read_vault(backup, name):
+        return backup.call(
+            "describe_backup_vault",
+            not_found=NOT_FOUND["backup_vault"],
+            context=f"backup vault {name}",
+            BackupVaultName=name,
+        )
+
+    def backup_plan_step(self, action):
+        backup, request, context = self.apis["backup"], action.request, action.label()
+        name = request["backup_plan_name"]
+        # The API's names of the planner's rule (rule_name -> RuleName, lifecycle.delete_after_days -> ...).
+        document = {
+            "BackupPlanName": name,
+            "Rules": [snake_dict_to_camel_dict(rule, capitalize_first=True) for rule in request["rules"]],
+        }
+        if action.change == "create":
+            # CreatorRequestId, as for the vaults: botocore's retry of a create whose answer was lost is answered with
+            # that create's plan. AWS keeps plan names unique: another run's plan of the name is found by listing.
+            made = backup.create(
+                "create_backup_plan",
+                exists=lambda: find_backup_plan(backup, name) is not None,
+                already_exists=("AlreadyExistsException",),
+                context=context,
+                BackupPlan=document,
+            )
+            if made is None:
+                self.warnings.append(f"{context} was found made meanwhile (by another run)")
+                made = find_backup_plan(backup, name) or {}
+            self.backup_arns["backup_plan"] = made.get("BackupPlanArn")
+            # The selection's step, later in this run, selects the cluster in this plan.
+            self.current["backup_plan"] = {"id": made.get("BackupPlanId"), "arn": made.get("BackupPlanArn")}
+        elif action.change == "update rule":
+            plan_id = (self.current.get("backup_plan") or {}).get("id")
+            backup.call("update_backup_plan", BackupPlanId=plan_id, BackupPlan=document, context=context)
+        elif action.change in ("set tags", "remove tags"):
+            self.tag_step(action, backup, self.backup_arns["backup_plan"])
+        else:
+            raise ValueError(f"no step for {context}: {action.change}")
+
+    def tag_step(self, action, backup, arn):
+        """AWS Backup's tags of a vault or a plan: TagResource with a map, UntagResource with the keys."""
+        if not arn:
+            raise ValueError(f"{action.label()}: its ARN is not known to change its tags")
+        if action.change == "set tags":
+            tags = {t["Key"]: str(t["Value"]) for t in self.tags(action, "Key", "Value")}
+            backup.call("tag_resource", ResourceArn=arn, Tags=tags, context=action.label())
+        else:
+            backup.call("untag_resource", ResourceArn=arn, TagKeyList=self.removed(action), context=action.label())
 
     # the backup selection: what amazon.aws.backup_selection does, once the cluster it names exists
 

@@ -1158,10 +1158,11 @@ def modify_action(identifier, instance, params, changes, is_writer, has_readers,
     )
 
 
-# The stack Region's steps of aurora_stack's own that need nothing of the stack: they lead its phase. The events topic's
-# key and its alias are then made one right after the other, as no wait for the stack's creates comes between them (a
-# run stopped in such a wait would leave a key without the alias that finds it, and the next run would make another).
-LEADING = ("event_topic_key",)
+# The stack Region's steps of aurora_stack's own that need nothing of the stack: they lead its phase, in the planner's
+# order. A key and its alias are then made one right after the other, as no wait for the stack's creates comes between
+# them (a run stopped in such a wait would leave a key without the alias that finds it, and the next run would make
+# another); AWS Backup's vaults (the copy vault with its key) come before the plan whose rule names them.
+LEADING = ("event_topic_key", "backup_vault", "backup_copy_key", "backup_copy_vault", "backup_plan")
 
 
 def order_actions(actions):

@@ -15,22 +15,22 @@ description:
     V(impossible-in-place)), when it happens (now, in the maintenance window, at the next restart) and what it makes
     unavailable.
   - The steps are in the order they are carried out, in three phases. First the steps of the role's amazon.aws tasks
-    that must come first (security group rules added, subnet group, monitoring role, events topic, AWS Backup's role,
-    vaults and plan); then this module's own steps (runner C(stack)) - the events topic's own KMS key (it needs
-    nothing of the stack), the creates (one pass, one wait), the parameter group, the cluster, the instances rolled
+    that must come first (security group rules added, subnet group, monitoring role, events topic, AWS Backup's
+    role); then this module's own steps (runner C(stack)) - those that need nothing of the stack first, the events
+    topic's own KMS key and AWS Backup's vault, copy key and copy vault (in the copy Region) and plan, then the
+    creates (one pass, one wait), the parameter group, the cluster, the instances rolled
     one at a time (readers, failover to the first reader, the former writer, failback), reader removals, the alarms,
     then the topic's encryption with its key and the event subscriptions (their sources exist by then), and the
     backup plan's selection of the cluster (once the cluster is available); then the steps after them (security
     group rules revoked, so that a port change opens the new port before the cluster moves and closes the old one
     after).
   - With O(mode=plan), or in check mode, it only reads. With O(mode=apply) it plans again and carries out its own
-    steps (runner C(stack), the CloudWatch alarms', the topic key's, the event subscriptions' and the backup
-    selection's included, the latter three as M(amazon.aws.kms_key), M(vitality.aurora.aurora_event_subscription) and
-    M(amazon.aws.backup_selection) make them) exactly as planned, in order, each followed by its wait;
-    the other runners' steps are the
-    role's (M(amazon.aws.ec2_security_group), M(amazon.aws.rds_subnet_group), M(amazon.aws.iam_role),
-    M(amazon.aws.kms_key), M(community.aws.sns_topic), the AWS Backup modules), which it runs only when the plan has
-    a step for them.
+    steps (runner C(stack), the CloudWatch alarms', the keys', the event subscriptions' and AWS Backup's vaults',
+    plan's and selection's included, as M(amazon.aws.kms_key), M(vitality.aurora.aurora_event_subscription),
+    M(amazon.aws.backup_vault), M(amazon.aws.backup_plan) and M(amazon.aws.backup_selection) make them) exactly as
+    planned, in order, each followed by its wait; the other runners' steps are the role's
+    (M(amazon.aws.ec2_security_group), M(amazon.aws.rds_subnet_group), M(amazon.aws.iam_role),
+    M(community.aws.sns_topic)), which it runs only when the plan has a step for them.
   - A plan with a step AWS cannot take in place (an immutable setting, a major version upgrade not allowed, a
     renamed cluster) fails before any change, with every reason; so do the refusals of the same read-only checks as
     M(vitality.aurora.aurora_preflight), run whenever a step touches the parameter group, the cluster or an instance.
@@ -981,10 +981,9 @@ module_args:
       computed from the same desired state the plan compares the stack with. The role's tasks take them as they are.
     - V(security_group) (M(amazon.aws.ec2_security_group), less C(purge_rules)), V(subnet_group)
       (M(amazon.aws.rds_subnet_group)); with the operations baseline, also V(monitoring_role) and V(backup_role)
-      (M(amazon.aws.iam_role)), V(backup_copy_key) (M(amazon.aws.kms_key)), V(event_topic)
-      (M(community.aws.sns_topic)), V(backup_vault) and V(backup_copy_vault) (M(amazon.aws.backup_vault))
-      and V(backup_plan) (M(amazon.aws.backup_plan)), each present only when that part of the baseline is on. The
-      events topic's own KMS key and the backup plan's selection of the cluster are this module's own steps.
+      (M(amazon.aws.iam_role)) and V(event_topic) (M(community.aws.sns_topic)), each present only when that part of
+      the baseline is on. The events topic's own KMS key, AWS Backup's vault, copy key, copy vault and plan, and
+      the plan's selection of the cluster are this module's own steps.
   returned: when planned
   type: dict
   sample:
@@ -1843,8 +1842,17 @@ def failures_raised(module, *apis):
 
 # The stack Region's operations steps this module carries out with secondary_ops.Operations (runner stack): the
 # events topic's own KMS key, the topic's encryption set to it before the first subscription, the event subscriptions,
-# and the backup selection of the cluster.
-OWN_OPERATIONS = ("event_topic_key", "event_topic", "event_subscription", "backup_selection")
+# AWS Backup's vault, copy key and copy vault (in the copy Region) and plan, and the backup selection of the cluster.
+OWN_OPERATIONS = (
+    "event_topic_key",
+    "event_topic",
+    "event_subscription",
+    "backup_vault",
+    "backup_copy_key",
+    "backup_copy_vault",
+    "backup_plan",
+    "backup_selection",
+)
 # Steps taken once the creates before them are available: AWS Backup checks the selection's IAM role, which IAM may
 # not show everywhere yet when the role is new in this run; the cluster's creation gives it that time.
 AFTER_CREATES = ("backup_selection",)
@@ -3794,7 +3802,11 @@ def main():
     own_apis = []
     if any(a.resource in OWN_OPERATIONS and not a.region and a.runner == STACK for a in actions):
         baseline = planned["baseline"]
-        own_apis = [planned["baseline_apis"][service] for service in ("sns", "kms", "backup")]
+        own_apis = [
+            planned["baseline_apis"][service]
+            for service in ("sns", "kms", "backup", "backup_copy", "kms_copy")
+            if service in planned["baseline_apis"]
+        ]
         # The role's topic is made before this call (amazon.aws.sns_topic) when it is new: its ARN is the one the
         # subscriptions name.
         known = {baseline["event_topic"]["name"]: topic_arn(baseline)} if baseline.get("event_topic") else {}

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 import yaml
+from botocore.validate import ParamValidator
 from test_baseline_plan import ACCOUNT, TAGS, FakeApi, NotFound, World, desired
 from test_validation import VALID
 
 from ansible_collections.vitality.aurora.plugins.module_utils import baseline_plan as b
+from ansible_collections.vitality.aurora.plugins.module_utils import secondary_ops
 from ansible_collections.vitality.aurora.plugins.module_utils import validation as v
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import IMPOSSIBLE
+from ansible_collections.vitality.aurora.plugins.module_utils.stack_plan import order_actions
 from ansible_collections.vitality.aurora.plugins.plugin_utils import role_settings as rs
+from canned_api import CannedApi
 
 SPEC = rs.load_role_spec()["main"]
 REGION = "aurora_cluster_backup_copy_region"
@@ -227,7 +232,8 @@ def test_nothing_in_the_copy_region_creates_key_then_vault_then_updates_the_rule
         ("backup_copy_vault", "create", ["CreateBackupVault"]),
         ("backup_plan", "update rule", ["UpdateBackupPlan"]),
     ]
-    assert all(a.runner == "backup" for a in actions)
+    # aurora_stack's own steps, in this order (they lead its steps: stack_plan.LEADING).
+    assert all(a.runner == "stack" for a in actions)
     key_request = actions[0].request
     assert key_request["region"] == "us-west-2" and "policy" not in key_request
     assert actions[3].request == {
@@ -307,3 +313,143 @@ def test_no_copy_reads_nothing_in_another_region():
     assert world.plan(desired()) == []
     assert world.copy_log == []  # the copy Region's clients were given, and not called
     assert not [p for _s, op, p in world.log if op == "DescribeKey" and "backup-copies" in str(p)]
+
+
+# --- carried out by aurora_stack (secondary_ops.Operations), call for planned call --------------------------------
+
+NEW_KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT}:key/1111abcd-12ab-34cd-56ef-1234567890ab"
+VAULT_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:backup-vault:vitality-prod-aurora"
+PLAN_ARN = f"arn:aws:backup:us-east-1:{ACCOUNT}:backup-plan:plan-id-new"
+
+
+def valid_request(service, method, params):
+    """The request as botocore's model of the operation takes it (no AWS call): a wrong name or type fails here."""
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    operation = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[method])
+    report = ParamValidator().validate(params, operation.input_shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def carry_out_backup(want, current):
+    """Every backup step of the plan but the role's (the role's amazon.aws task), carried out in the plan's order by
+    Operations on recording clients; returns the steps and the (client, method, params) made, in order."""
+    steps = [a for a in b.plan_baseline(current, want) if a.resource.startswith("backup_") and a.runner == "stack"]
+    log = []
+
+    class Recording(CannedApi):
+        def __init__(self, name, answers):
+            super().__init__(answers)
+            self.name = name
+
+        def call(self, method, not_found=(), context="", **params):
+            log.append((self.name, method, params))
+            return super().call(method, not_found=not_found, context=context, **params)
+
+    apis = {
+        "backup": Recording(
+            "backup",
+            {
+                "create_backup_vault": {"BackupVaultName": "vitality-prod-aurora", "BackupVaultArn": VAULT_ARN},
+                "create_backup_plan": {"BackupPlanId": "plan-id-new", "BackupPlanArn": PLAN_ARN, "VersionId": "v1"},
+                "create_backup_selection": {"SelectionId": "sel-new", "BackupPlanId": "plan-id-new"},
+            },
+        ),
+        "backup_copy": Recording(
+            "backup_copy",
+            {"create_backup_vault": {"BackupVaultName": "vitality-prod-aurora", "BackupVaultArn": COPY_VAULT_ARN}},
+        ),
+        "kms_copy": Recording("kms_copy", {"create_key": {"KeyMetadata": {"KeyId": "1111abcd", "Arn": NEW_KEY_ARN}}}),
+    }
+    warnings = []
+    operations = secondary_ops.Operations(apis, current, warnings)
+    for step in order_actions(steps):
+        operations.run(step)
+    assert warnings == []
+    for name, method, params in log:
+        valid_request("kms" if name == "kms_copy" else "backup", method, params)
+    return steps, log
+
+
+def test_a_new_backup_chain_is_made_vaults_and_key_first_then_the_plan_and_its_selection():
+    want = with_copies()
+    current = {"backup_role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/vitality-prod-aws-backup"}}
+    steps, log = carry_out_backup(want, current)
+    made = [(name, method) for name, method, _params in log]
+    # The plan's calls, one for one, in the plan's order: the copy key before the vault it encrypts, both vaults
+    # before the plan whose rule names them, the selection last (after the cluster, in a real run).
+    assert [call for step in order_actions(steps) for call in step.calls] == [
+        "CreateBackupVault",
+        "CreateKey",
+        "CreateAlias",
+        "EnableKeyRotation",
+        "CreateBackupVault",
+        "CreateBackupPlan",
+        "CreateBackupSelection",
+    ]
+    assert made == [
+        ("backup", "create_backup_vault"),
+        ("kms_copy", "create_key"),
+        ("kms_copy", "create_alias"),
+        ("kms_copy", "enable_key_rotation"),
+        ("backup_copy", "create_backup_vault"),
+        ("backup", "create_backup_plan"),
+        ("backup", "create_backup_selection"),
+    ]
+    requests = {(name, method): params for name, method, params in log}
+    # The stack's vault: AWS's own key; the copy vault: the key this run made, by the ARN CreateKey answered.
+    assert "EncryptionKeyArn" not in requests[("backup", "create_backup_vault")]
+    assert requests[("backup", "create_backup_vault")]["BackupVaultTags"] == TAGS
+    assert requests[("backup_copy", "create_backup_vault")]["EncryptionKeyArn"] == NEW_KEY_ARN
+    assert requests[("kms_copy", "create_alias")] == {"AliasName": b.copy_key_alias(want), "TargetKeyId": NEW_KEY_ARN}
+    # No policy given: the key's default one (kms_key is given none either).
+    assert "Policy" not in requests[("kms_copy", "create_key")]
+    (rule,) = requests[("backup", "create_backup_plan")]["BackupPlan"]["Rules"]
+    assert rule == {
+        "RuleName": b.BACKUP_RULE_NAME,
+        "TargetBackupVaultName": "vitality-prod-aurora",
+        "ScheduleExpression": want["backup"]["schedule"],
+        "StartWindowMinutes": int(want["backup"]["start_window_minutes"]),
+        "Lifecycle": {"DeleteAfterDays": int(want["backup"]["retention_days"])},
+        "CopyActions": [{"DestinationBackupVaultArn": COPY_VAULT_ARN, "Lifecycle": {"DeleteAfterDays": 90}}],
+        # What AWS would default, sent as the plan compares it.
+        "CompletionWindowMinutes": 10080,
+        "ScheduleExpressionTimezone": "Etc/UTC",
+        "EnableContinuousBackup": False,
+    }
+    # The selection is made in the plan this run made.
+    assert requests[("backup", "create_backup_selection")]["BackupPlanId"] == "plan-id-new"
+
+
+def test_tag_drift_of_the_vaults_and_a_rule_change_touch_only_what_differs():
+    want = with_copies(key_arn=COPY_KEY_ARN)
+    current = {
+        "backup_role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/vitality-prod-aws-backup"},
+        "backup_vault": {"arn": VAULT_ARN, "tags": dict(TAGS, Owner="someone")},
+        "backup_copy_vault": {"arn": COPY_VAULT_ARN, "key_arn": COPY_KEY_ARN, "tags": {}},
+        "backup_plan": {
+            "id": "plan-id-1",
+            "arn": PLAN_ARN,
+            "rules": [{**b.BACKUP_RULE_DEFAULTS, **b.backup_rule(want), "lifecycle": {"delete_after_days": 7}}],
+            "advanced_backup_settings": [],
+            "tags": {},
+        },
+        "backup_selection": {
+            "SelectionId": "sel-1",
+            "IamRoleArn": f"arn:aws:iam::{ACCOUNT}:role/vitality-prod-aws-backup",
+            "Resources": [f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:{want['cluster_identifier']}"],
+        },
+    }
+    steps, log = carry_out_backup(want, current)
+    assert [(s.resource, s.change) for s in order_actions(steps)] == [
+        ("backup_vault", "remove tags"),
+        ("backup_copy_vault", "set tags"),
+        ("backup_plan", "update rule"),
+    ]
+    assert [(name, method, params) for name, method, params in log] == [
+        ("backup", "untag_resource", {"ResourceArn": VAULT_ARN, "TagKeyList": ["Owner"]}),
+        ("backup_copy", "tag_resource", {"ResourceArn": COPY_VAULT_ARN, "Tags": TAGS}),
+        ("backup", "update_backup_plan", {"BackupPlanId": "plan-id-1", "BackupPlan": log[2][2]["BackupPlan"]}),
+    ]
+    assert log[2][2]["BackupPlan"]["Rules"][0]["Lifecycle"] == {
+        "DeleteAfterDays": int(want["backup"]["retention_days"])
+    }

@@ -465,11 +465,10 @@ def test_nothing_exists_creates_everything_in_order():
     ]
     assert {a.impact for a in actions} == {"online"}
     runners = [a.runner for a in actions]
-    # The selection names the cluster: aurora_stack makes it, after the cluster (the role's phases put the backup
-    # runner's steps first).
-    # The topic's own key too: aurora_stack's, like the topic's encryption set to it.
+    # The backup role is the role's amazon.aws.iam_role task's; the vault, the plan and the selection are aurora_stack's
+    # own steps (the selection after the cluster). The topic's own key too, like the topic's encryption set to it.
     assert runners == (
-        ["monitoring_role"] * 2 + ["stack"] * 3 + ["event_topic"] * 3 + ["stack"] * 3 + ["backup"] * 4 + ["stack"]
+        ["monitoring_role"] * 2 + ["stack"] * 3 + ["event_topic"] * 3 + ["stack"] * 3 + ["backup"] * 2 + ["stack"] * 3
     )
     # Nothing exists: no read beyond the one that finds it missing (and the list of plans).
     assert world.calls() == sorted(
@@ -515,6 +514,10 @@ def test_create_requests_carry_what_the_tasks_send():
             "schedule_expression": "cron(0 1 ? * * *)",
             "start_window_minutes": 60,
             "lifecycle": {"delete_after_days": 35},
+            # Sent as the plan compares them: what AWS would default.
+            "completion_window_minutes": 10080,
+            "schedule_expression_timezone": "Etc/UTC",
+            "enable_continuous_backup": False,
         }
     ]
     key = actions[2]
@@ -1067,13 +1070,8 @@ def test_module_args_are_the_requests_the_plan_compares_and_creates():
     actions = empty_world().plan(want)
     args = b.module_args(want)
     created = {a.resource: a.request for a in actions if a.change == "create"}
-    assert set(args) == {
-        "monitoring_role",
-        "event_topic",
-        "backup_role",
-        "backup_vault",
-        "backup_plan",
-    }
+    # Only the role's amazon.aws tasks' resources: AWS Backup's vaults, copy key and plan are aurora_stack's own steps.
+    assert set(args) == {"monitoring_role", "event_topic", "backup_role"}
     for resource, request in args.items():
         assert request == created[resource], resource
     assert args["monitoring_role"]["assume_role_policy_document"] == b.monitoring_trust(want)
@@ -1092,18 +1090,21 @@ def test_module_args_leave_out_what_the_inventory_does_not_make():
         "kms_key_arn": "arn:aws:kms:us-west-2:123456789012:key/copies",
     }
     args = b.module_args(want)
-    # The user's topic key and copy key: no key task; no monitoring role asked for.
-    assert "event_topic_key" not in args and "backup_copy_key" not in args and "monitoring_role" not in args
-    assert args["backup_copy_vault"]["encryption_key_arn"] == "arn:aws:kms:us-west-2:123456789012:key/copies"
-    assert args["backup_copy_vault"]["region"] == "us-west-2"
-    copy = args["backup_plan"]["rules"][0]["copy_actions"][0]
+    # The user's topic key: no key task; no monitoring role asked for; the copy Region's key and vault are aurora_stack's.
+    assert set(args) == {"event_topic", "backup_role"}
+    actions = {(a.resource, a.change): a for a in b.plan_baseline({}, want)}
+    copy_vault = actions[("backup_copy_vault", "create")].request
+    assert copy_vault["encryption_key_arn"] == "arn:aws:kms:us-west-2:123456789012:key/copies"
+    assert copy_vault["region"] == "us-west-2"
+    copy = actions[("backup_plan", "create")].request["rules"][0]["copy_actions"][0]
     assert copy["destination_backup_vault_arn"] == (
         "arn:aws:backup:us-west-2:123456789012:backup-vault:vitality-prod-aurora-copies"
     )
+    assert ("backup_copy_key", "create") not in actions
     del want["backup"]["copy_region"]["kms_key_arn"]
-    args = b.module_args(want)
-    assert args["backup_copy_key"]["region"] == "us-west-2"
-    assert "encryption_key_arn" not in args["backup_copy_vault"]
+    actions = {(a.resource, a.change): a for a in b.plan_baseline({}, want)}
+    assert actions[("backup_copy_key", "create")].request["region"] == "us-west-2"
+    assert "encryption_key_arn" not in actions[("backup_copy_vault", "create")].request
     want.update(backup=None, event_topic=None)
     assert b.module_args(want) == {}
 
