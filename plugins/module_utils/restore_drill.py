@@ -28,16 +28,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import dict_to_tags, drop_none, tags_to_dict
 from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings import restore_request
-from ansible_collections.vitality.aurora.plugins.module_utils.drill_settings import (  # noqa: F401 - the drill's names
-    REGION_PATTERN,
-    ROLE_NAMES,
-    SOURCES,
-    drill_setting_errors,
-    input_errors,
-    other_region,
-    parse_restore_time,
-    target_region_errors,
-)
+from ansible_collections.vitality.aurora.plugins.module_utils.drill_settings import other_region, parse_restore_time
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import secondary_cluster_identifier
 from ansible_collections.vitality.aurora.plugins.module_utils.plan import ONLINE, Action, as_utc, number
 from ansible_collections.vitality.aurora.plugins.module_utils.report import _write_changed, cell

@@ -309,13 +309,11 @@ report:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
+from ansible_collections.vitality.aurora.plugins.module_utils.drill_settings import SOURCES, input_errors, other_region
 from ansible_collections.vitality.aurora.plugins.module_utils.restore_drill import (
-    SOURCES,
     Drill,
     DrillError,
     RaisingModule,
-    input_errors,
-    other_region,
     write_drill_report,
 )
 from ansible_collections.vitality.aurora.plugins.module_utils.waiting import (

@@ -142,7 +142,7 @@ def task_status(stdout: str, task: str) -> str:
 def test_on_the_machine_running_ansible_a_no_op_writes_no_file_and_runs_no_file_task(prod, connection):
     # The local connection by its short or its full name: aurora_stack writes the report itself and the outputs file
     # is compared on the controller, so an unchanged stack runs none of the file tasks (each is a module run).
-    local_aws, _ = prod
+    local_aws = prod[0]
     report_dir = local_aws.outputs_dir / "report"
     before = {path.name: path.stat().st_mtime_ns for path in report_dir.iterdir()}
     run = local_aws.run_playbook(

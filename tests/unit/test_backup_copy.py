@@ -445,7 +445,7 @@ def test_tag_drift_of_the_vaults_and_a_rule_change_touch_only_what_differs():
         ("backup_copy_vault", "set tags"),
         ("backup_plan", "update rule"),
     ]
-    assert [(name, method, params) for name, method, params in log] == [
+    assert log == [
         ("backup", "untag_resource", {"ResourceArn": VAULT_ARN, "TagKeyList": ["Owner"]}),
         ("backup_copy", "tag_resource", {"ResourceArn": COPY_VAULT_ARN, "Tags": TAGS}),
         ("backup", "update_backup_plan", {"BackupPlanId": "plan-id-1", "BackupPlan": log[2][2]["BackupPlan"]}),

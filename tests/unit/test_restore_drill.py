@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
+from ansible_collections.vitality.aurora.plugins.module_utils import drill_settings as ds
 from ansible_collections.vitality.aurora.plugins.module_utils import restore_drill as d
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 
@@ -455,14 +456,14 @@ def test_identifier_fits_and_is_derived():
     ],
 )
 def test_input_errors(given, message):
-    errors = d.input_errors(params(**given))
+    errors = ds.input_errors(params(**given))
     assert any(message in e for e in errors), errors
 
 
 def test_input_accepted():
-    assert d.input_errors(params()) == []
-    assert d.input_errors(params(source="point-in-time", restore_to_time="2026-11-25T06:00:00+00:00")) == []
-    assert d.input_errors(params(source="snapshot", snapshot_identifier="rds:x")) == []
+    assert ds.input_errors(params()) == []
+    assert ds.input_errors(params(source="point-in-time", restore_to_time="2026-11-25T06:00:00+00:00")) == []
+    assert ds.input_errors(params(source="snapshot", snapshot_identifier="rds:x")) == []
 
 
 def test_report_files(tmp_path, clock):
@@ -533,7 +534,7 @@ def role_errors(values):
 
     spec = load_role_spec(spec_path("aurora_cluster"))["drill"]
     typed, errors = convert_all(dict(REQUIRED, **values), spec)
-    return errors or d.drill_setting_errors(typed)
+    return errors or ds.drill_setting_errors(typed)
 
 
 @pytest.mark.parametrize("guard", sorted(DRILL_GUARDS))
@@ -799,11 +800,11 @@ def test_an_interrupted_drills_copy_is_deleted_first_and_an_untagged_one_is_refu
 )
 def test_input_errors_of_another_region(given, message):
     base = {"target_region": WEST, "target_vpc_name": "v", "target_security_group_name": "g"}
-    errors = d.input_errors(params(**dict(base, **given)))
+    errors = ds.input_errors(params(**dict(base, **given)))
     assert any(message in e for e in errors), errors
-    assert d.input_errors(params(**base)) == []
+    assert ds.input_errors(params(**base)) == []
     # The stack's own Region is the drill of today: none of the other Region's rules apply.
-    assert d.input_errors(params(target_region="us-east-1", source="point-in-time")) == []
+    assert ds.input_errors(params(target_region="us-east-1", source="point-in-time")) == []
 
 
 REGION_GUARDS = {
