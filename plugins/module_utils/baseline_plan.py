@@ -3,9 +3,9 @@
 """The operations baseline in the one planner: read it once, plan it as Actions (plan.py).
 
 The baseline is what the role builds beside the Aurora stack: with amazon.aws / community.aws modules, the
-Enhanced Monitoring role, the AWS Backup role, vaults and plan, and the SNS topic of the RDS events; with
-aurora_stack's own steps (runner ``stack``, secondary_ops.Operations), the topic's own KMS key, the event
-subscriptions and the backup plan's selection of the cluster. This file predicts, call by call, what each of
+Enhanced Monitoring role, the AWS Backup role and the SNS topic of the RDS events; with aurora_stack's own steps
+(runner ``stack``, secondary_ops.Operations), the topic's own KMS key, the event subscriptions, AWS Backup's vault,
+copy key, copy vault and plan, and the backup plan's selection of the cluster. This file predicts, call by call, what each of
 them would change, so that a run with nothing to do runs none of them.
 
 ``read_baseline(apis, desired)`` reads the current state (``apis``: {"iam", "backup", "sns", "kms", "rds", "cloudwatch",
@@ -324,7 +324,8 @@ def backup_vault_request(desired):
 
 
 def copy_key_request(desired):
-    """amazon.aws.kms_key's parameters for the role's own key of the copy vault, in the copy Region. No policy: the
+    """The request of the role's own key of the copy vault, in the copy Region (aurora_stack's step, as
+    amazon.aws.kms_key takes it). No policy: the
     key's default one lets this account's IAM policies grant its use (AWS Backup's role has them)."""
     copy = desired["backup"]["copy_region"]
     return {
@@ -338,7 +339,8 @@ def copy_key_request(desired):
 
 
 def copy_vault_request(desired):
-    """amazon.aws.backup_vault's parameters for the copy vault; its key ARN is the role's key's when it makes one."""
+    """The request of the copy vault (aurora_stack's step, as amazon.aws.backup_vault takes it); its key ARN is the
+    role's key's when it makes one."""
     copy = desired["backup"]["copy_region"]
     request = {
         "backup_vault_name": copy["vault_name"],
@@ -409,7 +411,7 @@ def backup_selection_request(desired, iam_role_arn=None):
 
 
 def topic_key_request(desired):
-    """amazon.aws.kms_key's parameters for the role's own key of the events topic (the role's apply.yml)."""
+    """The request of the role's own key of the events topic (aurora_stack's step, as amazon.aws.kms_key takes it)."""
     topic = desired["event_topic"]
     return {
         "alias": key_alias(desired),

@@ -302,8 +302,8 @@ class Operations:
     ``current``: read_operations' answer (the ARNs of what exists); ``warnings``: the run's list of warnings;
     ``topic_arns``: {name: ARN} of topics made before this run's steps (the stack Region's, by the role's task).
 
-    aurora_stack also runs the stack Region's topic key, event subscription and backup selection steps with it (the
-    baseline's clients and read)."""
+    aurora_stack also runs the stack Region's topic key, event subscription and AWS Backup (vaults, copy key, plan,
+    selection) steps with it (the baseline's clients and read)."""
 
     def __init__(self, apis, current, warnings, topic_arns=None):
         self.apis = apis
