@@ -513,7 +513,29 @@ def round_trip_targets(runs: Sequence[dict]) -> list[dict]:
     value = ratio(span, in_turn)
     why = f"{span:.1f} s ({(role_local or {}).get('call_span', 0):.1f} s as is); {calls} calls x {seconds:.2f} s = {in_turn:.1f} s"
     results.append(target(name, fmt_ratio(value), "<= 0.50x", None if value is None else value <= 0.5, why))
-    return results
+    return results + [first_round_trip_target(runs)]
+
+
+def first_round_trip_target(runs: Sequence[dict]) -> dict:
+    """prod's first converge with every call a round trip slower, the role's wall over the stock playbook's: recorded
+    with no limit (the role also builds the operations baseline, so it makes more calls), beside the limited row of
+    the first converge on the local AWS as it is."""
+    role, stock = (find_run(runs, "prod", tool, "first-round-trip") for tool in ("role", "stock"))
+    seconds = (role or {}).get("round_trip") or 0.0
+    name = f"prod first converge, {seconds * 1000:.0f} ms per AWS call: wall vs stock's at the same distance"
+    value = ratio(run_seconds(role), run_seconds(stock))
+    if value is None:
+        why = "; ".join(
+            f"{what}: {not_measured_why(r) or 'no time'}"
+            for what, r in (("role", role), ("stock", stock))
+            if run_seconds(r) is None
+        )
+        return target(name, "n/a", "measured (no limit)", False, why, reference=True)
+    why = (
+        f"{fmt_seconds(run_seconds(role))} with {role['calls']['total']} calls, stock {fmt_seconds(run_seconds(stock))} with "
+        f"{stock['calls']['total']} calls (the role also builds the operations baseline)"
+    )
+    return target(name, fmt_ratio(value), "measured (no limit)", True, why, reference=True)
 
 
 def verdict(passed: bool | None, reference: bool = False) -> str:

@@ -642,3 +642,25 @@ def test_a_first_converge_and_a_failed_no_op_run_once(bench_run):
     assert (first["seconds"], "samples" in first) == (5.0, False)
     assert (failed["ok"], failed["seconds"], "samples" in failed) == (False, 1.0, False)
     assert len(remaining) == 1
+
+
+def test_first_converge_at_a_distance_is_recorded_with_no_limit():
+    runs = [
+        run("prod", "role", "first-round-trip", 30.0, total=163, round_trip=0.1),
+        run("prod", "stock", "first-round-trip", 20.0, total=46, round_trip=0.1),
+    ]
+    found = row(
+        runs + round_trip_runs(1.3), "prod first converge, 100 ms per AWS call: wall vs stock's at the same distance"
+    )
+    assert found["measured"] == "1.50x"
+    assert found["limit"] == "measured (no limit)"
+    assert found["reference"] is True
+    assert "163 calls" in found["why"] and "46 calls" in found["why"]
+    # A failed run gives no figure, and says why.
+    runs[1]["ok"] = False
+    failed = row(
+        runs + round_trip_runs(1.3), "prod first converge, 100 ms per AWS call: wall vs stock's at the same distance"
+    )
+    assert failed["measured"] == "n/a"
+    assert failed["passed"] is False
+    assert "stock: the run failed" in failed["why"]
