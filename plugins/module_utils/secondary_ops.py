@@ -318,6 +318,8 @@ class Operations:
             resource: (self.current.get(resource) or {}).get("arn")
             for resource in ("backup_vault", "backup_copy_vault", "backup_plan")
         }
+        # The plan's ID, as read or as made by this run's plan step: its rule updates and the selection use it.
+        self.backup_plan_id = (self.current.get("backup_plan") or {}).get("id")
         self.topic_arns = dict(topic_arns or {})
 
     def run(self, action):
@@ -576,10 +578,9 @@ class Operations:
                 made = find_backup_plan(backup, name) or {}
             self.backup_arns["backup_plan"] = made.get("BackupPlanArn")
             # The selection's step, later in this run, selects the cluster in this plan.
-            self.current["backup_plan"] = {"id": made.get("BackupPlanId"), "arn": made.get("BackupPlanArn")}
+            self.backup_plan_id = made.get("BackupPlanId")
         elif action.change == "update rule":
-            plan_id = (self.current.get("backup_plan") or {}).get("id")
-            backup.call("update_backup_plan", BackupPlanId=plan_id, BackupPlan=document, context=context)
+            backup.call("update_backup_plan", BackupPlanId=self.backup_plan_id, BackupPlan=document, context=context)
         elif action.change in ("set tags", "remove tags"):
             self.tag_step(action, backup, self.backup_arns["backup_plan"])
         else:
@@ -600,8 +601,8 @@ class Operations:
     def backup_selection_step(self, action):
         backup, request, context = self.apis["backup"], action.request, action.label()
         name = request["selection_name"]
-        # The plan's ID as read by this call's plan: the role's backup_plan task runs before it when the plan is new.
-        plan_id = (self.current.get("backup_plan") or {}).get("id")
+        # The plan's ID as this call's plan read it, or as the plan step before it made it.
+        plan_id = self.backup_plan_id
         if not plan_id:
             raise ValueError(
                 f"{context}: backup plan {request['backup_plan_name']} was not found to select the cluster in"
