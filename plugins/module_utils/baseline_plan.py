@@ -375,7 +375,7 @@ def copy_actions(desired):
 
 
 def backup_rule(desired):
-    """The plan's one rule, as amazon.aws.backup_plan takes it (no recovery point tags: see the role's apply.yml)."""
+    """The plan's one rule, as the planner compares it with the plan read (it sets no recovery point tags)."""
     backup = desired["backup"]
     rule = {
         "rule_name": BACKUP_RULE_NAME,
@@ -397,6 +397,8 @@ def backup_plan_request(desired):
     return {
         "backup_plan_name": desired["backup"]["plan_name"],
         "rules": [dict(BACKUP_RULE_DEFAULTS, **backup_rule(desired))],
+        # The stack's tags, as on its vault: who owns the plan and what it costs is read from them too.
+        "tags": all_tags(desired),
     }
 
 
@@ -1367,7 +1369,8 @@ def plan_backup(current, desired):
                 [
                     {"attribute": f"rule {wanted_rule['rule_name']}: {path}", "before": None, "after": value}
                     for path, value in sorted(flat(wanted_rule).items())
-                ],
+                ]
+                + [{"attribute": "tags", "before": None, "after": sorted(plan_request["tags"])}],
                 runner,
                 ["CreateBackupPlan"],
                 plan_request,
@@ -1383,22 +1386,12 @@ def plan_backup(current, desired):
             actions.append(
                 action("backup_plan", name, "update rule", changes, runner, ["UpdateBackupPlan"], plan_request)
             )
-        # backup_plan is given no tags, and with purge_tags (its default) removes any the plan has.
-        if plan.get("tags"):
-            actions.append(
-                action(
-                    "backup_plan",
-                    name,
-                    "remove tags",
-                    [
-                        {"attribute": f"tags.{key}", "before": value, "after": None}
-                        for key, value in sorted(plan["tags"].items())
-                    ],
-                    runner,
-                    ["UntagResource"],
-                    plan_request,
-                )
-            )
+        tagged = tag_actions(
+            "backup_plan", name, plan.get("tags"), plan_request["tags"], runner, ("TagResource", "UntagResource")
+        )
+        for each in tagged:
+            each.request = plan_request
+        actions += tagged
 
     # The selection names the cluster: it waits for the cluster's creation (aurora_stack's AFTER_CREATES).
     selection_request = backup_selection_request(desired, (role or {}).get("arn"))

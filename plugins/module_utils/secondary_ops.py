@@ -572,6 +572,7 @@ class Operations:
                 already_exists=("AlreadyExistsException",),
                 context=context,
                 BackupPlan=document,
+                BackupPlanTags={k: str(v) for k, v in sorted(request["tags"].items())},
             )
             if made is None:
                 self.warnings.append(f"{context} was found made meanwhile (by another run)")

@@ -207,6 +207,8 @@ def test_backup_plan_schedules_the_cluster_with_its_retention(prod, local_aws):
     assert rule["Lifecycle"]["DeleteAfterDays"] == 35
     assert rule["TargetBackupVaultName"] == BACKUP_PLAN
     assert backup.describe_backup_vault(BackupVaultName=BACKUP_PLAN)["BackupVaultName"] == BACKUP_PLAN
+    # The plan carries the stack's tags, as its vault does.
+    assert backup.list_tags(ResourceArn=plan["BackupPlanArn"])["Tags"]["Stack"] == "vitality-prod"
     (listed,) = backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]
     selection = backup.get_backup_selection(BackupPlanId=plan["BackupPlanId"], SelectionId=listed["SelectionId"])
     cluster_arn = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0][

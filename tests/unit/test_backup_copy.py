@@ -399,6 +399,7 @@ def test_a_new_backup_chain_is_made_vaults_and_key_first_then_the_plan_and_its_s
     # The stack's vault: AWS's own key; the copy vault: the key this run made, by the ARN CreateKey answered.
     assert "EncryptionKeyArn" not in requests[("backup", "create_backup_vault")]
     assert requests[("backup", "create_backup_vault")]["BackupVaultTags"] == TAGS
+    assert requests[("backup", "create_backup_plan")]["BackupPlanTags"] == TAGS
     assert requests[("backup_copy", "create_backup_vault")]["EncryptionKeyArn"] == NEW_KEY_ARN
     assert requests[("kms_copy", "create_alias")] == {"AliasName": b.copy_key_alias(want), "TargetKeyId": NEW_KEY_ARN}
     # No policy given: the key's default one (kms_key is given none either).
@@ -444,11 +445,14 @@ def test_tag_drift_of_the_vaults_and_a_rule_change_touch_only_what_differs():
         ("backup_vault", "remove tags"),
         ("backup_copy_vault", "set tags"),
         ("backup_plan", "update rule"),
+        ("backup_plan", "set tags"),
     ]
     assert log == [
         ("backup", "untag_resource", {"ResourceArn": VAULT_ARN, "TagKeyList": ["Owner"]}),
         ("backup_copy", "tag_resource", {"ResourceArn": COPY_VAULT_ARN, "Tags": TAGS}),
         ("backup", "update_backup_plan", {"BackupPlanId": "plan-id-1", "BackupPlan": log[2][2]["BackupPlan"]}),
+        # An untagged plan gets the stack's tags, as the vaults do.
+        ("backup", "tag_resource", {"ResourceArn": PLAN_ARN, "Tags": TAGS}),
     ]
     assert log[2][2]["BackupPlan"]["Rules"][0]["Lifecycle"] == {
         "DeleteAfterDays": int(want["backup"]["retention_days"])

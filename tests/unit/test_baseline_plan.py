@@ -192,7 +192,7 @@ class World:
             }
         ]
         self.plan_exists = True
-        self.plan_tags = {}
+        self.plan_tags = dict(TAGS)
         self.selection = {
             "SelectionName": "vitality-prod-aurora",
             "IamRoleArn": f"arn:aws:iam::{ACCOUNT}:role/vitality-prod-aws-backup",
@@ -727,11 +727,16 @@ def test_a_rule_key_aws_adds_is_a_change_as_backup_plan_sees_it():
     ]
 
 
-def test_tags_on_the_plan_are_removed():
+def test_the_plan_carries_the_stacks_tags_and_no_other():
     world = World()
     world.plan_tags = {"Owner": "me"}
     actions = world.plan()
-    assert summary(actions) == [("backup_plan", "vitality-prod-aurora", "remove tags", ["UntagResource"])]
+    assert summary(actions) == [
+        ("backup_plan", "vitality-prod-aurora", "remove tags", ["UntagResource"]),
+        ("backup_plan", "vitality-prod-aurora", "set tags", ["TagResource"]),
+    ]
+    assert actions[0].changes == [{"attribute": "tags.Owner", "before": "me", "after": None}]
+    assert {c["attribute"]: c["after"] for c in actions[1].changes} == {f"tags.{k}": str(v) for k, v in TAGS.items()}
 
 
 def test_vault_tags_drift():
