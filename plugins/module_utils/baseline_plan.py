@@ -776,8 +776,9 @@ def policy_summary(policy):
     return words
 
 
-def tag_actions(resource, name, current, wanted, runner, calls, compare="aws", set_first=False):
-    """Tags removed and tags set, one action each (each kind is one call); ``calls`` = (set, remove)."""
+def tag_actions(resource, name, current, wanted, runner, calls, compare="aws", set_first=False, request=None):
+    """Tags removed and tags set, one action each (each kind is one call); ``calls`` = (set, remove); ``request``: the
+    resource's request, for the step that carries the action out."""
     current = current or {}
     if compare == "rds":
         to_set, to_remove = tag_changes(current, wanted, purge=True)
@@ -793,6 +794,7 @@ def tag_actions(resource, name, current, wanted, runner, calls, compare="aws", s
             impact=ONLINE,
             runner=runner,
             calls=[calls[1]],
+            request=request,
         )
     added = None
     if to_set:
@@ -807,6 +809,7 @@ def tag_actions(resource, name, current, wanted, runner, calls, compare="aws", s
             impact=ONLINE,
             runner=runner,
             calls=[calls[0]],
+            request=request,
         )
     ordered = [added, removed] if set_first else [removed, added]
     return [action for action in ordered if action is not None]
@@ -1005,12 +1008,9 @@ def plan_key(resource, runner, current, request):
                 request,
             )
         )
-    tagged = tag_actions(
-        resource, alias, current.get("tags"), request["tags"], runner, ("TagResource", "UntagResource")
+    actions += tag_actions(
+        resource, alias, current.get("tags"), request["tags"], runner, ("TagResource", "UntagResource"), request=request
     )
-    for each in tagged:
-        each.request = request
-    actions += tagged
     # kms_key compares with {} when the policy cannot be read, and then puts it.
     if "policy" in request and compare_policies(current.get("policy") or {}, request["policy"]):
         actions.append(
@@ -1111,7 +1111,7 @@ def plan_topic(current, desired):
                 request,
             )
         )
-    tagged = tag_actions(
+    return actions + tag_actions(
         "event_topic",
         name,
         current.get("tags"),
@@ -1119,10 +1119,8 @@ def plan_topic(current, desired):
         runner,
         ("TagResource", "UntagResource"),
         set_first=True,
+        request=request,
     )
-    for each in tagged:
-        each.request = request
-    return actions + tagged
 
 
 def plan_topic_encryption(current, desired, first_kept):
@@ -1254,7 +1252,7 @@ def plan_subscription(current, desired, subscription, key_id):
             )
         )
     if "tags" in current:
-        tagged = tag_actions(
+        actions += tag_actions(
             "event_subscription",
             name,
             current["tags"],
@@ -1262,10 +1260,8 @@ def plan_subscription(current, desired, subscription, key_id):
             runner,
             ("AddTagsToResource", "RemoveTagsFromResource"),
             compare="rds",
+            request=request,
         )
-        for each in tagged:
-            each.request = request
-        actions += tagged
     return actions
 
 
@@ -1341,17 +1337,15 @@ def plan_backup(current, desired):
             )
         )
     else:
-        tagged = tag_actions(
+        actions += tag_actions(
             "backup_vault",
             backup["vault_name"],
             vault.get("tags"),
             vault_request["tags"],
             runner,
             ("TagResource", "UntagResource"),
+            request=vault_request,
         )
-        for each in tagged:
-            each.request = vault_request
-        actions += tagged
 
     if backup.get("copy_region"):
         actions += plan_backup_copy(current, desired)
@@ -1386,12 +1380,15 @@ def plan_backup(current, desired):
             actions.append(
                 action("backup_plan", name, "update rule", changes, runner, ["UpdateBackupPlan"], plan_request)
             )
-        tagged = tag_actions(
-            "backup_plan", name, plan.get("tags"), plan_request["tags"], runner, ("TagResource", "UntagResource")
+        actions += tag_actions(
+            "backup_plan",
+            name,
+            plan.get("tags"),
+            plan_request["tags"],
+            runner,
+            ("TagResource", "UntagResource"),
+            request=plan_request,
         )
-        for each in tagged:
-            each.request = plan_request
-        actions += tagged
 
     # The selection names the cluster: it waits for the cluster's creation (aurora_stack's AFTER_CREATES).
     selection_request = backup_selection_request(desired, (role or {}).get("arn"))
@@ -1489,12 +1486,15 @@ def plan_backup_copy(current, desired):
                 ),
             )
         )
-    tagged = tag_actions(
-        "backup_copy_vault", name, vault.get("tags"), request["tags"], runner, ("TagResource", "UntagResource")
+    return actions + tag_actions(
+        "backup_copy_vault",
+        name,
+        vault.get("tags"),
+        request["tags"],
+        runner,
+        ("TagResource", "UntagResource"),
+        request=request,
     )
-    for each in tagged:
-        each.request = request
-    return actions + tagged
 
 
 def impossible_problems(actions):
