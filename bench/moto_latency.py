@@ -18,7 +18,8 @@ the former primary taking no writes until the roles are swapped).
 Every busy window is appended to the JSON-lines file named by ``BENCH_LATENCY_LOG`` as
 ``{"kind": "cluster"|"instance", "id", "status", "start", "end"}`` (time.time() seconds), so
 the benchmark can count how many instances were unavailable at any moment; an instance's deletion (at once, as
-moto makes it) is a record with status ``deleted`` and start = end.
+moto makes it) is a record with status ``deleted`` and start = end, or, with an ``instance_delete`` duration, a
+``deleting`` window after which the instance is gone.
 """
 
 from __future__ import annotations
@@ -140,6 +141,17 @@ def patch_backend() -> None:
         return cluster
 
     def delete_db_instance(backend, db_instance_identifier, *args, **kwargs):
+        seconds = LATENCY["instance_delete"]
+        instance = backend.databases.get(db_instance_identifier)
+        if seconds > 0 and instance is not None and busy_status(instance) != "deleting":
+            # As on AWS: ``deleting`` for a while (the window is the record), then gone.
+            mark_busy(instance, "instance", db_instance_identifier, "deleting", seconds)
+            later = threading.Timer(
+                seconds, delete_instance, args=(backend, db_instance_identifier, *args), kwargs=kwargs
+            )
+            later.daemon = True
+            later.start()
+            return instance
         # moto deletes at once: the record (start = end) tells the benchmark when the instance stopped serving.
         instance = delete_instance(backend, db_instance_identifier, *args, **kwargs)
         if LOG_PATH:
