@@ -267,6 +267,15 @@ options:
       - Omitted, V(false); a protected cluster is not deleted and the run fails.
     type: bool
     default: false
+  delete_instances:
+    description:
+      - With O(state=absent), delete the cluster's instances first. Every deletion is asked for before any is waited
+        for (AWS deletes them side by side, minutes each), then the cluster is deleted once none is left. The
+        instances' deletions are in RV(changes), in check mode too. This wait happens whatever O(wait) says, since AWS
+        deletes a cluster only once it has no instance.
+      - Omitted, V(false); a cluster that still has instances is not deleted and the run fails, naming them.
+    type: bool
+    default: false
   wait:
     description:
       - Wait until the cluster is available (or gone, with O(state=absent)).
@@ -338,6 +347,13 @@ EXAMPLES = r"""
   vitality.aurora.aurora_cluster:
     db_cluster_identifier: vitality-dev-aurora
     state: absent
+
+- name: Delete the instances side by side, then the cluster
+  vitality.aurora.aurora_cluster:
+    db_cluster_identifier: vitality-prod-aurora
+    state: absent
+    delete_instances: true
+    disable_deletion_protection: true
 """
 
 RETURN = r"""
@@ -371,7 +387,8 @@ changes:
     attribute:
       description:
         - What changes - an option name (for example C(backup_retention_period), C(engine_version)), C(tags),
-          C(master_user_password), or C(cluster) for the cluster itself when it is created, restored or deleted.
+          C(master_user_password), or C(cluster) for the cluster itself when it is created, restored or deleted, or
+          C(instance) for each of its instances deleted with O(delete_instances=true) (C(before) names it).
       type: str
       returned: always
       sample: backup_retention_period
@@ -483,8 +500,10 @@ from ansible_collections.vitality.aurora.plugins.module_utils.cluster_settings i
     modify_request,
     plan_cluster_changes,
     read_cluster,
+    read_members,
     restore_request,
 )
+from ansible_collections.vitality.aurora.plugins.module_utils.instance_settings import INSTANCE_NOT_FOUND
 from ansible_collections.vitality.aurora.plugins.module_utils.naming import engine_major, identifier_error
 from ansible_collections.vitality.aurora.plugins.module_utils.validation import (
     capacity_names,
@@ -801,10 +820,12 @@ def ensure_absent(module, api):
         wait_gone(module, api, identifier)
         module.exit_json(changed=False, changes=[])
 
-    members = [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or []]
-    if members:
-        module.fail_json(msg=f"{context} still has instances {', '.join(members)}; delete them first")
-    changes = []
+    members = sorted(m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or [])
+    if members and not params["delete_instances"]:
+        module.fail_json(
+            msg=f"{context} still has instances {', '.join(members)}; delete them first, or set delete_instances=true"
+        )
+    changes = [{"attribute": "instance", "before": name, "after": None, "impact": ONLINE} for name in members]
     if cluster.get("DeletionProtection"):
         if not params["disable_deletion_protection"]:
             module.fail_json(
@@ -830,6 +851,8 @@ def ensure_absent(module, api):
     if module.check_mode:
         module.exit_json(changed=True, changes=changes, diff=diff, **result)
 
+    if members:
+        delete_members(module, api, identifier)
     if cluster.get("DeletionProtection"):
         api.call(
             "modify_db_cluster",
@@ -848,6 +871,28 @@ def ensure_absent(module, api):
     if snapshot and params["tags"]:
         tag_final_snapshot(module, api, snapshot, params["tags"])
     module.exit_json(changed=True, changes=changes, diff=diff, **result)
+
+
+def delete_members(module, api, identifier):
+    """Delete every instance of the cluster, then wait until none is left: all deletions are asked for first, so AWS
+    deletes them side by side and the wait lasts about one deletion, not one per instance."""
+    for instance in read_members(api, identifier) or []:
+        name = instance.get("DBInstanceIdentifier")
+        if instance.get("DBInstanceStatus") != "deleting":
+            # An Aurora instance's data lives in the cluster volume; the cluster's final snapshot keeps it.
+            api.call(
+                "delete_db_instance",
+                DBInstanceIdentifier=name,
+                not_found=INSTANCE_NOT_FOUND,
+                context=f"instance {name}",
+            )
+    wait_or_fail(
+        module,
+        lambda: read_members(api, identifier),
+        lambda instances: not instances,
+        what=f"the instances of cluster {identifier}",
+        wanted="deleted",
+    )
 
 
 def tag_final_snapshot(module, api, snapshot, tags):
@@ -932,6 +977,7 @@ def main():
         skip_final_snapshot=dict(type="bool", default=False),
         final_snapshot_identifier=dict(type="str"),
         disable_deletion_protection=dict(type="bool", default=False),
+        delete_instances=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         wait_max_poll_interval=WAIT_MAX_POLL_INTERVAL_OPTION,

@@ -443,3 +443,83 @@ def test_update_password_is_on_create_when_omitted_and_the_password_stays_secret
     )
     assert "update_password" in m.DOCUMENTATION and "default: on_create" in m.DOCUMENTATION
     assert 'master_user_password=dict(type="str", no_log=True)' in inspect.getsource(m.main)
+
+
+# --- state=absent with delete_instances: the whole run against botocore's Stubber ---
+
+MEMBERS = [
+    {"DBInstanceIdentifier": "c-writer", "IsClusterWriter": True},
+    {"DBInstanceIdentifier": "c-reader-1", "IsClusterWriter": False},
+    {"DBInstanceIdentifier": "c-reader-2", "IsClusterWriter": False},
+]
+MEMBERS_FILTER = {"Filters": [{"Name": "db-cluster-id", "Values": ["c"]}]}
+
+
+def absent_module(check_mode=False, **params):
+    absent = {
+        "state": "absent",
+        "skip_final_snapshot": True,
+        "final_snapshot_identifier": None,
+        "disable_deletion_protection": False,
+        "delete_instances": True,
+        "tags": None,
+    }
+    return RunModule(check_mode, **{**absent, **params})
+
+
+def delete(client, module):
+    with pytest.raises(Exited) as exited:
+        m.ensure_absent(module, AwsApi(module, "rds", client=client))
+    return exited.value.result
+
+
+def instance(name, status):
+    return {"DBInstanceIdentifier": name, "DBInstanceStatus": status, "DBClusterIdentifier": "c"}
+
+
+def test_the_instances_are_all_deleted_before_one_wait_then_the_cluster(rds):
+    client, stubber = rds
+    expect_describe(stubber, dict(SELF_MANAGED, DBClusterMembers=MEMBERS))
+    # One of them is already being deleted: it is waited for, not deleted again.
+    listed = [
+        instance("c-reader-1", "available"),
+        instance("c-reader-2", "deleting"),
+        instance("c-writer", "available"),
+    ]
+    stubber.add_response("describe_db_instances", {"DBInstances": listed}, MEMBERS_FILTER)
+    stubber.add_response("delete_db_instance", {}, {"DBInstanceIdentifier": "c-reader-1"})
+    stubber.add_response("delete_db_instance", {}, {"DBInstanceIdentifier": "c-writer"})
+    # The wait: all three deleting, then none left.
+    deleting = [instance(i["DBInstanceIdentifier"], "deleting") for i in listed]
+    stubber.add_response("describe_db_instances", {"DBInstances": deleting}, MEMBERS_FILTER)
+    stubber.add_response("describe_db_instances", {"DBInstances": []}, MEMBERS_FILTER)
+    stubber.add_response("delete_db_cluster", {}, {"DBClusterIdentifier": "c", "SkipFinalSnapshot": True})
+    stubber.add_client_error(
+        "describe_db_clusters", "DBClusterNotFoundFault", expected_params={"DBClusterIdentifier": "c"}
+    )
+    result = delete(client, absent_module())
+    assert result["changed"] is True
+    assert [(c["attribute"], c["before"]) for c in result["changes"]] == [
+        ("instance", "c-reader-1"),
+        ("instance", "c-reader-2"),
+        ("instance", "c-writer"),
+        ("cluster", "c"),
+    ]
+
+
+def test_check_mode_lists_the_instances_and_the_cluster_and_calls_nothing_else(rds):
+    client, stubber = rds
+    expect_describe(stubber, dict(SELF_MANAGED, DBClusterMembers=MEMBERS))  # the only call
+    result = delete(client, absent_module(check_mode=True))
+    assert result["changed"] is True
+    assert [c["before"] for c in result["changes"]] == ["c-reader-1", "c-reader-2", "c-writer", "c"]
+
+
+def test_without_delete_instances_a_cluster_with_instances_is_refused_naming_them(rds):
+    client, stubber = rds
+    expect_describe(stubber, dict(SELF_MANAGED, DBClusterMembers=MEMBERS))  # the only call
+    result = delete(client, absent_module(delete_instances=False))
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "cluster c still has instances c-reader-1, c-reader-2, c-writer; delete them first, or set delete_instances=true"
+    )
