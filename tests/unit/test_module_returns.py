@@ -497,6 +497,25 @@ SCENARIOS = {
         },
         False,
     ),
+    # aurora_alarms: alarms deleted (check mode and for real), none under the prefix.
+    "alarms deleted, check mode": (
+        "aurora_alarms",
+        {"name_prefix": "vitality.aurora/c/"},
+        {"describe_alarms": {"MetricAlarms": [{"AlarmName": "vitality.aurora/c/Deadlocks"}]}},
+        True,
+    ),
+    "alarms deleted": (
+        "aurora_alarms",
+        {"name_prefix": "vitality.aurora/c/"},
+        {"describe_alarms": {"MetricAlarms": [{"AlarmName": "vitality.aurora/c/Deadlocks"}]}},
+        False,
+    ),
+    "no alarm under the prefix": (
+        "aurora_alarms",
+        {"name_prefix": "vitality.aurora/c/"},
+        {"describe_alarms": {"MetricAlarms": []}},
+        False,
+    ),
     # aurora_cluster_failover: no change, check mode, failover.
     "failover not needed": (
         "aurora_cluster_failover",
