@@ -16,6 +16,9 @@ moto's server unchanged:
   that plan is returned"); botocore fills the token in and sends the same one on each retry, so a
   create whose answer was lost is retried without running twice.
 * UpdateBackupPlan, which moto does not implement (a new version of the plan's rules).
+* CreateBackupPlan with the name of a deleted plan, which moto refuses (AlreadyExistsException) as if the deleted
+  plan still held its name; on AWS a deleted plan's name can be used again, so a stack destroyed and provisioned
+  again gets its plan back.
 * DescribeBackupVault of a vault that does not exist answers AccessDeniedException (HTTP 403),
   as AWS does, where moto answers ResourceNotFoundException (amazon.aws.backup_vault expects AWS's
   answer).
@@ -217,7 +220,15 @@ def create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_i
                 and getattr(plan, "vitality_request", None) == fingerprint
             ):
                 return plan  # the retry of the request that made it
-    plan = original_create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_id)
+    # A deleted plan's name is free again on AWS (a stack destroyed and provisioned again makes its plan anew); moto
+    # refuses any name a plan ever had, deleted or not. Its deleted plans are set aside for its check only.
+    deleted = {plan_id: plan for plan_id, plan in backend.plans.items() if plan.deletion_date is not None}
+    for plan_id in deleted:
+        del backend.plans[plan_id]
+    try:
+        plan = original_create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_id)
+    finally:
+        backend.plans.update(deleted)
     plan.vitality_request = fingerprint
     return plan
 

@@ -575,8 +575,14 @@ class Operations:
                 BackupPlanTags={k: str(v) for k, v in sorted(request["tags"].items())},
             )
             if made is None:
+                made = find_backup_plan(backup, name)
+                if made is None:
+                    # Else the selection, later in this run, would fail naming a plan it cannot find.
+                    raise ValueError(
+                        f"{context}: AWS answered that the plan exists, but no plan of that name is listed (yet); "
+                        "re-run provision: it plans again from what exists then"
+                    )
                 self.warnings.append(f"{context} was found made meanwhile (by another run)")
-                made = find_backup_plan(backup, name) or {}
             self.backup_arns["backup_plan"] = made.get("BackupPlanArn")
             # The selection's step, later in this run, selects the cluster in this plan.
             self.backup_plan_id = made.get("BackupPlanId")

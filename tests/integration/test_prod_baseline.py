@@ -625,6 +625,34 @@ def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws,
     assert again.recap["vitality-prod"]["changed"] == 0, again.stdout[-6000:]
 
 
+def test_a_destroyed_stack_is_provisioned_again_with_a_new_backup_plan_selecting_it(local_aws, run_playbook):
+    """After the destroy above (topic, its key and the vaults kept), provision makes the stack again: a new backup plan
+    of the same name, selecting the new cluster, and its alarms, the kept topic and vaults adopted."""
+    backup = local_aws.client("backup")
+    deleted = [p["BackupPlanId"] for p in backup.list_backup_plans(IncludeDeleted=True)["BackupPlansList"]]
+    assert backup_plan(backup) is None and deleted  # the destroy's doing
+    made = run_playbook("playbooks/provision.yml", "inventories/prod")
+    assert made.returncode == 0, made.stdout[-6000:]
+    plan = backup_plan(backup)
+    assert plan is not None and plan["BackupPlanId"] not in deleted
+    (selection,) = backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]
+    chosen = backup.get_backup_selection(BackupPlanId=plan["BackupPlanId"], SelectionId=selection["SelectionId"])
+    cluster = local_aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    assert chosen["BackupSelection"]["Resources"] == [cluster["DBClusterArn"]]
+    assert len(alarms(local_aws)) == 15
+    assert [t["TopicArn"] for t in local_aws.client("sns").list_topics()["Topics"]] == [TOPIC_ARN]
+    gone = run_playbook(
+        "playbooks/destroy.yml",
+        "inventories/prod",
+        extra_vars={
+            "aurora_cluster_destroy_confirm": CLUSTER,
+            "aurora_cluster_destroy_disable_deletion_protection": True,
+        },
+    )
+    assert gone.returncode == 0, gone.stdout[-6000:]
+    assert alarms(local_aws) == {} and backup_plan(backup) is None
+
+
 def test_dev_keeps_the_cheaper_settings(local_aws, run_playbook):
     local_aws.record_from_now()
     dev = run_playbook("playbooks/provision.yml", "inventories/dev")

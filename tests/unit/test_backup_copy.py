@@ -457,3 +457,16 @@ def test_tag_drift_of_the_vaults_and_a_rule_change_touch_only_what_differs():
     assert log[2][2]["BackupPlan"]["Rules"][0]["Lifecycle"] == {
         "DeleteAfterDays": int(want["backup"]["retention_days"])
     }
+
+
+def test_a_plan_create_answered_already_exists_but_not_listed_stops_at_the_plan_step():
+    """AWS answered AlreadyExists (the api's create gives None) and ListBackupPlans shows no plan of the name (yet):
+    the plan's step says so, instead of the selection failing later on a plan it cannot find."""
+    want = desired()
+    current = {"backup_role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/vitality-prod-aws-backup"}}
+    (create,) = [a for a in b.plan_baseline(current, want) if a.resource == "backup_plan" and a.change == "create"]
+    backup = CannedApi({"list_backup_plans": {"BackupPlansList": []}})  # no answer to the create: None
+    operations = secondary_ops.Operations({"backup": backup}, current, [])
+    with pytest.raises(ValueError, match=r"AWS answered that the plan exists, but no plan of that name is listed"):
+        operations.run(create)
+    assert backup.calls == ["create_backup_plan", "list_backup_plans"]
