@@ -587,8 +587,9 @@ def test_destroy_needs_confirmation_and_honours_deletion_protection(prod, local_
     assert len(alarms(local_aws)) == 20
 
 
-def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws, run_playbook):
-    done = run_playbook(
+def destroy_prod(run_playbook):
+    """playbooks/destroy.yml on prod, confirmed, deletion protection turned off."""
+    return run_playbook(
         "playbooks/destroy.yml",
         "inventories/prod",
         extra_vars={
@@ -596,6 +597,10 @@ def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws,
             "aurora_cluster_destroy_disable_deletion_protection": True,
         },
     )
+
+
+def test_destroy_removes_the_baseline_but_keeps_topic_and_vault(prod, local_aws, run_playbook):
+    done = destroy_prod(run_playbook)
     assert done.returncode == 0, done.stdout[-6000:]
     rds = local_aws.client("rds")
     assert rds.describe_db_clusters()["DBClusters"] == []
@@ -641,14 +646,7 @@ def test_a_destroyed_stack_is_provisioned_again_with_a_new_backup_plan_selecting
     assert chosen["BackupSelection"]["Resources"] == [cluster["DBClusterArn"]]
     assert len(alarms(local_aws)) == 15
     assert [t["TopicArn"] for t in local_aws.client("sns").list_topics()["Topics"]] == [TOPIC_ARN]
-    gone = run_playbook(
-        "playbooks/destroy.yml",
-        "inventories/prod",
-        extra_vars={
-            "aurora_cluster_destroy_confirm": CLUSTER,
-            "aurora_cluster_destroy_disable_deletion_protection": True,
-        },
-    )
+    gone = destroy_prod(run_playbook)
     assert gone.returncode == 0, gone.stdout[-6000:]
     assert alarms(local_aws) == {} and backup_plan(backup) is None
 
