@@ -143,14 +143,16 @@ def patch_backend() -> None:
     def delete_db_instance(backend, db_instance_identifier, *args, **kwargs):
         seconds = LATENCY["instance_delete"]
         instance = backend.databases.get(db_instance_identifier)
-        if seconds > 0 and instance is not None and busy_status(instance) != "deleting":
-            # As on AWS: ``deleting`` for a while (the window is the record), then gone.
-            mark_busy(instance, "instance", db_instance_identifier, "deleting", seconds)
-            later = threading.Timer(
-                seconds, delete_instance, args=(backend, db_instance_identifier, *args), kwargs=kwargs
-            )
-            later.daemon = True
-            later.start()
+        if seconds > 0 and instance is not None:
+            # As on AWS: ``deleting`` for a while (the window is the record), then gone; asked again meanwhile, the
+            # deletion under way goes on.
+            if busy_status(instance) != "deleting":
+                mark_busy(instance, "instance", db_instance_identifier, "deleting", seconds)
+                later = threading.Timer(
+                    seconds, delete_instance, args=(backend, db_instance_identifier, *args), kwargs=kwargs
+                )
+                later.daemon = True
+                later.start()
             return instance
         # moto deletes at once: the record (start = end) tells the benchmark when the instance stopped serving.
         instance = delete_instance(backend, db_instance_identifier, *args, **kwargs)

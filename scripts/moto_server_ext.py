@@ -123,8 +123,12 @@ from urllib.parse import unquote
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
-from moto.backup.exceptions import InvalidRequestException, ResourceNotFoundException  # noqa: E402
-from moto.backup.models import BackupBackend  # noqa: E402
+from moto.backup.exceptions import (  # noqa: E402
+    AlreadyExistsException,
+    InvalidRequestException,
+    ResourceNotFoundException,
+)
+from moto.backup.models import BackupBackend, Plan  # noqa: E402
 from moto.backup.responses import BackupResponse  # noqa: E402
 from moto.core.exceptions import JsonRESTError  # noqa: E402
 from moto.core.responses import ActionResult  # noqa: E402
@@ -207,9 +211,6 @@ def delete_backup_selection(backend, plan_id, selection_id):
     del backup_selections(backend, plan_id)[selection_id]
 
 
-original_create_backup_plan = BackupBackend.create_backup_plan
-
-
 def create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_id):
     fingerprint = request_fingerprint(backup_plan, backup_plan_tags)
     if creator_request_id:
@@ -221,14 +222,14 @@ def create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_i
             ):
                 return plan  # the retry of the request that made it
     # A deleted plan's name is free again on AWS (a stack destroyed and provisioned again makes its plan anew); moto
-    # refuses any name a plan ever had, deleted or not. Its deleted plans are set aside for its check only.
-    deleted = {plan_id: plan for plan_id, plan in backend.plans.items() if plan.deletion_date is not None}
-    for plan_id in deleted:
-        del backend.plans[plan_id]
-    try:
-        plan = original_create_backup_plan(backend, backup_plan, backup_plan_tags, creator_request_id)
-    finally:
-        backend.plans.update(deleted)
+    # refuses any name a plan ever had, deleted or not. So the name is checked here, against live plans only.
+    name = backup_plan["BackupPlanName"]
+    if any(p.deletion_date is None and p.backup_plan["BackupPlanName"] == name for p in backend.plans.values()):
+        raise AlreadyExistsException(msg="Backup plan with the same plan document already exists")
+    plan = Plan(backup_plan=backup_plan, creator_request_id=creator_request_id, backend=backend)
+    if backup_plan_tags:
+        backend.tag_resource(plan.backup_plan_arn, backup_plan_tags)
+    backend.plans[plan.backup_plan_id] = plan
     plan.vitality_request = fingerprint
     return plan
 
