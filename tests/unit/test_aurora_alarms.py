@@ -5,34 +5,13 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
+from test_module_returns import Ended, FakeAnsibleModule
 
 from ansible_collections.vitality.aurora.plugins.module_utils.api import AwsApi
 from ansible_collections.vitality.aurora.plugins.modules import aurora_alarms as m
 
 PREFIX = "vitality.aurora/vitality-prod-aurora/"
 LISTED = {"AlarmNamePrefix": PREFIX, "AlarmTypes": ["MetricAlarm"]}
-
-
-class Ended(Exception):
-    def __init__(self, result):
-        super().__init__("ended")
-        self.result = result
-
-
-class Module:
-    """AnsibleAWSModule as main() uses it; the end raises Ended with the result."""
-
-    params = {}
-    check_mode = False
-
-    def __init__(self, argument_spec, supports_check_mode=False):
-        self.params = {"state": "absent", **type(self).params}
-
-    def exit_json(self, **result):
-        raise Ended(result)
-
-    def fail_json(self, msg, **result):
-        raise Ended(dict(result, failed=True, msg=msg))
 
 
 @pytest.fixture
@@ -44,9 +23,9 @@ def cloudwatch():
 
 
 def run(monkeypatch, client, check_mode=False, **params):
-    monkeypatch.setattr(Module, "params", {"name_prefix": PREFIX, **params})
-    monkeypatch.setattr(Module, "check_mode", check_mode)
-    monkeypatch.setattr(m, "AnsibleAWSModule", Module)
+    monkeypatch.setattr(FakeAnsibleModule, "given", {"name_prefix": PREFIX, **params})
+    monkeypatch.setattr(FakeAnsibleModule, "check_mode", check_mode)
+    monkeypatch.setattr(m, "AnsibleAWSModule", FakeAnsibleModule)
     monkeypatch.setattr(m, "AwsApi", lambda module, service: AwsApi(module, service, client=client))
     with pytest.raises(Ended) as ended:
         m.main()
